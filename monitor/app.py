@@ -1,0 +1,194 @@
+"""The service's context: configuration, database and HTTP client, opened once per command.
+
+Opening applies migrations and brings the database in line with the configuration: sources,
+stories and seed articles (a seed whose text changed gets a new version).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+
+from monitor import config as configmod
+from monitor.errors import StorageError
+from monitor.fetch import Fetcher, Resolver, system_resolver
+from monitor.log import log
+from monitor.match import MatchSettings, fingerprint
+from monitor.seeds import Seed, load_seeds
+from monitor.urls import domain_of
+from storage import store
+from storage.db import Database, DatabaseError, open_database
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoryRef:
+    id: int
+    slug: str
+    title: str
+    keywords: tuple[str, ...]
+    sources: frozenset[str] | None  # source names; None: every source
+
+
+@dataclass
+class App:
+    config: configmod.Config
+    db: Database
+    fetcher: Fetcher
+    stories: list[StoryRef] = field(default_factory=list)
+
+    @property
+    def match_settings(self) -> MatchSettings:
+        m = self.config.match
+        return MatchSettings(
+            m.num_perm, m.shingle_size, m.candidate_threshold, m.copy_threshold, m.story_threshold
+        )
+
+    def stories_for(self, source_name: str | None) -> list[StoryRef]:
+        return [
+            s
+            for s in self.stories
+            if s.sources is None or (source_name is not None and source_name in s.sources)
+        ]
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.db.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_db(config: configmod.Config) -> Database:
+    try:
+        return open_database(config.storage.url)
+    except DatabaseError as exc:
+        raise StorageError(f"{config.path}: [storage] url: {exc}") from exc
+
+
+def open_app(
+    config: configmod.Config,
+    *,
+    now: datetime,
+    transport: httpx.BaseTransport | None = None,
+    resolver: Resolver = system_resolver,
+) -> App:
+    """Open the database, sync sources, stories and seeds from ``config``, build the client."""
+    seeds = {s.slug: load_seeds(s.seeds, s.slug) for s in config.stories if s.seeds}
+    db = open_db(config)
+    app = App(config, db, Fetcher(config.fetch, transport=transport, resolver=resolver))
+    try:
+        _sync(app, seeds, now)
+    except Exception:
+        app.close()
+        raise
+    return app
+
+
+def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
+    cfg = app.config
+    with app.db.write() as session:
+        for source in cfg.sources:
+            store.sync_source(
+                session,
+                url=source.url,
+                name=source.name,
+                domain=domain_of(source.url),
+                interval_s=source.interval or cfg.poll.default_interval,
+                now=now,
+            )
+        store.deactivate_sources_except(session, {s.url for s in cfg.sources})
+        for story in cfg.stories:
+            row = store.sync_story(
+                session, slug=story.slug, title=story.title, keywords=list(story.keywords), now=now
+            )
+            app.stories.append(
+                StoryRef(
+                    row.id,
+                    story.slug,
+                    story.title,
+                    story.keywords,
+                    frozenset(story.sources) if story.sources is not None else None,
+                )
+            )
+    for ref in app.stories:
+        for seed in seeds.get(ref.slug, []):
+            _sync_seed(app, ref, seed, now)
+
+
+def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
+    fp = fingerprint(seed.text, app.match_settings)
+    with app.db.write() as session:
+        article = store.find_article(session, seed.url)
+        if article is None:
+            article = store.create_article(
+                session,
+                url=seed.url,
+                canonical_url=None,
+                source_id=None,
+                outlet=seed.outlet,
+                domain=domain_of(seed.url) or "seed",
+                title=seed.title,
+                authors=[],
+                language=seed.language,
+                published_at=seed.published_at,
+                first_seen_at=now,
+                last_fetched_at=now,
+                status="ok",
+            )
+        latest = store.latest_version(session, article.id)
+        if latest is not None and latest.content_sha256 == fp.sha256 and latest.title == seed.title:
+            if store.membership(session, story.id, article.id) is not None:
+                return
+        else:
+            version = store.add_version(
+                session,
+                article,
+                fetched_at=now,
+                title=seed.title,
+                text=seed.text,
+                content_sha256=fp.sha256,
+                word_count=fp.word_count,
+                shingle_count=len(fp.shingles),
+                minhash=fp.minhash_bytes(),
+                changes={} if latest is None else {"seed_file_changed": True},
+            )
+            article.title = seed.title
+            if latest is not None and store.membership(session, story.id, article.id):
+                store.add_event(
+                    session,
+                    story_id=story.id,
+                    article_id=article.id,
+                    event="update",
+                    at=now,
+                    now=now,
+                    article_version=version.version,
+                )
+        if store.membership(session, story.id, article.id) is None:
+            store.record_decision(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                relation="seed",
+                copy_of_id=None,
+                similarity=None,
+                match={"kind": "seed", "reason": f"seed file {seed.path.name}"},
+                now=now,
+            )
+            store.add_event(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                event="first_report",
+                at=seed.published_at or now,
+                now=now,
+                article_version=1,
+            )
+    log(logger, "seed", story=story.slug, url=seed.url, file=str(seed.path))

@@ -1,0 +1,320 @@
+"""The ``monitor`` command: a thin layer over the library. Each command parses its arguments,
+calls one or two ``monitor`` functions and prints the result.
+
+Exit codes: 0 success; 1 the command ran but something failed (a page in ``extract``, a digest
+delivery); 2 a user's mistake (configuration, arguments, unknown story), printed as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor import config as configmod
+from monitor import log as logmod
+from monitor.errors import MonitorError, NotFoundError, UserError
+
+
+def _now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--now: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise UserError(f"--now: give a UTC offset, e.g. {value}+00:00")
+    return parsed.astimezone(UTC)
+
+
+def _config(args: argparse.Namespace) -> configmod.Config:
+    cfg = configmod.load(args.config)
+    logmod.setup(args.log_level or cfg.log.level, cfg.log.format)
+    return cfg
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from monitor import digest, pipeline
+    from monitor.app import open_app
+
+    now = _now(args.now)
+    with open_app(_config(args), now=now) as app:
+        report = pipeline.poll(app, now=now, everything=args.all)
+        sent = digest.send_due(app, now=now) if report.changed else []
+    print(
+        f"polled {report.sources_polled} sources ({report.sources_failed} failed, "
+        f"{report.sources_unchanged} unchanged), {report.articles_new} new articles: "
+        f"{report.originals} original, {report.copies} copies, {report.off_topic} off-topic, "
+        f"{report.not_articles} not articles; {report.updates} updated, "
+        f"{report.removed} removed; {len(sent)} digests"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor import daemon
+
+    daemon.run(_config(args))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor import demo
+
+    logmod.setup(args.log_level or "warning", "text")
+    result = demo.run(Path(args.out))
+    print(result.summary())
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from monitor.errors import ExtractError, FetchError
+    from monitor.extract import extract
+    from monitor.fetch import Fetcher
+
+    cfg = _config(args)
+    failed = 0
+    with Fetcher(cfg.fetch) as fetcher:
+        for source in args.inputs:
+            try:
+                if source.startswith(("http://", "https://")):
+                    result = fetcher.get(source, accept="text/html, */*;q=0.5")
+                    html, url = result.body, result.url
+                else:
+                    path = Path(source)
+                    html = path.read_bytes()
+                    if path.suffix == ".gz":
+                        html = gzip.decompress(html)
+                    url = path.resolve().as_uri()
+                e = extract(html, url)
+                row = {
+                    "source": source,
+                    "title": e.title,
+                    "text": e.text,
+                    "authors": list(e.authors),
+                    "published_at": e.published_at.isoformat() if e.published_at else None,
+                    "updated_at": e.updated_at.isoformat() if e.updated_at else None,
+                    "canonical_url": e.canonical_url,
+                    "language": e.language,
+                    "site_name": e.site_name,
+                    "word_count": e.word_count,
+                }
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                failed += 1
+                row = {"source": source, "error": f"cannot read: {exc}"}
+            except (ExtractError, FetchError) as exc:
+                failed += 1
+                row = {"source": source, "error": str(exc)}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    return 1 if failed else 0
+
+
+def cmd_story_list(args: argparse.Namespace) -> int:
+    from monitor.app import open_db
+    from storage import archive
+
+    db = open_db(_config(args))
+    try:
+        with db.read() as session:
+            rows = archive.list_stories(session)
+    finally:
+        db.close()
+    if args.json:
+        print(
+            json.dumps(
+                [{**r.__dict__, "updated_at": r.updated_at.isoformat()} for r in rows],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    if not rows:
+        print("no stories (add a [[story]] table to the configuration)")
+    for r in rows:
+        print(
+            f"{r.slug}\tv{r.version}\t{r.outlets} outlets\t{r.articles} articles "
+            f"({r.copies} copies, {r.off_topic} off-topic)\t{r.title}"
+        )
+    return 0
+
+
+def cmd_story_export(args: argparse.Namespace) -> int:
+    from monitor import render
+    from monitor.app import open_db
+    from storage import storyfile
+
+    db = open_db(_config(args))
+    try:
+        with db.read() as session:
+            story = storyfile.build(session, args.slug)
+    finally:
+        db.close()
+    if story is None:
+        raise NotFoundError(f"no story {args.slug!r} (see: monitor story list)")
+    text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from monitor.app import open_db
+    from storage import archive
+
+    db = open_db(_config(args))
+    try:
+        with db.read() as session:
+            hits = archive.search(session, args.text, limit=args.limit, story=args.story)
+    finally:
+        db.close()
+    for h in hits:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        **h.__dict__,
+                        "published_at": h.published_at.isoformat() if h.published_at else None,
+                        "stories": list(h.stories),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            when = h.published_at.date().isoformat() if h.published_at else "????-??-??"
+            print(f"{when}  {h.outlet}: {h.title or h.url}\n    {h.url}\n    …{h.snippet}…")
+    if not hits and not args.json:
+        print(f"no article contains every word of {args.text!r}")
+    return 0
+
+
+def cmd_digest_send(args: argparse.Namespace) -> int:
+    from monitor import digest
+    from monitor.app import open_app
+
+    now = _now(args.now)
+    with open_app(_config(args), now=now) as app:
+        sent = digest.send_due(app, now=now)
+    for d in sent:
+        print(f"{d.story}: {d.events} events -> {d.delivered_to}")
+    if not sent:
+        print("no digest due: nothing new since the last one")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from monitor.app import open_app
+
+    now = _now(None)
+    with open_app(_config(args), now=now) as app, app.db.read() as session:
+        from storage import archive
+
+        for s in archive.sources(session):
+            state = (
+                "inactive"
+                if not s.active
+                else (
+                    "ok"
+                    if not s.error_count
+                    else f"failing since {s.failing_since:%Y-%m-%d %H:%M}"
+                    if s.failing_since
+                    else "error"
+                )
+            )
+            error = f"  last error: {s.error_kind}: {s.error_message}" if s.error_kind else ""
+            print(
+                f"{s.name}\t{state}\tnext {s.next_check_at:%Y-%m-%d %H:%M}Z\t"
+                f"{s.items_seen} items\t{s.url}{error}"
+            )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor", description="Follow one news story across many outlets."
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="configuration file (TOML); default $MONITOR_CONFIG, else defaults",
+    )
+    parser.add_argument("--log-level", default=None, help="debug, info, warning or error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("poll", help="poll due sources, re-check due articles, then exit")
+    p.add_argument("--all", action="store_true", help="treat every source and article as due")
+    p.add_argument("--now", help="the clock the pipeline sees (ISO 8601 with offset)")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("run", help="the daemon: poll on schedule until SIGTERM or SIGINT")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run the whole pipeline offline on a replayed demo story")
+    p.add_argument(
+        "--out",
+        default="data/demo",
+        help="folder for the demo's database, story "
+        "file and digests (emptied first; default data/demo)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("extract", help="print what extraction makes of pages, one JSON per line")
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("story", help="list or export stories")
+    story = p.add_subparsers(dest="story_command", required=True, metavar="SUBCOMMAND")
+    q = story.add_parser("list", help="every story with its counts")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_story_list)
+    q = story.add_parser("export", help="print the story file")
+    q.add_argument("slug")
+    q.add_argument("--format", choices=("json", "md"), default="json")
+    q.add_argument("--output", "-o", help="write to this file instead of standard output")
+    q.set_defaults(func=cmd_story_export)
+
+    p = sub.add_parser("search", help="articles containing every word of TEXT")
+    p.add_argument("text")
+    p.add_argument("--story", help="only this story's articles")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("digest", help="digest emails")
+    digest = p.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")
+    q = digest.add_parser("send", help="send every digest that is due now")
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.set_defaults(func=cmd_digest_send)
+
+    p = sub.add_parser("sources", help="every source with its state")
+    p.set_defaults(func=cmd_sources)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"monitor: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except MonitorError as exc:
+        print(f"monitor: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `monitor story export ... | head`: not an error; silence the interpreter's complaint.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

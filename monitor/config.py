@@ -1,0 +1,459 @@
+"""Configuration: every setting declared once, loaded from TOML, overridden from the environment.
+
+Each section is a frozen dataclass whose fields carry their help text; ``SETTINGS`` is derived
+from them, so the documentation test and ``docs/configuration.md`` read the same declaration.
+Any setting ``[section] key`` can be overridden by the environment variable
+``MONITOR_<SECTION>_<KEY>`` (upper case). A mistake names the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.errors import ConfigError
+
+DEFAULT_DB_URL = "sqlite:///data/monitor.sqlite"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"30m"``, ``"6h"``, ``"2d"`` or ``"1w"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 6h or 2d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"expected a duration such as 30m, 6h or 2d, got {value!r}")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
+    return seconds
+
+
+def _setting(default: Any, help: str, kind: str | None = None) -> Any:
+    """A dataclass field with its help text (and its kind where the type alone is ambiguous)."""
+    metadata = {"help": help, "kind": kind}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    url: str = _setting(
+        DEFAULT_DB_URL,
+        "SQLAlchemy database URL. A relative SQLite path is relative to the working directory. "
+        "PostgreSQL: postgresql+psycopg://user:password@host/dbname.",
+    )
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    allow_private_networks: bool = _setting(
+        False,
+        "Allow fetches to loopback, private (RFC 1918), link-local, CGNAT and unique-local "
+        "addresses. Off by default so a feed cannot make the service probe your network; the "
+        "tests and the demo turn it on.",
+    )
+    user_agent: str = _setting(
+        "news-monitor/0.1 (+https://github.com/news-monitor/news-monitor)",
+        "User-Agent sent with every request; say who you are so outlets can reach you.",
+    )
+    connect_timeout: float = _setting(10.0, "Seconds to wait for a TCP/TLS connection.", "duration")
+    read_timeout: float = _setting(
+        20.0, "Seconds to wait between two reads of a response.", "duration"
+    )
+    total_timeout: float = _setting(
+        60.0, "Seconds a whole request may take, body included.", "duration"
+    )
+    max_bytes: int = _setting(
+        10_000_000, "Largest response body accepted, after decompression, in bytes."
+    )
+    max_redirects: int = _setting(5, "Redirects followed before giving up.")
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    default_interval: float = _setting(
+        1800.0,
+        "How often a source is polled when its [[source]] table gives no interval.",
+        "duration",
+    )
+    max_backoff: float = _setting(
+        86400.0,
+        "Longest wait between two polls of a failing source (errors back off "
+        "exponentially up to this).",
+        "duration",
+    )
+    batch_size: int = _setting(50, "Most sources claimed by one poll round.")
+    tick: float = _setting(
+        60.0, "How often the daemon (monitor run) looks for due sources and articles.", "duration"
+    )
+    recheck_for: float = _setting(
+        1209600.0,
+        "How long after first seeing an article it is re-fetched to catch edits "
+        "(on a widening schedule: 1h, 3h, 6h, 12h, then daily).",
+        "duration",
+    )
+    min_words: int = _setting(
+        60,
+        "Pages whose extracted text has fewer words are stored as not articles and not matched.",
+    )
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    num_perm: int = _setting(128, "MinHash permutations per signature.")
+    shingle_size: int = _setting(5, "Words per shingle for near-duplicate detection.")
+    candidate_threshold: float = _setting(
+        0.3,
+        "Jaccard threshold of the LSH index that proposes copy candidates (lower finds "
+        "more truncated copies, at more comparisons).",
+    )
+    copy_threshold: float = _setting(
+        0.8,
+        "An article is a copy when its estimated Jaccard or containment against a known "
+        "article reaches this.",
+    )
+    story_threshold: float = _setting(
+        0.15,
+        "Same-story threshold on the TF-IDF cosine against the seeds and accepted "
+        "articles. Half of it suffices when a story keyword appears in the article.",
+    )
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    to: list[str] = _setting(
+        [], "Digest recipients. Empty: digests are only written to the outbox."
+    )
+    from_: str = _setting("news-monitor@localhost", "The From address of digests.")
+    smtp_url: str = _setting(
+        "",
+        "smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://... "
+        "Unset: digests are written as .eml files to outbox_dir.",
+    )
+    outbox_dir: str = _setting("data/outbox", "Folder for .eml digests when smtp_url is unset.")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = _setting("info", "debug, info, warning or error.")
+    format: str = _setting("json", "json (one object per line) or text.")
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    name: str
+    interval: float | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    slug: str
+    title: str
+    seeds: Path | None
+    keywords: tuple[str, ...] = ()
+    sources: tuple[str, ...] | None = None  # None: every source
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    poll: PollSettings = field(default_factory=PollSettings)
+    match: MatchSettings = field(default_factory=MatchSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    sources: tuple[Source, ...] = ()
+    stories: tuple[Story, ...] = ()
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+SECTIONS: dict[str, type] = {
+    "storage": StorageSettings,
+    "fetch": FetchSettings,
+    "poll": PollSettings,
+    "match": MatchSettings,
+    "email": EmailSettings,
+    "log": LogSettings,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    key: str  # as written in TOML (``from``, not ``from_``)
+    type: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return f"MONITOR_{self.section}_{self.key}".upper()
+
+
+def _toml_key(name: str) -> str:
+    return name.rstrip("_")
+
+
+def _kind_of(cls: type, name: str) -> str:
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    if f.metadata["kind"]:
+        return str(f.metadata["kind"])
+    annotation = str(f.type)
+    return {"bool": "bool", "int": "int", "float": "float", "str": "str"}.get(annotation, "list")
+
+
+def _default(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(
+        section,
+        _toml_key(f.name),
+        _kind_of(cls, f.name),
+        _default(f),
+        f.metadata["help"],
+    )
+    for section, cls in SECTIONS.items()
+    for f in dataclasses.fields(cls)
+)
+
+
+def _coerce(kind: str, value: Any, *, from_env: bool) -> Any:
+    """Check and convert one value to its declared kind; raise ValueError saying what is wrong."""
+    if kind == "duration":
+        return parse_duration(value)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if from_env and str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if from_env and str(value).lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"expected true or false, got {value!r}")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValueError(f"expected an integer, got {value!r}")
+        try:
+            return int(value) if from_env or isinstance(value, int) else _fail_int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected an integer, got {value!r}") from None
+    if kind == "float":
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        try:
+            return float(value) if from_env or isinstance(value, int | float) else _fail_int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
+    if kind == "list":
+        if from_env:
+            return [part.strip() for part in str(value).split(",") if part.strip()]
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"expected a list of strings, got {value!r}")
+        return list(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _fail_int(value: Any) -> Any:
+    raise ValueError(value)
+
+
+def _section(name: str, raw: Any, env: Mapping[str, str], where: str) -> Any:
+    cls = SECTIONS[name]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [{name}] must be a table")
+    names = {_toml_key(f.name): f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{where}: [{name}] {unknown[0]}: unknown setting (known: {', '.join(sorted(names))})"
+        )
+    values: dict[str, Any] = {}
+    for key, attr in names.items():
+        kind = _kind_of(cls, attr)
+        env_name = f"MONITOR_{name}_{key}".upper()
+        if env_name in env:
+            try:
+                values[attr] = _coerce(kind, env[env_name], from_env=True)
+            except ValueError as exc:
+                raise ConfigError(f"environment {env_name}: {exc}") from None
+        elif key in raw:
+            try:
+                values[attr] = _coerce(kind, raw[key], from_env=False)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: [{name}] {key}: {exc}") from None
+    return cls(**values)
+
+
+def _check_url(url: Any, where: str) -> str:
+    if not isinstance(url, str) or not url.strip():
+        raise ConfigError(f"{where}: url: expected an http(s) URL, got {url!r}")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: url: expected an http(s) URL, got {url!r}")
+    return url.strip()
+
+
+def _sources(raw: Any, defaults: PollSettings, where: str) -> tuple[Source, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: source: use [[source]] tables, one per source")
+    out: list[Source] = []
+    seen: set[str] = set()
+    for index, table in enumerate(raw, start=1):
+        here = f"{where}: [[source]] #{index}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{here}: must be a table")
+        unknown = sorted(set(table) - {"url", "name", "interval"})
+        if unknown:
+            raise ConfigError(f"{here}: {unknown[0]}: unknown key (known: interval, name, url)")
+        if "url" not in table:
+            raise ConfigError(f"{here}: url: missing")
+        url = _check_url(table["url"], here)
+        name = table.get("name") or (urlsplit(url).hostname or url)
+        if not isinstance(name, str):
+            raise ConfigError(f"{here}: name: expected a string, got {name!r}")
+        interval = None
+        if "interval" in table:
+            try:
+                interval = parse_duration(table["interval"])
+            except ValueError as exc:
+                raise ConfigError(f"{here}: interval: {exc}") from None
+        if url in seen:
+            raise ConfigError(f"{here}: url: {url} is listed twice")
+        seen.add(url)
+        out.append(Source(url=url, name=name, interval=interval))
+    return tuple(out)
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _stories(raw: Any, sources: tuple[Source, ...], base: Path, where: str) -> tuple[Story, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: story: use [[story]] tables, one per story")
+    names = {s.name for s in sources}
+    out: list[Story] = []
+    for index, table in enumerate(raw, start=1):
+        here = f"{where}: [[story]] #{index}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{here}: must be a table")
+        unknown = sorted(set(table) - {"slug", "title", "seeds", "keywords", "sources"})
+        if unknown:
+            raise ConfigError(
+                f"{here}: {unknown[0]}: unknown key (known: keywords, seeds, slug, sources, title)"
+            )
+        slug = table.get("slug")
+        if not isinstance(slug, str) or not _SLUG.match(slug):
+            raise ConfigError(
+                f"{here}: slug: expected lower-case letters, digits and dashes, got {slug!r}"
+            )
+        title = table.get("title", slug)
+        if not isinstance(title, str):
+            raise ConfigError(f"{here}: title: expected a string, got {title!r}")
+        seeds = None
+        if "seeds" in table:
+            if not isinstance(table["seeds"], str):
+                raise ConfigError(f"{here}: seeds: expected a folder path")
+            seeds = (base / table["seeds"]).resolve()
+            if not seeds.is_dir():
+                raise ConfigError(f"{here}: seeds: no such folder: {seeds}")
+        keywords = table.get("keywords", [])
+        if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+            raise ConfigError(f"{here}: keywords: expected a list of strings")
+        story_sources = table.get("sources")
+        if story_sources is not None:
+            if not isinstance(story_sources, list) or not all(
+                isinstance(k, str) for k in story_sources
+            ):
+                raise ConfigError(f"{here}: sources: expected a list of source names")
+            missing = [n for n in story_sources if n not in names]
+            if missing:
+                raise ConfigError(f"{here}: sources: no [[source]] is named {missing[0]!r}")
+        out.append(
+            Story(
+                slug=slug,
+                title=title,
+                seeds=seeds,
+                keywords=tuple(keywords),
+                sources=tuple(story_sources) if story_sources is not None else None,
+            )
+        )
+    slugs = [s.slug for s in out]
+    for slug in slugs:
+        if slugs.count(slug) > 1:
+            raise ConfigError(f"{where}: [[story]] slug {slug!r} is used twice")
+    return tuple(out)
+
+
+def from_mapping(
+    data: Mapping[str, Any],
+    *,
+    where: str = "<config>",
+    base: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Build a Config from parsed TOML (``where`` names the file in error messages)."""
+    env = os.environ if env is None else env
+    base = base or Path.cwd()
+    known = set(SECTIONS) | {"source", "story"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: [{unknown[0]}]: unknown section (known: {', '.join(sorted(known))})"
+        )
+    sections = {name: _section(name, data.get(name), env, where) for name in SECTIONS}
+    sources = _sources(data.get("source"), sections["poll"], where)
+    stories = _stories(data.get("story"), sources, base, where)
+    return Config(path=where, sources=sources, stories=stories, **sections)
+
+
+def load(path: str | os.PathLike[str] | None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Load the configuration from ``path`` (or $MONITOR_CONFIG); no file means all defaults."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get("MONITOR_CONFIG") or None
+    if path is None:
+        return from_mapping({}, where="<defaults>", env=env)
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: invalid TOML: {exc}") from None
+    return from_mapping(data, where=str(file), base=file.parent, env=env)

@@ -1,0 +1,218 @@
+"""Digest emails: what is new and what changed in each story since its last digest.
+
+``compose`` is pure (story and events in, an EmailMessage out); ``send_due`` is the edge that
+reads events, delivers through SMTP or to the outbox folder, and records the digest, so a failed
+delivery leaves the events for the next attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from monitor.app import App
+from monitor.config import EmailSettings
+from monitor.errors import ConfigError, MonitorError
+from monitor.log import log
+from monitor.render import template
+from storage import archive
+from storage.models import Digest, Story, StoryArticle
+from storage.storyfile import iso
+
+logger = logging.getLogger(__name__)
+
+SECTIONS = (
+    ("first_report", "New reporting"),
+    ("copy", "Copies and republications"),
+    ("update", "Edited articles"),
+    ("removed", "Taken down"),
+)
+
+
+_NOUNS = {
+    "New reporting": ("new report", "new reports"),
+    "Copies and republications": ("copy", "copies"),
+    "Edited articles": ("edit", "edits"),
+    "Taken down": ("removal", "removals"),
+}
+
+
+class DeliveryError(MonitorError):
+    """The SMTP server could not be reached or refused the message."""
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    event: str
+    at: str
+    outlet: str
+    title: str | None
+    url: str
+    copy_of: str | None = None
+    changes: str | None = None
+
+    @property
+    def detail(self) -> str:
+        """The line under the link: when, and what it copies or what changed."""
+        parts = [self.at]
+        if self.copy_of:
+            parts.append(f"copy of {self.copy_of}")
+        if self.changes:
+            parts.append(self.changes)
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    story: str
+    events: int
+    delivered_to: str
+
+
+def _describe(changes: dict[str, Any]) -> str:
+    parts = [f"+{changes.get('words_added', 0)}/-{changes.get('words_removed', 0)} words"]
+    if changes.get("title_changed"):
+        parts.append(f"title was “{changes.get('previous_title')}”")
+    return ", ".join(parts)
+
+
+def compose(
+    *,
+    story: dict[str, Any],
+    items: list[DigestItem],
+    since: datetime | None,
+    now: datetime,
+    settings: EmailSettings,
+) -> EmailMessage:
+    """A multipart (plain text and HTML) digest of ``items`` for ``story``."""
+    sections = [(title, [i for i in items if i.event == event]) for event, title in SECTIONS]
+    sections = [(title, rows) for title, rows in sections if rows]
+    context = {
+        "story": story,
+        "items": items,
+        "sections": sections,
+        "since": since.isoformat() if since else None,
+        "now": now.isoformat(),
+    }
+    message = EmailMessage()
+    counts = ", ".join(
+        f"{len(rows)} {_NOUNS[title][0] if len(rows) == 1 else _NOUNS[title][1]}"
+        for title, rows in sections
+    )
+    message["Subject"] = f"[news-monitor] {story['title']}: {counts}"
+    message["From"] = settings.from_
+    if settings.to:
+        message["To"] = ", ".join(settings.to)
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain="news-monitor")
+    message.set_content(template("digest.txt.j2").render(**context))
+    message.add_alternative(template("digest.html.j2").render(**context), subtype="html")
+    return message
+
+
+def _items(session: Any, story_id: int, after: int) -> tuple[list[DigestItem], int]:
+    events = archive.events_after(session, story_id, after)
+    items = []
+    for e in events:
+        a = e.article
+        copy_of = None
+        changes = None
+        if e.event == "copy":
+            row = session.query(StoryArticle).filter_by(story_id=story_id, article_id=a.id).one()
+            copy_of = row.copy_of.url if row.copy_of is not None else None
+        if e.event == "update":
+            version = next((v for v in a.versions if v.version == e.article_version), None)
+            changes = _describe(version.changes) if version is not None else None
+        items.append(
+            DigestItem(e.event, e.at.isoformat(), a.outlet, a.title, a.url, copy_of, changes)
+        )
+    return items, (events[-1].id if events else after)
+
+
+def deliver(message: EmailMessage, settings: EmailSettings, *, stem: str) -> str:
+    """Send through SMTP, or write ``<outbox_dir>/<stem>.eml``; returns where it went."""
+    if not settings.smtp_url:
+        outbox = Path(settings.outbox_dir)
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / f"{stem}.eml"
+        path.write_bytes(bytes(message))
+        return str(path)
+    if not settings.to:
+        raise ConfigError("[email] to: no recipients, but smtp_url is set")
+    url = urlsplit(settings.smtp_url)
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ConfigError(
+            f"[email] smtp_url: expected smtp://host[:port] or smtps://..., "
+            f"got {settings.smtp_url!r}"
+        )
+    port = url.port or (465 if url.scheme == "smtps" else 25)
+    where = f"{url.scheme}://{url.hostname}:{port}"
+    try:
+        smtp: smtplib.SMTP
+        if url.scheme == "smtps":
+            smtp = smtplib.SMTP_SSL(
+                url.hostname, port, timeout=30, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(url.hostname, port, timeout=30)
+        with smtp:
+            smtp.ehlo()
+            if url.scheme == "smtp" and smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"{where}: cannot send the digest: {exc}") from exc
+    return where
+
+
+def send_due(app: App, *, now: datetime) -> list[Delivered]:
+    """Send one digest per story that has events since its last digest."""
+    out = []
+    for ref in app.stories:
+        with app.db.read() as session:
+            last = archive.last_digest(session, ref.id)
+            after = last.last_event_id if last else 0
+            items, last_id = _items(session, ref.id, after)
+            story = session.get_one(Story, ref.id)
+            summary = {
+                "slug": story.slug,
+                "title": story.title,
+                "version": story.version,
+                "updated_at": iso(story.updated_at),
+            }
+        if not items:
+            continue
+        message = compose(
+            story=summary,
+            items=items,
+            since=last.created_at if last else None,
+            now=now,
+            settings=app.config.email,
+        )
+        stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ref.slug}-v{summary['version']}"
+        where = deliver(message, app.config.email, stem=stem)
+        with app.db.write() as session:
+            session.add(
+                Digest(
+                    story_id=ref.id,
+                    created_at=now,
+                    last_event_id=last_id,
+                    events=len(items),
+                    recipients=list(app.config.email.to),
+                    delivered_to=where,
+                )
+            )
+        log(logger, "digest", story=ref.slug, events=len(items), delivered_to=where)
+        out.append(Delivered(ref.slug, len(items), where))
+    return out

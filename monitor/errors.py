@@ -1,0 +1,110 @@
+"""The one exception tree of news-monitor.
+
+::
+
+    MonitorError                  anything this package raises on purpose
+    ├── UserError                 the user's mistake: one line, exit code 2, never a traceback
+    │   ├── ConfigError           a configuration file, key or environment variable is wrong
+    │   ├── SeedError             a seed file cannot be read or lacks what it needs
+    │   └── NotFoundError         a story slug, URL or file the user named does not exist
+    ├── FetchError                a URL could not be fetched; ``kind`` is one of FETCH_ERROR_KINDS
+    │   └── BlockedAddressError   the URL resolves to a private address and that is not allowed
+    ├── ParseError                fetched bytes are not a feed we can read (``kind`` too)
+    ├── ExtractError              a page holds no article text
+    └── StorageError              the database cannot be opened or migrated
+
+Library errors (httpx, feedparser, SQLAlchemy, tomllib) are translated where they happen,
+with ``raise ... from exc``, so callers only ever catch these. A FetchError, ParseError or
+ExtractError is recorded against its source or article and the round goes on; a UserError
+stops the command with one line naming the file, key or URL.
+"""
+
+from __future__ import annotations
+
+# The closed set of ways a fetch or parse can fail, stored on the source (``error_kind``).
+FETCH_ERROR_KINDS = (
+    "dns",
+    "connect",
+    "tls",
+    "timeout",
+    "too_large",
+    "too_many_redirects",
+    "blocked",
+    "bad_url",
+    "http_4xx",
+    "http_429",
+    "http_5xx",
+    "not_a_feed",
+    "parse",
+)
+
+
+class MonitorError(Exception):
+    """Base of every error news-monitor raises on purpose."""
+
+
+class UserError(MonitorError):
+    """A mistake the user can fix; printed as one line, exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    """A configuration file, key or environment variable is wrong."""
+
+
+class SeedError(UserError):
+    """A seed file cannot be read or lacks what it needs."""
+
+
+class NotFoundError(UserError):
+    """Something the user named (story, URL, file) does not exist."""
+
+
+class FetchError(MonitorError):
+    """A URL could not be fetched.
+
+    ``kind`` is one of FETCH_ERROR_KINDS; ``status`` is the HTTP status when there was one;
+    ``retry_after`` is the server's Retry-After in seconds, when it sent one.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        url: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        assert kind in FETCH_ERROR_KINDS, kind
+        super().__init__(f"{url}: {message}")
+        self.kind = kind
+        self.url = url
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class BlockedAddressError(FetchError):
+    """The URL resolves to a private, loopback or link-local address and that is not allowed."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__("blocked", url, message)
+
+
+class ParseError(MonitorError):
+    """Fetched bytes are not a feed we can read; ``kind`` is ``not_a_feed`` or ``parse``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        assert kind in ("not_a_feed", "parse"), kind
+        super().__init__(message)
+        self.kind = kind
+
+
+class ExtractError(MonitorError):
+    """A page holds no article text we can use."""
+
+
+class StorageError(MonitorError):
+    """The database cannot be opened, reached or migrated."""

@@ -1,0 +1,273 @@
+"""The one HTTP client: polite, bounded and unable to reach private networks unless allowed.
+
+Every feed, sitemap and article page goes through ``Fetcher.get``:
+
+- timeouts on connect and on each read, and a deadline for the whole request, body included;
+- a size cap enforced while the body streams in, after decompression (a gzip bomb stops at it);
+- redirects followed by hand, at most ``max_redirects``, each hop checked again;
+- only http and https; every hop's host resolved and refused if any address is loopback,
+  private, link-local, CGNAT, unique-local or otherwise not global (unless
+  ``allow_private_networks``);
+- conditional GET with the ETag and Last-Modified the caller kept;
+- one structured log line per fetch (``event=fetch``, ``url``, ``status``, ``duration_ms``).
+
+Failures raise FetchError with a ``kind`` from errors.FETCH_ERROR_KINDS. The transport and the
+resolver are injectable so tests use ``httpx.MockTransport`` or a real server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from monitor.config import FetchSettings
+from monitor.errors import BlockedAddressError, FetchError
+from monitor.log import log
+
+logger = logging.getLogger(__name__)
+
+Resolver = Callable[[str, int], Iterable[str]]
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # the final URL, after redirects
+    status: int
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+    duration_ms: int = 0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    # is_global is False for loopback, RFC 1918, link-local, CGNAT (100.64/10), ULA (fc00::/7),
+    # documentation, benchmarking and reserved ranges.
+    return ip.is_global and not ip.is_multicast
+
+
+def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    reference = time.time()
+    if date_header:
+        with contextlib.suppress(TypeError, ValueError):
+            reference = parsedate_to_datetime(date_header).timestamp()
+    return max(0.0, when.timestamp() - reference)
+
+
+def _classify(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    text = str(exc).lower()
+    if (
+        isinstance(exc.__cause__ or exc.__context__, ssl.SSLError)
+        or "ssl" in text
+        or ("certificate" in text)
+    ):
+        return "tls"
+    if isinstance(exc, httpx.ConnectError) and any(
+        s in text for s in ("name or service", "nodename", "name resolution", "getaddrinfo")
+    ):
+        return "dns"
+    return "connect"
+
+
+class Fetcher:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        resolver: Resolver = system_resolver,
+    ) -> None:
+        self.settings = settings
+        self.resolver = resolver
+        self.client = httpx.Client(
+            transport=transport,
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.connect_timeout,
+            ),
+            headers={"User-Agent": settings.user_agent},
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_target(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("bad_url", url, "only http and https URLs are fetched")
+        if self.settings.allow_private_networks:
+            return
+        host = parts.hostname
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise FetchError("bad_url", url, "invalid port") from None
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            try:
+                addresses = list(self.resolver(host, port))
+            except OSError as exc:
+                raise FetchError("dns", url, f"cannot resolve {host}: {exc}") from exc
+        for address in addresses:
+            if not is_public_address(address):
+                raise BlockedAddressError(
+                    url,
+                    f"{host} resolves to {address}, a private or local address "
+                    "(set fetch.allow_private_networks to allow it)",
+                )
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+        log_fields: dict[str, Any] | None = None,
+    ) -> FetchResult:
+        """GET ``url``; a 304 comes back as a result with ``not_modified``, errors as
+        FetchError."""
+        started = time.monotonic()
+        deadline = started + self.settings.total_timeout
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        fields = dict(log_fields or {})
+        status: int | None = None
+        size = 0
+        current = url
+        try:
+            for _hop in range(self.settings.max_redirects + 1):
+                self._check_target(current)
+                status, response_headers, body, location = self._one(current, headers, deadline)
+                size = len(body)
+                if location is None:
+                    break
+                current = urljoin(current, location)
+            else:
+                raise FetchError(
+                    "too_many_redirects", url, f"more than {self.settings.max_redirects} redirects"
+                )
+            if status == 429 or status >= 400:
+                kind = "http_429" if status == 429 else "http_4xx" if status < 500 else "http_5xx"
+                raise FetchError(
+                    kind,
+                    current,
+                    f"HTTP {status}",
+                    status=status,
+                    retry_after=parse_retry_after(
+                        response_headers.get("retry-after"), response_headers.get("date")
+                    ),
+                )
+            return FetchResult(
+                current, status, response_headers, body, int((time.monotonic() - started) * 1000)
+            )
+        except FetchError as exc:
+            fields["error"] = exc.kind
+            fields["message"] = exc.message
+            raise
+        finally:
+            log(
+                logger,
+                "fetch",
+                url=url,
+                final_url=current,
+                status=status,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                bytes=size,
+                **fields,
+            )
+
+    def _one(
+        self, url: str, headers: dict[str, str], deadline: float
+    ) -> tuple[int, dict[str, str], bytes, str | None]:
+        """One request: status, headers, body (capped), and the redirect target if any."""
+        cap = self.settings.max_bytes
+        try:
+            with self.client.stream("GET", url, headers=headers) as response:
+                response_headers = {k.lower(): v for k, v in response.headers.items()}
+                if response.status_code in (301, 302, 303, 307, 308):
+                    location = response.headers.get("location")
+                    if not location:
+                        raise FetchError(
+                            "http_4xx",
+                            url,
+                            "redirect without a Location",
+                            status=response.status_code,
+                        )
+                    return response.status_code, response_headers, b"", location
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise FetchError(
+                        "too_large", url, f"Content-Length {declared} is over the {cap}-byte cap"
+                    )
+                chunks: list[bytes] = []
+                received = 0
+                for chunk in response.iter_bytes():
+                    received += len(chunk)
+                    if received > cap:
+                        raise FetchError("too_large", url, f"body over the {cap}-byte cap")
+                    if time.monotonic() > deadline:
+                        raise FetchError(
+                            "timeout",
+                            url,
+                            f"the whole request took over {self.settings.total_timeout:g}s",
+                        )
+                    chunks.append(chunk)
+                return response.status_code, response_headers, b"".join(chunks), None
+        except FetchError:
+            raise
+        except httpx.DecodingError as exc:
+            raise FetchError("connect", url, f"cannot decode the body: {exc}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError("bad_url", url, str(exc)) from exc
+        except httpx.HTTPError as exc:
+            kind = _classify(exc)
+            raise FetchError(
+                kind, url, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ) from exc

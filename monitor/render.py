@@ -1,0 +1,34 @@
+"""Renderings of the story file and digests (Jinja templates in monitor/templates). Pure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jinja2
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("monitor", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def template(name: str) -> jinja2.Template:
+    return _ENV.get_template(name)
+
+
+def story_json(story: dict[str, Any]) -> str:
+    return json.dumps(story, ensure_ascii=False, indent=2) + "\n"
+
+
+def story_markdown(story: dict[str, Any]) -> str:
+    articles = [a for o in story["outlets"] for a in o["articles"]]
+    return template("story.md.j2").render(
+        s=story,
+        n_articles=len(articles),
+        n_copies=sum(1 for a in articles if a["relation"] == "copy"),
+    )

@@ -1,0 +1,208 @@
+"""Reads: stories, their members for the match index, search, events for digests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import (
+    Article,
+    ArticleVersion,
+    Digest,
+    Source,
+    Story,
+    StoryArticle,
+    StoryEvent,
+)
+
+
+def story_by_slug(session: Session, slug: str) -> Story | None:
+    return session.scalar(select(Story).where(Story.slug == slug))
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    slug: str
+    title: str
+    version: int
+    updated_at: datetime
+    outlets: int
+    articles: int
+    copies: int
+    off_topic: int
+
+
+def list_stories(session: Session) -> list[StorySummary]:
+    out = []
+    for story in session.scalars(select(Story).order_by(Story.slug)):
+        counts = dict(
+            session.execute(
+                select(StoryArticle.relation, func.count())
+                .where(StoryArticle.story_id == story.id)
+                .group_by(StoryArticle.relation)
+            )
+            .tuples()
+            .all()
+        )
+        outlets = (
+            session.scalar(
+                select(func.count(func.distinct(Article.outlet)))
+                .join(StoryArticle, StoryArticle.article_id == Article.id)
+                .where(StoryArticle.story_id == story.id, StoryArticle.relation != "off_topic")
+            )
+            or 0
+        )
+        out.append(
+            StorySummary(
+                story.slug,
+                story.title,
+                story.version,
+                story.updated_at,
+                outlets,
+                sum(n for r, n in counts.items() if r != "off_topic"),
+                counts.get("copy", 0),
+                counts.get("off_topic", 0),
+            )
+        )
+    return out
+
+
+@dataclass
+class Member:
+    article_id: int
+    url: str
+    title: str | None
+    relation: str
+    copy_of_id: int | None
+    published_at: datetime | None
+    texts: list[str] = field(default_factory=list)
+    minhashes: list[bytes] = field(default_factory=list)
+
+
+def story_members(session: Session, story_id: int) -> list[Member]:
+    """Seeds, originals and copies of a story, each with every version's text and signature."""
+    rows = (
+        session.execute(
+            select(StoryArticle, Article)
+            .join(Article, Article.id == StoryArticle.article_id)
+            .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
+            .order_by(Article.published_at, Article.id)
+        )
+        .tuples()
+        .all()
+    )
+    members = {
+        a.id: Member(a.id, a.url, a.title, m.relation, m.copy_of_id, a.published_at)
+        for m, a in rows
+    }
+    if members:
+        versions = session.scalars(
+            select(ArticleVersion)
+            .where(ArticleVersion.article_id.in_(list(members)))
+            .order_by(ArticleVersion.article_id, ArticleVersion.version)
+        )
+        for v in versions:
+            members[v.article_id].texts.append(v.text)
+            members[v.article_id].minhashes.append(v.minhash)
+    return list(members.values())
+
+
+def latest_texts(session: Session) -> Iterator[str]:
+    """The newest text of every stored article: the background for term statistics."""
+    newest = (
+        select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("v"))
+        .group_by(ArticleVersion.article_id)
+        .subquery()
+    )
+    query = select(ArticleVersion.text).join(
+        newest,
+        and_(
+            ArticleVersion.article_id == newest.c.article_id, ArticleVersion.version == newest.c.v
+        ),
+    )
+    yield from session.scalars(query)
+
+
+@dataclass(frozen=True)
+class Hit:
+    url: str
+    title: str | None
+    outlet: str
+    published_at: datetime | None
+    snippet: str
+    stories: tuple[str, ...]
+
+
+def search(session: Session, text: str, *, limit: int = 20, story: str | None = None) -> list[Hit]:
+    """Articles whose newest version contains every word of ``text`` (case-insensitive)."""
+    words = [w for w in text.split() if w]
+    if not words:
+        return []
+    newest = (
+        select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("v"))
+        .group_by(ArticleVersion.article_id)
+        .subquery()
+    )
+    version = aliased(ArticleVersion)
+    query = (
+        select(Article, version)
+        .join(newest, newest.c.article_id == Article.id)
+        .join(version, and_(version.article_id == Article.id, version.version == newest.c.v))
+    )
+    for word in words:
+        pattern = f"%{word.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(version.text.ilike(pattern), version.title.ilike(pattern)))
+    if story is not None:
+        query = query.where(
+            Article.id.in_(
+                select(StoryArticle.article_id)
+                .join(Story, Story.id == StoryArticle.story_id)
+                .where(Story.slug == story, StoryArticle.relation != "off_topic")
+            )
+        )
+    query = query.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+    hits = []
+    for article, ver in session.execute(query).tuples():
+        lowered = ver.text.lower()
+        at = max(0, lowered.find(words[0].lower()) - 80)
+        snippet = " ".join(ver.text[at : at + 240].split())
+        slugs = session.scalars(
+            select(Story.slug)
+            .join(StoryArticle, StoryArticle.story_id == Story.id)
+            .where(StoryArticle.article_id == article.id, StoryArticle.relation != "off_topic")
+        ).all()
+        hits.append(
+            Hit(
+                article.url,
+                ver.title or article.title,
+                article.outlet,
+                article.published_at,
+                snippet,
+                tuple(slugs),
+            )
+        )
+    return hits
+
+
+def last_digest(session: Session, story_id: int) -> Digest | None:
+    return session.scalar(
+        select(Digest).where(Digest.story_id == story_id).order_by(Digest.id.desc()).limit(1)
+    )
+
+
+def events_after(session: Session, story_id: int, after_id: int) -> list[StoryEvent]:
+    return list(
+        session.scalars(
+            select(StoryEvent)
+            .where(StoryEvent.story_id == story_id, StoryEvent.id > after_id)
+            .order_by(StoryEvent.id)
+        )
+    )
+
+
+def sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.name, Source.url)))

@@ -1,0 +1,214 @@
+"""The database schema.
+
+sources ──< entries >── articles ──< article_versions
+                            │
+stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
+   └──────< story_events           (the timeline: first_report, copy, update, removed)
+   └──────< digests                (what each digest covered, as a cursor on story_events)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+# BigInteger ids on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class Source(Base):
+    """A feed or sitemap polled on a schedule; its state is the poll queue."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str] = mapped_column(String(255))
+    interval_s: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(default=True)
+    next_check_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    last_ok_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_count: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[datetime | None]
+    items_seen: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_sources_due", "active", "next_check_at"),)
+
+
+class Entry(Base):
+    """A feed entry seen on a source; its key is the GUID or the normalised link."""
+
+    __tablename__ = "entries"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str | None] = mapped_column(Text)
+    updated: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_entries_source_key"),)
+
+
+class Article(Base):
+    """One page at one (normalised) URL, with its re-check schedule."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    canonical_url: Mapped[str | None] = mapped_column(String(2048), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    outlet: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(Text)
+    authors: Mapped[list[str]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(16))
+    published_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    last_fetched_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    check_count: Mapped[int] = mapped_column(default=0)
+    # ok | not_article | error | removed
+    status: Mapped[str] = mapped_column(String(16), default="ok")
+    error: Mapped[str | None] = mapped_column(Text)
+    removed_at: Mapped[datetime | None]
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan"
+    )
+
+
+class ArticleVersion(Base):
+    """The text of an article as fetched; a new row only when the normalised text or title
+    changes."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    fetched_at: Mapped[datetime]
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    word_count: Mapped[int]
+    shingle_count: Mapped[int]
+    # MinHash hash values, little-endian uint64, num_perm of them.
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    article: Mapped[Article] = relationship(back_populates="versions")
+
+    __table_args__ = (UniqueConstraint("article_id", "version", name="uq_versions_article"),)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    # Grows by one with every change to the story file.
+    version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StoryArticle(Base):
+    """The decision on one article for one story, with its reason."""
+
+    __tablename__ = "story_articles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    # seed | original | copy | off_topic
+    relation: Mapped[str] = mapped_column(String(16))
+    copy_of_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    similarity: Mapped[float | None]
+    match: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    decided_at: Mapped[datetime]
+
+    article: Mapped[Article] = relationship(foreign_keys=[article_id])
+    copy_of: Mapped[Article | None] = relationship(foreign_keys=[copy_of_id])
+
+    __table_args__ = (
+        UniqueConstraint("story_id", "article_id", name="uq_story_articles"),
+        Index("ix_story_articles_relation", "story_id", "relation"),
+    )
+
+
+class StoryEvent(Base):
+    """One line of a story's timeline."""
+
+    __tablename__ = "story_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    # first_report | copy | update | removed
+    event: Mapped[str] = mapped_column(String(16))
+    article_version: Mapped[int | None]
+    story_version: Mapped[int]
+
+    article: Mapped[Article] = relationship()
+
+    __table_args__ = (Index("ix_story_events_story", "story_id", "id"),)
+
+
+class Digest(Base):
+    """A digest sent (or written to the outbox) for one story, up to one event."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    last_event_id: Mapped[int]
+    events: Mapped[int]
+    recipients: Mapped[list[str]] = mapped_column(default=list)
+    delivered_to: Mapped[str] = mapped_column(Text)  # an SMTP URL without password, or a path

@@ -1,0 +1,121 @@
+"""The database is the queue: which sources and articles are due, claimed with a lease.
+
+A claim sets ``claimed_until`` inside a write transaction (``BEGIN IMMEDIATE`` on SQLite,
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several processes share the work without a
+leader and no source is polled twice at once. A crashed worker's claim simply expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from storage.db import Database
+from storage.models import Article, Source
+
+
+@dataclass(frozen=True)
+class DueSource:
+    id: int
+    url: str
+    name: str
+    interval_s: float
+    etag: str | None
+    last_modified: str | None
+    body_sha256: str | None
+    error_count: int
+
+
+@dataclass(frozen=True)
+class DueArticle:
+    id: int
+    url: str
+    source_id: int | None
+    outlet: str
+    first_seen_at: datetime
+    check_count: int
+    etag: str | None
+    last_modified: str | None
+
+
+def claim_sources(
+    db: Database, *, now: datetime, limit: int, lease: timedelta, everything: bool = False
+) -> list[DueSource]:
+    """Claim up to ``limit`` active sources due at ``now`` (all of them with ``everything``)."""
+    with db.write() as session:
+        query = (
+            select(Source)
+            .where(Source.active.is_(True))
+            .where(or_(Source.claimed_until.is_(None), Source.claimed_until <= now))
+            .order_by(Source.next_check_at, Source.id)
+            .limit(limit)
+        )
+        if not everything:
+            query = query.where(Source.next_check_at <= now)
+        if db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = session.scalars(query).all()
+        for row in rows:
+            row.claimed_until = now + lease
+        return [
+            DueSource(
+                r.id,
+                r.url,
+                r.name,
+                r.interval_s,
+                r.etag,
+                r.last_modified,
+                r.body_sha256,
+                r.error_count,
+            )
+            for r in rows
+        ]
+
+
+def claim_articles(
+    db: Database,
+    *,
+    now: datetime,
+    limit: int,
+    everything: bool = False,
+    ids: list[int] | None = None,
+) -> list[DueArticle]:
+    """Articles due for a re-check at ``now``: tracked (``next_check_at`` set) and not removed.
+
+    The claim is the move of ``next_check_at`` itself: the caller sets the next one when it
+    records the result, and a crash leaves the article due again.
+    """
+    with db.write() as session:
+        query = (
+            select(Article)
+            .where(Article.next_check_at.is_not(None))
+            .where(Article.status != "removed")
+            .order_by(Article.next_check_at, Article.id)
+            .limit(limit)
+        )
+        if ids is not None:
+            query = query.where(Article.id.in_(ids))
+        elif not everything:
+            query = query.where(Article.next_check_at <= now)
+        if db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = session.scalars(query).all()
+        out = [
+            DueArticle(
+                r.id,
+                r.url,
+                r.source_id,
+                r.outlet,
+                r.first_seen_at,
+                r.check_count,
+                r.etag,
+                r.last_modified,
+            )
+            for r in rows
+        ]
+        # Push them out of reach of other workers for the time one fetch can take.
+        for row in rows:
+            row.next_check_at = now + timedelta(minutes=15)
+        return out

@@ -1,0 +1,115 @@
+"""The story file: what each outlet reported and when, every version, and the timeline.
+
+``build`` returns plain JSON-ready data; its schema is documented in docs/story-file.md and is a
+public contract: add keys freely, change or remove one only with a CHANGELOG entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.archive import story_by_slug
+from storage.models import Article, StoryArticle, StoryEvent
+
+SCHEMA_VERSION = 1
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def build(session: Session, slug: str) -> dict[str, Any] | None:
+    """The story file of ``slug``, or None if there is no such story."""
+    story = story_by_slug(session, slug)
+    if story is None:
+        return None
+    rows = session.scalars(
+        select(StoryArticle)
+        .where(StoryArticle.story_id == story.id)
+        .options(
+            selectinload(StoryArticle.article).selectinload(Article.versions),
+            selectinload(StoryArticle.copy_of),
+        )
+    ).all()
+    outlets: dict[str, dict[str, Any]] = {}
+    off_topic = []
+    for row in sorted(
+        rows, key=lambda r: (r.article.published_at or r.article.first_seen_at, r.article.id)
+    ):
+        a = row.article
+        if row.relation == "off_topic":
+            off_topic.append(
+                {
+                    "url": a.url,
+                    "title": a.title,
+                    "outlet": a.outlet,
+                    "first_seen_at": iso(a.first_seen_at),
+                    "match": row.match,
+                }
+            )
+            continue
+        outlet = outlets.setdefault(
+            a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
+        )
+        outlet["articles"].append(
+            {
+                "url": a.url,
+                "canonical_url": a.canonical_url,
+                "title": a.title,
+                "authors": a.authors,
+                "language": a.language,
+                "published_at": iso(a.published_at),
+                "updated_at": iso(a.updated_at),
+                "first_seen_at": iso(a.first_seen_at),
+                "status": a.status,
+                "removed_at": iso(a.removed_at),
+                "relation": row.relation,
+                "copy_of": row.copy_of.url if row.copy_of is not None else None,
+                "similarity": round(row.similarity, 4) if row.similarity is not None else None,
+                "match": row.match,
+                "versions": [
+                    {
+                        "version": v.version,
+                        "fetched_at": iso(v.fetched_at),
+                        "title": v.title,
+                        "content_sha256": v.content_sha256,
+                        "word_count": v.word_count,
+                        "changes": v.changes,
+                    }
+                    for v in a.versions
+                ],
+            }
+        )
+    events = session.scalars(
+        select(StoryEvent)
+        .where(StoryEvent.story_id == story.id)
+        .options(selectinload(StoryEvent.article))
+        .order_by(StoryEvent.at, StoryEvent.id)
+    ).all()
+    timeline = [
+        {
+            "at": iso(e.at),
+            "outlet": e.article.outlet,
+            "url": e.article.url,
+            "title": e.article.title,
+            "event": e.event,
+            "article_version": e.article_version,
+            "story_version": e.story_version,
+        }
+        for e in events
+    ]
+    return {
+        "schema": SCHEMA_VERSION,
+        "story": story.slug,
+        "title": story.title,
+        "keywords": story.keywords,
+        "version": story.version,
+        "updated_at": iso(story.updated_at),
+        "outlets": list(outlets.values()),
+        "timeline": timeline,
+        "off_topic": off_topic,
+    }

@@ -1,0 +1,46 @@
+"""Column types that keep timestamps ISO 8601 with a UTC offset on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+# Fixed width, so that string order is time order on SQLite.
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime, stored in UTC.
+
+    PostgreSQL: ``timestamptz``. SQLite: a fixed-width ISO 8601 string ending in ``+00:00``
+    (SQLAlchemy's own SQLite DateTime drops the offset). A naive datetime is refused: every
+    time in this program is aware.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(String(32))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: every stored time must be aware")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.strftime(_FORMAT)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return datetime.fromisoformat(value).astimezone(UTC)
