@@ -209,7 +209,7 @@ class Fetcher:
             )
         except FetchError as exc:
             fields["error"] = exc.kind
-            fields["message"] = exc.message
+            fields["error_message"] = exc.message
             raise
         finally:
             log(

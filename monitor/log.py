@@ -57,4 +57,6 @@ def setup(level: str = "info", fmt: str = "json") -> None:
 
 def log(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Log ``event`` with ``fields`` as top-level keys of the JSON line."""
-    logger.log(level, event, extra=fields)
+    # A field named like a LogRecord attribute ("message", "name", ...) would make logging raise.
+    safe = {f"{k}_" if k in _RESERVED else k: v for k, v in fields.items()}
+    logger.log(level, event, extra=safe)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
@@ -41,6 +41,11 @@ class Feed:
     entries: tuple[FeedEntry, ...]
     ttl_s: float | None = None  # RSS <ttl>, in seconds
     warning: str | None = None  # a recoverable problem feedparser reported (bozo)
+
+
+# Bozo flags that say nothing about the feed itself: a missing or generic Content-Type, or a
+# charset declared in one place and found in another. The entries are fine.
+_BENIGN = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
 
 
 def _struct_to_dt(value: Any) -> datetime | None:
@@ -105,6 +110,24 @@ def _parse_json_feed(body: bytes, base_url: str) -> Feed:
     )
 
 
+def _entry_url(item: Any, base_url: str) -> str | None:
+    """The entry's absolute http(s) link; else its GUID if that is a permalink; else None.
+
+    feedparser copies an Atom ``<id>`` (often ``urn:`` or ``tag:``) into ``link`` when an entry
+    has no ``<link>``, so the scheme is checked after resolving against the feed's URL.
+    """
+    link = item.get("link")
+    if isinstance(link, str) and link.strip():
+        url = urljoin(base_url, link.strip())
+        if urlsplit(url).scheme in ("http", "https"):
+            return url
+    guid = item.get("id")
+    # A GUID stands in for the link only when it is itself an absolute http(s) URL.
+    if isinstance(guid, str) and urlsplit(guid.strip()).scheme in ("http", "https"):
+        return guid.strip()
+    return None
+
+
 def parse_feed(body: bytes, base_url: str, headers: Mapping[str, str] | None = None) -> Feed:
     """Read RSS, Atom or JSON Feed ``body`` fetched from ``base_url``.
 
@@ -120,24 +143,23 @@ def parse_feed(body: bytes, base_url: str, headers: Mapping[str, str] | None = N
     response_headers = {"content-location": base_url, **headers}
     parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers)
     warning = None
-    if parsed.bozo:
+    malformed = bool(parsed.bozo) and not isinstance(parsed.bozo_exception, _BENIGN)
+    if malformed:
         warning = f"{type(parsed.bozo_exception).__name__}: {parsed.bozo_exception}"
     if not parsed.version and not parsed.entries:
         if b"<html" in body[:2048].lower():
             raise ParseError("not_a_feed", "an HTML page, not a feed")
         raise ParseError(
-            "parse" if parsed.bozo else "not_a_feed", warning or "no feed found in the response"
+            "parse" if malformed else "not_a_feed", warning or "no feed found in the response"
         )
+    if malformed and not parsed.entries:
+        # A feed cut short or malformed before its first item: an error, not an empty feed.
+        raise ParseError("parse", warning or "malformed feed with no entries")
     entries = []
     for item in parsed.entries:
-        link = item.get("link") or ""
-        if not link:
-            # Some feeds give only a permalink GUID.
-            guid = item.get("id") or ""
-            link = guid if guid.startswith(("http://", "https://")) else ""
-        if not link:
+        url = _entry_url(item, base_url)
+        if url is None:
             continue
-        url = urljoin(base_url, link)
         key = item.get("id") or normalise_url(url)
         entries.append(
             FeedEntry(
@@ -145,7 +167,9 @@ def parse_feed(body: bytes, base_url: str, headers: Mapping[str, str] | None = N
                 url=url,
                 title=item.get("title"),
                 published_at=_struct_to_dt(item.get("published_parsed")),
-                updated_at=_struct_to_dt(item.get("updated_parsed")),
+                # dict.get: FeedParserDict.get("updated_parsed") falls back to the published
+                # date (with a DeprecationWarning): every RSS item would look updated.
+                updated_at=_struct_to_dt(dict.get(item, "updated_parsed")),
                 summary=item.get("summary"),
             )
         )

@@ -106,12 +106,19 @@ def poll(
     report = RoundReport(now=now)
     indexes = Indexes(app)
     lease = timedelta(seconds=app.config.fetch.total_timeout * 4 + 60)
+    polled: set[int] = set()  # with everything=True, claims would otherwise come back forever
     while not (stop and stop.is_set()):
         batch = queue.claim_sources(
-            app.db, now=now, limit=app.config.poll.batch_size, lease=lease, everything=everything
+            app.db,
+            now=now,
+            limit=app.config.poll.batch_size,
+            lease=lease,
+            everything=everything,
+            exclude=polled,
         )
         if not batch:
             break
+        polled.update(source.id for source in batch)
         for source in batch:
             if stop and stop.is_set():
                 break
@@ -199,7 +206,7 @@ def _poll_source(
             source=source.name,
             url=source.url,
             error=exc.kind,
-            message=str(exc),
+            error_message=str(exc),
             consecutive=count,
         )
         return

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from storage import searchtext
 from storage.models import (
     Article,
     ArticleVersion,
@@ -45,7 +46,7 @@ def list_stories(session: Session) -> list[StorySummary]:
                 .where(StoryArticle.story_id == story.id)
                 .group_by(StoryArticle.relation)
             )
-            .tuples()
+            
             .all()
         )
         outlets = (
@@ -92,7 +93,7 @@ def story_members(session: Session, story_id: int) -> list[Member]:
             .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
             .order_by(Article.published_at, Article.id)
         )
-        .tuples()
+        
         .all()
     )
     members = {
@@ -138,8 +139,9 @@ class Hit:
 
 
 def search(session: Session, text: str, *, limit: int = 20, story: str | None = None) -> list[Hit]:
-    """Articles whose newest version contains every word of ``text`` (case-insensitive)."""
-    words = [w for w in text.split() if w]
+    """Articles whose newest version contains every word of ``text``, blind to case and
+    accents (see storage.searchtext), newest first."""
+    words = searchtext.fold(text).split()
     if not words:
         return []
     newest = (
@@ -154,8 +156,7 @@ def search(session: Session, text: str, *, limit: int = 20, story: str | None = 
         .join(version, and_(version.article_id == Article.id, version.version == newest.c.v))
     )
     for word in words:
-        pattern = f"%{word.replace('%', '').replace('_', '')}%"
-        query = query.where(or_(version.text.ilike(pattern), version.title.ilike(pattern)))
+        query = query.where(version.search_text.like(searchtext.like_pattern(word), escape="\\"))
     if story is not None:
         query = query.where(
             Article.id.in_(
@@ -166,7 +167,7 @@ def search(session: Session, text: str, *, limit: int = 20, story: str | None = 
         )
     query = query.order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
     hits = []
-    for article, ver in session.execute(query).tuples():
+    for article, ver in session.execute(query):
         lowered = ver.text.lower()
         at = max(0, lowered.find(words[0].lower()) - 80)
         snippet = " ".join(ver.text[at : at + 240].split())

@@ -137,6 +137,8 @@ class ArticleVersion(Base):
     # MinHash hash values, little-endian uint64, num_perm of them.
     minhash: Mapped[bytes] = mapped_column(LargeBinary)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Title and text folded by storage.searchtext, for case- and accent-blind search.
+    search_text: Mapped[str] = mapped_column(Text, default="")
 
     article: Mapped[Article] = relationship(back_populates="versions")
 

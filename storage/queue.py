@@ -41,9 +41,16 @@ class DueArticle:
 
 
 def claim_sources(
-    db: Database, *, now: datetime, limit: int, lease: timedelta, everything: bool = False
+    db: Database,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    everything: bool = False,
+    exclude: set[int] | None = None,
 ) -> list[DueSource]:
-    """Claim up to ``limit`` active sources due at ``now`` (all of them with ``everything``)."""
+    """Claim up to ``limit`` active sources due at ``now`` (all of them with ``everything``),
+    leaving out ``exclude`` (those a round has already polled)."""
     with db.write() as session:
         query = (
             select(Source)
@@ -54,6 +61,8 @@ def claim_sources(
         )
         if not everything:
             query = query.where(Source.next_check_at <= now)
+        if exclude:
+            query = query.where(Source.id.not_in(exclude))
         if db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = session.scalars(query).all()

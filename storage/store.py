@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from storage import searchtext
 from storage.models import (
     Article,
     ArticleVersion,
@@ -194,6 +195,7 @@ def add_version(
     minhash: bytes,
     changes: dict[str, Any],
 ) -> ArticleVersion:
+    """Store a new version, numbered after the last; its search text is derived here."""
     number = (
         session.scalar(
             select(func.max(ArticleVersion.version)).where(ArticleVersion.article_id == article.id)
@@ -211,6 +213,7 @@ def add_version(
         shingle_count=shingle_count,
         minhash=minhash,
         changes=changes,
+        search_text=searchtext.fold(f"{title or ''} {text}"),
     )
     session.add(version)
     session.flush()
@@ -218,10 +221,18 @@ def add_version(
 
 
 def bump_story(session: Session, story_id: int, now: datetime) -> int:
-    story = session.get_one(Story, story_id)
-    story.version += 1
-    story.updated_at = now
-    return story.version
+    """Add one to the story's version, atomically: concurrent writers never reuse a number."""
+    version = session.execute(
+        update(Story)
+        .where(Story.id == story_id)
+        .values(version=Story.version + 1, updated_at=now)
+        .returning(Story.version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    story = session.get(Story, story_id)
+    if story is not None:
+        session.expire(story, ["version", "updated_at"])
+    return int(version)
 
 
 def membership(session: Session, story_id: int, article_id: int) -> StoryArticle | None:

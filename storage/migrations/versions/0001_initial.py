@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:02:23.252207
+Create Date: 2026-11-22 04:21:52.237026
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+
 
 revision = "0001"
 down_revision = None
@@ -120,6 +121,7 @@ def upgrade() -> None:
         sa.Column("shingle_count", sa.Integer(), nullable=False),
         sa.Column("minhash", sa.LargeBinary(), nullable=False),
         sa.Column("changes", sa.JSON(), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("article_id", "version", name="uq_versions_article"),

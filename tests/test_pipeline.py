@@ -1,0 +1,168 @@
+"""The whole pipeline over HTTP on 127.0.0.1, against the demo replay and its ground truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor import pipeline
+from monitor.app import open_app
+from storage import storyfile
+from tests.conftest import at, with_db
+
+
+def _run_rounds(app, replay, manifest, upto: int | None = None) -> list[pipeline.RoundReport]:
+    reports = []
+    for spec in manifest["round"][:upto]:
+        replay.set_round(spec["name"])
+        reports.append(pipeline.poll(app, now=at(spec["now"])))
+    return reports
+
+
+def _articles(story: dict) -> dict[str, dict]:
+    return {a["url"]: a for o in story["outlets"] for a in o["articles"]}
+
+
+def test_story_file_matches_the_replay_ground_truth(demo_config, replay, manifest, db_url):
+    """Over three rounds every article gets its expected relation, copy_of, version count and
+    removal, on SQLite and PostgreSQL alike."""
+    config = with_db(demo_config, db_url)
+    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
+        _run_rounds(app, replay, manifest)
+        with app.db.read() as session:
+            story = storyfile.build(session, manifest["slug"])
+    assert story is not None
+    articles = _articles(story)
+    off_topic = {a["url"] for a in story["off_topic"]}
+    for expect in manifest["expect"]:
+        url = replay.url(expect["path"])
+        if expect["relation"] == "off_topic":
+            assert url in off_topic, expect["path"]
+            assert url not in articles
+            continue
+        article = articles[url]
+        assert article["relation"] == expect["relation"], expect["path"]
+        expected_copy_of = replay.url(expect["copy_of"]) if expect["copy_of"] else None
+        assert article["copy_of"] == expected_copy_of, expect["path"]
+        assert len(article["versions"]) == expect["versions"], expect["path"]
+        assert (article["status"] == "removed") == bool(expect["removed_in"]), expect["path"]
+        assert article["match"]["reason"], "every decision carries its reason"
+    seeds = [a for a in articles.values() if a["relation"] == "seed"]
+    assert len(seeds) == 1
+
+
+def test_an_edit_becomes_a_second_version_with_its_changes(demo_config, replay, manifest):
+    """Round 2 edits one article: a second version with the new title, the old title in its
+    changes, an ``update`` event on the timeline, and a bumped story version."""
+    edited = next(e for e in manifest["expect"] if e["versions"] == 2)
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        _run_rounds(app, replay, manifest, upto=1)
+        with app.db.read() as session:
+            before = storyfile.build(session, manifest["slug"])
+        report = _run_rounds(app, replay, manifest, upto=2)[-1]
+        with app.db.read() as session:
+            after = storyfile.build(session, manifest["slug"])
+    assert report.updates == 1
+    article = _articles(after)[replay.url(edited["path"])]
+    v1, v2 = article["versions"]
+    assert (v1["version"], v2["version"]) == (1, 2)
+    assert v1["content_sha256"] != v2["content_sha256"]
+    assert v2["changes"]["title_changed"] is True
+    assert v2["changes"]["previous_title"] == v1["title"]
+    assert v2["changes"]["words_added"] > 0
+    assert after["version"] > before["version"]
+    updates = [e for e in after["timeline"] if e["event"] == "update"]
+    assert [e["url"] for e in updates] == [replay.url(edited["path"])]
+
+
+def test_timeline_is_time_ordered_with_every_event_kind(demo_config, replay, manifest):
+    """The timeline holds first reports, copies, the update and the removal, ordered by time,
+    each with an offset-carrying timestamp."""
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        _run_rounds(app, replay, manifest)
+        with app.db.read() as session:
+            story = storyfile.build(session, manifest["slug"])
+    assert story is not None
+    times = [datetime.fromisoformat(e["at"]) for e in story["timeline"]]
+    assert all(t.tzinfo is not None for t in times)
+    assert times == sorted(times)
+    kinds = {e["event"] for e in story["timeline"]}
+    assert kinds == {"first_report", "copy", "update", "removed"}
+    versions = [e["story_version"] for e in story["timeline"]]
+    assert len(set(versions)) == len(versions), "each event is one story version"
+    assert story["version"] == max(versions)
+
+
+def test_a_second_poll_at_the_same_time_changes_nothing(demo_config, replay, manifest):
+    """Polling again with nothing due adds no article, version or event."""
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        _run_rounds(app, replay, manifest, upto=1)
+        with app.db.read() as session:
+            before = storyfile.build(session, manifest["slug"])
+        again = pipeline.poll(app, now=at(manifest["round"][0]["now"]))
+        with app.db.read() as session:
+            after = storyfile.build(session, manifest["slug"])
+    assert again.sources_polled == 0
+    assert before == after
+
+
+def test_poll_all_refetches_with_conditional_get(demo_config, replay, manifest):
+    """``everything=True`` polls every source again; unchanged feeds answer 304 to the ETag we
+    kept and nothing new is stored."""
+    now = at(manifest["round"][0]["now"])
+    with open_app(demo_config, now=now) as app:
+        _run_rounds(app, replay, manifest, upto=1)
+        first = len(replay.requests)
+        report = pipeline.poll(app, now=now + timedelta(minutes=1), everything=True)
+    assert report.sources_polled == len(manifest["outlet"])
+    assert report.sources_unchanged == len(manifest["outlet"])
+    assert report.articles_new == 0
+    assert len(replay.requests) > first
+
+
+def test_a_broken_source_is_recorded_and_the_rest_goes_on(demo_config, replay, manifest):
+    """A source whose feed 404s gets an error and a backed-off next check; the other sources'
+    articles are still stored."""
+    from monitor import config as configmod
+    from storage import archive
+
+    broken = configmod.Source(url=replay.url("/no-such-outlet/feed.xml"), name="Broken",
+                              interval=1800.0)
+    config = demo_config.replace(sources=(*demo_config.sources, broken))
+    now = at(manifest["round"][0]["now"])
+    with open_app(config, now=now) as app:
+        report = _run_rounds(app, replay, manifest, upto=1)[0]
+        with app.db.read() as session:
+            rows = {s.name: s for s in archive.sources(session)}
+    assert report.sources_failed == 1
+    assert report.originals >= 2
+    bad = rows["Broken"]
+    assert bad.error_kind == "http_4xx" and bad.last_status == 404
+    assert bad.error_count == 1 and bad.failing_since == now
+    assert bad.next_check_at >= now + timedelta(seconds=1800)
+
+
+@pytest.mark.parametrize("hours", [0.5, 2])
+def test_recheck_schedule_is_due_only_when_its_time_comes(demo_config, replay, manifest, hours):
+    """An article stored at T is re-checked at T+1h, not before."""
+    now = at(manifest["round"][0]["now"])
+    with open_app(demo_config, now=now) as app:
+        _run_rounds(app, replay, manifest, upto=1)
+        later = now + timedelta(hours=hours)
+        report = pipeline.poll(app, now=later)
+    assert (report.rechecked > 0) == (hours >= 1)
+
+
+def test_times_are_stored_in_utc(demo_config, replay, manifest):
+    """A round whose clock is given in another zone stores the same instants in UTC."""
+    spec = manifest["round"][0]
+    local = at(spec["now"]).astimezone(datetime.now(UTC).astimezone().tzinfo)
+    with open_app(demo_config, now=local) as app:
+        replay.set_round(spec["name"])
+        pipeline.poll(app, now=local)
+        with app.db.read() as session:
+            story = storyfile.build(session, manifest["slug"])
+    assert story is not None
+    first_seen = {a["first_seen_at"] for o in story["outlets"] for a in o["articles"]}
+    assert first_seen == {at(spec["now"]).isoformat()}

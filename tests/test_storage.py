@@ -1,0 +1,636 @@
+"""The storage layer's contract, run on every backend (SQLite and PostgreSQL) by ``db_url``."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import StatementError
+
+from storage import archive, queue, store, storyfile
+from storage.db import Database, alembic_config, open_database
+from storage.models import ArticleVersion, Source, Story, StoryEvent
+
+T0 = datetime(2023, 3, 23, 12, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+MINHASH = b"\0" * 512
+TABLES = {
+    "sources",
+    "entries",
+    "articles",
+    "article_versions",
+    "stories",
+    "story_articles",
+    "story_events",
+    "digests",
+}
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = open_database(db_url)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _source(db: Database, name: str, next_check_at: datetime, *, active: bool = True) -> int:
+    with db.write() as session:
+        source = store.sync_source(
+            session,
+            url=f"https://{name}.example/feed.xml",
+            name=name,
+            domain=f"{name}.example",
+            interval_s=600.0,
+            now=T0 - timedelta(days=1),
+        )
+        source.next_check_at = next_check_at
+        source.active = active
+        return source.id
+
+
+def _names(claimed: list[queue.DueSource]) -> list[str]:
+    return [s.name for s in claimed]
+
+
+def _article(session: Any, url: str, outlet: str, **values: Any) -> Any:
+    values.setdefault("first_seen_at", T0)
+    return store.create_article(
+        session,
+        url=url,
+        outlet=outlet,
+        domain=url.split("/")[2],
+        title=values.pop("title", f"Title of {url}"),
+        **values,
+    )
+
+
+def _version(session: Any, article: Any, text_: str, *, at: datetime, **extra: Any) -> Any:
+    return store.add_version(
+        session,
+        article,
+        fetched_at=at,
+        title=extra.pop("title", article.title),
+        text=text_,
+        content_sha256=hashlib.sha256(text_.encode()).hexdigest(),
+        word_count=len(text_.split()),
+        shingle_count=max(0, len(text_.split()) - 2),
+        minhash=MINHASH,
+        changes=extra.pop("changes", {}),
+    )
+
+
+def _story(session: Any, slug: str) -> Story:
+    return store.sync_story(
+        session, slug=slug, title=f"Story {slug}", keywords=[slug, "harbour"], now=T0
+    )
+
+
+def _is_aware_iso(value: Any) -> datetime:
+    assert isinstance(value, str), value
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, value
+    return parsed
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+def test_migrations_create_the_schema_and_a_second_open_is_a_no_op(db_url: str) -> None:
+    """Opening an empty database migrates it to head; opening it again changes nothing."""
+    first = open_database(db_url)
+    try:
+        head = ScriptDirectory.from_config(alembic_config(first.engine)).get_current_head()
+        assert head is not None
+        assert set(inspect(first.engine).get_table_names()) >= TABLES
+        with first.read() as session:
+            assert session.scalars(text("SELECT version_num FROM alembic_version")).all() == [head]
+        _source(first, "kept", T0)
+    finally:
+        first.close()
+
+    second = open_database(db_url)
+    try:
+        assert set(inspect(second.engine).get_table_names()) >= TABLES
+        with second.read() as session:
+            assert session.scalars(text("SELECT version_num FROM alembic_version")).all() == [head]
+            assert session.scalars(select(Source.name)).all() == ["kept"]
+    finally:
+        second.close()
+
+
+# -- UTCDateTime -----------------------------------------------------------------------------
+
+
+def test_aware_datetime_in_another_zone_reads_back_as_the_same_instant_in_utc(
+    db: Database,
+) -> None:
+    """A time written with a UTC-05:00 offset reads back as the same instant, tz-aware, in UTC."""
+    written = datetime(2023, 3, 23, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    source_id = _source(db, "zoned", written)
+    with db.read() as session:
+        value = session.get_one(Source, source_id).next_check_at
+    assert value == written
+    assert value.tzinfo is not None
+    assert value.utcoffset() == timedelta(0)
+    assert (value.hour, value.minute, value.microsecond) == (14, 30, 123456)
+    if db.dialect == "sqlite":
+        with db.read() as session:
+            raw = session.scalar(
+                text("SELECT next_check_at FROM sources WHERE id = :id"), {"id": source_id}
+            )
+        assert raw == "2023-03-23T14:30:15.123456+00:00"
+
+
+def test_naive_datetime_is_refused_when_written(db: Database) -> None:
+    """Writing a naive datetime raises and stores nothing."""
+    with pytest.raises(StatementError, match="naive datetime") as info:
+        _source(db, "naive", datetime(2023, 3, 23, 12))
+    assert isinstance(info.value.orig, ValueError)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Source)) == 0
+
+
+# -- the source queue ------------------------------------------------------------------------
+
+
+def test_claim_sources_takes_only_due_sources_in_due_order_up_to_the_limit(db: Database) -> None:
+    """Only sources with next_check_at <= now are claimed, earliest first, at most ``limit``."""
+    _source(db, "later", T0 + timedelta(hours=1))
+    _source(db, "b", T0 - timedelta(hours=1))
+    _source(db, "now", T0)
+    _source(db, "a", T0 - timedelta(hours=3))
+    _source(db, "c", T0 - timedelta(minutes=30))
+
+    first = queue.claim_sources(db, now=T0, limit=3, lease=LEASE)
+    assert _names(first) == ["a", "b", "c"]
+    assert first[0].url == "https://a.example/feed.xml"
+    second = queue.claim_sources(db, now=T0, limit=10, lease=LEASE)
+    assert _names(second) == ["now"]
+    assert queue.claim_sources(db, now=T0, limit=10, lease=LEASE) == []
+    with db.read() as session:
+        leases = dict(session.execute(select(Source.name, Source.claimed_until)).all())
+    assert leases == {
+        "a": T0 + LEASE,
+        "b": T0 + LEASE,
+        "c": T0 + LEASE,
+        "now": T0 + LEASE,
+        "later": None,
+    }
+
+
+def test_a_claimed_source_is_not_claimed_again_until_its_lease_ends(db: Database) -> None:
+    """A second claim inside the lease gets nothing; once claimed_until has passed, it gets it."""
+    _source(db, "due", T0 - timedelta(minutes=1))
+    assert _names(queue.claim_sources(db, now=T0, limit=5, lease=LEASE)) == ["due"]
+    inside = T0 + LEASE - timedelta(seconds=1)
+    assert queue.claim_sources(db, now=inside, limit=5, lease=LEASE) == []
+    assert queue.claim_sources(db, now=inside, limit=5, lease=LEASE, everything=True) == []
+    after = T0 + LEASE + timedelta(seconds=1)
+    assert _names(queue.claim_sources(db, now=after, limit=5, lease=LEASE)) == ["due"]
+    with db.read() as session:
+        assert session.scalar(select(Source.claimed_until)) == after + LEASE
+
+
+def test_claim_everything_takes_sources_not_yet_due(db: Database) -> None:
+    """``everything=True`` claims sources whose next_check_at is still in the future."""
+    _source(db, "tomorrow", T0 + timedelta(days=1))
+    _source(db, "in_an_hour", T0 + timedelta(hours=1))
+    _source(db, "due", T0 - timedelta(hours=1))
+    assert queue.claim_sources(db, now=T0 - timedelta(hours=2), limit=5, lease=LEASE) == []
+    claimed = queue.claim_sources(db, now=T0, limit=5, lease=LEASE, everything=True)
+    assert _names(claimed) == ["due", "in_an_hour", "tomorrow"]
+
+
+def test_inactive_sources_are_never_claimed(db: Database) -> None:
+    """An inactive source is skipped even when due, and even with ``everything=True``."""
+    _source(db, "off", T0 - timedelta(hours=2), active=False)
+    _source(db, "on", T0 - timedelta(hours=1))
+    assert _names(queue.claim_sources(db, now=T0, limit=5, lease=LEASE)) == ["on"]
+    later = T0 + timedelta(days=1)
+    assert _names(queue.claim_sources(db, now=later, limit=5, lease=LEASE, everything=True)) == [
+        "on"
+    ]
+    with db.write() as session:
+        store.deactivate_sources_except(session, set())
+    assert queue.claim_sources(db, now=later + LEASE, limit=5, lease=LEASE, everything=True) == []
+
+
+def test_two_concurrent_claimers_never_get_the_same_source(db_url: str) -> None:
+    """Two threads, each with its own Database, claiming batches of 5 until none is left,
+    share 40 due sources exactly: FOR UPDATE SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
+    SQLite."""
+    setup = open_database(db_url)
+    try:
+        expected = {_source(setup, f"s{i:02d}", T0 - timedelta(minutes=i)) for i in range(40)}
+    finally:
+        setup.close()
+    databases = [open_database(db_url), open_database(db_url)]
+    barrier = threading.Barrier(len(databases))
+    claimed: list[list[int]] = [[] for _ in databases]
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(100):
+                batch = queue.claim_sources(databases[index], now=T0, limit=5, lease=LEASE)
+                if not batch:
+                    return
+                assert len(batch) <= 5
+                claimed[index].extend(s.id for s in batch)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(databases))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(thread.is_alive() for thread in threads), "a claimer hung"
+    finally:
+        for database in databases:
+            database.close()
+    assert errors == []
+    first, second = (set(ids) for ids in claimed)
+    assert len(claimed[0]) == len(first) and len(claimed[1]) == len(second)
+    assert first & second == set()
+    assert first | second == expected
+
+
+# -- versions and events ---------------------------------------------------------------------
+
+
+def test_add_version_numbers_versions_per_article(db: Database) -> None:
+    """Versions count 1, 2, 3 for each article on its own, interleaved with another's."""
+    with db.write() as session:
+        one = _article(session, "https://one.example/a", "One")
+        two = _article(session, "https://two.example/b", "Two")
+        numbers = [
+            _version(session, one, "first", at=T0).version,
+            _version(session, two, "first", at=T0).version,
+            _version(session, one, "second", at=T0 + timedelta(hours=1)).version,
+            _version(session, one, "third", at=T0 + timedelta(hours=2)).version,
+            _version(session, two, "second", at=T0 + timedelta(hours=2)).version,
+        ]
+        ids = (one.id, two.id)
+    assert numbers == [1, 1, 2, 3, 2]
+    with db.read() as session:
+        rows = session.execute(
+            select(ArticleVersion.article_id, ArticleVersion.version, ArticleVersion.text).order_by(
+                ArticleVersion.article_id, ArticleVersion.version
+            )
+        ).all()
+        assert store.latest_version(session, ids[0]).text == "third"  # type: ignore[union-attr]
+    assert rows == [
+        (ids[0], 1, "first"),
+        (ids[0], 2, "second"),
+        (ids[0], 3, "third"),
+        (ids[1], 1, "first"),
+        (ids[1], 2, "second"),
+    ]
+
+
+def test_add_event_bumps_the_story_version_once_per_event(db: Database) -> None:
+    """Each event raises the story version by one and records that version on the event."""
+    with db.write() as session:
+        story = _story(session, "harbour")
+        other = _story(session, "other")
+        article = _article(session, "https://one.example/a", "One")
+        assert story.version == 0
+        recorded = []
+        for i, kind in enumerate(["first_report", "update", "removed"]):
+            event = store.add_event(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                event=kind,
+                at=T0 + timedelta(hours=i),
+                now=T0 + timedelta(hours=i, minutes=1),
+                article_version=i + 1,
+            )
+            recorded.append(event.story_version)
+        story_id, other_id = story.id, other.id
+    assert recorded == [1, 2, 3]
+    with db.read() as session:
+        stored = session.get_one(Story, story_id)
+        assert stored.version == 3
+        assert stored.updated_at == T0 + timedelta(hours=2, minutes=1)
+        assert session.get_one(Story, other_id).version == 0
+        events = session.execute(
+            select(StoryEvent.event, StoryEvent.story_version, StoryEvent.article_version)
+            .where(StoryEvent.story_id == story_id)
+            .order_by(StoryEvent.id)
+        ).all()
+    assert events == [("first_report", 1, 1), ("update", 2, 2), ("removed", 3, 3)]
+
+
+# -- the story file --------------------------------------------------------------------------
+
+
+def test_story_file_of_an_unknown_slug_is_none(db: Database) -> None:
+    """build() returns None when no story has the slug."""
+    with db.write() as session:
+        _story(session, "known")
+    with db.read() as session:
+        assert storyfile.build(session, "unknown") is None
+        assert storyfile.build(session, "known") is not None
+
+
+def test_story_file_has_the_contract_keys_and_aware_iso_timestamps(db: Database) -> None:
+    """A seed, an original with two versions and a copy of it come out with every contract key,
+    the copy pointing at the original, and every timestamp ISO 8601 with an offset."""
+    paris = timezone(timedelta(hours=1))
+    with db.write() as session:
+        story = _story(session, "harbour")
+        seed = _article(
+            session,
+            "https://seed.example/s",
+            "Seed Times",
+            published_at=datetime(2023, 3, 23, 9, tzinfo=paris),
+            first_seen_at=T0,
+        )
+        original = _article(
+            session,
+            "https://orig.example/o",
+            "Original Post",
+            canonical_url="https://orig.example/canonical-o",
+            published_at=T0 + timedelta(hours=1),
+            first_seen_at=T0 + timedelta(hours=1),
+        )
+        copy = _article(
+            session,
+            "https://copy.example/c",
+            "Copy Daily",
+            published_at=T0 + timedelta(hours=2),
+            first_seen_at=T0 + timedelta(hours=2),
+        )
+        _version(session, seed, "seed text about the harbour", at=T0)
+        _version(session, original, "original harbour text", at=T0 + timedelta(hours=1))
+        _version(
+            session,
+            original,
+            "original harbour text, edited",
+            at=T0 + timedelta(hours=3),
+            changes={"title": None, "added": 1},
+        )
+        _version(session, copy, "original harbour text", at=T0 + timedelta(hours=2))
+        decisions = [
+            (seed, "seed", None, None),
+            (original, "original", None, None),
+            (copy, "copy", original.id, 0.912345),
+        ]
+        for article, relation, copy_of_id, similarity in decisions:
+            store.record_decision(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                relation=relation,
+                copy_of_id=copy_of_id,
+                similarity=similarity,
+                match={"reason": f"{relation} reason"},
+                now=T0,
+            )
+        events = [
+            (seed, "first_report", T0, 1),
+            (original, "first_report", T0 + timedelta(hours=1), 1),
+            (copy, "copy", T0 + timedelta(hours=2), 1),
+            (original, "update", T0 + timedelta(hours=3), 2),
+        ]
+        for article, kind, at, article_version in events:
+            store.add_event(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                event=kind,
+                at=at,
+                now=at + timedelta(minutes=1),
+                article_version=article_version,
+            )
+    with db.read() as session:
+        data = storyfile.build(session, "harbour")
+    assert data is not None
+
+    assert {"story", "title", "version", "updated_at", "outlets", "timeline"} <= set(data)
+    assert data["story"] == "harbour"
+    assert data["title"] == "Story harbour"
+    assert data["version"] == 4
+    assert _is_aware_iso(data["updated_at"]) == T0 + timedelta(hours=3, minutes=1)
+
+    outlets = {o["name"]: o for o in data["outlets"]}
+    assert list(outlets) == ["Seed Times", "Original Post", "Copy Daily"]
+    assert outlets["Original Post"]["domain"] == "orig.example"
+    article_keys = {
+        "url",
+        "canonical_url",
+        "title",
+        "published_at",
+        "first_seen_at",
+        "relation",
+        "copy_of",
+        "similarity",
+        "match",
+        "versions",
+    }
+    version_keys = {"version", "fetched_at", "title", "content_sha256", "changes"}
+    for outlet in data["outlets"]:
+        assert {"name", "domain", "articles"} <= set(outlet)
+        assert len(outlet["articles"]) == 1
+        for article in outlet["articles"]:
+            assert article_keys <= set(article)
+            _is_aware_iso(article["published_at"])
+            _is_aware_iso(article["first_seen_at"])
+            for version in article["versions"]:
+                assert version_keys <= set(version)
+                _is_aware_iso(version["fetched_at"])
+
+    seed_out = outlets["Seed Times"]["articles"][0]
+    assert seed_out["relation"] == "seed"
+    assert _is_aware_iso(seed_out["published_at"]) == datetime(2023, 3, 23, 8, tzinfo=UTC)
+    orig_out = outlets["Original Post"]["articles"][0]
+    assert orig_out["url"] == "https://orig.example/o"
+    assert orig_out["canonical_url"] == "https://orig.example/canonical-o"
+    assert orig_out["relation"] == "original"
+    assert orig_out["copy_of"] is None
+    assert orig_out["match"] == {"reason": "original reason"}
+    assert [v["version"] for v in orig_out["versions"]] == [1, 2]
+    assert (
+        orig_out["versions"][1]["content_sha256"]
+        == hashlib.sha256(b"original harbour text, edited").hexdigest()
+    )
+    assert orig_out["versions"][1]["changes"] == {"title": None, "added": 1}
+    assert _is_aware_iso(orig_out["versions"][1]["fetched_at"]) == T0 + timedelta(hours=3)
+    copy_out = outlets["Copy Daily"]["articles"][0]
+    assert copy_out["relation"] == "copy"
+    assert copy_out["copy_of"] == "https://orig.example/o"
+    assert copy_out["similarity"] == pytest.approx(0.9123)
+
+    assert [(e["event"], e["outlet"], e["url"]) for e in data["timeline"]] == [
+        ("first_report", "Seed Times", "https://seed.example/s"),
+        ("first_report", "Original Post", "https://orig.example/o"),
+        ("copy", "Copy Daily", "https://copy.example/c"),
+        ("update", "Original Post", "https://orig.example/o"),
+    ]
+    assert [_is_aware_iso(e["at"]) for e in data["timeline"]] == [e[2] for e in events]
+
+
+# -- search ----------------------------------------------------------------------------------
+
+
+def test_search_matches_words_in_any_case_in_the_newest_version_and_filters_by_story(
+    db: Database,
+) -> None:
+    """Every word must appear (any case) in the newest version; words only in an older version
+    do not match; ``story=`` keeps that story's non-off-topic members."""
+    with db.write() as session:
+        harbour = _story(session, "harbour")
+        budget = _story(session, "budget")
+        edited = _article(
+            session, "https://one.example/a", "One", published_at=T0, title="Council news"
+        )
+        _version(session, edited, "The mayor denied any Scandal at the port.", at=T0)
+        _version(
+            session,
+            edited,
+            "The Harbour Tunnel will open in May, the mayor said.",
+            at=T0 + timedelta(hours=1),
+        )
+        other = _article(
+            session,
+            "https://two.example/b",
+            "Two",
+            published_at=T0 + timedelta(hours=1),
+            title="Budget",
+        )
+        _version(session, other, "Costs of the harbour tunnel doubled.", at=T0)
+        off = _article(
+            session,
+            "https://three.example/c",
+            "Three",
+            published_at=T0 + timedelta(hours=2),
+            title="Unrelated",
+        )
+        _version(session, off, "A harbour tunnel elsewhere.", at=T0)
+        for story, article, relation in [
+            (harbour, edited, "seed"),
+            (budget, other, "original"),
+            (harbour, off, "off_topic"),
+        ]:
+            store.record_decision(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                relation=relation,
+                copy_of_id=None,
+                similarity=None,
+                match={},
+                now=T0,
+            )
+
+    with db.read() as session:
+        everywhere = archive.search(session, "hARBOUR TUNNEL")
+        assert [h.url for h in everywhere] == [
+            "https://three.example/c",
+            "https://two.example/b",
+            "https://one.example/a",
+        ]
+        by_url = {h.url: h for h in everywhere}
+        assert by_url["https://one.example/a"].stories == ("harbour",)
+        assert by_url["https://two.example/b"].stories == ("budget",)
+        assert by_url["https://three.example/c"].stories == ()
+        assert "Harbour Tunnel" in by_url["https://one.example/a"].snippet
+
+        assert archive.search(session, "scandal") == []
+        assert archive.search(session, "harbour scandal") == []
+        assert archive.search(session, "tunnel submarine") == []
+
+        in_story = archive.search(session, "Harbour tunnel", story="harbour")
+        assert [h.url for h in in_story] == ["https://one.example/a"]
+        assert [h.url for h in archive.search(session, "tunnel", story="budget")] == [
+            "https://two.example/b"
+        ]
+        assert archive.search(session, "tunnel", story="nothing") == []
+
+
+# -- source outcomes -------------------------------------------------------------------------
+
+
+def test_source_errors_count_up_keep_failing_since_and_an_ok_clears_them(db: Database) -> None:
+    """record_source_error counts consecutive errors and sets failing_since on the first only;
+    record_source_ok resets the count and clears failing_since and the error."""
+    source_id = _source(db, "flaky", T0)
+    counts = []
+    for i, (kind, status) in enumerate([("http", 503), ("timeout", None)]):
+        at = T0 + timedelta(minutes=10 * i)
+        with db.write() as session:
+            counts.append(
+                store.record_source_error(
+                    session,
+                    source_id,
+                    now=at,
+                    kind=kind,
+                    message=f"{kind} failure",
+                    status=status,
+                    next_check_at=at + timedelta(minutes=5),
+                )
+            )
+        with db.read() as session:
+            source = session.get_one(Source, source_id)
+            assert source.error_count == i + 1
+            assert source.failing_since == T0
+            assert source.error_kind == kind
+            assert source.last_status == status
+            assert source.last_checked_at == at
+            assert source.next_check_at == at + timedelta(minutes=5)
+            assert source.claimed_until is None
+    assert counts == [1, 2]
+
+    ok_at = T0 + timedelta(minutes=20)
+    with db.write() as session:
+        store.record_source_ok(
+            session,
+            source_id,
+            now=ok_at,
+            status=200,
+            etag='"v1"',
+            last_modified=None,
+            body_sha256="0" * 64,
+            next_check_at=ok_at + timedelta(minutes=10),
+            new_items=3,
+        )
+    with db.read() as session:
+        source = session.get_one(Source, source_id)
+        assert source.error_count == 0
+        assert source.failing_since is None
+        assert source.error_kind is None
+        assert source.error_message is None
+        assert source.last_ok_at == ok_at
+        assert source.etag == '"v1"'
+        assert source.items_seen == 3
+
+    with db.write() as session:
+        assert (
+            store.record_source_error(
+                session,
+                source_id,
+                now=ok_at + timedelta(hours=1),
+                kind="http",
+                message="again",
+                status=500,
+                next_check_at=ok_at + timedelta(hours=2),
+            )
+            == 1
+        )
+    with db.read() as session:
+        assert session.get_one(Source, source_id).failing_since == ok_at + timedelta(hours=1)
