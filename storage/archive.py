@@ -45,9 +45,7 @@ def list_stories(session: Session) -> list[StorySummary]:
                 select(StoryArticle.relation, func.count())
                 .where(StoryArticle.story_id == story.id)
                 .group_by(StoryArticle.relation)
-            )
-            
-            .all()
+            ).all()
         )
         outlets = (
             session.scalar(
@@ -86,16 +84,12 @@ class Member:
 
 def story_members(session: Session, story_id: int) -> list[Member]:
     """Seeds, originals and copies of a story, each with every version's text and signature."""
-    rows = (
-        session.execute(
-            select(StoryArticle, Article)
-            .join(Article, Article.id == StoryArticle.article_id)
-            .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
-            .order_by(Article.published_at, Article.id)
-        )
-        
-        .all()
-    )
+    rows = session.execute(
+        select(StoryArticle, Article)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
+        .order_by(Article.published_at, Article.id)
+    ).all()
     members = {
         a.id: Member(a.id, a.url, a.title, m.relation, m.copy_of_id, a.published_at)
         for m, a in rows

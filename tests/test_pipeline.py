@@ -127,8 +127,9 @@ def test_a_broken_source_is_recorded_and_the_rest_goes_on(demo_config, replay, m
     from monitor import config as configmod
     from storage import archive
 
-    broken = configmod.Source(url=replay.url("/no-such-outlet/feed.xml"), name="Broken",
-                              interval=1800.0)
+    broken = configmod.Source(
+        url=replay.url("/no-such-outlet/feed.xml"), name="Broken", interval=1800.0
+    )
     config = demo_config.replace(sources=(*demo_config.sources, broken))
     now = at(manifest["round"][0]["now"])
     with open_app(config, now=now) as app:
