@@ -25,10 +25,23 @@ def story_json(story: dict[str, Any]) -> str:
     return json.dumps(story, ensure_ascii=False, indent=2) + "\n"
 
 
+def _version_note(v: dict[str, Any]) -> str:
+    changes = v.get("changes") or {}
+    if v["version"] == 1 or not changes:
+        return ""
+    note = (
+        f": {changes.get('words_added', 0)} words added, {changes.get('words_removed', 0)} removed"
+    )
+    if changes.get("title_changed"):
+        note += f", title was “{changes.get('previous_title')}”"
+    return note
+
+
 def story_markdown(story: dict[str, Any]) -> str:
     articles = [a for o in story["outlets"] for a in o["articles"]]
     return template("story.md.j2").render(
         s=story,
+        version_note=_version_note,
         n_articles=len(articles),
         n_copies=sum(1 for a in articles if a["relation"] == "copy"),
     )
