@@ -9,18 +9,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from monitor import config as configmod
 from monitor.errors import StorageError
 from monitor.fetch import Fetcher, Resolver, system_resolver
 from monitor.log import log
-from monitor.match import MatchSettings, fingerprint
+from monitor.match import Fingerprint, MatchSettings, fingerprint
 from monitor.seeds import Seed, load_seeds
 from monitor.urls import domain_of
 from storage import store
 from storage.db import Database, DatabaseError, open_database
+from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +126,31 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
             _sync_seed(app, ref, seed, now)
 
 
+def store_version(
+    session: Session,
+    article: Article,
+    *,
+    title: str | None,
+    text: str,
+    fp: Fingerprint,
+    now: datetime,
+    changes: dict[str, Any],
+) -> ArticleVersion:
+    """Store ``text`` as the article's next version, with its fingerprint."""
+    return store.add_version(
+        session,
+        article,
+        fetched_at=now,
+        title=title,
+        text=text,
+        content_sha256=fp.sha256,
+        word_count=fp.word_count,
+        shingle_count=len(fp.shingles),
+        minhash=fp.minhash_bytes(),
+        changes=changes,
+    )
+
+
 def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
     fp = fingerprint(seed.text, app.match_settings)
     with app.db.write() as session:
@@ -148,16 +176,13 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
             if store.membership(session, story.id, article.id) is not None:
                 return
         else:
-            version = store.add_version(
+            version = store_version(
                 session,
                 article,
-                fetched_at=now,
                 title=seed.title,
                 text=seed.text,
-                content_sha256=fp.sha256,
-                word_count=fp.word_count,
-                shingle_count=len(fp.shingles),
-                minhash=fp.minhash_bytes(),
+                fp=fp,
+                now=now,
                 changes={} if latest is None else {"seed_file_changed": True},
             )
             article.title = seed.title

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from monitor import diff, schedule
-from monitor.app import App, StoryRef
+from monitor.app import App, StoryRef, store_version
 from monitor.errors import ExtractError, FetchError, ParseError
 from monitor.extract import Extracted, extract
 from monitor.fetch import FetchResult
@@ -266,29 +266,16 @@ def _entry(
         seen = store.seen_entry(session, source.id, entry.key)
         article = store.find_article(session, url)
         article_id = article.id if article else None
-    if seen is not None:
-        if seen.updated != updated and seen.article_id is not None:
-            # The feed says the entry changed: re-check its article now.
-            due = queue.claim_articles(
-                app.db, now=now, limit=1, everything=True, ids=[seen.article_id]
-            )
-            for item in due:
-                _recheck(app, item, now, indexes, report)
-        with app.db.write() as session:
-            store.record_entry(
-                session,
-                source_id=source.id,
-                key=entry.key,
-                url=url,
-                title=entry.title,
-                updated=updated,
-                now=now,
-                article_id=None,
-            )
-        return 0
-    report.entries_new += 1
-    if article_id is None:
-        article_id = _ingest(app, url, source, entry, now, indexes, report)
+    if seen is not None and seen.updated != updated and seen.article_id is not None:
+        # The feed says the entry changed: re-check its article now.
+        for item in queue.claim_articles(
+            app.db, now=now, limit=1, everything=True, ids=[seen.article_id]
+        ):
+            _recheck(app, item, now, indexes, report)
+    if seen is None:
+        report.entries_new += 1
+        if article_id is None:
+            article_id = _ingest(app, url, source, entry, now, indexes, report)
     with app.db.write() as session:
         store.record_entry(
             session,
@@ -300,7 +287,7 @@ def _entry(
             now=now,
             article_id=article_id,
         )
-    return 1
+    return 1 if seen is None else 0
 
 
 # -- articles ------------------------------------------------------------------------------------
@@ -428,16 +415,13 @@ def _first_version(
     ]
     with app.db.write() as session:
         article = session.get_one(Article, article_id)
-        version = store.add_version(
+        version = store_version(
             session,
             article,
-            fetched_at=now,
             title=extracted.title,
             text=extracted.text,
-            content_sha256=fp.sha256,
-            word_count=fp.word_count,
-            shingle_count=len(fp.shingles),
-            minhash=fp.minhash_bytes(),
+            fp=fp,
+            now=now,
             changes={},
         )
         for story, decision in decisions:
@@ -555,16 +539,13 @@ def _recheck(
         changes = diff.summarise(old_title, old_text, extracted.title, extracted.text)
         if fp.sha256 == old_sha and not changes["title_changed"]:
             return
-        version = store.add_version(
+        version = store_version(
             session,
             article,
-            fetched_at=now,
             title=extracted.title,
             text=extracted.text,
-            content_sha256=fp.sha256,
-            word_count=fp.word_count,
-            shingle_count=len(fp.shingles),
-            minhash=fp.minhash_bytes(),
+            fp=fp,
+            now=now,
             changes=changes,
         )
         members = store.stories_of_article(session, article.id)
