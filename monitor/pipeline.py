@@ -364,6 +364,14 @@ def _ingest(
             )
             return article.id
     extracted, why_not = _extract(app, result)
+    canonical = _canonical(extracted, result)
+    if canonical:
+        with app.db.read() as session:
+            known = store.find_article(session, canonical)
+        if known is not None:
+            # The same page under another URL (a feed's tracking link, a redirect, AMP).
+            log(logger, "same_article", url=url, canonical=canonical, article=known.url)
+            return known.id
     with app.db.write() as session:
         article = store.create_article(
             session,
@@ -396,6 +404,15 @@ def _ingest(
         return article_id
     _first_version(app, article_id, extracted, source.name, now, indexes, report)
     return article_id
+
+
+def _canonical(extracted: Extracted | None, result: FetchResult) -> str | None:
+    """The page's canonical URL, normalised, when it names another address than the one we
+    asked for."""
+    if extracted is None or not extracted.canonical_url:
+        return None
+    canonical = normalise_url(extracted.canonical_url)
+    return canonical if canonical != normalise_url(result.url) else None
 
 
 def _first_version(

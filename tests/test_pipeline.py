@@ -167,3 +167,60 @@ def test_times_are_stored_in_utc(demo_config, replay, manifest):
     assert story is not None
     first_seen = {a["first_seen_at"] for o in story["outlets"] for a in o["articles"]}
     assert first_seen == {at(spec["now"]).isoformat()}
+
+
+def test_one_page_reached_by_two_urls_is_one_article(tmp_path):
+    """A page linked with tracking parameters by one feed and through its AMP address by another
+    is stored once: the second link resolves to the first by canonical URL."""
+    import httpx
+
+    from monitor import config as configmod
+
+    body = " ".join(["Roxham Road asylum seekers crossing deal Ottawa Washington."] * 30)
+    page = (
+        '<html lang="en"><head><title>Deal</title>'
+        '<link rel="canonical" href="https://a.test/story"></head>'
+        f"<body><article><h1>Deal</h1><p>{body}</p><p>{body}</p></article></body></html>"
+    )
+
+    def rss(link: str) -> str:
+        return (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+            f"<item><title>Deal</title><link>{link}</link><guid>{link}</guid></item>"
+            "</channel></rss>"
+        )
+
+    routes = {
+        "https://a.test/feed": rss("https://a.test/story?utm_source=rss&utm_medium=feed"),
+        "https://b.test/feed": rss("https://b.test/amp/story"),
+        "https://a.test/story": page,
+        "https://b.test/amp/story": page,
+    }
+    requested = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requested.append(str(request.url))
+        key = str(request.url.copy_with(query=None))
+        return httpx.Response(200, text=routes[key], headers={"content-type": "text/html"})
+
+    config = configmod.Config(
+        path="<test>",
+        storage=configmod.StorageSettings(url=f"sqlite:///{tmp_path / 'm.sqlite'}"),
+        fetch=configmod.FetchSettings(allow_private_networks=True),
+        sources=(
+            configmod.Source("https://a.test/feed", "A", 1800.0),
+            configmod.Source("https://b.test/feed", "B", 1800.0),
+        ),
+    )
+    now = at("2023-03-24T12:00:00+00:00")
+    with open_app(config, now=now, transport=httpx.MockTransport(handler)) as app:
+        report = pipeline.poll(app, now=now)
+        with app.db.read() as session:
+            from sqlalchemy import func, select
+
+            from storage.models import Article
+
+            count = session.scalar(select(func.count()).select_from(Article))
+    assert report.entries_new == 2
+    assert count == 1
+    assert "https://a.test/story" in requested  # tracking parameters were dropped
