@@ -42,9 +42,17 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
-def _setting(default: Any, help: str, kind: str | None = None) -> Any:
-    """A dataclass field with its help text (and its kind where the type alone is ambiguous)."""
-    metadata = {"help": help, "kind": kind}
+def _setting(
+    default: Any,
+    help: str,
+    kind: str | None = None,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+) -> Any:
+    """A dataclass field with its help text, its kind where the type alone is ambiguous, and
+    the range a number must fall in."""
+    metadata = {"help": help, "kind": kind, "low": low, "high": high}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -79,9 +87,9 @@ class FetchSettings:
         60.0, "Seconds a whole request may take, body included.", "duration"
     )
     max_bytes: int = _setting(
-        10_000_000, "Largest response body accepted, after decompression, in bytes."
+        10_000_000, "Largest response body accepted, after decompression, in bytes.", low=1
     )
-    max_redirects: int = _setting(5, "Redirects followed before giving up.")
+    max_redirects: int = _setting(5, "Redirects followed before giving up.", low=0, high=20)
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ class PollSettings:
         "exponentially up to this).",
         "duration",
     )
-    batch_size: int = _setting(50, "Most sources claimed by one poll round.")
+    batch_size: int = _setting(50, "Most sources claimed by one poll round.", low=1)
     tick: float = _setting(
         60.0, "How often the daemon (monitor run) looks for due sources and articles.", "duration"
     )
@@ -110,27 +118,36 @@ class PollSettings:
     min_words: int = _setting(
         60,
         "Pages whose extracted text has fewer words are stored as not articles and not matched.",
+        low=0,
     )
 
 
 @dataclass(frozen=True)
 class MatchSettings:
-    num_perm: int = _setting(128, "MinHash permutations per signature.")
-    shingle_size: int = _setting(5, "Words per shingle for near-duplicate detection.")
+    num_perm: int = _setting(128, "MinHash permutations per signature.", low=16, high=1024)
+    shingle_size: int = _setting(
+        5, "Words per shingle for near-duplicate detection.", low=1, high=20
+    )
     candidate_threshold: float = _setting(
         0.3,
         "Jaccard threshold of the LSH index that proposes copy candidates (lower finds "
         "more truncated copies, at more comparisons).",
+        low=0.01,
+        high=0.99,
     )
     copy_threshold: float = _setting(
         0.8,
         "An article is a copy when its estimated Jaccard or containment against a known "
         "article reaches this.",
+        low=0.0,
+        high=1.0,
     )
     story_threshold: float = _setting(
         0.15,
         "Same-story threshold on the TF-IDF cosine against the seeds and accepted "
         "articles. Half of it suffices when a story keyword appears in the article.",
+        low=0.0,
+        high=1.0,
     )
 
 
@@ -283,6 +300,16 @@ def _fail_int(value: Any) -> Any:
     raise ValueError(value)
 
 
+def _out_of_range(cls: type, name: str, value: Any) -> str | None:
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    low, high = f.metadata["low"], f.metadata["high"]
+    if low is not None and value < low:
+        return f"must be at least {low:g}, got {value!r}"
+    if high is not None and value > high:
+        return f"must be at most {high:g}, got {value!r}"
+    return None
+
+
 def _section(name: str, raw: Any, env: Mapping[str, str], where: str) -> Any:
     cls = SECTIONS[name]
     if raw is None:
@@ -309,13 +336,24 @@ def _section(name: str, raw: Any, env: Mapping[str, str], where: str) -> Any:
                 values[attr] = _coerce(kind, raw[key], from_env=False)
             except ValueError as exc:
                 raise ConfigError(f"{where}: [{name}] {key}: {exc}") from None
+        if attr in values:
+            problem = _out_of_range(cls, attr, values[attr])
+            if problem:
+                origin = (
+                    f"environment {env_name}" if env_name in env else f"{where}: [{name}] {key}"
+                )
+                raise ConfigError(f"{origin}: {problem}")
     return cls(**values)
 
 
 def _check_url(url: Any, where: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise ConfigError(f"{where}: url: expected an http(s) URL, got {url!r}")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: url: {exc}: {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}: url: expected an http(s) URL, got {url!r}")
     return url.strip()

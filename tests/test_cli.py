@@ -1,0 +1,459 @@
+"""The ``monitor`` command through its real entry point (``python -m monitor`` in a subprocess):
+exit codes, standard output and standard error, against the demo replay on 127.0.0.1."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor import demo
+from tests.conftest import REPO, SHARED_DATA
+
+ROUND_1 = "2023-03-23T18:00:00+00:00"
+BASE = re.compile(r"http://127\.0\.0\.1:\d+")
+
+ARTICLE_KEYS = {
+    "url",
+    "canonical_url",
+    "title",
+    "published_at",
+    "first_seen_at",
+    "relation",
+    "copy_of",
+    "similarity",
+    "match",
+    "versions",
+}
+VERSION_KEYS = {"version", "fetched_at", "title", "content_sha256", "changes"}
+TIMELINE_KEYS = {"at", "outlet", "url", "event"}
+EXTRACT_KEYS = {
+    "source",
+    "title",
+    "text",
+    "authors",
+    "published_at",
+    "updated_at",
+    "canonical_url",
+    "language",
+}
+
+
+def monitor(*args: str, cwd: Path, env: dict[str, str] | None = None):
+    """Run ``python -m monitor ARGS`` in ``cwd`` with no MONITOR_* variable set."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
+    clean.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(proc: subprocess.CompletedProcess) -> None:
+    """The command exited 0 without a traceback (the message shows what it printed)."""
+    shown = f"{proc.args[2:]} -> {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, shown
+    assert "Traceback" not in proc.stderr, shown
+
+
+def _toml(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string or array is valid TOML
+
+
+def check_story_contract(story: dict) -> None:
+    """The keys GUIDE §3 promises in a story file."""
+    assert {"story", "title", "version", "updated_at", "outlets", "timeline"} <= set(story)
+    assert isinstance(story["version"], int) and story["version"] > 0
+    assert story["outlets"], "at least one outlet"
+    for outlet in story["outlets"]:
+        assert {"name", "domain", "articles"} <= set(outlet)
+        for article in outlet["articles"]:
+            assert set(article) >= ARTICLE_KEYS, sorted(ARTICLE_KEYS - set(article))
+            assert article["relation"] in ("seed", "original", "copy")
+            assert (article["copy_of"] is not None) == (article["relation"] == "copy")
+            assert article["versions"]
+            for version in article["versions"]:
+                assert set(version) >= VERSION_KEYS, sorted(VERSION_KEYS - set(version))
+    assert story["timeline"]
+    for event in story["timeline"]:
+        assert set(event) >= TIMELINE_KEYS
+        assert event["event"] in ("first_report", "copy", "update", "removed")
+
+
+def _path(url: str | None) -> str | None:
+    return BASE.sub("", url) if url else url
+
+
+def relations(story: dict) -> dict[str, tuple]:
+    """Each article's relation, copy_of and version count, keyed by URL path (ports differ)."""
+    return {
+        _path(a["url"]): (a["relation"], _path(a["copy_of"]), len(a["versions"]))
+        for o in story["outlets"]
+        for a in o["articles"]
+    }
+
+
+# --- monitor demo ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``monitor demo --out DIR`` run once; what it printed and wrote, read at once."""
+    cwd = tmp_path_factory.mktemp("demo-cwd")
+    out = cwd / "out"
+    proc = monitor("demo", "--out", str(out), cwd=cwd)
+    story_json = out / f"{demo.manifest()['slug']}.story.json"
+    digests = re.findall(r"^digest:\s+(\S+)$", proc.stdout, re.M)
+    return {
+        "proc": proc,
+        "out": out,
+        "cwd": cwd,
+        "story": json.loads(story_json.read_text("utf-8")) if story_json.is_file() else None,
+        "markdown": (out / f"{demo.manifest()['slug']}.story.md").read_text("utf-8")
+        if story_json.is_file()
+        else None,
+        "digests": {d: Path(d).read_bytes() for d in digests if Path(d).is_file()},
+        "digest_paths": digests,
+    }
+
+
+def test_demo_exits_0_and_prints_a_summary_naming_files_that_exist(demo_run, manifest):
+    """``monitor demo`` exits 0 and prints each round, the story's counts (outlets, articles,
+    copies, versions) and the story file and digest paths, which all exist."""
+    proc = demo_run["proc"]
+    ok(proc)
+    out = proc.stdout
+    for spec in manifest["round"]:
+        assert f"{spec['name']} at {spec['now']}" in out
+    summary = re.search(
+        r"(\d+) outlets, (\d+) articles \((\d+) seed, (\d+) original, (\d+) copies\), "
+        r"(\d+) versions",
+        out,
+    )
+    assert summary, out
+    outlets, articles, seeds, originals, copies, versions = map(int, summary.groups())
+    on_topic = [e for e in manifest["expect"] if e["relation"] != "off_topic"]
+    assert originals == sum(e["relation"] == "original" for e in on_topic)
+    assert copies == sum(e["relation"] == "copy" for e in on_topic)
+    assert articles == seeds + originals + copies
+    assert versions == seeds + sum(e["versions"] for e in on_topic)
+    assert outlets == len(manifest["outlet"]) + 1  # and the seeds' outlet
+    files = re.findall(r"^(?:story file:|\s+)\s*(/\S+\.story\.(?:json|md))$", out, re.M)
+    assert [Path(f).suffix for f in files] == [".json", ".md"], out
+    for f in files:
+        assert Path(f).is_file() and Path(f).parent == demo_run["out"]
+    assert len(demo_run["digest_paths"]) == len(manifest["round"])
+    assert set(demo_run["digests"]) == set(demo_run["digest_paths"]), "every digest exists"
+
+
+def test_demo_story_file_has_the_contract_keys(demo_run, manifest):
+    """The demo's story JSON has every key GUIDE §3 promises, and the ground truth's
+    relations and copies."""
+    story = demo_run["story"]
+    assert story is not None
+    check_story_contract(story)
+    assert story["story"] == manifest["slug"] and story["title"] == manifest["title"]
+    got = relations(story)
+    for expect in manifest["expect"]:
+        if expect["relation"] == "off_topic":
+            assert expect["path"] not in got
+            continue
+        relation, copy_of, versions = got[expect["path"]]
+        assert relation == expect["relation"], expect["path"]
+        assert copy_of == (expect["copy_of"] or None), expect["path"]
+        assert versions == expect["versions"], expect["path"]
+    assert {e["event"] for e in story["timeline"]} == {"first_report", "copy", "update", "removed"}
+
+
+def test_demo_digests_are_multipart_alternative_with_text_and_html(demo_run, manifest):
+    """Each .eml digest parses as multipart/alternative with a text/plain and a text/html part
+    that both name the story."""
+    assert demo_run["digests"]
+    for path, raw in demo_run["digests"].items():
+        assert path.endswith(".eml")
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert message.get_content_type() == "multipart/alternative", path
+        parts = {p.get_content_type(): p for p in message.iter_parts()}
+        assert set(parts) == {"text/plain", "text/html"}, path
+        assert manifest["title"] in parts["text/plain"].get_content()
+        assert "<html" in parts["text/html"].get_content().lower()
+        assert message["Subject"] and message["From"]
+
+
+def test_demo_story_markdown_puts_headings_and_items_on_their_own_lines(demo_run):
+    """In the Markdown story file '## Timeline' is a heading line and each timeline event is
+    its own list item."""
+    lines = demo_run["markdown"].splitlines()
+    assert "## Timeline" in lines
+    timeline = lines[lines.index("## Timeline") + 1 :]
+    items = [line for line in timeline if line.startswith("- 20")]
+    assert len(items) == len(demo_run["story"]["timeline"])
+
+
+def test_demo_twice_gives_the_same_story(demo_run):
+    """A second ``monitor demo`` into the same folder replaces the first and writes the same
+    story: relations, copy_of, versions, timeline, every field but the replay's port."""
+    first = demo_run["story"]
+    proc = monitor("demo", "--out", str(demo_run["out"]), cwd=demo_run["cwd"])
+    ok(proc)
+    (story_file,) = demo_run["out"].glob("*.story.json")
+    second = json.loads(story_file.read_text("utf-8"))
+    assert relations(second) == relations(first)
+    assert second["version"] == first["version"]
+    events = [
+        [(e["at"], e["event"], _path(e["url"])) for e in s["timeline"]] for s in (first, second)
+    ]
+    assert events[0] == events[1]
+    port = re.compile(r"127\.0\.0\.1:\d+")
+    assert port.sub("HOST", json.dumps(second)) == port.sub("HOST", json.dumps(first))
+    assert len(list((demo_run["out"] / "outbox").glob("*.eml"))) == len(demo_run["digests"])
+
+
+# --- poll, story, search, digest against the replay ----------------------------------------
+
+
+def write_config(tmp_path: Path, replay, manifest: dict) -> Path:
+    """A configuration for the replay: SQLite and outbox in tmp_path, one source per outlet,
+    the demo story with its seeds."""
+    lines = [
+        "[storage]",
+        f"url = {_toml('sqlite:///' + str(tmp_path / 'monitor.sqlite'))}",
+        "[fetch]",
+        "allow_private_networks = true",
+        "[email]",
+        f"outbox_dir = {_toml(str(tmp_path / 'outbox'))}",
+        "",
+    ]
+    for outlet in manifest["outlet"]:
+        lines += [
+            "[[source]]",
+            f"name = {_toml(outlet['name'])}",
+            f"url = {_toml(replay.base + outlet['feed'])}",
+            f"interval = {_toml(outlet['interval'])}",
+            "",
+        ]
+    lines += [
+        "[[story]]",
+        f"slug = {_toml(manifest['slug'])}",
+        f"title = {_toml(manifest['title'])}",
+        f"seeds = {_toml(str(demo.STORY / 'seeds'))}",
+        f"keywords = {_toml(manifest['keywords'])}",
+    ]
+    path = tmp_path / "monitor.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def polled(tmp_path: Path, replay, manifest: dict) -> tuple[Path, subprocess.CompletedProcess]:
+    """The replay's first round polled once by ``monitor --config FILE poll --now ...``."""
+    config = write_config(tmp_path, replay, manifest)
+    proc = monitor("--config", str(config), "poll", "--now", ROUND_1, cwd=tmp_path)
+    return config, proc
+
+
+def _counts(stdout: str) -> dict[str, int]:
+    match = re.search(
+        r"polled (\d+) sources \((\d+) failed, (\d+) unchanged\), (\d+) new articles: "
+        r"(\d+) original, (\d+) copies, (\d+) off-topic, (\d+) not articles; "
+        r"(\d+) updated, (\d+) removed; (\d+) digests",
+        stdout,
+    )
+    assert match, stdout
+    names = "polled failed unchanged new original copies off_topic not_articles updated"
+    return dict(zip([*names.split(), "removed", "digests"], map(int, match.groups()), strict=True))
+
+
+def test_poll_then_poll_again_poll_all_and_digest_send(polled, tmp_path, manifest):
+    """``poll --now`` polls every source and prints the round's counts; the same --now again
+    polls nothing; ``--all`` polls every source again (unchanged); ``digest send`` then has
+    nothing due because poll already wrote the digest to the outbox."""
+    config, proc = polled
+    ok(proc)
+    first = [e for e in manifest["expect"] if e["first_round"] == "round-1"]
+    counts = _counts(proc.stdout)
+    assert counts["polled"] == len(manifest["outlet"])
+    assert counts["failed"] == 0
+    assert counts["new"] == len(first)
+    assert counts["original"] == sum(e["relation"] == "original" for e in first)
+    assert counts["off_topic"] == sum(e["relation"] == "off_topic" for e in first)
+    assert counts["copies"] == 0 and counts["updated"] == 0 and counts["removed"] == 0
+    assert counts["digests"] == 1
+    outbox = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(outbox) == 1
+
+    again = monitor("--config", str(config), "poll", "--now", ROUND_1, cwd=tmp_path)
+    ok(again)
+    assert _counts(again.stdout)["polled"] == 0
+    assert _counts(again.stdout)["new"] == 0
+
+    everything = monitor("--config", str(config), "poll", "--all", "--now", ROUND_1, cwd=tmp_path)
+    ok(everything)
+    counts = _counts(everything.stdout)
+    assert counts["polled"] == len(manifest["outlet"])
+    assert counts["unchanged"] == len(manifest["outlet"])  # 304 to the ETag we kept
+    assert counts["new"] == 0 and counts["digests"] == 0
+
+    sent = monitor("--config", str(config), "digest", "send", "--now", ROUND_1, cwd=tmp_path)
+    ok(sent)
+    assert sent.stdout.strip() == "no digest due: nothing new since the last one"
+    assert list((tmp_path / "outbox").glob("*.eml")) == outbox
+
+
+def test_story_list_export_and_search_after_a_poll(polled, tmp_path, manifest, replay):
+    """After a poll: ``story list`` shows the story; ``story export`` prints the contract JSON
+    and Markdown with the title and a Timeline; ``search`` prints hits, or the no-hit line."""
+    config, proc = polled
+    ok(proc)
+    slug = manifest["slug"]
+
+    listed = monitor("--config", str(config), "story", "list", cwd=tmp_path)
+    ok(listed)
+    (line,) = [x for x in listed.stdout.splitlines() if x.startswith(slug + "\t")]
+    assert manifest["title"] in line
+
+    exported = monitor(
+        "--config", str(config), "story", "export", slug, "--format", "json", cwd=tmp_path
+    )
+    ok(exported)
+    story = json.loads(exported.stdout)
+    check_story_contract(story)
+    assert story["story"] == slug and story["title"] == manifest["title"]
+    urls = {a["url"] for o in story["outlets"] for a in o["articles"]}
+    originals = [e for e in manifest["expect"] if e["first_round"] == "round-1"]
+    for expect in originals:
+        assert (replay.url(expect["path"]) in urls) == (expect["relation"] != "off_topic")
+
+    markdown = monitor(
+        "--config", str(config), "story", "export", slug, "--format", "md", cwd=tmp_path
+    )
+    ok(markdown)
+    assert markdown.stdout.startswith(f"# {manifest['title']}\n")
+    assert "## Timeline" in markdown.stdout
+    assert not markdown.stdout.lstrip().startswith("{")
+
+    found = monitor("--config", str(config), "search", "roxham", cwd=tmp_path)
+    ok(found)
+    hit_urls = re.findall(r"^    (http\S+)$", found.stdout, re.M)
+    assert hit_urls and set(hit_urls) <= urls
+    assert "no article contains" not in found.stdout
+
+    nothing = monitor("--config", str(config), "search", "zzzz qqqq", cwd=tmp_path)
+    ok(nothing)
+    assert nothing.stdout.strip() == "no article contains every word of 'zzzz qqqq'"
+
+
+# --- user mistakes ---------------------------------------------------------------------------
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("monitor: error: "), lines[0]
+    return lines[0]
+
+
+def test_bad_toml_file_is_one_error_line(tmp_path):
+    """A configuration file that is not valid TOML: exit 2, one line naming the file, the
+    problem and the line."""
+    config = tmp_path / "broken.toml"
+    config.write_text('[poll]\ntick = "1m"\nbatch_size 50\n', encoding="utf-8")
+    line = _one_error_line(monitor("--config", str(config), "poll", cwd=tmp_path))
+    assert str(config) in line and "invalid TOML" in line and "line 3" in line
+
+
+def test_unknown_key_is_one_error_line(tmp_path):
+    """An unknown key: exit 2, one line naming the file, the section and the key."""
+    config = tmp_path / "typo.toml"
+    config.write_text("[fetch]\nallow_private_network = true\n", encoding="utf-8")
+    line = _one_error_line(monitor("--config", str(config), "story", "list", cwd=tmp_path))
+    assert str(config) in line
+    assert "[fetch] allow_private_network: unknown setting" in line
+
+
+def test_missing_config_file_is_one_error_line(tmp_path):
+    """--config naming a missing file, or MONITOR_CONFIG doing so: exit 2, one line naming it."""
+    line = _one_error_line(monitor("--config", "nope.toml", "poll", cwd=tmp_path))
+    assert line == "monitor: error: nope.toml: no such configuration file"
+    proc = monitor("sources", cwd=tmp_path, env={"MONITOR_CONFIG": "gone.toml"})
+    assert _one_error_line(proc) == "monitor: error: gone.toml: no such configuration file"
+
+
+def test_now_without_offset_is_one_error_line(tmp_path):
+    """``--now`` without a UTC offset: exit 2, one line naming --now."""
+    line = _one_error_line(monitor("poll", "--now", "2023-03-23T18:00:00", cwd=tmp_path))
+    assert "--now" in line and "offset" in line
+
+
+def test_unknown_story_is_one_error_line(tmp_path):
+    """``story export`` of a slug that does not exist: exit 2, one line naming the slug."""
+    config = tmp_path / "empty.toml"
+    config.write_text(
+        f"[storage]\nurl = {_toml('sqlite:///' + str(tmp_path / 'm.sqlite'))}\n", encoding="utf-8"
+    )
+    proc = monitor("--config", str(config), "story", "export", "no-such-story", cwd=tmp_path)
+    line = _one_error_line(proc)
+    assert "'no-such-story'" in line
+    assert proc.stdout == ""
+
+
+# --- extract and help ------------------------------------------------------------------------
+
+
+def _pages() -> tuple[Path, Path]:
+    html = SHARED_DATA / "article_html" / "newspaper4k" / "html" / "cnn_article.html"
+    if not html.is_file():
+        html = sorted((SHARED_DATA / "article_html").rglob("*.html"))[0]
+    gz = sorted((SHARED_DATA / "article_extraction_benchmark" / "html").glob("*.html.gz"))
+    return html, (gz[0] if gz else sorted((SHARED_DATA / "article_html").rglob("*.html"))[1])
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "article_html").is_dir(), reason="../shared/data/article_html absent"
+)
+def test_extract_prints_one_json_line_per_input_and_exits_1_on_a_failure(tmp_path):
+    """``extract`` prints one JSON object per input in order, the readable pages with every
+    contract field and the missing one with ``error``, and exits 1 because one failed; with
+    only readable pages it exits 0."""
+    html, other = _pages()
+    missing = tmp_path / "missing.html"
+    proc = monitor("extract", str(html), str(other), str(missing), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["source"] for r in rows] == [str(html), str(other), str(missing)]
+    for row in rows[:2]:
+        assert set(row) >= EXTRACT_KEYS, sorted(EXTRACT_KEYS - set(row))
+        assert "error" not in row
+        assert row["title"] and len(row["text"].split()) > 50
+        assert isinstance(row["authors"], list)
+    assert set(rows[2]) == {"source", "error"} and rows[2]["error"]
+
+    both = monitor("extract", str(html), str(other), cwd=tmp_path)
+    ok(both)
+    assert [json.loads(line)["source"] for line in both.stdout.splitlines()] == [
+        str(html),
+        str(other),
+    ]
+
+
+def test_help_lists_every_command(tmp_path):
+    """``python -m monitor --help`` exits 0 and lists each command."""
+    proc = monitor("--help", cwd=tmp_path)
+    ok(proc)
+    commands = set(re.findall(r"^    (\w+)\s", proc.stdout, re.M))
+    assert {"poll", "run", "demo", "extract", "story", "search", "digest", "sources"} <= commands
