@@ -129,23 +129,26 @@ class MatchSettings:
         5, "Words per shingle for near-duplicate detection.", low=1, high=20
     )
     candidate_threshold: float = _setting(
-        0.3,
+        0.15,
         "Jaccard threshold of the LSH index that proposes copy candidates (lower finds "
-        "more truncated copies, at more comparisons).",
+        "more truncated copies, at more comparisons). Calibrated with "
+        "benchmarks/matching.py.",
         low=0.01,
         high=0.99,
     )
     copy_threshold: float = _setting(
-        0.8,
-        "An article is a copy when its estimated Jaccard or containment against a known "
-        "article reaches this.",
+        0.35,
+        "An article is a copy when its exact shingle Jaccard or containment (either way) "
+        "against a known version reaches this. Calibrated on real wire copies: they score "
+        "0.37 and up, different events at most 0.016.",
         low=0.0,
         high=1.0,
     )
     story_threshold: float = _setting(
-        0.15,
-        "Same-story threshold on the TF-IDF cosine against the seeds and accepted "
-        "articles. Half of it suffices when a story keyword appears in the article.",
+        0.25,
+        "Same-story threshold on the TF-IDF cosine (title and first 300 words, names "
+        "counted double) against the seeds and accepted articles. Half of it suffices when "
+        "a story keyword appears in the article. Calibrated on BASIL.",
         low=0.0,
         high=1.0,
     )

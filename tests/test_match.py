@@ -158,7 +158,7 @@ def test_first_half_of_an_article_is_a_copy_by_containment_of_new_in_known():
     assert decision.kind == "copy"
     assert decision.matched_id == 1
     scores = decision.scores
-    assert scores["jaccard"] < SETTINGS.copy_threshold
+    assert scores["jaccard"] < 0.6  # half the shingles: Jaccard alone says little
     assert scores["containment_new_in_known"] >= 0.99
     assert decision.similarity == scores["containment_new_in_known"]
     assert "contained in" in decision.reason

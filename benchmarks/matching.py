@@ -1,0 +1,638 @@
+"""Matching quality and speed on the real sets in ../shared/data/dedup_story.
+
+Run: ``.venv/bin/python benchmarks/matching.py [--json FILE] [--no-growing] [--workers N]``
+
+Three tables:
+
+1. copies: our copy decision (``StoryIndex.decide`` kind ``exact`` or ``copy``) on the real
+   wire-copy pairs, on synthetic copies made here from real articles, and on pairs of articles
+   from different events (negatives);
+2. story following: one seed per event of BASIL, ECB+ and NewsWCL50, every other article of
+   every set a candidate, decided against the seed alone ("seeded") and, optionally, with
+   accepted articles joining the index ("growing"); beside a plain TF-IDF cosine baseline;
+3. throughput: ``fingerprint`` against datasketch's own MinHash, and MinHashLSH query time at
+   100,000 indexed signatures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import random
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import monitor.match as _match  # noqa: E402
+from monitor.match import (  # noqa: E402
+    Fingerprint,
+    Known,
+    MatchSettings,
+    StoryIndex,
+    fingerprint,
+    minhash_of,
+)
+
+DATA = ROOT.parent / "shared" / "data" / "dedup_story"
+
+_LSH_PARAMS: dict[tuple[float, int], tuple[int, int]] = {}
+
+
+def _lsh_with_cached_params(threshold: float, num_perm: int) -> Any:
+    """MinHashLSH with its (bands, rows) computed once: datasketch optimises them by numeric
+    integration (~40 ms) on every construction, and the benchmark builds thousands of
+    one-article indexes. Same parameters, same results."""
+    from datasketch import MinHashLSH
+
+    key = (threshold, num_perm)
+    if key not in _LSH_PARAMS:
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        _LSH_PARAMS[key] = (lsh.b, lsh.r)
+    return MinHashLSH(threshold=threshold, num_perm=num_perm, params=_LSH_PARAMS[key])
+
+
+_match.MinHashLSH = _lsh_with_cached_params
+THRESHOLDS = [round(x, 2) for x in np.arange(0.02, 0.61, 0.01)]
+COPY_KINDS = ("exact", "copy")
+DATASETS = ("basil", "ecbplus", "newswcl50")
+
+
+@dataclass(frozen=True)
+class Article:
+    key: str  # dataset:id
+    dataset: str  # basil | ecbplus | newswcl50
+    event: str
+    topic: str  # ECB+ topic (two events of one kind); the event elsewhere
+    title: str | None
+    text: str
+
+
+def load_articles(data: Path = DATA) -> list[Article]:
+    """BASIL, ECB+ and NewsWCL50 articles, in a stable order."""
+    out: list[Article] = []
+    for line in (data / "basil" / "basil_articles.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        ev = f"basil:{r['story_id']}"
+        out.append(Article(f"basil:{r['id']}", "basil", ev, ev, r["title"], r["text"]))
+    for line in (data / "ecbplus_gvc" / "ecbplus_docs.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        ev, topic = f"ecbplus:{r['story_id']}", f"ecbplus:{r['topic']}"
+        out.append(Article(f"ecbplus:{r['doc_id']}", "ecbplus", ev, topic, None, r["text"]))
+    for line in (data / "newswcl50" / "newswcl50_docs.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        ev = f"newswcl50:{r['story_id']}"
+        out.append(Article(f"newswcl50:{r['doc_id']}", "newswcl50", ev, ev, None, r["text"]))
+    return sorted((a for a in out if a.text.strip()), key=lambda a: a.key)
+
+
+def load_copy_pairs(
+    articles: Sequence[Article], data: Path = DATA
+) -> tuple[list[tuple[int, int]], int]:
+    """The observed wire-copy pairs as article indexes, and how many could not be resolved
+    (the GVC texts are not in the snapshot)."""
+    where = {a.key: i for i, a in enumerate(articles)}
+    pairs, missing = [], 0
+    lines = (data / "observed_near_duplicate_pairs.tsv").read_text().splitlines()[1:]
+    for line in lines:
+        dataset, a, b = line.split("\t")[:3]
+        ia, ib = where.get(f"{dataset}:{a}"), where.get(f"{dataset}:{b}")
+        if ia is None or ib is None:
+            missing += 1
+        else:
+            pairs.append((ia, ib))
+    return pairs, missing
+
+
+def fingerprints(articles: Sequence[Article], settings: MatchSettings) -> list[Fingerprint]:
+    return [fingerprint(a.text, settings) for a in articles]
+
+
+def _known(i: int, a: Article, text: str | None = None, relation: str = "seed") -> Known:
+    return Known(i, a.key, relation, None, texts=[text or a.text], title=a.title)
+
+
+def _copy_decision(
+    original: Article, candidate_text: str, settings: MatchSettings, fp: Fingerprint | None = None
+) -> bool:
+    index = StoryIndex(settings)
+    index.add(_known(0, original))
+    decision = index.decide(None, candidate_text, fp or fingerprint(candidate_text, settings))
+    return decision.kind in COPY_KINDS
+
+
+# -- 1. copies --------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _paragraphs(text: str, min_words: int = 20) -> list[str]:
+    paras = [p.strip() for p in text.split("\n") if len(p.split()) >= min_words]
+    if len(paras) >= 2:
+        return paras
+    words = text.split()
+    return [" ".join(words[i : i + 60]) for i in range(0, max(len(words), 1), 60)]
+
+
+def synthetic_copies(
+    articles: Sequence[Article], n: int, seed: int = 0
+) -> list[tuple[str, int, str]]:
+    """(kind, index of the original, text) for ``n`` originals of at least 150 words."""
+    rng = random.Random(seed)
+    pool = [i for i, a in enumerate(articles) if len(a.text.split()) >= 150]
+    chosen = rng.sample(pool, min(n, len(pool)))
+    out = []
+    for i in chosen:
+        text = articles[i].text
+        other = articles[rng.choice([j for j in pool if articles[j].event != articles[i].event])]
+        out.append(("verbatim", i, text))
+        cut = text.rfind(" ", 0, len(text) // 2)
+        out.append(("first_half", i, text[: max(cut, 1)]))
+        extra = _paragraphs(other.text)[:2]
+        out.append(("plus_two_paragraphs", i, text + "\n" + "\n".join(extra)))
+        sentences = _SENTENCE.split(text)
+        vocab = other.text.split()
+        for s_i in rng.sample(range(len(sentences)), min(3, len(sentences))):
+            words = sentences[s_i].split()
+            for w_i in rng.sample(range(len(words)), min(2, len(words))):
+                words[w_i] = rng.choice(vocab)
+            sentences[s_i] = " ".join(words)
+        out.append(("three_sentences_edited", i, " ".join(sentences)))
+    return out
+
+
+def copy_benchmark(
+    articles: Sequence[Article],
+    settings: MatchSettings,
+    fps: Sequence[Fingerprint],
+    *,
+    n_negatives: int = 2000,
+    n_synthetic: int = 200,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Recall on real and synthetic copies, false copies on different-event pairs."""
+    pairs, missing = load_copy_pairs(articles)
+    real_hits = 0
+    for a, b in pairs:  # both directions: either may be the one already known
+        real_hits += _copy_decision(articles[a], articles[b].text, settings, fps[b])
+        real_hits += _copy_decision(articles[b], articles[a].text, settings, fps[a])
+    rng = random.Random(seed)
+    neg_fp = 0
+    n = len(articles)
+    negatives = 0
+    while negatives < n_negatives:
+        a, b = rng.randrange(n), rng.randrange(n)
+        if articles[a].event == articles[b].event:
+            continue
+        negatives += 1
+        neg_fp += _copy_decision(articles[a], articles[b].text, settings, fps[b])
+    # Same event, different outlet, not an observed copy: own reporting, not copies (BASIL,
+    # NewsWCL50 only; informative: a few may be real copies nobody listed).
+    listed = {frozenset(p) for p in pairs}
+    same_story = same_story_copy = 0
+    for ds in ("basil", "newswcl50"):
+        by_event: dict[str, list[int]] = {}
+        for i, art in enumerate(articles):
+            if art.dataset == ds:
+                by_event.setdefault(art.event, []).append(i)
+        for members in by_event.values():
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    a, b = members[x], members[y]
+                    if frozenset((a, b)) in listed:
+                        continue
+                    same_story += 1
+                    same_story_copy += _copy_decision(articles[a], articles[b].text, settings)
+    kinds: dict[str, list[int]] = {}
+    for kind, i, text in synthetic_copies(articles, n_synthetic, seed):
+        kinds.setdefault(kind, []).append(_copy_decision(articles[i], text, settings))
+    syn_tp = sum(sum(v) for v in kinds.values())
+    syn_n = sum(len(v) for v in kinds.values())
+    return {
+        "real_pairs": len(pairs),
+        "real_pairs_missing": missing,
+        "real_decisions": 2 * len(pairs),
+        "real_recall": real_hits / (2 * len(pairs)) if pairs else 0.0,
+        "real_precision": real_hits / (real_hits + neg_fp) if real_hits + neg_fp else 0.0,
+        "negatives": n_negatives,
+        "negatives_called_copy": neg_fp,
+        "same_story_pairs": same_story,
+        "same_story_called_copy": same_story_copy,
+        "synthetic_recall": {k: sum(v) / len(v) for k, v in kinds.items()},
+        "synthetic_n": {k: len(v) for k, v in kinds.items()},
+        "synthetic_recall_all": syn_tp / syn_n if syn_n else 0.0,
+        "synthetic_precision": syn_tp / (syn_tp + neg_fp) if syn_tp + neg_fp else 0.0,
+    }
+
+
+# -- 2. story following -----------------------------------------------------------------------
+
+_W: dict[str, Any] = {}  # the worker's share: articles, fingerprints, settings, background
+
+
+def _background(articles: Sequence[Article], settings: MatchSettings) -> StoryIndex:
+    index = StoryIndex(settings)
+    for a in articles:
+        index.add_background(a.text)
+    return index
+
+
+def _fresh_index(proto: StoryIndex) -> StoryIndex:
+    """An empty index sharing ``proto``'s background term statistics (read-only here): counting
+    825 texts again for each of ~150 seeds would take most of the run."""
+    index = StoryIndex(proto.settings, proto.keywords)
+    index._df = proto._df
+    index._docs = proto._docs
+    return index
+
+
+def _init(
+    articles: Sequence[Article], settings: MatchSettings, candidates: Sequence[int] | None = None
+) -> None:
+    _W["articles"] = articles
+    _W["candidates"] = range(len(articles)) if candidates is None else candidates
+    _W["settings"] = settings
+    _W["fps"] = fingerprints(articles, settings)
+    _W["proto"] = _background(articles, settings)
+
+
+def _seeded_row(seed: int) -> np.ndarray:
+    """Per candidate: inf for a copy, else the same-story cosine; nan for the seed itself."""
+    articles, fps = _W["articles"], _W["fps"]
+    index = _fresh_index(_W["proto"])
+    index.add(_known(seed, articles[seed]))
+    row = np.full(len(articles), np.nan)
+    for j in _W["candidates"]:
+        a = articles[j]
+        if j == seed:
+            continue
+        d = index.decide(a.title, a.text, fps[j])
+        row[j] = np.inf if d.kind in COPY_KINDS else d.scores.get("cosine", 0.0)
+    return row
+
+
+def _growing_row(seed: int) -> np.ndarray:
+    """Per candidate, in a fixed shuffled order: 1 if accepted at the default threshold, with
+    every accepted article joining the index."""
+    articles, fps = _W["articles"], _W["fps"]
+    index = _fresh_index(_W["proto"])
+    index.add(_known(seed, articles[seed]))
+    order = [j for j in _W["candidates"] if j != seed]
+    random.Random(seed).shuffle(order)
+    row = np.full(len(articles), np.nan)
+    for j in order:
+        a = articles[j]
+        d = index.decide(a.title, a.text, fps[j])
+        accepted = d.kind != "off_topic"
+        row[j] = float(accepted)
+        if accepted:
+            rel = "copy" if d.kind in COPY_KINDS else "original"
+            index.add(Known(j, a.key, rel, None, d.matched_id if rel == "copy" else None,
+                            [a.text], a.title))  # fmt: skip
+    return row
+
+
+def seeds_of(articles: Sequence[Article], datasets: Sequence[str] | None = None) -> list[int]:
+    """One seed per event: its first article by key."""
+    seen: dict[str, int] = {}
+    for i, a in enumerate(articles):
+        if datasets is None or a.dataset in datasets:
+            seen.setdefault(a.event, i)
+    return sorted(seen.values())
+
+
+def story_rows(
+    articles: Sequence[Article],
+    settings: MatchSettings,
+    seeds: Sequence[int],
+    *,
+    growing: bool = False,
+    workers: int = 2,
+    candidates: Sequence[int] | None = None,
+) -> np.ndarray:
+    """One row per seed (see ``_seeded_row`` / ``_growing_row``) over every article (nan where
+    not a candidate)."""
+    fn = _growing_row if growing else _seeded_row
+    if workers <= 1:
+        _init(articles, settings, candidates)
+        return np.vstack([fn(s) for s in seeds])
+    ctx = multiprocessing.get_context("fork")
+    init = (articles, settings, candidates)
+    with ctx.Pool(workers, initializer=_init, initargs=init) as pool:
+        return np.vstack(pool.map(fn, seeds, chunksize=4))
+
+
+def baseline_rows(articles: Sequence[Article], seeds: Sequence[int]) -> np.ndarray:
+    """Plain TF-IDF cosine (lower-cased ``\\w\\w+`` tokens, raw tf, smoothed idf over all the
+    articles, l2 norm: scikit-learn's defaults) of every article to each seed."""
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for i, a in enumerate(articles):
+        for t, c in Counter(re.findall(r"\w\w+", f"{a.title or ''} {a.text}".lower())).items():
+            rows.append(i)
+            cols.append(vocab.setdefault(t, len(vocab)))
+            vals.append(float(c))
+    x = csr_matrix((vals, (rows, cols)), shape=(len(articles), len(vocab)))
+    df = np.bincount(x.indices, minlength=len(vocab))
+    idf = np.log((1 + len(articles)) / (1 + df)) + 1
+    x = x.multiply(idf).tocsr()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    x = csr_matrix(x.multiply(1 / norms[:, None]))
+    sims = (x[list(seeds)] @ x.T).toarray()
+    for r, s in enumerate(seeds):
+        sims[r, s] = np.nan
+    return sims
+
+
+def _masks(
+    articles: Sequence[Article], seeds: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    events = np.array([a.event for a in articles])
+    topics = np.array([a.topic for a in articles])
+    positive = events[None, :] == events[list(seeds)][:, None]
+    hard = (topics[None, :] == topics[list(seeds)][:, None]) & ~positive
+    seed_sets = np.array([articles[s].dataset for s in seeds])
+    return positive, hard, seed_sets
+
+
+def prf(accepted: np.ndarray, positive: np.ndarray, valid: np.ndarray) -> dict[str, float]:
+    tp = int((accepted & positive & valid).sum())
+    fp = int((accepted & ~positive & valid).sum())
+    fn = int((~accepted & positive & valid).sum())
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "fp": fp}
+
+
+def story_table(
+    articles: Sequence[Article],
+    seeds: Sequence[int],
+    rows: np.ndarray,
+    threshold: float,
+    datasets: Sequence[str],
+) -> dict[str, dict[str, float]]:
+    """P/R/F1 per seed set and overall at ``threshold``; ECB+ same-topic other-event candidates
+    wrongly accepted (the hard negatives)."""
+    positive, hard, seed_sets = _masks(articles, seeds)
+    valid = ~np.isnan(rows)
+    accepted = np.nan_to_num(rows, nan=-1.0) >= threshold
+    out = {}
+    for ds in [*datasets, "all"]:
+        sel = valid & ((seed_sets == ds)[:, None] if ds != "all" else True)
+        out[ds] = prf(accepted, positive, sel)
+    h = hard & valid
+    out["ecbplus_hard"] = {
+        "pairs": int(h.sum()),
+        "accepted": int((accepted & h).sum()),
+        "rate": float((accepted & h).sum() / h.sum()) if h.sum() else 0.0,
+    }
+    return out
+
+
+def best_threshold(
+    articles: Sequence[Article], seeds: Sequence[int], rows: np.ndarray, dataset: str | None
+) -> tuple[float, float]:
+    """The swept threshold with the best F1 over the seeds of ``dataset`` (all if None)."""
+    positive, _, seed_sets = _masks(articles, seeds)
+    valid = ~np.isnan(rows)
+    if dataset:
+        valid &= (seed_sets == dataset)[:, None]
+    filled = np.nan_to_num(rows, nan=-1.0)
+    best = (0.0, -1.0)
+    for th in THRESHOLDS:
+        f1 = prf(filled >= th, positive, valid)["f1"]
+        if f1 > best[1]:
+            best = (th, f1)
+    return best
+
+
+# -- the quality gate's subset ------------------------------------------------------------------
+
+
+def gate_measure(settings: MatchSettings | None = None) -> dict[str, float]:
+    """The figures tests/test_matching_gate.py pins, on a deterministic subset that runs in well
+    under a minute: copies on every real pair, 300 negatives and 40 synthetic originals; story
+    F1 (seeded, default threshold) with one seed per event of ECB+ topics 1-8 (by sort order),
+    all NewsWCL50 and the first 20 BASIL events, candidates every article of those events."""
+    settings = settings or MatchSettings()
+    articles = load_articles()
+    fps = fingerprints(articles, settings)
+    c = copy_benchmark(articles, settings, fps, n_negatives=300, n_synthetic=40)
+    topics = sorted({a.topic for a in articles if a.dataset == "ecbplus"})[:8]
+    basil = sorted({a.event for a in articles if a.dataset == "basil"})[:20]
+    keep = {
+        i
+        for i, a in enumerate(articles)
+        if a.topic in topics or a.dataset == "newswcl50" or a.event in basil
+    }
+    candidates = sorted(keep)
+    seeds = [s for s in seeds_of(articles) if s in keep]
+    rows = story_rows(articles, settings, seeds, workers=1, candidates=candidates)
+    tab = story_table(articles, seeds, rows, settings.story_threshold, DATASETS)
+    return {
+        "copy_precision_real": c["real_precision"],
+        "copy_recall_real": c["real_recall"],
+        "copy_precision_synthetic": c["synthetic_precision"],
+        "copy_recall_synthetic": c["synthetic_recall_all"],
+        "story_f1_basil": tab["basil"]["f1"],
+        "story_f1_ecbplus": tab["ecbplus"]["f1"],
+        "story_f1_newswcl50": tab["newswcl50"]["f1"],
+        "story_f1_all": tab["all"]["f1"],
+        "ecbplus_hard_negatives_accepted_rate": tab["ecbplus_hard"]["rate"],
+    }
+
+
+# -- 3. throughput ----------------------------------------------------------------------------
+
+
+def throughput(articles: Sequence[Article], settings: MatchSettings) -> dict[str, Any]:
+    from datasketch import MinHash, MinHashLSH
+
+    from monitor import text as textmod
+
+    texts = [a.text for a in articles]
+    t = time.perf_counter()
+    for x in texts:
+        fingerprint(x, settings)
+    ours = len(texts) / (time.perf_counter() - t)
+    k = settings.shingle_size
+    t = time.perf_counter()
+    for x in texts:  # datasketch's way: shingles as bytes, SHA-1 per shingle
+        w = textmod.words(x)
+        m = MinHash(num_perm=settings.num_perm)
+        m.update_batch([" ".join(w[i : i + k]).encode() for i in range(max(len(w) - k + 1, 1))])
+    theirs = len(texts) / (time.perf_counter() - t)
+
+    # 100,000 signatures: each real article's shingle set with 20% of its shingles dropped and
+    # as many random ones added, ~121 perturbed versions per article (clusters of near-copies).
+    rng = np.random.default_rng(0)
+    bases = [fingerprint(x, settings).shingles for x in texts]
+    n_index = 100_000
+    lsh = MinHashLSH(threshold=settings.candidate_threshold, num_perm=settings.num_perm)
+    t = time.perf_counter()
+    for i in range(n_index):
+        base = bases[i % len(bases)]
+        keep = base[rng.random(len(base)) >= 0.2]
+        noise = rng.integers(0, 2**32, size=len(base) - len(keep), dtype=np.uint64)
+        lsh.insert(i, minhash_of(np.unique(np.concatenate([keep, noise])), settings.num_perm))
+    build = time.perf_counter() - t
+    times, hits = [], []
+    for i in range(1000):
+        base = bases[(i * 7) % len(bases)]
+        q = minhash_of(base[rng.random(len(base)) >= 0.1], settings.num_perm)
+        t = time.perf_counter()
+        hits.append(len(lsh.query(q)))
+        times.append(time.perf_counter() - t)
+    return {
+        "texts": len(texts),
+        "ours_per_s": ours,
+        "datasketch_per_s": theirs,
+        "ratio": ours / theirs,
+        "lsh_indexed": n_index,
+        "lsh_build_s": build,
+        "lsh_query_median_ms": statistics.median(times) * 1e3,
+        "lsh_query_p90_ms": float(np.percentile(times, 90)) * 1e3,
+        "lsh_query_median_hits": statistics.median(hits),
+        "lsh_signatures": "real articles' 5-word shingle sets, 20% replaced by random hashes",
+    }
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    import datasketch
+
+    return {
+        "python": platform.python_version(),
+        "datasketch": datasketch.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--no-growing", action="store_true", help="skip the growing-index mode")
+    ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
+    args = ap.parse_args(argv)
+    settings = MatchSettings()
+    started = time.perf_counter()
+    articles = load_articles()
+    datasets = DATASETS
+    sizes = {ds: sum(a.dataset == ds for a in articles) for ds in datasets}
+    events = {ds: len({a.event for a in articles if a.dataset == ds}) for ds in datasets}
+    report: dict[str, Any] = {"versions": _versions(), "articles": sizes, "events": events}
+    print("versions:", " ".join(f"{k} {v}" for k, v in report["versions"].items()))
+    print("articles:", sizes, "events:", events)
+    print("settings:", settings)
+
+    fps = fingerprints(articles, settings)
+    c = copy_benchmark(articles, settings, fps)
+    report["copies"] = c
+    print(f"\n## Copies (exact or copy), copy_threshold {settings.copy_threshold}")
+    print(
+        f"real wire-copy pairs: {c['real_pairs']} ({c['real_pairs_missing']} GVC pairs skipped: "
+        f"texts not in the snapshot), {c['real_decisions']} decisions (both directions)"
+    )
+    print(f"{'set':30} {'n':>5} {'recall':>7} {'precision':>9}")
+    print(f"{'real pairs':30} {c['real_decisions']:5} {c['real_recall']:7.3f} "
+          f"{c['real_precision']:9.3f}")  # fmt: skip
+    for kind, r in c["synthetic_recall"].items():
+        print(f"{'synthetic ' + kind:30} {c['synthetic_n'][kind]:5} {r:7.3f}")
+    print(f"{'synthetic, all':30} {sum(c['synthetic_n'].values()):5} "
+          f"{c['synthetic_recall_all']:7.3f} {c['synthetic_precision']:9.3f}")  # fmt: skip
+    print(f"different-event negatives called copy: {c['negatives_called_copy']} / "
+          f"{c['negatives']}")  # fmt: skip
+    print(f"same-event other-outlet pairs (BASIL, NewsWCL50) called copy: "
+          f"{c['same_story_called_copy']} / {c['same_story_pairs']}")  # fmt: skip
+
+    seeds = seeds_of(articles)
+    t = time.perf_counter()
+    rows = story_rows(articles, settings, seeds, workers=args.workers)
+    seeded_s = time.perf_counter() - t
+    base = baseline_rows(articles, seeds)
+    calib, calib_f1 = best_threshold(articles, seeds, rows, "basil")
+    b_calib, _ = best_threshold(articles, seeds, base, "basil")
+    story: dict[str, Any] = {"seeds": len(seeds), "candidates": len(articles) - 1}
+    print(
+        f"\n## Story following, seeded: {len(seeds)} seeds (one per event) x "
+        f"{len(articles) - 1} candidates each, decided against the seed alone ({seeded_s:.0f} s)"
+    )
+    print("thresholds calibrated on BASIL seeds (best F1), reported on ECB+ and NewsWCL50 too")
+    header = f"{'method':34} {'thr':>5} " + " ".join(f"{d + ' P/R/F1':>20}" for d in
+                                                        [*datasets, "all"])  # fmt: skip
+    print(header + f" {'ECB+ hard acc':>14}")
+    variants = [
+        ("ours, default threshold", rows, settings.story_threshold),
+        ("ours, calibrated on BASIL", rows, calib),
+        ("plain TF-IDF, calibrated on BASIL", base, b_calib),
+    ]
+    for ds in ("ecbplus", "newswcl50", None):
+        th, _ = best_threshold(articles, seeds, rows, ds)
+        variants.append((f"ours, best on {ds or 'all'} (oracle)", rows, th))
+        th, _ = best_threshold(articles, seeds, base, ds)
+        variants.append((f"plain TF-IDF, best on {ds or 'all'} (oracle)", base, th))
+    for name, r, th in variants:
+        tab = story_table(articles, seeds, r, th, datasets)
+        story[f"{name} @ {th}"] = tab
+        cells = " ".join(
+            f"{tab[d]['precision']:6.3f}/{tab[d]['recall']:5.3f}/{tab[d]['f1']:5.3f}"
+            for d in [*datasets, "all"]
+        )
+        h = tab["ecbplus_hard"]
+        print(f"{name:34} {th:5.2f} {cells} {h['accepted']:5}/{h['pairs']:<5}")
+    story["calibrated_threshold"] = calib
+    story["calibrated_basil_f1"] = calib_f1
+    report["story"] = story
+
+    if not args.no_growing:
+        t = time.perf_counter()
+        grow = story_rows(articles, settings, seeds, growing=True, workers=args.workers)
+        tab = story_table(articles, seeds, grow, 0.5, datasets)
+        report["story_growing"] = tab
+        took = time.perf_counter() - t
+        print(f"\n## Story following, growing (accepted articles join the index), "
+              f"story_threshold {settings.story_threshold} ({took:.0f} s)")  # fmt: skip
+        for d in [*datasets, "all"]:
+            print(f"{d:10} P {tab[d]['precision']:.3f} R {tab[d]['recall']:.3f} "
+                  f"F1 {tab[d]['f1']:.3f}")  # fmt: skip
+        h = tab["ecbplus_hard"]
+        print(f"ECB+ hard negatives accepted: {h['accepted']} / {h['pairs']}")
+
+    if not args.no_throughput:
+        tp = throughput(articles, settings)
+        report["throughput"] = tp
+        print(f"\n## Throughput on {tp['texts']} real articles")
+        print(f"monitor.match.fingerprint: {tp['ours_per_s']:.0f} signatures/s")
+        print(f"datasketch MinHash(128).update_batch on byte shingles: "
+              f"{tp['datasketch_per_s']:.0f} signatures/s (ours x{tp['ratio']:.1f})")  # fmt: skip
+        print(f"MinHashLSH, {tp['lsh_indexed']} signatures ({tp['lsh_signatures']}), built in "
+              f"{tp['lsh_build_s']:.0f} s: query median {tp['lsh_query_median_ms']:.2f} ms, "
+              f"p90 {tp['lsh_query_p90_ms']:.2f} ms, median {tp['lsh_query_median_hits']} "
+              f"hits")  # fmt: skip
+    report["seconds"] = time.perf_counter() - started
+    print(f"\ntotal {report['seconds']:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=float))
+    return report
+
+
+if __name__ == "__main__":
+    main()
