@@ -3,16 +3,23 @@
 Every feed, sitemap and article page goes through ``Fetcher.get``:
 
 - timeouts on connect and on each read, and a deadline for the whole request, body included;
-- a size cap enforced while the body streams in, after decompression (a gzip bomb stops at it);
+- a size cap enforced while the body streams in, after decompression: the raw bytes are inflated
+  here, at most ``_PIECE`` bytes at a time, so a gzip bomb stops at the cap without first
+  inflating a whole network read (httpx would, up to ~64 MB per read);
 - redirects followed by hand, at most ``max_redirects``, each hop checked again;
 - only http and https; every hop's host resolved and refused if any address is loopback,
   private, link-local, CGNAT, unique-local or otherwise not global (unless
-  ``allow_private_networks``);
+  ``allow_private_networks``). The check runs in the network backend at connect time and the
+  socket connects to the very address checked, so a name that answers differently the second
+  time (DNS rebinding) cannot slip through; TLS still verifies the certificate for the hostname;
 - conditional GET with the ETag and Last-Modified the caller kept;
 - one structured log line per fetch (``event=fetch``, ``url``, ``status``, ``duration_ms``).
 
 Failures raise FetchError with a ``kind`` from errors.FETCH_ERROR_KINDS. The transport and the
-resolver are injectable so tests use ``httpx.MockTransport`` or a real server on 127.0.0.1.
+resolver are injectable so tests use ``httpx.MockTransport`` or a real server on 127.0.0.1. An
+injected transport does its own connecting, so for it the guard resolves and checks each hop
+before the request instead (good enough for a mock; it is the built-in transport that closes the
+rebinding gap).
 """
 
 from __future__ import annotations
@@ -20,10 +27,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,15 +41,17 @@ import httpx
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
 from monitor.log import log
+from monitor.transport import (
+    AddressRefused,
+    GuardedTransport,
+    Resolver,
+    Unresolvable,
+    is_public_address,
+    request_deadline,
+    system_resolver,
+)
 
 logger = logging.getLogger(__name__)
-
-Resolver = Callable[[str, int], Iterable[str]]
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
 
 
 @dataclass(frozen=True)
@@ -56,15 +65,6 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.status == 304
-
-
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    # is_global is False for loopback, RFC 1918, link-local, CGNAT (100.64/10), ULA (fc00::/7),
-    # documentation, benchmarking and reserved ranges.
-    return ip.is_global and not ip.is_multicast
 
 
 def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
@@ -83,6 +83,48 @@ def parse_retry_after(value: str | None, date_header: str | None = None) -> floa
         with contextlib.suppress(TypeError, ValueError):
             reference = parsedate_to_datetime(date_header).timestamp()
     return max(0.0, when.timestamp() - reference)
+
+
+# Largest piece of body inflated at once; the cap is checked between pieces.
+_PIECE = 65_536
+# The encodings _inflate understands; sent as Accept-Encoding instead of httpx's default, which
+# may offer br or zstd when those packages happen to be installed.
+ACCEPT_ENCODING = "gzip, deflate"
+
+
+def _inflate_one(encoding: str, pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """Undo one content coding, yielding at most _PIECE bytes at a time."""
+    if encoding in ("gzip", "x-gzip"):
+        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    elif encoding == "deflate":
+        decompressor = zlib.decompressobj()
+    else:  # identity, or a coding we did not offer: passed through, as httpx does
+        yield from pieces
+        return
+    first = True
+    for piece in pieces:
+        if first and encoding == "deflate":
+            first = False
+            try:  # "deflate" is zlib-wrapped by the standard, raw by some servers
+                out = decompressor.decompress(piece, _PIECE)
+            except zlib.error:
+                decompressor = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = decompressor.decompress(piece, _PIECE)
+        else:
+            out = decompressor.decompress(piece, _PIECE)
+        yield out
+        while decompressor.unconsumed_tail:
+            yield decompressor.decompress(decompressor.unconsumed_tail, _PIECE)
+    yield decompressor.flush()
+
+
+def _inflate(content_encoding: str, raw: Iterable[bytes]) -> Iterator[bytes]:
+    """The body with every listed content coding undone, in bounded pieces."""
+    pieces = raw
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    for coding in reversed(codings):  # the last coding applied is undone first
+        pieces = _inflate_one(coding, pieces)
+    return (piece for piece in pieces if piece)
 
 
 def _classify(exc: Exception) -> str:
@@ -112,6 +154,13 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self.resolver = resolver
+        # Only the built-in transport can check addresses at connect time; with an injected one
+        # (a MockTransport in tests) the hostname is resolved and checked before each request.
+        self._check_at_connect = transport is None
+        if transport is None:
+            transport = GuardedTransport(
+                resolver, allow_private_networks=settings.allow_private_networks
+            )
         self.client = httpx.Client(
             transport=transport,
             follow_redirects=False,
@@ -121,7 +170,7 @@ class Fetcher:
                 write=settings.read_timeout,
                 pool=settings.connect_timeout,
             ),
-            headers={"User-Agent": settings.user_agent},
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
 
     def close(self) -> None:
@@ -147,6 +196,8 @@ class Fetcher:
         try:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:
+            if self._check_at_connect:
+                return  # GuardedBackend resolves, checks and connects in one step
             try:
                 addresses = list(self.resolver(host, port))
             except OSError as exc:
@@ -181,6 +232,7 @@ class Fetcher:
         status: int | None = None
         size = 0
         current = url
+        token = request_deadline.set(deadline)
         try:
             for _hop in range(self.settings.max_redirects + 1):
                 self._check_target(current)
@@ -212,6 +264,7 @@ class Fetcher:
             fields["error_message"] = exc.message
             raise
         finally:
+            request_deadline.reset(token)
             log(
                 logger,
                 "fetch",
@@ -248,7 +301,12 @@ class Fetcher:
                     )
                 chunks: list[bytes] = []
                 received = 0
-                for chunk in response.iter_bytes():
+                if response.is_stream_consumed:  # a Response built with content (a mock)
+                    pieces: Iterable[bytes] = [response.content]  # already decoded by httpx
+                else:
+                    raw = response.iter_raw(_PIECE)
+                    pieces = _inflate(response.headers.get("content-encoding", ""), raw)
+                for chunk in pieces:
                     received += len(chunk)
                     if received > cap:
                         raise FetchError("too_large", url, f"body over the {cap}-byte cap")
@@ -262,10 +320,20 @@ class Fetcher:
                 return response.status_code, response_headers, b"".join(chunks), None
         except FetchError:
             raise
-        except httpx.DecodingError as exc:
+        except AddressRefused as exc:
+            raise BlockedAddressError(url, str(exc)) from exc
+        except Unresolvable as exc:
+            raise FetchError("dns", url, str(exc)) from exc
+        except (httpx.DecodingError, zlib.error) as exc:
             raise FetchError("connect", url, f"cannot decode the body: {exc}") from exc
         except httpx.InvalidURL as exc:
             raise FetchError("bad_url", url, str(exc)) from exc
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= deadline:
+                raise FetchError(
+                    "timeout", url, f"the whole request took over {self.settings.total_timeout:g}s"
+                ) from exc
+            raise FetchError("timeout", url, f"{type(exc).__name__}: {exc}") from exc
         except httpx.HTTPError as exc:
             kind = _classify(exc)
             raise FetchError(

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -325,6 +331,71 @@ def test_gzip_bomb_is_too_large_after_decompression(server: Server, fetcher: Fet
     assert info.value.kind == "too_large"
 
 
+def _gzip_of_zeros(size: int) -> bytes:
+    """A valid gzip of ``size`` zero bytes, built fast from one repeated full-flush block."""
+    megabyte = bytes(1 << 20)
+    assert size % len(megabyte) == 0
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = deflate.compress(megabyte) + deflate.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size // len(megabyte)):
+        crc = zlib.crc32(megabyte, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return header + block * (size // len(megabyte)) + deflate.flush() + trailer
+
+
+def test_gzip_bomb_of_1_gib_stops_at_cap_with_bounded_memory(server: Server) -> None:
+    """A 1 GiB gzip bomb is too_large and the fetch never holds more than 4 x max_bytes."""
+    cap = 2_000_000
+    bomb = _gzip_of_zeros(1 << 30)
+    assert len(bomb) < cap  # ~1 MB on the wire: under the cap until inflated
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/xml"}
+    server.routes["/bomb"] = lambda h: reply(h, 200, bomb, headers)
+    with Fetcher(dataclasses.replace(SETTINGS, max_bytes=cap)) as fetcher:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchError) as info:
+                fetcher.get(server.url("/bomb"))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert info.value.kind == "too_large"
+    assert peak < 4 * cap
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),
+        ("identity", lambda data: data),
+    ],
+    ids=["gzip", "deflate-zlib", "deflate-raw", "identity"],
+)
+def test_encoded_body_is_decoded_and_only_supported_codings_are_offered(
+    server: Server, fetcher: Fetcher, encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    """gzip, zlib or raw deflate and identity bodies decode; Accept-Encoding is gzip, deflate."""
+    body = b"<rss><channel><title>t</title></channel></rss>" * 500
+    headers = {"Content-Encoding": encoding}
+    server.routes["/enc"] = lambda h: reply(h, 200, compress(body), headers)
+    assert fetcher.get(server.url("/enc")).body == body
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+def test_corrupt_gzip_body_is_fetch_error_connect(server: Server, fetcher: Fetcher) -> None:
+    """A body labelled gzip that is not gzip raises FetchError(connect), nothing else."""
+    server.routes["/bad"] = lambda h: reply(
+        h, 200, b"not gzip at all", {"Content-Encoding": "gzip"}
+    )
+    with pytest.raises(FetchError) as info:
+        fetcher.get(server.url("/bad"))
+    assert type(info.value) is FetchError
+    assert info.value.kind == "connect"
+
+
 # --- redirects --------------------------------------------------------------------------------
 
 
@@ -519,33 +590,121 @@ def test_guard_unresolvable_host_is_dns_error() -> None:
     assert rec.requests == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DNS rebinding: Fetcher._check_target (monitor/fetch.py) resolves the host, then "
-    "httpx resolves it again to connect; a name that answers public then 127.0.0.1 "
-    "reaches the loopback server with allow_private_networks=False",
-)
 def test_guard_is_not_bypassed_by_dns_rebinding(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A name answering a public address at check time and 127.0.0.1 at connect time is refused."""
+    """A name is resolved once per connection and the socket goes to that checked address, so
+    a name answering public then 127.0.0.1 never reaches the loopback server."""
     server.routes["/admin"] = lambda h: reply(h, 200, b"internal")
     real_getaddrinfo = socket.getaddrinfo
+    real_create_connection = socket.create_connection
     answers = iter([PUBLIC_IP])
+    lookups: list[str] = []
+    connections: list[tuple[str, int]] = []
 
     def rebinding_getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
         if host == "rebind.test":
             ip = next(answers, "127.0.0.1")  # first answer public, then loopback
+            lookups.append(ip)
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, int(port)))]
         if host == "127.0.0.1":
             return real_getaddrinfo(host, port, *args, **kwargs)
         raise socket.gaierror(socket.EAI_NONAME, "tests never leave 127.0.0.1")
 
+    def local_create_connection(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        connections.append(address)
+        if address[0] != "127.0.0.1":  # a public address: refuse here, never leave the machine
+            raise ConnectionRefusedError(f"test: no connection to {address[0]}")
+        return real_create_connection(address, *args, **kwargs)
+
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", local_create_connection)
     port = server.httpd.server_address[1]
-    with Fetcher(GUARDED) as fetcher, suppress(FetchError):  # the default (system) resolver
-        fetcher.get(f"http://rebind.test:{port}/admin")
+    with Fetcher(GUARDED) as fetcher:  # the default (system) resolver
+        with pytest.raises(FetchError) as first:
+            fetcher.get(f"http://rebind.test:{port}/admin")
+        with pytest.raises(BlockedAddressError) as second:
+            fetcher.get(f"http://rebind.test:{port}/admin")
+    assert first.value.kind == "connect"  # it went to the public address it checked, only
+    assert connections == [(PUBLIC_IP, port)]
+    assert "rebind.test" in second.value.message and "127.0.0.1" in second.value.message
+    assert lookups == [PUBLIC_IP, "127.0.0.1"]  # one lookup per connection, none after the check
     assert server.requests == []
+
+
+def test_guard_at_connect_refuses_private_address_before_connecting() -> None:
+    """With the built-in transport a name resolving to 127.0.0.1 is refused with kind blocked,
+    naming host and address, and the server never sees a connection."""
+    rec = Recorder({"intranet.test": ["127.0.0.1"]})
+    with (
+        raw_server(lambda conn, stop: None) as srv,
+        Fetcher(GUARDED, resolver=rec.resolve) as fetcher,
+        pytest.raises(BlockedAddressError) as info,
+    ):
+        fetcher.get(f"http://intranet.test:{srv.port}/feed.xml")
+    assert info.value.kind == "blocked"
+    assert info.value.url == f"http://intranet.test:{srv.port}/feed.xml"
+    assert "intranet.test" in info.value.message and "127.0.0.1" in info.value.message
+    assert rec.lookups == ["intranet.test"]
+    assert srv.accepted == 0
+
+
+def test_built_in_transport_unresolvable_host_is_dns_error() -> None:
+    """With the built-in transport a name the resolver cannot resolve raises kind dns."""
+    rec = Recorder({})
+    with Fetcher(GUARDED, resolver=rec.resolve) as fetcher, pytest.raises(FetchError) as info:
+        fetcher.get("http://nowhere.test/feed.xml")
+    assert info.value.kind == "dns"
+    assert "nowhere.test" in info.value.message
+    assert rec.lookups == ["nowhere.test"]
+
+
+def test_connection_goes_to_resolved_address_with_hostname_in_host_header(
+    server: Server,
+) -> None:
+    """The socket connects to the address the injected resolver gave; Host keeps the name."""
+    server.routes["/feed.xml"] = lambda h: reply(h, 200, b"via resolver")
+    port = server.httpd.server_address[1]
+    rec = Recorder({"feeds.test": ["127.0.0.1"]})
+    with Fetcher(SETTINGS, resolver=rec.resolve) as fetcher:
+        result = fetcher.get(f"http://feeds.test:{port}/feed.xml")
+    assert result.body == b"via resolver"
+    assert rec.lookups == ["feeds.test"]
+    assert server.requests[0].headers["host"] == f"feeds.test:{port}"
+
+
+def test_tls_sends_hostname_as_sni_and_verifies_certificate(tmp_path: Path) -> None:
+    """Over TLS to a checked IP, SNI is the hostname and an untrusted certificate is kind tls."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a throwaway certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=feeds.test", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+
+    def handshake(conn: socket.socket, stop: threading.Event) -> None:
+        conn.settimeout(5)
+        with suppress(ssl.SSLError, OSError), context.wrap_socket(conn, server_side=True):
+            pass
+
+    rec = Recorder({"feeds.test": ["127.0.0.1"]})
+    with (
+        raw_server(handshake) as srv,
+        Fetcher(SETTINGS, resolver=rec.resolve) as fetcher,
+        pytest.raises(FetchError) as info,
+    ):
+        fetcher.get(f"https://feeds.test:{srv.port}/feed.xml")
+    assert info.value.kind == "tls"
+    assert names == ["feeds.test"]
 
 
 @pytest.mark.parametrize(
@@ -627,12 +786,6 @@ def test_body_dripping_past_total_timeout_times_out(server: Server) -> None:
     assert 0.75 <= elapsed < 1.6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitor/fetch.py Fetcher._one checks the total_timeout deadline only inside the "
-    "body loop (for chunk in response.iter_bytes()); headers dripped one byte at a time, each "
-    "within read_timeout, are waited for without limit",
-)
 def test_headers_dripping_past_total_timeout_time_out() -> None:
     """Response headers dripped one byte every 0.1 s are cut off at total_timeout (0.5 s)."""
 
