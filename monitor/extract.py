@@ -1,10 +1,13 @@
 """Article HTML -> main text and metadata. Pure: bytes in, an Extracted out.
 
 The main text comes from trafilatura (measured best of the maintained extractors on
-../shared/data/article_extraction_benchmark). Metadata is read from every layer a page offers,
-in this order of trust: JSON-LD (NewsArticle and kin), Open Graph and ``article:*`` meta tags,
-other meta tags, ``<time datetime>``, then what trafilatura found. beautifulsoup4 reads the
-structured layers, which trafilatura reduces to a day-precision date and one author string.
+../shared/data/article_extraction_benchmark), minus whole lines that are page furniture.
+Metadata is read from every layer a page offers, in this order of trust: JSON-LD (NewsArticle
+and kin), Open Graph and ``article:*`` meta tags, other meta tags, ``<time datetime>``, then what
+trafilatura found. beautifulsoup4 reads the structured layers, which trafilatura reduces to a
+day-precision date and one author string. The publication day is htmldate's; the title is the
+page's <h1> when a metadata title contains it. Every choice here was measured with
+benchmarks/extraction.py and is pinned by tests/test_extraction_gate.py.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import trafilatura
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+from htmldate import find_date
 from trafilatura.settings import Document
 
 from monitor.errors import ExtractError
@@ -26,20 +31,23 @@ from monitor.errors import ExtractError
 # Measured with benchmarks/extraction.py (figures in benchmarks/README.md); change a choice only
 # when the benchmark says so.
 #
-# Tables stay in: on the 181-page benchmark dropping them cost 0.005 F1 and no snippet changed.
-# favor_precision is off: it raised F1 by 0.004 but lost 3 of the 143 pages' must-contain
-# snippets (0.956 -> 0.935), and a missed paragraph matters more to us than a stray one.
+# Tables stay in: dropping them cost 0.003 F1 on the 181-page benchmark, no snippet changed.
+# favor_precision is off: it raised F1 by 0.004 but found fewer must-contain snippets on
+# trafilatura's 143 news pages (0.956 -> 0.935); a missed paragraph costs us more than a stray one.
 _TRAFILATURA_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": True}
 
-# htmldate (through trafilatura) picks the publication day; it was right more often than our
-# layered metadata (0.913 vs 0.897 on htmldate's Media Cloud set). Its default upper bound is
-# today's date, which would make extract() depend on the clock; a fixed far bound keeps it pure
-# and changed no result on the benchmark pages.
+# htmldate picks the publication day; it was right more often than our layered metadata (0.913
+# vs 0.897 on htmldate's Media Cloud set). It is called on the page itself: the date trafilatura
+# gets from it, on trafilatura's tree, was right on 2 pages fewer of that set. Its default upper
+# bound is today's date, which would make extract() depend on the clock; a fixed far bound keeps
+# extract() pure and changed no result on the benchmark pages.
 _DATE_PARAMS: dict[str, Any] = {
     "original_date": True,
     "extensive_search": True,
     "max_date": "2099-12-31",
 }
+# trafilatura's own date is not used; its cheapest search, with the same fixed bound.
+_TRAFILATURA_DATE_PARAMS: dict[str, Any] = {**_DATE_PARAMS, "extensive_search": False}
 
 # Whole paragraphs that are page furniture, not article text: newsletter and app prompts,
 # "Read more:" teasers, bare timestamps. Matched against a whole stripped line only, so an
@@ -135,6 +143,38 @@ def _names(value: Any) -> list[str]:
     return names
 
 
+def _people(names: list[str], not_people: set[str]) -> list[str]:
+    """Drop author values that name no person: profile URLs, placeholders, the outlet itself.
+
+    Many pages put the outlet or a Facebook page in the author field; skipping it lets the next
+    layer (often trafilatura's byline) give the real name.
+    """
+    return [
+        n
+        for n in names
+        if n
+        and not re.match(r"https?://", n)
+        and n.casefold() not in not_people
+        and n.casefold() not in {"no author", "redaktion", "admin", "staff"}
+    ]
+
+
+def _only_navigation(text: str, soup: BeautifulSoup) -> bool:
+    """True when every paragraph of ``text`` is a line of the page's <nav> menus.
+
+    On a page with no article, trafilatura's fallback returns the menu as the main text. Only
+    <nav>: some real pages hold their whole article inside <header> or <footer> (4 of the 195
+    Media Cloud pages lost their date when those counted).
+    """
+    chrome = {
+        " ".join(line.split())
+        for tag in soup.find_all("nav")
+        for line in tag.get_text("\n").splitlines()
+        if line.strip()
+    }
+    return bool(chrome) and all(" ".join(p.split()) in chrome for p in text.split("\n\n"))
+
+
 def _meta(soup: BeautifulSoup, *names: str) -> str | None:
     for name in names:
         tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
@@ -147,6 +187,16 @@ def _meta(soup: BeautifulSoup, *names: str) -> str | None:
 
 def _first(*values: Any) -> Any:
     return next((v for v in values if v), None)
+
+
+def _htmldate(html: bytes | str, url: str) -> datetime | None:
+    # Bytes only: given a str that looks like a URL, htmldate downloads it.
+    data = html.encode("utf-8") if isinstance(html, str) else html
+    try:
+        found = find_date(data, url=url, **_DATE_PARAMS)
+    except Exception:  # a date is optional: a parse failure here must not lose the text
+        return None
+    return _parse_date(found)
 
 
 def _published(layered: datetime | None, day: datetime | None) -> datetime | None:
@@ -175,21 +225,22 @@ def _clean(value: Any) -> str | None:
 
 
 def _strip_site(title: str, site_name: str | None) -> str:
-    """Drop a leading or trailing "| Site name" segment naming the outlet."""
+    """Drop a leading or trailing "| Site name" segment that names the outlet."""
     site = (site_name or "").casefold()
-    parts = _TITLE_SEPARATORS.split(title)
-    if len(parts) < 2 or len(site) < 3:
+    if len(site) < 3:
         return title
-    for index in (-1, 0):
-        part = parts[index].casefold()
-        if len(part) >= 3 and (part in site or site in part):
-            rest = parts[:-1] if index == -1 else parts[1:]
-            # Keep the headline's own separators: cut only the outlet's segment off the string.
-            cut = title.rfind(parts[-1]) if index == -1 else title.find(parts[1])
-            kept = title[:cut] if index == -1 else title[cut:]
-            kept = kept.strip(" |-–—·:｜")
-            return kept if rest and kept else title
-    return title
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    last, first = parts[-1].casefold(), parts[0].casefold()
+    if len(last) >= 3 and (last in site or site in last):
+        kept = title[: title.rfind(parts[-1])].rstrip(" |-–—·:｜")
+    elif len(first) >= 3 and (first in site or site in first):
+        kept = title[title.find(parts[1], len(parts[0])) :].lstrip(" |-–—·:｜")
+    else:
+        return title
+    # "Headline | Outlet - Outlet's tagline": the next segment may name the outlet too.
+    return _strip_site(kept, site_name) if kept else title
 
 
 def _title(
@@ -236,7 +287,7 @@ def extract(html: bytes | str, url: str) -> Extracted:
             html,
             url=url,
             with_metadata=True,
-            date_extraction_params=_DATE_PARAMS,
+            date_extraction_params=_TRAFILATURA_DATE_PARAMS,
             **_TRAFILATURA_OPTIONS,
         )
     except Exception as exc:  # trafilatura raises a variety of lxml and value errors
@@ -244,7 +295,12 @@ def extract(html: bytes | str, url: str) -> Extracted:
     if not isinstance(doc, Document) or not (doc.text or "").strip():
         raise ExtractError(f"{url}: no main text found")
     body = doc.text or ""
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():
+        # bs4 warns on XHTML pages that start with <?xml ...?>; the lxml HTML parser reads them
+        # well, and a warning escaping extract() is an error under -W error and a stray
+        # non-JSON line on the daemon's stderr.
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
     ld = _jsonld_objects(soup)
     ld0 = ld[0] if ld else {}
 
@@ -255,9 +311,14 @@ def extract(html: bytes | str, url: str) -> Extracted:
         doc.sitename,
     )
     title = _title(soup, ld0, doc, site_name)
-    authors = _names(ld0.get("author")) or _names(_meta(soup, "author", "article:author"))
+    not_people = {
+        n.casefold() for n in (*_names(publisher), _meta(soup, "og:site_name"), doc.sitename) if n
+    }
+    authors = _people(_names(ld0.get("author")), not_people) or _people(
+        _names(_meta(soup, "author", "article:author")), not_people
+    )
     if not authors and doc.author:
-        authors = [a.strip() for a in doc.author.split(";") if a.strip()]
+        authors = _people([a.strip() for a in doc.author.split(";")], not_people)
     time_tag = soup.find("time", attrs={"datetime": True})
     layered = _first(
         _parse_date(ld0.get("datePublished")),
@@ -266,7 +327,7 @@ def extract(html: bytes | str, url: str) -> Extracted:
         ),
         _parse_date(time_tag.get("datetime") if time_tag else None),
     )
-    published = _published(layered, _parse_date(doc.date))
+    published = _published(layered, _htmldate(html, url))
     updated = _first(
         _parse_date(ld0.get("dateModified")),
         _parse_date(_meta(soup, "article:modified_time", "og:updated_time", "dateModified")),
@@ -287,7 +348,7 @@ def extract(html: bytes | str, url: str) -> Extracted:
     text = "\n\n".join(
         p.strip() for p in body.split("\n") if p.strip() and not _BOILERPLATE.match(p.strip())
     )
-    if not text:
+    if not text or _only_navigation(text, soup):
         raise ExtractError(f"{url}: no main text found")
     return Extracted(
         title=title,
