@@ -115,7 +115,8 @@ def run(out: Path) -> DemoResult:
                 line = (
                     f"{spec['name']} at {now.isoformat()}: {report.sources_polled} feeds "
                     f"polled, {report.articles_new} new articles ({report.originals} "
-                    f"original, {report.copies} copies, {report.off_topic} off-topic), "
+                    f"original, {report.copies} {'copy' if report.copies == 1 else 'copies'}, "
+                    f"{report.off_topic} off-topic), "
                     f"{report.updates} updated, {report.removed} removed"
                 )
                 print(line, flush=True)
