@@ -195,6 +195,45 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from monitor.app import open_db
+    from monitor.urls import normalise_url
+    from storage import archive
+
+    db = open_db(_config(args))
+    try:
+        with db.read() as session:
+            rows = archive.explain(session, normalise_url(args.url)) or archive.explain(
+                session, args.url
+            )
+    finally:
+        db.close()
+    if not rows:
+        raise NotFoundError(f"{args.url}: no such article in the archive (see: monitor search)")
+    for r in rows:
+        verdict = {
+            "seed": "is a seed of",
+            "original": "is new reporting in",
+            "copy": "is a copy in",
+            "off_topic": "was judged off-topic for",
+        }[r.relation]
+        print(
+            f"{r.outlet}: {r.title or r.url}\n  {verdict} story {r.story!r} "
+            f"(decided {r.decided_at.isoformat()})"
+        )
+        if r.copy_of:
+            print(f"  copy of: {r.copy_of}")
+        if r.match.get("reason"):
+            print(f"  because: {r.match['reason']}")
+        scores = r.match.get("scores") or {}
+        if scores:
+            print("  scores: " + ", ".join(f"{k} {v}" for k, v in scores.items()))
+        thresholds = r.match.get("thresholds") or {}
+        if thresholds:
+            print("  thresholds: " + ", ".join(f"{k} {v}" for k, v in thresholds.items()))
+    return 0
+
+
 def cmd_digest_send(args: argparse.Namespace) -> int:
     from monitor import digest
     from monitor.app import open_app
@@ -286,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("explain", help="why an article is in a story, a copy, or off-topic")
+    p.add_argument("url")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("digest", help="digest emails")
     digest = p.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
@@ -201,3 +202,45 @@ def events_after(session: Session, story_id: int, after_id: int) -> list[StoryEv
 
 def sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.name, Source.url)))
+
+
+@dataclass(frozen=True)
+class Explanation:
+    story: str
+    url: str
+    outlet: str
+    title: str | None
+    relation: str
+    copy_of: str | None
+    similarity: float | None
+    match: dict[str, Any]
+    decided_at: datetime
+
+
+def explain(session: Session, url: str) -> list[Explanation]:
+    """Every story's decision on the article stored under ``url`` (or with that canonical URL)."""
+    article = session.scalar(
+        select(Article).where((Article.url == url) | (Article.canonical_url == url)).limit(1)
+    )
+    if article is None:
+        return []
+    rows = session.scalars(
+        select(StoryArticle).where(StoryArticle.article_id == article.id).order_by(StoryArticle.id)
+    )
+    out = []
+    for row in rows:
+        story = session.get_one(Story, row.story_id)
+        out.append(
+            Explanation(
+                story.slug,
+                article.url,
+                article.outlet,
+                article.title,
+                row.relation,
+                row.copy_of.url if row.copy_of is not None else None,
+                row.similarity,
+                row.match,
+                row.decided_at,
+            )
+        )
+    return out

@@ -457,3 +457,26 @@ def test_help_lists_every_command(tmp_path):
     ok(proc)
     commands = set(re.findall(r"^    (\w+)\s", proc.stdout, re.M))
     assert {"poll", "run", "demo", "extract", "story", "search", "digest", "sources"} <= commands
+
+
+def test_explain_prints_the_stored_reason_of_every_decision(demo_run):
+    """``monitor explain URL`` says, for a copy, what it copies and why (scores and
+    thresholds), and for an off-topic article why it was left out; an unknown URL is exit 2."""
+    story = demo_run["story"]
+    env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
+    copy = next(a for o in story["outlets"] for a in o["articles"] if a["relation"] == "copy")
+    proc = monitor("explain", copy["url"], cwd=demo_run["cwd"], env=env)
+    ok(proc)
+    assert "is a copy in story" in proc.stdout
+    assert f"copy of: {copy['copy_of']}" in proc.stdout
+    assert "because: " in proc.stdout and "thresholds: " in proc.stdout
+
+    off = story["off_topic"][0]
+    proc = monitor("explain", off["url"], cwd=demo_run["cwd"], env=env)
+    ok(proc)
+    assert "was judged off-topic" in proc.stdout and "TF-IDF cosine" in proc.stdout
+
+    proc = monitor("explain", "http://nowhere.example/x", cwd=demo_run["cwd"], env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("monitor: error: http://nowhere.example/x")
+    assert "Traceback" not in proc.stderr
