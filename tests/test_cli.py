@@ -462,7 +462,8 @@ def test_help_lists_every_command(tmp_path):
 def test_explain_prints_the_stored_reason_of_every_decision(demo_run):
     """``monitor explain URL`` says, for a copy, what it copies and why (scores and
     thresholds), and for an off-topic article why it was left out; an unknown URL is exit 2."""
-    story = demo_run["story"]
+    # Read the story file again: another test re-runs the demo into the same folder (new port).
+    story = json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8"))
     env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
     copy = next(a for o in story["outlets"] for a in o["articles"] if a["relation"] == "copy")
     proc = monitor("explain", copy["url"], cwd=demo_run["cwd"], env=env)
