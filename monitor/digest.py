@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -36,6 +37,9 @@ SECTIONS = (
     ("removed", "Taken down"),
 )
 
+
+# A source failing for longer than this is named in every digest of the stories it feeds.
+FAILING_FOR = timedelta(days=1)
 
 _NOUNS = {
     "New reporting": ("new report", "new reports"),
@@ -71,6 +75,14 @@ class DigestItem:
 
 
 @dataclass(frozen=True)
+class FailingSource:
+    name: str
+    url: str
+    since: str
+    error: str
+
+
+@dataclass(frozen=True)
 class Delivered:
     story: str
     events: int
@@ -91,8 +103,10 @@ def compose(
     since: datetime | None,
     now: datetime,
     settings: EmailSettings,
+    failing: Sequence[FailingSource] = (),
 ) -> EmailMessage:
-    """A multipart (plain text and HTML) digest of ``items`` for ``story``."""
+    """A multipart (plain text and HTML) digest of ``items`` for ``story``, naming the sources
+    that have been failing for over a day (``failing``) so a silent feed is never missed."""
     sections = [(title, [i for i in items if i.event == event]) for event, title in SECTIONS]
     sections = [(title, rows) for title, rows in sections if rows]
     context = {
@@ -101,6 +115,7 @@ def compose(
         "sections": sections,
         "since": since.isoformat() if since else None,
         "now": now.isoformat(),
+        "failing": failing,
     }
     message = EmailMessage()
     counts = ", ".join(
@@ -185,6 +200,11 @@ def send_due(app: App, *, now: datetime) -> list[Delivered]:
             after = last.last_event_id if last else 0
             items, last_id = _items(session, ref.id, after)
             story = session.get_one(Story, ref.id)
+            failing = [
+                FailingSource(s.name, s.url, iso(s.failing_since) or "", s.error_message or "")
+                for s in archive.failing_sources(session, since=now - FAILING_FOR)
+                if ref.sources is None or s.name in ref.sources
+            ]
             summary = {
                 "slug": story.slug,
                 "title": story.title,
@@ -199,6 +219,7 @@ def send_due(app: App, *, now: datetime) -> list[Delivered]:
             since=last.created_at if last else None,
             now=now,
             settings=app.config.email,
+            failing=failing,
         )
         stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ref.slug}-v{summary['version']}"
         where = deliver(message, app.config.email, stem=stem)

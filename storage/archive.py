@@ -200,6 +200,17 @@ def events_after(session: Session, story_id: int, after_id: int) -> list[StoryEv
     )
 
 
+def failing_sources(session: Session, *, since: datetime) -> list[Source]:
+    """Active sources whose errors began at or before ``since`` and have not stopped."""
+    return list(
+        session.scalars(
+            select(Source)
+            .where(Source.active.is_(True), Source.failing_since <= since)
+            .order_by(Source.failing_since, Source.name)
+        )
+    )
+
+
 def sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.name, Source.url)))
 

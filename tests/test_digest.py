@@ -281,3 +281,29 @@ def test_smtp_without_recipients_is_a_config_error(demo_config, replay, manifest
         with pytest.raises(ConfigError, match=r"\[email\] to"):
             digest.send_due(app, now=now)
         assert _digest_rows(app) == 0
+
+
+def test_a_source_failing_for_over_a_day_is_named_in_the_digest(demo_config, replay, manifest):
+    """A source that has failed since round 1 is not in round 1's digest, but round 2's digest
+    (27 hours later) names it with its error, in both the text and the HTML part."""
+    from monitor import config as configmod
+
+    broken = configmod.Source(
+        url=replay.url("/no-such-outlet/feed.xml"), name="Broken Outlet", interval=1800.0
+    )
+    config = demo_config.replace(sources=(*demo_config.sources, broken))
+    first, second = manifest["round"][0], manifest["round"][1]
+    with open_app(config, now=at(first["now"])) as app:
+        replay.set_round(first["name"])
+        pipeline.poll(app, now=at(first["now"]))
+        (sent1,) = digest.send_due(app, now=at(first["now"]))
+        replay.set_round(second["name"])
+        pipeline.poll(app, now=at(second["now"]), everything=True)
+        (sent2,) = digest.send_due(app, now=at(second["now"]))
+    text1, html1 = _parts(_parse(Path(sent1.delivered_to).read_bytes()))
+    text2, html2 = _parts(_parse(Path(sent2.delivered_to).read_bytes()))
+    assert "Broken Outlet" not in text1 and "Broken Outlet" not in html1
+    assert "Sources failing for over a day (1)" in text2
+    assert "Broken Outlet: failing since " + at(first["now"]).isoformat() in text2
+    assert "HTTP 404" in text2
+    assert "Broken Outlet" in html2 and "Sources failing for over a day" in html2
