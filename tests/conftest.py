@@ -8,6 +8,7 @@ CI never sets it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from datetime import datetime
@@ -72,3 +73,52 @@ def demo_config(replay: ReplayServer, manifest: dict, tmp_path: Path):
 
 def with_db(config: configmod.Config, url: str) -> configmod.Config:
     return config.replace(storage=configmod.StorageSettings(url=url))
+
+
+# The keys GUIDE §3 promises in a story file (tests of the CLI and of storage check them).
+STORY_ARTICLE_KEYS = frozenset({
+    "url", "canonical_url", "title", "published_at", "first_seen_at", "relation", "copy_of",
+    "similarity", "match", "versions",
+})  # fmt: skip
+STORY_VERSION_KEYS = frozenset({"version", "fetched_at", "title", "content_sha256", "changes"})
+STORY_TIMELINE_KEYS = frozenset({"at", "outlet", "url", "event"})
+
+
+def toml_value(value: object) -> str:
+    """A TOML value for a string or a list of strings (JSON's form of them is valid TOML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def write_demo_config(
+    path: Path, *, base: str, manifest: dict, db: Path, outbox: Path, extra: list[str] = ()
+) -> Path:
+    """A configuration file for the replay at ``base``: the SQLite file ``db``, the outbox,
+    private networks allowed, one [[source]] per outlet and the demo story with its seeds;
+    ``extra`` lines (whole sections) go before the sources."""
+    lines = [
+        "[storage]",
+        f"url = {toml_value(f'sqlite:///{db}')}",
+        "[fetch]",
+        "allow_private_networks = true",
+        "[email]",
+        f"outbox_dir = {toml_value(str(outbox))}",
+        *extra,
+        "",
+    ]
+    for outlet in manifest["outlet"]:
+        lines += [
+            "[[source]]",
+            f"name = {toml_value(outlet['name'])}",
+            f"url = {toml_value(base + outlet['feed'])}",
+            f"interval = {toml_value(outlet['interval'])}",
+            "",
+        ]
+    lines += [
+        "[[story]]",
+        f"slug = {toml_value(manifest['slug'])}",
+        f"title = {toml_value(manifest['title'])}",
+        f"seeds = {toml_value(str((demo.STORY / 'seeds').resolve()))}",
+        f"keywords = {toml_value(manifest['keywords'])}",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -15,25 +15,22 @@ from pathlib import Path
 import pytest
 
 from monitor import demo
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import (
+    REPO,
+    SHARED_DATA,
+    STORY_ARTICLE_KEYS,
+    STORY_TIMELINE_KEYS,
+    STORY_VERSION_KEYS,
+    toml_value,
+    write_demo_config,
+)
 
 ROUND_1 = "2023-03-23T18:00:00+00:00"
 BASE = re.compile(r"http://127\.0\.0\.1:\d+")
 
-ARTICLE_KEYS = {
-    "url",
-    "canonical_url",
-    "title",
-    "published_at",
-    "first_seen_at",
-    "relation",
-    "copy_of",
-    "similarity",
-    "match",
-    "versions",
-}
-VERSION_KEYS = {"version", "fetched_at", "title", "content_sha256", "changes"}
-TIMELINE_KEYS = {"at", "outlet", "url", "event"}
+ARTICLE_KEYS = STORY_ARTICLE_KEYS
+VERSION_KEYS = STORY_VERSION_KEYS
+TIMELINE_KEYS = STORY_TIMELINE_KEYS
 EXTRACT_KEYS = {
     "source",
     "title",
@@ -66,10 +63,6 @@ def ok(proc: subprocess.CompletedProcess) -> None:
     shown = f"{proc.args[2:]} -> {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     assert proc.returncode == 0, shown
     assert "Traceback" not in proc.stderr, shown
-
-
-def _toml(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string or array is valid TOML
 
 
 def check_story_contract(story: dict) -> None:
@@ -227,33 +220,13 @@ def test_demo_twice_gives_the_same_story(demo_run):
 def write_config(tmp_path: Path, replay, manifest: dict) -> Path:
     """A configuration for the replay: SQLite and outbox in tmp_path, one source per outlet,
     the demo story with its seeds."""
-    lines = [
-        "[storage]",
-        f"url = {_toml('sqlite:///' + str(tmp_path / 'monitor.sqlite'))}",
-        "[fetch]",
-        "allow_private_networks = true",
-        "[email]",
-        f"outbox_dir = {_toml(str(tmp_path / 'outbox'))}",
-        "",
-    ]
-    for outlet in manifest["outlet"]:
-        lines += [
-            "[[source]]",
-            f"name = {_toml(outlet['name'])}",
-            f"url = {_toml(replay.base + outlet['feed'])}",
-            f"interval = {_toml(outlet['interval'])}",
-            "",
-        ]
-    lines += [
-        "[[story]]",
-        f"slug = {_toml(manifest['slug'])}",
-        f"title = {_toml(manifest['title'])}",
-        f"seeds = {_toml(str(demo.STORY / 'seeds'))}",
-        f"keywords = {_toml(manifest['keywords'])}",
-    ]
-    path = tmp_path / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_demo_config(
+        tmp_path / "monitor.toml",
+        base=replay.base,
+        manifest=manifest,
+        db=tmp_path / "monitor.sqlite",
+        outbox=tmp_path / "outbox",
+    )
 
 
 @pytest.fixture
@@ -403,7 +376,8 @@ def test_unknown_story_is_one_error_line(tmp_path):
     """``story export`` of a slug that does not exist: exit 2, one line naming the slug."""
     config = tmp_path / "empty.toml"
     config.write_text(
-        f"[storage]\nurl = {_toml('sqlite:///' + str(tmp_path / 'm.sqlite'))}\n", encoding="utf-8"
+        f"[storage]\nurl = {toml_value('sqlite:///' + str(tmp_path / 'm.sqlite'))}\n",
+        encoding="utf-8",
     )
     proc = monitor("--config", str(config), "story", "export", "no-such-story", cwd=tmp_path)
     line = _one_error_line(proc)

@@ -15,47 +15,21 @@ from pathlib import Path
 
 import pytest
 
-from monitor import demo
-
-
-def _toml(value: object) -> str:
-    # JSON strings and lists of strings are valid TOML values.
-    return json.dumps(value)
+from tests.conftest import write_demo_config
 
 
 def _write_config(tmp_path: Path, base: str, manifest: dict) -> tuple[Path, Path]:
     """A configuration file for the daemon against the replay at ``base``; returns it and the
     SQLite file it uses."""
     db = tmp_path / "daemon.sqlite"
-    lines = [
-        "[storage]",
-        f"url = {_toml(f'sqlite:///{db}')}",
-        "[fetch]",
-        "allow_private_networks = true",
-        "[poll]",
-        'tick = "1s"',
-        "[email]",
-        f"outbox_dir = {_toml(str(tmp_path / 'outbox'))}",
-        "[log]",
-        'format = "json"',
-        'level = "info"',
-    ]
-    for outlet in manifest["outlet"]:
-        lines += [
-            "[[source]]",
-            f"name = {_toml(outlet['name'])}",
-            f"url = {_toml(base + outlet['feed'])}",
-            f"interval = {_toml(outlet['interval'])}",
-        ]
-    lines += [
-        "[[story]]",
-        f"slug = {_toml(manifest['slug'])}",
-        f"title = {_toml(manifest['title'])}",
-        f"seeds = {_toml(str((demo.STORY / 'seeds').resolve()))}",
-        f"keywords = {_toml(manifest['keywords'])}",
-    ]
-    path = tmp_path / "daemon.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = write_demo_config(
+        tmp_path / "daemon.toml",
+        base=base,
+        manifest=manifest,
+        db=db,
+        outbox=tmp_path / "outbox",
+        extra=["[poll]", 'tick = "1s"', "[log]", 'format = "json"', 'level = "info"'],
+    )
     return path, db
 
 

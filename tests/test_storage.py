@@ -16,6 +16,7 @@ from sqlalchemy.exc import StatementError
 from storage import archive, queue, store, storyfile
 from storage.db import Database, alembic_config, open_database
 from storage.models import ArticleVersion, Source, Story, StoryEvent
+from tests.conftest import STORY_ARTICLE_KEYS, STORY_VERSION_KEYS
 
 T0 = datetime(2023, 3, 23, 12, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -431,19 +432,8 @@ def test_story_file_has_the_contract_keys_and_aware_iso_timestamps(db: Database)
     outlets = {o["name"]: o for o in data["outlets"]}
     assert list(outlets) == ["Seed Times", "Original Post", "Copy Daily"]
     assert outlets["Original Post"]["domain"] == "orig.example"
-    article_keys = {
-        "url",
-        "canonical_url",
-        "title",
-        "published_at",
-        "first_seen_at",
-        "relation",
-        "copy_of",
-        "similarity",
-        "match",
-        "versions",
-    }
-    version_keys = {"version", "fetched_at", "title", "content_sha256", "changes"}
+    article_keys = STORY_ARTICLE_KEYS
+    version_keys = STORY_VERSION_KEYS
     for outlet in data["outlets"]:
         assert {"name", "domain", "articles"} <= set(outlet)
         assert len(outlet["articles"]) == 1
