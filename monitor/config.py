@@ -272,20 +272,17 @@ def _coerce(kind: str, value: Any, *, from_env: bool) -> Any:
         if from_env and str(value).lower() in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"expected true or false, got {value!r}")
-    if kind == "int":
-        if isinstance(value, bool):
-            raise ValueError(f"expected an integer, got {value!r}")
+    if kind in ("int", "float"):
+        # TOML already typed the value: only the environment's text is converted. A bool is an
+        # int to Python, never to us.
+        wanted = int if kind == "int" else (int, float)
+        noun = "an integer" if kind == "int" else "a number"
+        if isinstance(value, bool) or not (from_env or isinstance(value, wanted)):
+            raise ValueError(f"expected {noun}, got {value!r}")
         try:
-            return int(value) if from_env or isinstance(value, int) else _fail_int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected an integer, got {value!r}") from None
-    if kind == "float":
-        if isinstance(value, bool):
-            raise ValueError(f"expected a number, got {value!r}")
-        try:
-            return float(value) if from_env or isinstance(value, int | float) else _fail_int(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a number, got {value!r}") from None
+            return int(value) if kind == "int" else float(value)
+        except ValueError:
+            raise ValueError(f"expected {noun}, got {value!r}") from None
     if kind == "list":
         if from_env:
             return [part.strip() for part in str(value).split(",") if part.strip()]
@@ -297,10 +294,6 @@ def _coerce(kind: str, value: Any, *, from_env: bool) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {value!r}")
     return value
-
-
-def _fail_int(value: Any) -> Any:
-    raise ValueError(value)
 
 
 def _out_of_range(cls: type, name: str, value: Any) -> str | None:
@@ -362,7 +355,7 @@ def _check_url(url: Any, where: str) -> str:
     return url.strip()
 
 
-def _sources(raw: Any, defaults: PollSettings, where: str) -> tuple[Source, ...]:
+def _sources(raw: Any, where: str) -> tuple[Source, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -474,7 +467,7 @@ def from_mapping(
             f"{where}: [{unknown[0]}]: unknown section (known: {', '.join(sorted(known))})"
         )
     sections = {name: _section(name, data.get(name), env, where) for name in SECTIONS}
-    sources = _sources(data.get("source"), sections["poll"], where)
+    sources = _sources(data.get("source"), where)
     stories = _stories(data.get("story"), sources, base, where)
     return Config(path=where, sources=sources, stories=stories, **sections)
 

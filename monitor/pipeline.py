@@ -67,12 +67,16 @@ class Indexes:
     def __init__(self, app: App) -> None:
         self.app = app
         self._built: dict[int, StoryIndex] = {}
+        # Every stored text, read once per round and shared by the stories' term statistics.
+        self._background: list[str] | None = None
 
     def get(self, story: StoryRef) -> StoryIndex:
         if story.id not in self._built:
             index = StoryIndex(self.app.match_settings, story.keywords)
             with self.app.db.read() as session:
-                for body in archive.latest_texts(session):
+                if self._background is None:
+                    self._background = list(archive.latest_texts(session))
+                for body in self._background:
                     index.add_background(body)
                 for m in archive.story_members(session, story.id):
                     index.add(
@@ -94,7 +98,9 @@ class Indexes:
         return self._built.get(story.id)
 
     def learn(self, text: str) -> None:
-        """A newly stored text joins the term statistics of every index built so far."""
+        """A newly stored text joins the term statistics of every index, built or to come."""
+        if self._background is not None:
+            self._background.append(text)
         for index in self._built.values():
             index.add_background(text)
 
@@ -264,7 +270,8 @@ def _entry(
     url = normalise_url(entry.url)
     with app.db.read() as session:
         seen = store.seen_entry(session, source.id, entry.key)
-        article = store.find_article(session, url)
+        # Most entries of a feed were seen on earlier polls: look the article up only for new ones.
+        article = store.find_article(session, url) if seen is None else None
         article_id = article.id if article else None
     if seen is not None and seen.updated != updated and seen.article_id is not None:
         # The feed says the entry changed: re-check its article now.
@@ -540,7 +547,8 @@ def _recheck(
             article = session.get_one(Article, due.id)
             _refresh(article, extracted, result, now, next_check, due.check_count + 1)
             article.status, article.error = "ok", None
-        _first_version(app, due.id, extracted, _source_name(app, due), now, indexes, report)
+        source_name = due.outlet if due.source_id is not None else None
+        _first_version(app, due.id, extracted, source_name, now, indexes, report)
         return
     with app.db.write() as session:
         article = session.get_one(Article, due.id)
@@ -617,7 +625,3 @@ def _learn_version(
             if known is not None:
                 known.texts.append(extracted.text)
                 index.add(known, None)
-
-
-def _source_name(app: App, due: queue.DueArticle) -> str | None:
-    return due.outlet if due.source_id is not None else None
