@@ -19,6 +19,7 @@ from monitor.errors import StorageError
 from monitor.fetch import Fetcher, Resolver, system_resolver
 from monitor.log import log
 from monitor.match import Fingerprint, MatchSettings, fingerprint
+from monitor.robots import RobotsCache
 from monitor.seeds import Seed, load_seeds
 from monitor.urls import domain_of
 from storage import store
@@ -43,6 +44,18 @@ class App:
     db: Database
     fetcher: Fetcher
     stories: list[StoryRef] = field(default_factory=list)
+    _robots: RobotsCache | None = None
+
+    @property
+    def robots(self) -> RobotsCache:
+        """robots.txt of every host, fetched through the same client, cached for a day."""
+        if self._robots is None:
+            fetcher = self.fetcher
+            self._robots = RobotsCache(
+                lambda url: fetcher.get(url, accept="text/plain", log_fields={"kind": "robots"}),
+                user_agent=self.config.fetch.user_agent,
+            )
+        return self._robots
 
     @property
     def match_settings(self) -> MatchSettings:
@@ -106,6 +119,7 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
                 domain=domain_of(source.url),
                 interval_s=source.interval or cfg.poll.default_interval,
                 now=now,
+                obey_robots=source.robots,
             )
         store.deactivate_sources_except(session, {s.url for s in cfg.sources})
         for story in cfg.stories:

@@ -90,13 +90,26 @@ class FetchSettings:
         10_000_000, "Largest response body accepted, after decompression, in bytes.", low=1
     )
     max_redirects: int = _setting(5, "Redirects followed before giving up.", low=0, high=20)
+    per_host_delay: float = _setting(
+        1.0,
+        "Least time between the start of one request to a host and the next (one request at a "
+        "time per host, within a process), in seconds. 0 turns the delay off.",
+        low=0,
+    )
+    obey_robots: bool = _setting(
+        True,
+        "Fetch article pages only where the site's robots.txt allows it; a [[source]] table's "
+        "robots = false overrides this for that source. Feeds are fetched regardless: a "
+        "published feed is an invitation to poll it.",
+    )
 
 
 @dataclass(frozen=True)
 class PollSettings:
     default_interval: float = _setting(
         1800.0,
-        "How often a source is polled when its [[source]] table gives no interval.",
+        "Interval of a source whose [[source]] table gives none, until its schedule has "
+        "learned how often the source publishes (then between min_interval and max_interval).",
         "duration",
     )
     max_backoff: float = _setting(
@@ -105,7 +118,33 @@ class PollSettings:
         "exponentially up to this).",
         "duration",
     )
-    batch_size: int = _setting(50, "Most sources claimed by one poll round.", low=1)
+    min_interval: float = _setting(
+        300.0,
+        "Shortest interval a source's schedule adapts down to when it publishes often.",
+        "duration",
+    )
+    max_interval: float = _setting(
+        21600.0,
+        "Longest interval a quiet source's schedule adapts up to, and the ceiling on what a "
+        "feed's TTL, Cache-Control max-age or Expires can ask for.",
+        "duration",
+    )
+    batch_size: int = _setting(50, "Most sources claimed at once by a poll round.", low=1)
+    per_host: int = _setting(
+        2, "Most sources of one host claimed in one batch, so one host cannot fill it.", low=1
+    )
+    workers: int = _setting(
+        8,
+        "Threads fetching (and extracting) at once; each host still gets one request at a time.",
+        low=1,
+        high=256,
+    )
+    max_new_entries: int = _setting(
+        100,
+        "Most new entries taken from one source in one poll (the newest); a sitemap or a "
+        "first poll of a long feed does not flood the round.",
+        low=1,
+    )
     tick: float = _setting(
         60.0, "How often the daemon (monitor run) looks for due sources and articles.", "duration"
     )
@@ -178,7 +217,8 @@ class LogSettings:
 class Source:
     url: str
     name: str
-    interval: float | None = None
+    interval: float | None = None  # None: learned from how often the source publishes
+    robots: bool = True  # false: this source's article pages are fetched whatever robots.txt says
 
 
 @dataclass(frozen=True)
@@ -366,9 +406,11 @@ def _sources(raw: Any, where: str) -> tuple[Source, ...]:
         here = f"{where}: [[source]] #{index}"
         if not isinstance(table, dict):
             raise ConfigError(f"{here}: must be a table")
-        unknown = sorted(set(table) - {"url", "name", "interval"})
+        unknown = sorted(set(table) - {"url", "name", "interval", "robots"})
         if unknown:
-            raise ConfigError(f"{here}: {unknown[0]}: unknown key (known: interval, name, url)")
+            raise ConfigError(
+                f"{here}: {unknown[0]}: unknown key (known: interval, name, robots, url)"
+            )
         if "url" not in table:
             raise ConfigError(f"{here}: url: missing")
         url = _check_url(table["url"], here)
@@ -381,10 +423,13 @@ def _sources(raw: Any, where: str) -> tuple[Source, ...]:
                 interval = parse_duration(table["interval"])
             except ValueError as exc:
                 raise ConfigError(f"{here}: interval: {exc}") from None
+        robots = table.get("robots", True)
+        if not isinstance(robots, bool):
+            raise ConfigError(f"{here}: robots: expected true or false, got {robots!r}")
         if url in seen:
             raise ConfigError(f"{here}: url: {url} is listed twice")
         seen.add(url)
-        out.append(Source(url=url, name=name, interval=interval))
+        out.append(Source(url=url, name=name, interval=interval, robots=robots))
     return tuple(out)
 
 

@@ -12,6 +12,8 @@ Every feed, sitemap and article page goes through ``Fetcher.get``:
   ``allow_private_networks``). The check runs in the network backend at connect time and the
   socket connects to the very address checked, so a name that answers differently the second
   time (DNS rebinding) cannot slip through; TLS still verifies the certificate for the hostname;
+- one request at a time per host, and at least ``per_host_delay`` between the starts of two
+  requests to the same host (HostGate), whichever thread makes them;
 - conditional GET with the ETag and Last-Modified the caller kept;
 - one structured log line per fetch (``event=fetch``, ``url``, ``status``, ``duration_ms``).
 
@@ -28,6 +30,7 @@ import contextlib
 import ipaddress
 import logging
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
@@ -127,6 +130,29 @@ def _inflate(content_encoding: str, raw: Iterable[bytes]) -> Iterator[bytes]:
     return (piece for piece in pieces if piece)
 
 
+class HostGate:
+    """One request at a time per host, and at least ``delay`` seconds between the starts of two
+    requests to the same host. Hosts never wait for each other."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._hosts: dict[str, tuple[threading.Lock, list[float]]] = {}
+
+    @contextlib.contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        parts = urlsplit(url)
+        host = f"{(parts.hostname or '').lower()}:{parts.port or ''}"
+        with self._lock:
+            lock, last_start = self._hosts.setdefault(host, (threading.Lock(), [-float("inf")]))
+        with lock:
+            wait = last_start[0] + self.delay - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            last_start[0] = time.monotonic()
+            yield
+
+
 def _classify(exc: Exception) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
@@ -154,6 +180,7 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self.resolver = resolver
+        self.gate = HostGate(settings.per_host_delay)
         # Only the built-in transport can check addresses at connect time; with an injected one
         # (a MockTransport in tests) the hostname is resolved and checked before each request.
         self._check_at_connect = transport is None
@@ -222,7 +249,6 @@ class Fetcher:
         """GET ``url``; a 304 comes back as a result with ``not_modified``, errors as
         FetchError."""
         started = time.monotonic()
-        deadline = started + self.settings.total_timeout
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -232,11 +258,20 @@ class Fetcher:
         status: int | None = None
         size = 0
         current = url
-        token = request_deadline.set(deadline)
+        token = request_deadline.set(None)
+        deadline: float | None = None
         try:
             for _hop in range(self.settings.max_redirects + 1):
                 self._check_target(current)
-                status, response_headers, body, location = self._one(current, headers, deadline)
+                with self.gate.slot(current):
+                    if deadline is None:
+                        # The whole-request clock starts once the host is ours: waiting for
+                        # the host's turn is politeness, not the server being slow.
+                        deadline = time.monotonic() + self.settings.total_timeout
+                        request_deadline.set(deadline)
+                    status, response_headers, body, location = self._one(
+                        current, headers, deadline
+                    )
                 size = len(body)
                 if location is None:
                     break

@@ -65,6 +65,14 @@ class Source(Base):
     failing_since: Mapped[datetime | None]
     items_seen: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+    # What the schedule learned: the interval adapted to how often the source publishes (kept
+    # across 304s, which carry no entries), and why the next check is when it is.
+    learned_interval_s: Mapped[float | None] = mapped_column(Float)
+    next_check_reason: Mapped[str | None] = mapped_column(String(64))
+    # rss20, atom10, json11, sitemap, ... as the parser named the last body it read.
+    format: Mapped[str | None] = mapped_column(String(32))
+    # The per-source robots.txt override from the configuration (article pages only).
+    obey_robots: Mapped[bool] = mapped_column(default=True)
 
     __table_args__ = (Index("ix_sources_due", "active", "next_check_at"),)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from storage.db import Database
 from storage.models import Article, Source
@@ -26,6 +26,8 @@ class DueSource:
     last_modified: str | None
     body_sha256: str | None
     error_count: int
+    learned_interval_s: float | None = None
+    obey_robots: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,21 +50,37 @@ def claim_sources(
     lease: timedelta,
     everything: bool = False,
     exclude: set[int] | None = None,
+    per_host: int | None = None,
 ) -> list[DueSource]:
     """Claim up to ``limit`` active sources due at ``now`` (all of them with ``everything``),
-    leaving out ``exclude`` (those a round has already polled)."""
+    at most ``per_host`` of any one host, leaving out ``exclude`` (those a round has already
+    polled)."""
+    conditions = [
+        Source.active.is_(True),
+        or_(Source.claimed_until.is_(None), Source.claimed_until <= now),
+    ]
+    if not everything:
+        conditions.append(Source.next_check_at <= now)
+    if exclude:
+        conditions.append(Source.id.not_in(exclude))
     with db.write() as session:
         query = (
-            select(Source)
-            .where(Source.active.is_(True))
-            .where(or_(Source.claimed_until.is_(None), Source.claimed_until <= now))
-            .order_by(Source.next_check_at, Source.id)
-            .limit(limit)
+            select(Source).where(*conditions).order_by(Source.next_check_at, Source.id).limit(limit)
         )
-        if not everything:
-            query = query.where(Source.next_check_at <= now)
-        if exclude:
-            query = query.where(Source.id.not_in(exclude))
+        if per_host is not None:
+            # The most overdue few of each host. The window runs in a subquery because
+            # PostgreSQL allows no FOR UPDATE next to a window function.
+            ranked = (
+                select(
+                    Source.id,
+                    func.row_number()
+                    .over(partition_by=Source.domain, order_by=(Source.next_check_at, Source.id))
+                    .label("rank"),
+                )
+                .where(*conditions)
+                .subquery()
+            )
+            query = query.where(Source.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_host)))
         if db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = session.scalars(query).all()
@@ -78,6 +96,8 @@ def claim_sources(
                 r.last_modified,
                 r.body_sha256,
                 r.error_count,
+                r.learned_interval_s,
+                r.obey_robots,
             )
             for r in rows
         ]

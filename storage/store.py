@@ -25,7 +25,14 @@ from storage.models import (
 
 
 def sync_source(
-    session: Session, *, url: str, name: str, domain: str, interval_s: float, now: datetime
+    session: Session,
+    *,
+    url: str,
+    name: str,
+    domain: str,
+    interval_s: float,
+    now: datetime,
+    obey_robots: bool = True,
 ) -> Source:
     """Create or update the configured source ``url``; a new one is due at once."""
     source = session.scalar(select(Source).where(Source.url == url))
@@ -40,10 +47,12 @@ def sync_source(
             error_count=0,
             items_seen=0,
             active=True,
+            obey_robots=obey_robots,
         )
         session.add(source)
     else:
         source.name, source.domain, source.active = name, domain, True
+        source.obey_robots = obey_robots
         if source.interval_s != interval_s:
             source.interval_s = interval_s
             source.next_check_at = min(source.next_check_at, now)
@@ -84,8 +93,14 @@ def record_source_ok(
     body_sha256: str | None,
     next_check_at: datetime,
     new_items: int,
+    next_check_reason: str | None = None,
+    learned_interval_s: float | None = None,
+    format: str | None = None,
 ) -> None:
     source = session.get_one(Source, source_id)
+    source.next_check_reason = next_check_reason
+    source.learned_interval_s = learned_interval_s or source.learned_interval_s
+    source.format = format or source.format
     source.last_checked_at = source.last_ok_at = now
     source.last_status = status
     if status != 304:
@@ -108,9 +123,11 @@ def record_source_error(
     message: str,
     status: int | None,
     next_check_at: datetime,
+    next_check_reason: str | None = None,
 ) -> int:
     """Record a failed poll; returns the count of consecutive errors."""
     source = session.get_one(Source, source_id)
+    source.next_check_reason = next_check_reason
     source.last_checked_at = now
     source.last_status = status
     source.error_kind, source.error_message = kind, message
@@ -119,6 +136,25 @@ def record_source_error(
     source.next_check_at = next_check_at
     source.claimed_until = None
     return source.error_count
+
+
+def sources_obeying_robots(session: Session) -> set[int]:
+    """Ids of the sources whose article pages are fetched only where robots.txt allows."""
+    return set(session.scalars(select(Source.id).where(Source.obey_robots.is_(True))))
+
+
+def seen_entries(session: Session, source_id: int, keys: list[str]) -> dict[str, Entry]:
+    """The entries of ``source_id`` among ``keys`` already seen, by key."""
+    found: dict[str, Entry] = {}
+    for start in range(0, len(keys), 500):  # well under every backend's bound-parameter limit
+        chunk = keys[start : start + 500]
+        found.update(
+            (e.key, e)
+            for e in session.scalars(
+                select(Entry).where(Entry.source_id == source_id, Entry.key.in_(chunk))
+            )
+        )
+    return found
 
 
 def seen_entry(session: Session, source_id: int, key: str) -> Entry | None:

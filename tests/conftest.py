@@ -100,6 +100,7 @@ def write_demo_config(
         f"url = {toml_value(f'sqlite:///{db}')}",
         "[fetch]",
         "allow_private_networks = true",
+        "per_host_delay = 0",
         "[email]",
         f"outbox_dir = {toml_value(str(outbox))}",
         *extra,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import itertools
 import shutil
 import socket
 import ssl
@@ -38,6 +39,7 @@ SETTINGS = FetchSettings(
     total_timeout=3.0,
     max_bytes=CAP,
     max_redirects=5,
+    per_host_delay=0.0,
 )
 GUARDED = dataclasses.replace(SETTINGS, allow_private_networks=False)
 PUBLIC_IP = "93.184.216.34"
@@ -936,3 +938,66 @@ def test_parse_retry_after_http_date_against_local_clock() -> None:
 def test_parse_retry_after_garbage_is_none(value: str | None) -> None:
     """Missing or unreadable Retry-After values give None."""
     assert parse_retry_after(value) is None
+
+
+# --- per-host politeness --------------------------------------------------------------------
+
+
+def test_one_request_at_a_time_per_host_with_the_minimum_delay_between_starts(
+    server: Server,
+) -> None:
+    """Six threads fetching from one host: the server never sees two requests at once, and
+    the starts are at least per_host_delay apart."""
+    active, most, starts = [0], [0], []
+    lock = threading.Lock()
+
+    @server.route("/slow")
+    def _(h: BaseHTTPRequestHandler) -> None:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            starts.append(time.monotonic())
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        reply(h, 200, b"ok")
+
+    delay = 0.2
+    with Fetcher(dataclasses.replace(SETTINGS, per_host_delay=delay)) as polite:
+        threads = [
+            threading.Thread(target=polite.get, args=(server.url("/slow"),)) for _ in range(6)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+    assert len(starts) == 6
+    assert most[0] == 1
+    gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+    assert min(gaps) >= delay * 0.95  # monotonic clocks of two threads; allow rounding
+
+
+def test_a_busy_host_does_not_hold_up_another_host(server: Server) -> None:
+    """A request to 127.0.0.1 that only answers once a request to localhost (another host on
+    the same server) has arrived completes: the second host was not made to wait."""
+    other_arrived = threading.Event()
+
+    @server.route("/waits")
+    def _(h: BaseHTTPRequestHandler) -> None:
+        reply(h, 200 if other_arrived.wait(5) else 504, b"done")
+
+    @server.route("/other")
+    def _(h: BaseHTTPRequestHandler) -> None:
+        other_arrived.set()
+        reply(h, 200, b"other")
+
+    port = server.httpd.server_address[1]
+    results: dict[str, int] = {}
+    with Fetcher(dataclasses.replace(SETTINGS, per_host_delay=5.0)) as polite:
+        first = threading.Thread(
+            target=lambda: results.setdefault("waits", polite.get(server.url("/waits")).status)
+        )
+        first.start()
+        results["other"] = polite.get(f"http://localhost:{port}/other").status
+        first.join(10)
+    assert results == {"waits": 200, "other": 200}

@@ -190,6 +190,23 @@ def test_claim_sources_takes_only_due_sources_in_due_order_up_to_the_limit(db: D
     }
 
 
+def test_claim_takes_at_most_per_host_sources_of_one_host_per_batch(db: Database) -> None:
+    """Five due feeds of one host and two of others: a batch holds the two most overdue of the
+    busy host beside the others; the rest of that host comes in the next batch."""
+    for minutes in range(5):
+        source_id = _source(db, f"busy{minutes}", T0 - timedelta(minutes=50 - minutes))
+        with db.write() as session:
+            session.get_one(Source, source_id).domain = "busy.example"
+    _source(db, "x", T0 - timedelta(minutes=10))
+    _source(db, "y", T0 - timedelta(minutes=5))
+
+    first = queue.claim_sources(db, now=T0, limit=10, lease=LEASE, per_host=2)
+    assert _names(first) == ["busy0", "busy1", "x", "y"]
+    second = queue.claim_sources(db, now=T0, limit=10, lease=LEASE, per_host=2)
+    assert _names(second) == ["busy2", "busy3"]
+    assert _names(queue.claim_sources(db, now=T0, limit=10, lease=LEASE, per_host=2)) == ["busy4"]
+
+
 def test_a_claimed_source_is_not_claimed_again_until_its_lease_ends(db: Database) -> None:
     """A second claim inside the lease gets nothing; once claimed_until has passed, it gets it."""
     _source(db, "due", T0 - timedelta(minutes=1))

@@ -1,0 +1,460 @@
+"""Articles: read a page (in a worker), then store it, decide and version it (on the caller's
+thread).
+
+``read_page`` is all a worker thread does for an article: robots.txt, the fetch and the pure
+extraction; it never raises for an expected failure and never touches the database.
+``store_new`` and ``store_recheck`` take what it read and write: a new article with its first
+version and the decision of every story that follows its source, or a re-check's new version,
+or its removal. Nothing already stored is touched by a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor import diff, schedule
+from monitor.app import App, StoryRef, store_version
+from monitor.errors import ExtractError, FetchError
+from monitor.extract import Extracted, extract
+from monitor.log import log
+from monitor.match import Decision, Fingerprint, Known, StoryIndex, fingerprint, minhash_from_bytes
+from monitor.parse import FeedEntry
+from monitor.urls import domain_of, normalise_url
+from storage import archive, queue, store
+from storage.models import Article
+
+logger = logging.getLogger(__name__)
+
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+GONE = {404, 410}
+
+
+@dataclass
+class RoundReport:
+    """What one poll round did; ``changed`` says whether any story file changed."""
+
+    now: datetime
+    sources_polled: int = 0
+    sources_failed: int = 0
+    sources_unchanged: int = 0
+    entries_new: int = 0
+    articles_new: int = 0
+    originals: int = 0
+    copies: int = 0
+    off_topic: int = 0
+    not_articles: int = 0
+    page_errors: int = 0
+    updates: int = 0
+    removed: int = 0
+    rechecked: int = 0
+    stopped: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.originals or self.copies or self.updates or self.removed)
+
+
+class Indexes:
+    """The match index of each story, built from the database on first use in a round."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._built: dict[int, StoryIndex] = {}
+        # Every stored text, read once per round and shared by the stories' term statistics.
+        self._background: list[str] | None = None
+
+    def get(self, story: StoryRef) -> StoryIndex:
+        if story.id not in self._built:
+            index = StoryIndex(self.app.match_settings, story.keywords)
+            with self.app.db.read() as session:
+                if self._background is None:
+                    self._background = list(archive.latest_texts(session))
+                for body in self._background:
+                    index.add_background(body)
+                for m in archive.story_members(session, story.id):
+                    index.add(
+                        Known(
+                            m.article_id,
+                            m.url,
+                            m.relation,
+                            m.published_at,
+                            m.copy_of_id,
+                            m.texts,
+                            m.title,
+                        ),
+                        [minhash_from_bytes(b) for b in m.minhashes],
+                    )
+            self._built[story.id] = index
+        return self._built[story.id]
+
+    def built(self, story: StoryRef) -> StoryIndex | None:
+        return self._built.get(story.id)
+
+    def learn(self, text: str) -> None:
+        """A newly stored text joins the term statistics of every index, built or to come."""
+        if self._background is not None:
+            self._background.append(text)
+        for index in self._built.values():
+            index.add_background(text)
+
+
+# -- the worker side -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a worker made of one article URL. Exactly one of ``extracted``, ``why_not``,
+    ``error`` and ``not_modified`` describes the outcome."""
+
+    url: str
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    extracted: Extracted | None = None
+    why_not: str | None = None  # fetched, but not an article we can match
+    error: str | None = None  # not fetched: "kind: message"
+    status: int | None = None  # the HTTP status of an error, when there was one
+    not_modified: bool = False
+
+    @property
+    def gone(self) -> bool:
+        return self.status in GONE
+
+
+def read_page(
+    app: App,
+    url: str,
+    outlet: str,
+    *,
+    now: datetime,
+    obey_robots: bool = True,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> Page:
+    """Robots, fetch, extract: everything about an article that needs no database."""
+    if obey_robots and app.config.fetch.obey_robots:
+        verdict = app.robots.allowed(url, now=now)
+        if not verdict.allowed:
+            return Page(url, error=f"robots: {verdict.reason}")
+    try:
+        result = app.fetcher.get(
+            url,
+            etag=etag,
+            last_modified=last_modified,
+            accept=PAGE_ACCEPT,
+            log_fields={"source": outlet, "kind": "article"},
+        )
+    except FetchError as exc:
+        return Page(url, error=f"{exc.kind}: {exc.message}", status=exc.status)
+    page = Page(
+        url,
+        final_url=result.url,
+        etag=result.headers.get("etag"),
+        last_modified=result.headers.get("last-modified"),
+    )
+    if result.not_modified:
+        return _with(page, not_modified=True)
+    try:
+        extracted = extract(result.body, result.url)
+    except ExtractError as exc:
+        return _with(page, why_not=str(exc))
+    min_words = app.config.poll.min_words
+    if extracted.word_count < min_words:
+        why = f"{result.url}: {extracted.word_count} words, fewer than poll.min_words {min_words}"
+        return _with(page, why_not=why)
+    return _with(page, extracted=extracted)
+
+
+def _with(page: Page, **changes: object) -> Page:
+    return Page(**{**page.__dict__, **changes})
+
+
+# -- the storing side ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An entry's URL, not yet stored, with where it came from."""
+
+    url: str  # normalised
+    source: queue.DueSource
+    entry: FeedEntry
+
+
+def _next_check(
+    app: App, first_seen_at: datetime, check_count: int, now: datetime
+) -> datetime | None:
+    return schedule.next_article_check(
+        first_seen_at=first_seen_at,
+        check_count=check_count,
+        now=now,
+        recheck_for=app.config.poll.recheck_for,
+    )
+
+
+def store_new(
+    app: App, new: NewArticle, page: Page, now: datetime, indexes: Indexes, report: RoundReport
+) -> int:
+    """Store a new article from what ``read_page`` found; returns its id (an existing
+    article's, when the page names itself by a URL already stored)."""
+    report.articles_new += 1
+    source, entry = new.source, new.entry
+    extracted = page.extracted
+    canonical = _canonical(extracted, page)
+    if canonical:
+        with app.db.read() as session:
+            known = store.find_article(session, canonical)
+        if known is not None:
+            # The same page under another URL (a feed's tracking link, a redirect, AMP).
+            log(logger, "same_article", url=new.url, canonical=canonical, article=known.url)
+            return known.id
+    if page.error is not None:
+        report.page_errors += 1
+        report.errors.append(f"{new.url}: {page.error}")
+    with app.db.write() as session:
+        article = store.create_article(
+            session,
+            url=new.url,
+            source_id=source.id,
+            outlet=source.name,
+            domain=domain_of(new.url),
+            title=(extracted.title if extracted else None) or entry.title,
+            authors=list(extracted.authors) if extracted else [],
+            language=extracted.language if extracted else None,
+            published_at=(extracted.published_at if extracted else None) or entry.published_at,
+            updated_at=extracted.updated_at if extracted else None,
+            canonical_url=normalise_url(extracted.canonical_url)
+            if extracted and extracted.canonical_url
+            else None,
+            first_seen_at=now,
+            last_fetched_at=None if page.error else now,
+            check_count=0,
+            next_check_at=_next_check(app, now, 0, now),
+            etag=page.etag,
+            last_modified=page.last_modified,
+            status="error" if page.error else "ok" if extracted else "not_article",
+            error=page.error or page.why_not,
+        )
+        article_id = article.id
+    if page.error is None and extracted is None:
+        report.not_articles += 1
+        log(logger, "not_article", url=new.url, source=source.name, reason=page.why_not)
+    if extracted is not None:
+        first_version(app, article_id, extracted, source.name, now, indexes, report)
+    return article_id
+
+
+def _canonical(extracted: Extracted | None, page: Page) -> str | None:
+    """The page's canonical URL, normalised, when it names another address than the one we
+    asked for."""
+    if extracted is None or not extracted.canonical_url:
+        return None
+    canonical = normalise_url(extracted.canonical_url)
+    return canonical if canonical != normalise_url(page.final_url or page.url) else None
+
+
+_COUNTER = {"original": "originals", "copy": "copies", "off_topic": "off_topic"}
+
+
+def first_version(
+    app: App,
+    article_id: int,
+    extracted: Extracted,
+    source_name: str | None,
+    now: datetime,
+    indexes: Indexes,
+    report: RoundReport,
+) -> None:
+    """Store version 1 and the decision of every story that follows this source, together."""
+    fp = fingerprint(extracted.text, app.match_settings)
+    decisions: list[tuple[StoryRef, Decision]] = [
+        (story, indexes.get(story).decide(extracted.title, extracted.text, fp))
+        for story in app.stories_for(source_name)
+    ]
+    with app.db.write() as session:
+        article = session.get_one(Article, article_id)
+        version = store_version(
+            session,
+            article,
+            title=extracted.title,
+            text=extracted.text,
+            fp=fp,
+            now=now,
+            changes={},
+        )
+        for story, decision in decisions:
+            store.record_decision(
+                session,
+                story_id=story.id,
+                article_id=article.id,
+                relation=decision.relation,
+                copy_of_id=decision.matched_id if decision.relation == "copy" else None,
+                similarity=decision.similarity,
+                match=decision.as_match(),
+                now=now,
+            )
+            if decision.relation != "off_topic":
+                store.add_event(
+                    session,
+                    story_id=story.id,
+                    article_id=article.id,
+                    event="copy" if decision.relation == "copy" else "first_report",
+                    at=article.published_at or now,
+                    now=now,
+                    article_version=version.version,
+                )
+    indexes.learn(extracted.text)
+    for story, decision in decisions:
+        counter = _COUNTER[decision.relation]
+        setattr(report, counter, getattr(report, counter) + 1)
+        if decision.relation != "off_topic":
+            indexes.get(story).add(
+                Known(
+                    article_id,
+                    article.url,
+                    decision.relation,
+                    article.published_at,
+                    decision.matched_id if decision.relation == "copy" else None,
+                    [extracted.text],
+                    extracted.title,
+                ),
+                [fp.minhash],
+            )
+        log(
+            logger,
+            "decision",
+            story=story.slug,
+            url=article.url,
+            kind=decision.kind,
+            relation=decision.relation,
+            similarity=round(decision.similarity, 4),
+            matched=decision.matched_url,
+            reason=decision.reason,
+        )
+
+
+def store_recheck(
+    app: App,
+    due: queue.DueArticle,
+    page: Page,
+    now: datetime,
+    indexes: Indexes,
+    report: RoundReport,
+) -> None:
+    """Record a re-check of a tracked article: a new version if its text or title changed,
+    ``removed`` if the outlet took it down."""
+    report.rechecked += 1
+    check_count = due.check_count + 1
+    next_check = _next_check(app, due.first_seen_at, check_count, now)
+    if page.error is not None or page.not_modified:
+        with app.db.write() as session:
+            article = session.get_one(Article, due.id)
+            article.check_count, article.next_check_at = check_count, next_check
+            if page.not_modified:
+                article.last_fetched_at = now
+            elif page.gone and article.status == "ok":
+                article.status, article.removed_at, article.next_check_at = "removed", now, None
+                for member in store.stories_of_article(session, article.id):
+                    store.add_event(
+                        session,
+                        story_id=member.story_id,
+                        article_id=article.id,
+                        event="removed",
+                        at=now,
+                        now=now,
+                        article_version=None,
+                    )
+                report.removed += 1
+            else:
+                article.error = page.error
+        return
+    extracted = page.extracted
+    with app.db.read() as session:
+        latest = store.latest_version(session, due.id)
+        previous = (latest.title, latest.text, latest.content_sha256) if latest else None
+    if extracted is not None and previous is None:
+        # The first fetch failed or found no article; this one is its first version.
+        with app.db.write() as session:
+            article = session.get_one(Article, due.id)
+            _refresh(article, extracted, page, now, next_check, check_count)
+            article.status, article.error = "ok", None
+        source_name = due.outlet if due.source_id is not None else None
+        first_version(app, due.id, extracted, source_name, now, indexes, report)
+        return
+    with app.db.write() as session:
+        article = session.get_one(Article, due.id)
+        if extracted is None:
+            article.check_count = check_count
+            article.last_fetched_at, article.next_check_at = now, next_check
+            article.error = page.why_not
+            return
+        _refresh(article, extracted, page, now, next_check, check_count)
+        assert previous is not None
+        fp = fingerprint(extracted.text, app.match_settings)
+        old_title, old_text, old_sha = previous
+        changes = diff.summarise(old_title, old_text, extracted.title, extracted.text)
+        if fp.sha256 == old_sha and not changes["title_changed"]:
+            return
+        version = store_version(
+            session,
+            article,
+            title=extracted.title,
+            text=extracted.text,
+            fp=fp,
+            now=now,
+            changes=changes,
+        )
+        members = store.stories_of_article(session, article.id)
+        at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now
+        for member in members:
+            store.add_event(
+                session,
+                story_id=member.story_id,
+                article_id=article.id,
+                event="update",
+                at=at,
+                now=now,
+                article_version=version.version,
+            )
+        member_ids = {m.story_id for m in members}
+    report.updates += 1
+    _learn_version(indexes, app, member_ids, due.id, extracted, fp)
+    log(logger, "update", url=due.url, source=due.outlet, version=version.version, **changes)
+
+
+def _refresh(
+    article: Article,
+    extracted: Extracted,
+    page: Page,
+    now: datetime,
+    next_check: datetime | None,
+    check_count: int,
+) -> None:
+    article.title = extracted.title or article.title
+    article.updated_at = extracted.updated_at or article.updated_at
+    article.authors = list(extracted.authors) or article.authors
+    article.last_fetched_at, article.next_check_at = now, next_check
+    article.check_count = check_count
+    article.etag, article.last_modified = page.etag, page.last_modified
+
+
+def _learn_version(
+    indexes: Indexes,
+    app: App,
+    story_ids: set[int],
+    article_id: int,
+    extracted: Extracted,
+    fp: Fingerprint,
+) -> None:
+    indexes.learn(extracted.text)
+    for story in app.stories:
+        index = indexes.built(story)
+        # An index built later reads this version from the database.
+        if story.id in story_ids and index is not None:
+            known = index.member(article_id)
+            if known is not None:
+                known.texts.append(extracted.text)
+                index.add(known, None)
