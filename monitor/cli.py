@@ -249,29 +249,63 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from monitor import sources
+
+    command = args.sources_command or "list"
+    cfg = _config(args)
+    if command == "export":
+        sys.stdout.write(sources.export_opml(cfg.sources, now=_now(None)))
+        return 0
+    if command in ("add", "import") and not (args.config or os.environ.get("MONITOR_CONFIG")):
+        raise UserError(
+            f"sources {command}: no configuration file to write to "
+            "(give --config FILE or set MONITOR_CONFIG)"
+        )
+    if command == "add":
+        from monitor.fetch import Fetcher
+
+        url = sources.site_url(args.url)
+        try:
+            interval = configmod.parse_duration(args.interval) if args.interval else None
+        except ValueError as exc:
+            raise UserError(f"--interval: {exc}") from None
+        with Fetcher(cfg.fetch) as fetcher:
+            found = sources.find_feed(fetcher, url)
+        new = sources.NewSource(found.url, args.name or found.title, interval).named()
+        done = sources.append_sources(
+            cfg.path, [new], comment=f"added by: monitor sources add {args.url}"
+        )
+        if done.present:
+            print(f"already in {cfg.path}: {found.url}")
+        else:
+            print(f"added {new.name} ({found.kind} feed) {found.url} to {cfg.path}")
+        return 0
+    if command == "import":
+        done = sources.append_sources(
+            cfg.path,
+            sources.read_opml_files(args.files),
+            comment="imported from " + ", ".join(Path(f).name for f in args.files),
+        )
+        for source, problem in done.invalid:
+            print(f"skipped {source.url}: {problem}")
+        print(
+            f"{len(done.added)} added to {cfg.path}; skipped {len(done.present)} already there "
+            f"and {len(done.invalid)} with an invalid URL"
+        )
+        return 0
     from monitor.app import open_app
+    from storage import archive
 
-    now = _now(None)
-    with open_app(_config(args), now=now) as app, app.db.read() as session:
-        from storage import archive
-
-        for s in archive.sources(session):
-            state = (
-                "inactive"
-                if not s.active
-                else (
-                    "ok"
-                    if not s.error_count
-                    else f"failing since {s.failing_since:%Y-%m-%d %H:%M}"
-                    if s.failing_since
-                    else "error"
-                )
-            )
-            error = f"  last error: {s.error_kind}: {s.error_message}" if s.error_kind else ""
-            print(
-                f"{s.name}\t{state}\tnext {s.next_check_at:%Y-%m-%d %H:%M}Z\t"
-                f"{s.items_seen} items\t{s.url}{error}"
-            )
+    now = _now(args.now)
+    with open_app(cfg, now=now) as app, app.db.read() as session:
+        rows = [sources.status_of(s, now=now) for s in archive.sources(session)]
+    if args.format == "json":
+        print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no sources (add one with: monitor sources add URL)")
+    for r in rows:
+        print(r.as_line())
     return 0
 
 
@@ -336,8 +370,23 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--now", help="the clock (ISO 8601 with offset)")
     q.set_defaults(func=cmd_digest_send)
 
-    p = sub.add_parser("sources", help="every source with its state")
+    p = sub.add_parser("sources", help="every source with its state; add, import or export sources")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one tab-separated line per source; json: a list of objects, for scripts",
+    )
+    p.add_argument("--now", help="the clock the states are judged at (ISO 8601 with offset)")
     p.set_defaults(func=cmd_sources)
+    srcs = p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND")
+    q = srcs.add_parser("add", help="find the feed of URL (a feed or a site) and add it")
+    q.add_argument("url")
+    q.add_argument("--name", help="the outlet's name (default: the feed's title)")
+    q.add_argument("--interval", help="seconds between polls (or 30m, 6h, ...)")
+    q = srcs.add_parser("import", help="add every feed of OPML files not already there")
+    q.add_argument("files", nargs="+", metavar="FILE.opml")
+    q = srcs.add_parser("export", help="print the configured sources as OPML")
     return parser
 
 

@@ -201,6 +201,8 @@ def test_one_page_reached_by_two_urls_is_one_article(tmp_path):
     def handler(request: httpx.Request) -> httpx.Response:
         requested.append(str(request.url))
         key = str(request.url.copy_with(query=None))
+        if key not in routes:  # robots.txt and anything else unknown
+            return httpx.Response(404, text="not here")
         return httpx.Response(200, text=routes[key], headers={"content-type": "text/html"})
 
     config = configmod.Config(
