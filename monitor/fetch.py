@@ -140,13 +140,14 @@ class HostGate:
         self._hosts: dict[str, tuple[threading.Lock, list[float]]] = {}
 
     @contextlib.contextmanager
-    def slot(self, url: str) -> Iterator[None]:
+    def slot(self, url: str, delay: float | None = None) -> Iterator[None]:
+        """Wait for ``url``'s host (and at least ``delay``, when longer than the gate's own)."""
         parts = urlsplit(url)
         host = f"{(parts.hostname or '').lower()}:{parts.port or ''}"
         with self._lock:
             lock, last_start = self._hosts.setdefault(host, (threading.Lock(), [-float("inf")]))
         with lock:
-            wait = last_start[0] + self.delay - time.monotonic()
+            wait = last_start[0] + max(self.delay, delay or 0.0) - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             last_start[0] = time.monotonic()
@@ -245,9 +246,11 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = "*/*",
         log_fields: dict[str, Any] | None = None,
+        host_delay: float | None = None,
     ) -> FetchResult:
         """GET ``url``; a 304 comes back as a result with ``not_modified``, errors as
-        FetchError."""
+        FetchError. ``host_delay`` lengthens the pause since the host's last request (a
+        robots.txt Crawl-delay)."""
         started = time.monotonic()
         headers = {"Accept": accept}
         if etag:
@@ -263,7 +266,7 @@ class Fetcher:
         try:
             for _hop in range(self.settings.max_redirects + 1):
                 self._check_target(current)
-                with self.gate.slot(current):
+                with self.gate.slot(current, host_delay):
                     if deadline is None:
                         # The whole-request clock starts once the host is ours: waiting for
                         # the host's turn is politeness, not the server being slow.

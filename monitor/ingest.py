@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 GONE = {404, 410}
+# A robots.txt Crawl-delay is obeyed up to this: longer would park a worker thread for minutes
+# per page; such a site is still never fetched faster than this.
+MAX_CRAWL_DELAY = 30.0
 
 
 @dataclass
@@ -135,10 +138,12 @@ def read_page(
     last_modified: str | None = None,
 ) -> Page:
     """Robots, fetch, extract: everything about an article that needs no database."""
+    crawl_delay = None
     if obey_robots and app.config.fetch.obey_robots:
         verdict = app.robots.allowed(url, now=now)
         if not verdict.allowed:
             return Page(url, error=f"robots: {verdict.reason}")
+        crawl_delay = app.robots.crawl_delay(url, now=now)
     try:
         result = app.fetcher.get(
             url,
@@ -146,6 +151,7 @@ def read_page(
             last_modified=last_modified,
             accept=PAGE_ACCEPT,
             log_fields={"source": outlet, "kind": "article"},
+            host_delay=min(crawl_delay, MAX_CRAWL_DELAY) if crawl_delay else None,
         )
     except FetchError as exc:
         return Page(url, error=f"{exc.kind}: {exc.message}", status=exc.status)

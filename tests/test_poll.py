@@ -1,0 +1,321 @@
+"""A poll round's own logic (robots.txt, order across hosts, entry caps, sitemaps, learned
+schedules), with routes served by httpx.MockTransport; socket behaviour is in test_fetch and
+test_faults."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from monitor import config as configmod
+from monitor import pipeline
+from monitor.app import App, open_app
+from storage.models import Article, Entry, Source, StoryArticle
+from tests.conftest import at
+
+NOW = at("2023-03-24T12:00:00+00:00")
+REPORT = (
+    "Officials confirmed on Friday that asylum seekers arriving at Roxham Road will be turned back "
+    "to New York under the amended agreement, which takes effect at midnight and covers the whole "
+    "land border between Quebec and the United States. "
+)
+WORDS = (
+    "Roxham Road asylum seekers crossing deal Ottawa Washington Safe Third Country Agreement "
+    "border officers Quebec New York migrants closure announced Friday by the prime minister. "
+)
+
+
+def page(title: str, sentence: str = WORDS, repeat: int = 12) -> str:
+    body = " ".join([sentence] * repeat)
+    return (
+        f'<html lang="en"><head><title>{title}</title></head><body><article><h1>{title}</h1>'
+        f"<p>{body}</p><p>{body}</p></article></body></html>"
+    )
+
+
+def rss(*items: tuple[str, str, str | None]) -> str:
+    """An RSS 2.0 feed of (title, link, RFC 822 pubDate or None) items."""
+    out = []
+    for title, link, date in items:
+        when = f"<pubDate>{date}</pubDate>" if date else ""
+        out.append(
+            f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>{when}</item>"
+        )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        + "".join(out)
+        + "</channel></rss>"
+    )
+
+
+Handler = Callable[[httpx.Request], httpx.Response | None]
+
+
+@contextmanager
+def round_app(
+    tmp_path: Path,
+    routes: dict[str, str],
+    sources: tuple[configmod.Source, ...],
+    *,
+    hook: Handler | None = None,
+    poll: configmod.PollSettings | None = None,
+    story: bool = False,
+) -> Iterator[tuple[App, list[str]]]:
+    """An app whose every request is answered from ``routes`` (404 otherwise, ``hook`` first),
+    with the requested URLs recorded in order."""
+    requested: list[str] = []
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            requested.append(str(request.url))
+        if hook is not None:
+            answer = hook(request)
+            if answer is not None:
+                return answer
+        key = str(request.url)
+        if key not in routes:
+            return httpx.Response(404, text="not here")
+        kind = "application/xml" if routes[key].startswith("<?xml") else "text/html"
+        return httpx.Response(200, text=routes[key], headers={"content-type": kind})
+
+    stories: tuple[configmod.Story, ...] = ()
+    if story:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "seed.txt").write_text(
+            "title: Canada and the US close Roxham Road\nurl: https://seed.test/a\n"
+            "outlet: Seed\npublished_at: 2023-03-24T00:00:00+00:00\n\n" + " ".join([WORDS] * 10),
+            encoding="utf-8",
+        )
+        stories = (configmod.Story("roxham", "Roxham Road", seeds, ("Roxham",)),)
+    config = configmod.Config(
+        path="<test>",
+        storage=configmod.StorageSettings(url=f"sqlite:///{tmp_path / 'm.sqlite'}"),
+        fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
+        poll=poll or configmod.PollSettings(),
+        sources=sources,
+        stories=stories,
+    )
+    with open_app(config, now=NOW, transport=httpx.MockTransport(handler)) as app:
+        yield app, requested
+
+
+def _articles(app: App) -> dict[str, Article]:
+    with app.db.read() as session:
+        return {a.url: a for a in session.scalars(select(Article))}
+
+
+def test_a_page_robots_txt_disallows_is_not_fetched_and_says_why(tmp_path: Path) -> None:
+    """robots.txt disallows /private/: that page is never requested and its article records
+    the refusal; an allowed page on the same site is fetched."""
+    routes = {
+        "https://a.test/feed": rss(
+            ("Open", "https://a.test/news/open", None),
+            ("Closed", "https://a.test/private/closed", None),
+        ),
+        "https://a.test/robots.txt": "User-agent: *\nDisallow: /private/\n",
+        "https://a.test/news/open": page("Open"),
+        "https://a.test/private/closed": page("Closed"),
+    }
+    with round_app(tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),)) as (
+        app,
+        requested,
+    ):
+        pipeline.poll(app, now=NOW)
+        articles = _articles(app)
+    assert "https://a.test/private/closed" not in requested
+    assert "https://a.test/news/open" in requested
+    closed = articles["https://a.test/private/closed"]
+    assert closed.status == "error"
+    assert closed.error is not None and closed.error.startswith("robots: ")
+    assert "https://a.test/robots.txt" in closed.error
+    assert articles["https://a.test/news/open"].status == "ok"
+    assert requested.count("https://a.test/robots.txt") == 1  # cached for the round and beyond
+
+
+def test_a_source_with_robots_false_fetches_what_robots_txt_disallows(tmp_path: Path) -> None:
+    """[[source]] robots = false: the page is fetched and robots.txt is not even asked."""
+    routes = {
+        "https://a.test/feed": rss(("Closed", "https://a.test/private/closed", None)),
+        "https://a.test/robots.txt": "User-agent: *\nDisallow: /\n",
+        "https://a.test/private/closed": page("Closed"),
+    }
+    source = configmod.Source("https://a.test/feed", "A", robots=False)
+    with round_app(tmp_path, routes, (source,)) as (app, requested):
+        pipeline.poll(app, now=NOW)
+        articles = _articles(app)
+    assert articles["https://a.test/private/closed"].status == "ok"
+    assert "https://a.test/robots.txt" not in requested
+
+
+def test_the_original_is_stored_before_its_copy_whichever_host_answers_first(
+    tmp_path: Path,
+) -> None:
+    """The earlier article's host answers only after the later copy's page has been read: the
+    earlier one is still the original and the later one its copy."""
+    copy_read = threading.Event()
+
+    def hook(request: httpx.Request) -> httpx.Response | None:
+        if str(request.url) == "https://first.test/story":
+            copy_read.wait(5)  # the copy's host goes first, whatever the thread scheduling
+        if str(request.url) == "https://second.test/story":
+            copy_read.set()
+        return None
+
+    routes = {
+        "https://first.test/feed": rss(
+            ("Deal", "https://first.test/story", "Fri, 24 Mar 2023 09:00:00 GMT")
+        ),
+        "https://second.test/feed": rss(
+            ("Deal", "https://second.test/story", "Fri, 24 Mar 2023 10:00:00 GMT")
+        ),
+        "https://first.test/story": page("Roxham Road deal", REPORT),
+        "https://second.test/story": page("Roxham Road deal", REPORT),
+    }
+    sources = (
+        configmod.Source("https://first.test/feed", "First"),
+        configmod.Source("https://second.test/feed", "Second"),
+    )
+    with round_app(tmp_path, routes, sources, hook=hook, story=True) as (app, _):
+        pipeline.poll(app, now=NOW)
+        with app.db.read() as session:
+            relations = {
+                a.url: m.relation
+                for m, a in session.execute(
+                    select(StoryArticle, Article).join(
+                        Article, Article.id == StoryArticle.article_id
+                    )
+                )
+            }
+    assert copy_read.is_set()
+    assert relations["https://first.test/story"] == "original"
+    assert relations["https://second.test/story"] == "copy"
+
+
+def test_a_long_first_poll_takes_the_newest_entries_and_leaves_the_rest(tmp_path: Path) -> None:
+    """poll.max_new_entries = 3 on a feed of 5: the 3 newest are ingested; the 2 older stay
+    unrecorded (not marked seen), and are taken by the next poll."""
+    items = [
+        (f"Item {i}", f"https://a.test/{i}", f"Fri, 24 Mar 2023 0{i}:00:00 GMT") for i in range(5)
+    ]
+    routes = {"https://a.test/feed": rss(*items)}
+    routes |= {f"https://a.test/{i}": page(f"Item {i}") for i in range(5)}
+    poll = configmod.PollSettings(max_new_entries=3)
+    with round_app(
+        tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),), poll=poll
+    ) as (app, _):
+        first = pipeline.poll(app, now=NOW)
+        first_urls = set(_articles(app))
+        with app.db.write() as session:  # the same body again must not be skipped as unchanged
+            session.scalars(select(Source)).one().body_sha256 = None
+        pipeline.poll(app, now=NOW + timedelta(hours=1), everything=True)
+        with app.db.read() as session:
+            entries = set(session.scalars(select(Entry.url)))
+    assert first.entries_new == 3
+    assert first_urls == {"https://a.test/2", "https://a.test/3", "https://a.test/4"}
+    assert entries == {f"https://a.test/{i}" for i in range(5)}
+
+
+def test_a_sitemap_index_is_read_through_its_newest_child(tmp_path: Path) -> None:
+    """A news sitemap index of four children: the three newest are read (the newest lists two
+    articles, ingested with their news:title and publication date); the oldest is not
+    fetched."""
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    news = 'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
+    index = (
+        f'<?xml version="1.0"?><sitemapindex {ns}>'
+        "<sitemap><loc>https://a.test/old.xml</loc><lastmod>2023-01-01</lastmod></sitemap>"
+        "<sitemap><loc>https://a.test/new.xml</loc><lastmod>2023-03-24</lastmod></sitemap>"
+        "<sitemap><loc>https://a.test/b.xml</loc><lastmod>2023-03-23</lastmod></sitemap>"
+        "<sitemap><loc>https://a.test/a.xml</loc><lastmod>2023-03-22</lastmod></sitemap>"
+        "</sitemapindex>"
+    )
+    child = (
+        f'<?xml version="1.0"?><urlset {ns} {news}>'
+        + "".join(
+            f"<url><loc>https://a.test/n{i}</loc><news:news><news:publication>"
+            "<news:name>A</news:name><news:language>en</news:language></news:publication>"
+            f"<news:publication_date>2023-03-24T0{i}:00:00Z</news:publication_date>"
+            f"<news:title>News {i}</news:title></news:news></url>"
+            for i in (1, 2)
+        )
+        + "</urlset>"
+    )
+    routes = {
+        "https://a.test/sitemap.xml": index,
+        "https://a.test/new.xml": child,
+        "https://a.test/n1": page("News 1"),
+        "https://a.test/n2": page("News 2"),
+    }
+    source = configmod.Source("https://a.test/sitemap.xml", "A")
+    with round_app(tmp_path, routes, (source,), poll=configmod.PollSettings()) as (app, asked):
+        pipeline.poll(app, now=NOW)
+        articles = _articles(app)
+        with app.db.read() as session:
+            fmt = session.scalars(select(Source.format)).one()
+    assert set(articles) == {"https://a.test/n1", "https://a.test/n2"}
+    assert articles["https://a.test/n1"].published_at == at("2023-03-24T01:00:00+00:00")
+    assert "https://a.test/old.xml" not in asked
+    assert {"https://a.test/a.xml", "https://a.test/b.xml"} <= set(asked)
+    assert fmt == "sitemap"
+
+
+def test_a_source_learns_its_interval_and_a_fixed_one_does_not(tmp_path: Path) -> None:
+    """Two feeds publishing every 10 minutes: the one without an interval is next checked in
+    10 minutes (reason learned); the one with interval 1h in an hour (reason interval)."""
+    items = [
+        (f"Item {i}", f"https://{{host}}/{i}", f"Fri, 24 Mar 2023 11:{50 - 10 * i:02d}:00 GMT")
+        for i in range(5)
+    ]
+
+    def feed(host: str) -> str:
+        return rss(*[(t, link.format(host=host), d) for t, link, d in items])
+
+    routes = {"https://a.test/feed": feed("a.test"), "https://b.test/feed": feed("b.test")}
+    sources = (
+        configmod.Source("https://a.test/feed", "Learned"),
+        configmod.Source("https://b.test/feed", "Fixed", interval=3600.0),
+    )
+    with round_app(tmp_path, routes, sources) as (app, _):
+        pipeline.poll(app, now=NOW)
+        with app.db.read() as session:
+            state = {
+                s.name: (s.next_check_at, s.next_check_reason, s.learned_interval_s)
+                for s in session.scalars(select(Source))
+            }
+    assert state["Learned"] == (NOW + timedelta(minutes=10), "learned", 600.0)
+    assert state["Fixed"] == (NOW + timedelta(hours=1), "interval", None)
+
+
+def test_an_entry_with_a_new_updated_date_gets_its_article_rechecked(tmp_path: Path) -> None:
+    """The feed bumps an entry's <updated>: the round re-fetches the article at once and stores
+    its edit as version 2."""
+
+    def atom(updated: str) -> str:
+        return (
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+            '<entry><title>Deal</title><link href="https://a.test/story"/>'
+            f"<id>urn:a:1</id><updated>{updated}</updated></entry></feed>"
+        )
+
+    routes = {
+        "https://a.test/feed": atom("2023-03-24T10:00:00Z"),
+        "https://a.test/story": page("Deal"),
+    }
+    with round_app(tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),)) as (app, _):
+        pipeline.poll(app, now=NOW)
+        routes["https://a.test/feed"] = atom("2023-03-24T12:30:00Z")
+        routes["https://a.test/story"] = page("Deal, updated with the minister's reply")
+        report = pipeline.poll(app, now=NOW + timedelta(minutes=40), everything=True)
+        with app.db.read() as session:
+            article = session.scalars(select(Article)).one()
+            versions = len(article.versions)
+    assert report.updates == 1
+    assert versions == 2
