@@ -167,6 +167,11 @@ def read_page(
         extracted = extract(result.body, result.url)
     except ExtractError as exc:
         return _with(page, why_not=str(exc))
+    except Exception as exc:
+        # A page that crashes the extractor (lxml and trafilatura raise a zoo of errors on
+        # hostile markup) is that page's problem, recorded on it; the round goes on.
+        log(logger, "extract_crashed", level=logging.ERROR, url=result.url, error=repr(exc))
+        return _with(page, why_not=f"{result.url}: the extractor failed: {exc!r}")
     min_words = app.config.poll.min_words
     if extracted.word_count < min_words:
         why = f"{result.url}: {extracted.word_count} words, fewer than poll.min_words {min_words}"

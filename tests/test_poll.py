@@ -319,3 +319,34 @@ def test_an_entry_with_a_new_updated_date_gets_its_article_rechecked(tmp_path: P
             versions = len(article.versions)
     assert report.updates == 1
     assert versions == 2
+
+
+def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The extractor raising an unexpected error on one page: that article is stored as not an
+    article with the error, and the other page of the round is stored normally."""
+    from monitor import ingest
+
+    real = ingest.extract
+
+    def fragile(body: bytes, url: str):
+        if url.endswith("/bad"):
+            raise RuntimeError("lxml exploded")
+        return real(body, url)
+
+    monkeypatch.setattr(ingest, "extract", fragile)
+    routes = {
+        "https://a.test/feed": rss(
+            ("Bad", "https://a.test/bad", None), ("Good", "https://a.test/good", None)
+        ),
+        "https://a.test/bad": page("Bad"),
+        "https://a.test/good": page("Good"),
+    }
+    with round_app(tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),)) as (app, _):
+        report = pipeline.poll(app, now=NOW)
+        articles = _articles(app)
+    bad = articles["https://a.test/bad"]
+    assert (bad.status, "lxml exploded" in (bad.error or "")) == ("not_article", True)
+    assert articles["https://a.test/good"].status == "ok"
+    assert report.not_articles == 1
