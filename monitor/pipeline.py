@@ -279,22 +279,16 @@ class _Round:
         """Write every entry of the body (new ones with their article); returns how many were
         new. Entries over the ``max_new_entries`` cap stay unrecorded, to be taken next time."""
         fresh_keys = {e.key for e in fresh}
-        by_key = {e.key: e for e in entries}
+        rows = {  # a feed may repeat a key; the last one wins
+            e.key: store.EntryRow(
+                e.key, normalise_url(e.url), e.title, _updated(e), linked.get(normalise_url(e.url))
+            )
+            for e in entries
+        }
         with self.app.db.write() as session:
-            seen = store.seen_entries(session, source.id, list(by_key))
-            for key, entry in by_key.items():
-                if key not in seen and key not in fresh_keys:
-                    continue
-                store.record_entry(
-                    session,
-                    source_id=source.id,
-                    key=key,
-                    url=normalise_url(entry.url),
-                    title=entry.title,
-                    updated=_updated(entry),
-                    now=self.now,
-                    article_id=linked.get(normalise_url(entry.url)),
-                )
+            store.record_entries(
+                session, source.id, list(rows.values()), new=fresh_keys, now=self.now
+            )
         return len(fresh_keys)
 
     def _policy(self) -> schedule.Policy:

@@ -6,6 +6,7 @@ so an article, its version, its story memberships and its timeline events land t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -157,39 +158,42 @@ def seen_entries(session: Session, source_id: int, keys: list[str]) -> dict[str,
     return found
 
 
-def seen_entry(session: Session, source_id: int, key: str) -> Entry | None:
-    return session.scalar(select(Entry).where(Entry.source_id == source_id, Entry.key == key))
+@dataclass(frozen=True)
+class EntryRow:
+    key: str
+    url: str
+    title: str | None
+    updated: str | None
+    article_id: int | None
 
 
-def record_entry(
-    session: Session,
-    *,
-    source_id: int,
-    key: str,
-    url: str,
-    title: str | None,
-    updated: str | None,
-    now: datetime,
-    article_id: int | None,
-) -> Entry:
-    entry = seen_entry(session, source_id, key)
-    if entry is None:
-        entry = Entry(
-            source_id=source_id,
-            key=key,
-            url=url,
-            title=title,
-            updated=updated,
-            first_seen_at=now,
-            last_seen_at=now,
-            article_id=article_id,
-        )
-        session.add(entry)
-    else:
-        entry.last_seen_at, entry.updated, entry.title = now, updated, title
-        entry.article_id = entry.article_id or article_id
-    session.flush()
-    return entry
+def record_entries(
+    session: Session, source_id: int, rows: list[EntryRow], *, new: set[str], now: datetime
+) -> None:
+    """Record a poll's entries of one source in one go: seen ones get their last sighting,
+    title and updated date (and an article if they had none); unseen ones are added if their
+    key is in ``new``, else left for a later poll."""
+    seen = seen_entries(session, source_id, [r.key for r in rows])
+    for row in rows:
+        entry = seen.get(row.key)
+        if entry is None and row.key not in new:
+            continue
+        if entry is None:
+            session.add(
+                Entry(
+                    source_id=source_id,
+                    key=row.key,
+                    url=row.url,
+                    title=row.title,
+                    updated=row.updated,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    article_id=row.article_id,
+                )
+            )
+        else:
+            entry.last_seen_at, entry.updated, entry.title = now, row.updated, row.title
+            entry.article_id = entry.article_id or row.article_id
 
 
 def find_article(session: Session, *urls: str | None) -> Article | None:
