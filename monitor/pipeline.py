@@ -141,7 +141,8 @@ class _Round:
         for source, outcome in polled:
             self.report.sources_polled += 1
             if outcome.error is not None:
-                self._source_failed(source, outcome.error, source.url in fixed)
+                status = outcome.result.status if outcome.result else None
+                self._source_failed(source, outcome.error, source.url in fixed, status)
             elif outcome.feed is None:
                 self.report.sources_unchanged += 1
                 self._source_ok(source, outcome, source.url in fixed, new_items=0)
@@ -203,7 +204,12 @@ class _Round:
             body_sha = hashlib.sha256(result.body).hexdigest()
             if result.not_modified or body_sha == source.body_sha256:
                 return _Polled(result=result, body_sha=body_sha)
-            feed = parse_feed(result.body, result.url, result.headers)
+            try:
+                feed = parse_feed(result.body, result.url, result.headers)
+            except ParseError as exc:
+                # The parser knows bytes, not where they came from: name the feed, as every
+                # fetch error does, and keep the status the bytes came with.
+                return _Polled(result=result, error=ParseError(exc.kind, f"{result.url}: {exc}"))
             entries = list(feed.entries)
             for child in feed.children[:SITEMAP_CHILDREN]:
                 if self.stopped():
@@ -329,10 +335,16 @@ class _Round:
             )
 
     def _source_failed(
-        self, source: queue.DueSource, exc: FetchError | ParseError, fixed: bool
+        self,
+        source: queue.DueSource,
+        exc: FetchError | ParseError,
+        fixed: bool,
+        status: int | None = None,
     ) -> None:
         self.report.sources_failed += 1
-        self.report.errors.append(f"{source.url}: {exc}")
+        # Errors name the URL that failed; after a redirect that is not the source's own.
+        message = str(exc) if str(exc).startswith(source.url) else f"{source.url}: {exc}"
+        self.report.errors.append(message)
         plan = schedule.next_check(
             source.interval_s,
             None if fixed else source.learned_interval_s,
@@ -349,8 +361,8 @@ class _Round:
                 source.id,
                 now=self.now,
                 kind=exc.kind,
-                message=str(exc),
-                status=getattr(exc, "status", None),
+                message=message,
+                status=exc.status if isinstance(exc, FetchError) else status,
                 next_check_at=plan.at,
                 next_check_reason=plan.reason,
             )
@@ -361,7 +373,7 @@ class _Round:
             source=source.name,
             url=source.url,
             error=exc.kind,
-            error_message=str(exc),
+            error_message=message,
             consecutive=count,
             next_check=plan.at.isoformat(),
         )
