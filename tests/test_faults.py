@@ -726,15 +726,6 @@ def test_a_parse_error_message_names_the_feed_url(fault: Fault, tmp_path: Path) 
     assert site.url(LEDGER_FEED) in ledger["error_message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "parse._parse_with_feedparser raises on a malformed feed only when feedparser found no "
-        "entry at all; an item broken before its <link> still counts as one, so the feed gives "
-        "no readable entry and the source is recorded ok (error_kind None) with the broken "
-        "body's hash"
-    ),
-)
 def test_xml_broken_inside_the_only_item_is_a_parse_error(tmp_path: Path) -> None:
     """A feed whose XML breaks inside its only item, leaving no readable entry, is a parse
     error on the source, not a healthy empty feed."""
