@@ -272,9 +272,7 @@ class Fetcher:
                         # the host's turn is politeness, not the server being slow.
                         deadline = time.monotonic() + self.settings.total_timeout
                         request_deadline.set(deadline)
-                    status, response_headers, body, location = self._one(
-                        current, headers, deadline
-                    )
+                    status, response_headers, body, location = self._one(current, headers, deadline)
                 size = len(body)
                 if location is None:
                     break
