@@ -15,7 +15,8 @@ Every feed, sitemap and article page goes through ``Fetcher.get``:
 - one request at a time per host, and at least ``per_host_delay`` between the starts of two
   requests to the same host (HostGate), whichever thread makes them;
 - conditional GET with the ETag and Last-Modified the caller kept;
-- one structured log line per fetch (``event=fetch``, ``url``, ``status``, ``duration_ms``).
+- one structured log line per fetch (``event=fetch``, ``url``, ``status``, ``duration_ms``, the
+  time on the network, and ``wait_ms``, the time spent waiting for the host's turn).
 
 Failures raise FetchError with a ``kind`` from errors.FETCH_ERROR_KINDS. The transport and the
 resolver are injectable so tests use ``httpx.MockTransport`` or a real server on 127.0.0.1. An
@@ -140,8 +141,10 @@ class HostGate:
         self._hosts: dict[str, tuple[threading.Lock, list[float]]] = {}
 
     @contextlib.contextmanager
-    def slot(self, url: str, delay: float | None = None) -> Iterator[None]:
-        """Wait for ``url``'s host (and at least ``delay``, when longer than the gate's own)."""
+    def slot(self, url: str, delay: float | None = None) -> Iterator[float]:
+        """Wait for ``url``'s host (and at least ``delay``, when longer than the gate's own);
+        gives the seconds waited."""
+        asked = time.monotonic()
         parts = urlsplit(url)
         host = f"{(parts.hostname or '').lower()}:{parts.port or ''}"
         with self._lock:
@@ -151,7 +154,7 @@ class HostGate:
             if wait > 0:
                 time.sleep(wait)
             last_start[0] = time.monotonic()
-            yield
+            yield last_start[0] - asked
 
 
 def _classify(exc: Exception) -> str:
@@ -252,6 +255,7 @@ class Fetcher:
         FetchError. ``host_delay`` lengthens the pause since the host's last request (a
         robots.txt Crawl-delay)."""
         started = time.monotonic()
+        waited = 0.0
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -266,7 +270,8 @@ class Fetcher:
         try:
             for _hop in range(self.settings.max_redirects + 1):
                 self._check_target(current)
-                with self.gate.slot(current, host_delay):
+                with self.gate.slot(current, host_delay) as wait:
+                    waited += wait
                     if deadline is None:
                         # The whole-request clock starts once the host is ours: waiting for
                         # the host's turn is politeness, not the server being slow.
@@ -293,7 +298,11 @@ class Fetcher:
                     ),
                 )
             return FetchResult(
-                current, status, response_headers, body, int((time.monotonic() - started) * 1000)
+                current,
+                status,
+                response_headers,
+                body,
+                int((time.monotonic() - started - waited) * 1000),
             )
         except FetchError as exc:
             fields["error"] = exc.kind
@@ -307,7 +316,8 @@ class Fetcher:
                 url=url,
                 final_url=current,
                 status=status,
-                duration_ms=int((time.monotonic() - started) * 1000),
+                duration_ms=int((time.monotonic() - started - waited) * 1000),
+                wait_ms=int(waited * 1000),
                 bytes=size,
                 **fields,
             )

@@ -10,9 +10,6 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-# Fixed width, so that string order is time order on SQLite.
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime, stored in UTC.
@@ -36,7 +33,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: every stored time must be aware")
         value = value.astimezone(UTC)
-        return value if dialect.name == "postgresql" else value.strftime(_FORMAT)
+        # Fixed width (32 characters, the year zero-padded, which strftime's %Y is not for
+        # years before 1000), so that string order is time order on SQLite.
+        return value if dialect.name == "postgresql" else value.isoformat(timespec="microseconds")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -153,6 +153,15 @@ def test_aware_datetime_in_another_zone_reads_back_as_the_same_instant_in_utc(
         assert raw == "2023-03-23T14:30:15.123456+00:00"
 
 
+def test_a_date_before_the_year_1000_round_trips(db: Database) -> None:
+    """0001-01-01 (a JSON-LD placeholder some pages carry) is written zero-padded and reads
+    back as itself, instead of crashing the reader."""
+    written = datetime(1, 1, 1, tzinfo=UTC)
+    source_id = _source(db, "ancient", written)
+    with db.read() as session:
+        assert session.get_one(Source, source_id).next_check_at == written
+
+
 def test_naive_datetime_is_refused_when_written(db: Database) -> None:
     """Writing a naive datetime raises and stores nothing."""
     with pytest.raises(StatementError, match="naive datetime") as info:
