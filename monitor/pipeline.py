@@ -22,7 +22,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -65,22 +65,23 @@ def poll(
     cfg = app.config.poll
     lease = timedelta(seconds=app.config.fetch.total_timeout * 4 + 60)
     polled: set[int] = set()  # with everything=True, claims would otherwise come back forever
+
+    def claim(limit: int) -> list[queue.DueSource]:
+        batch = queue.claim_sources(
+            app.db,
+            now=now,
+            limit=limit,
+            lease=lease,
+            everything=everything,
+            exclude=polled,
+            per_host=cfg.per_host,
+        )
+        polled.update(source.id for source in batch)
+        return batch
+
     with ThreadPoolExecutor(cfg.workers, thread_name_prefix="monitor-fetch") as executor:
         round_ = _Round(app, now, indexes, report, executor, stop)
-        while not round_.stopped():
-            batch = queue.claim_sources(
-                app.db,
-                now=now,
-                limit=cfg.batch_size,
-                lease=lease,
-                everything=everything,
-                exclude=polled,
-                per_host=cfg.per_host,
-            )
-            if not batch:
-                break
-            polled.update(source.id for source in batch)
-            round_.sources(batch)
+        round_.feeds(claim)
         while not round_.stopped():
             due = queue.claim_articles(app.db, now=now, limit=cfg.batch_size, everything=everything)
             if not due:
@@ -130,12 +131,34 @@ class _Round:
 
     # -- sources ---------------------------------------------------------------------------------
 
-    def sources(self, batch: list[queue.DueSource]) -> None:
-        polled = list(
-            pool.by_host(
-                self.executor, batch, url=lambda s: s.url, work=self._fetch_source, stop=self.stop
-            )
-        )
+    def feeds(self, claim: Callable[[int], list[queue.DueSource]]) -> None:
+        """Fetch every due source through a sliding window: claims top the window up as
+        fetches finish, so a slow feed holds one worker, never a whole batch; every
+        ``batch_size`` answers (or at the end) are handed to ``sources`` on this thread."""
+        batch_size = self.app.config.poll.batch_size
+        window = max(batch_size, 2 * self.app.config.poll.workers)
+        in_flight: dict[Future[_Polled], queue.DueSource] = {}
+        ready: list[tuple[queue.DueSource, _Polled]] = []
+        exhausted = False
+        while not self.stopped():
+            if not exhausted and len(in_flight) < window:
+                batch = claim(window - len(in_flight))
+                exhausted = not batch
+                for source in batch:
+                    in_flight[self.executor.submit(self._fetch_source, source)] = source
+            if not in_flight and not ready:
+                break
+            if in_flight:
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                ready.extend((in_flight.pop(f), f.result()) for f in done)
+            if len(ready) >= batch_size or (exhausted and not in_flight):
+                self.sources(ready)
+                ready = []
+        for future in in_flight:  # stopped: what has not started never will
+            future.cancel()
+
+    def sources(self, polled: list[tuple[queue.DueSource, _Polled]]) -> None:
+        """Record what the sources' fetches found, then ingest their new entries."""
         fixed = {s.url for s in self.app.config.sources if s.interval is not None}
         feeds: list[tuple[queue.DueSource, _Polled]] = []
         for source, outcome in polled:
