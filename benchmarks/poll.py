@@ -506,6 +506,14 @@ class Probe:
                 continue
             saved.append((module, name, original))
             setattr(module, name, self._timed(original, label))
+        # The feed phase is a sliding window (pipeline._Round.feeds) that hands answers to
+        # _Round.sources as they come: its time waiting on feeds is feeds minus sources.
+        round_class = getattr(monitor.pipeline, "_Round", None)
+        for method, label in (("feeds", "round feeds"), ("sources", "round sources")):
+            original = getattr(round_class, method, None)
+            if original is not None:
+                saved.append((round_class, method, original))
+                setattr(round_class, method, self._timed(original, label))
         by_host = getattr(monitor.pool, "by_host", None)
         if by_host is None:
             self.missing.append("monitor.pool.by_host")
@@ -923,6 +931,8 @@ def report_cycle(cycle: Cycle, workers: int, replays: dict[str, Replay], n_feed:
 
     print(f"\n## The same requests replayed, {workers} threads, in the order the server saw them")
     feed_phase = p.get("phase feeds", (0.0, 0.0, 0))[0]
+    if not feed_phase and "round feeds" in p:
+        feed_phase = p["round feeds"][0] - p.get("round sources", (0.0, 0.0, 0))[0]
     rows = [
         [
             "monitor: the poll cycle",
@@ -938,7 +948,7 @@ def report_cycle(cycle: Cycle, workers: int, replays: dict[str, Replay], n_feed:
             f"{feed_phase:.2f}",
             f"{n_feed / feed_phase:.1f}" if feed_phase else "n/a",
             _ms([f["duration_ms"] / 1000 for f in cycle.fetches if f["kind"] == "feed"]),
-            "fetch and parse_feed in the workers, batch after batch",
+            "fetch and parse_feed in the workers (sliding window); time the round waited on feeds",
         ],
     ]
     notes = {
