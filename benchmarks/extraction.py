@@ -17,7 +17,12 @@ Tables:
    evaluation does), and title / author / date accuracy where gold exists;
 3. htmldate_mediacloud_2020 (200 pages, 195 with a gold date): publication date, exact day;
    htmldate alone is a fourth row here;
-4. milliseconds per page on the 181 pages of table 1: median and 90th percentile.
+4. milliseconds per page on the 181 pages of table 1, median and 90th percentile, the systems
+   run one after the other on each page (so that a busy machine slows them alike), with
+   ``trafilatura.extract()`` alone (no metadata pass) as an extra row; and each median as a
+   multiple of trafilatura's;
+5. our status per page (ok, too_short, paywalled, not_article, error) on the three sets, and
+   every page that is not ``ok`` with its reason.
 
 The scorer functions are imported by tests/test_extraction_gate.py, which pins floors on our own
 figures; this script is never part of the test run.
@@ -48,13 +53,14 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from monitor.errors import ExtractError  # noqa: E402
-from monitor.extract import extract  # noqa: E402
+from monitor.extract import Extracted, extract  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ZYTE = DATA / "article_extraction_benchmark"
 TRAF_EVAL = DATA / "article_html" / "trafilatura_eval_subset"
 MEDIACLOUD = DATA / "article_html" / "htmldate_mediacloud_2020"
 SYSTEMS = ("ours", "trafilatura", "readability")
+STATUSES = ("ok", "too_short", "paywalled", "not_article", "error")
 
 
 # --- data -------------------------------------------------------------------------------------
@@ -110,15 +116,22 @@ class Output:
     authors: tuple[str, ...] = ()
     date: date | None = None
     has_metadata: bool = True
+    status: str = "ok"
+    reason: str | None = None
 
 
 def run_ours(html: bytes, url: str) -> Output:
     try:
         ex = extract(html, url)
-    except ExtractError:
-        return Output("")
+    except ExtractError as exc:
+        return Output("", status="error", reason=str(exc))
+    return output_of(ex)
+
+
+def output_of(ex: Extracted) -> Output:
+    """What the scorers look at in one of our extractions."""
     published = ex.published_at.date() if ex.published_at else None
-    return Output(ex.text, ex.title, ex.authors, published)
+    return Output(ex.text, ex.title, ex.authors, published, True, ex.status, ex.status_reason)
 
 
 def run_trafilatura(html: bytes, url: str) -> Output:
@@ -140,6 +153,13 @@ _BLOCKS = {
     "p", "div", "section", "article", "br", "li", "ul", "ol", "tr", "td", "th", "table",
     "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figure", "figcaption", "dd", "dt",
 }  # fmt: skip
+
+
+def run_trafilatura_text(html: bytes, url: str) -> Output:
+    """trafilatura.extract() alone, default options, no metadata pass: timed only."""
+    import trafilatura
+
+    return Output(trafilatura.extract(html, url=url) or "", has_metadata=False)
 
 
 def run_readability(html: bytes, url: str) -> Output:
@@ -172,6 +192,7 @@ RUNNERS: dict[str, Callable[[bytes, str], Output]] = {
     "trafilatura": run_trafilatura,
     "readability": run_readability,
     "htmldate": run_htmldate,
+    "trafilatura_text": run_trafilatura_text,
 }
 
 
@@ -300,9 +321,7 @@ def score_zyte(pages: Sequence[Page], outs: Sequence[Output]) -> dict[str, float
     return aggregate((p.gold["body"], o.text) for p, o in zip(pages, outs, strict=True))
 
 
-def score_trafilatura_eval(
-    pages: Sequence[Page], outs: Sequence[Output]
-) -> dict[str, float | None]:
+def score_trafilatura_eval(pages: Sequence[Page], outs: Sequence[Output]) -> dict[str, Any]:
     found = total_with = absent = total_without = 0
     hits: dict[str, list[bool]] = {"title": [], "author": [], "date": []}
     has_metadata = all(o.has_metadata for o in outs)
@@ -317,7 +336,7 @@ def score_trafilatura_eval(
             hits["author"].append(author_ok(g["author"], out.authors))
         if g.get("date"):
             hits["date"].append(date_ok(g["date"], out.date))
-    result: dict[str, float | None] = {
+    result: dict[str, Any] = {
         "with_found": found / total_with if total_with else 0.0,
         "without_absent": absent / total_without if total_without else 0.0,
         "pages": len(pages),
@@ -325,21 +344,56 @@ def score_trafilatura_eval(
     for name, values in hits.items():
         result[name] = statistics.fmean(values) if values and has_metadata else None
         result[f"{name}_gold"] = len(values)
+    result["statuses"] = status_counts(outs)
+    result["not_ok"] = not_ok(pages, outs)
     return result
 
 
-def score_dates(pages: Sequence[Page], outs: Sequence[Output]) -> dict[str, float]:
+def score_dates(pages: Sequence[Page], outs: Sequence[Output]) -> dict[str, Any]:
     ok = [date_ok(p.gold["date"], o.date) for p, o in zip(pages, outs, strict=True)]
-    return {"date": statistics.fmean(ok) if ok else 0.0, "pages": len(ok)}
+    return {
+        "date": statistics.fmean(ok) if ok else 0.0,
+        "pages": len(ok),
+        "statuses": status_counts(outs),
+        "not_ok": not_ok(pages, outs),
+    }
 
 
-def bench_zyte(pages: Sequence[Page], system: str) -> dict[str, float]:
-    """Scores and milliseconds per page; one page at a time, so that the timing is clean."""
-    outs, ms = zip(*(_timed(RUNNERS[system], p) for p in pages), strict=True)
-    figures = score_zyte(pages, outs)
-    figures["ms_median"] = statistics.median(ms)
-    figures["ms_p90"] = _percentile(ms, 90)
+def bench_zyte(pages: Sequence[Page], systems: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Scores and milliseconds per page of each system, in one process.
+
+    The systems run one after the other on each page, their order rotating from page to page,
+    so that a busy machine slows them alike and the ratio between them stays meaningful.
+    """
+    outs: dict[str, list[Output]] = {s: [] for s in systems}
+    ms: dict[str, list[float]] = {s: [] for s in systems}
+    for i, page in enumerate(pages):
+        for system in (*systems[i % len(systems) :], *systems[: i % len(systems)]):
+            out, elapsed = _timed(RUNNERS[system], page)
+            outs[system].append(out)
+            ms[system].append(elapsed)
+    figures: dict[str, dict[str, Any]] = {}
+    for system in systems:
+        f: dict[str, Any] = dict(score_zyte(pages, outs[system]))
+        f["ms_median"] = statistics.median(ms[system])
+        f["ms_p90"] = _percentile(ms[system], 90)
+        f["statuses"] = status_counts(outs[system])
+        f["not_ok"] = not_ok(pages, outs[system])
+        figures[system] = f
     return figures
+
+
+def status_counts(outs: Sequence[Output]) -> dict[str, int]:
+    return dict(Counter(o.status for o in outs))
+
+
+def not_ok(pages: Sequence[Page], outs: Sequence[Output]) -> list[list[str]]:
+    """[page, status, reason] of every page not extracted as a plain article."""
+    return [
+        [p.key, o.status, o.reason or ""]
+        for p, o in zip(pages, outs, strict=True)
+        if o.status != "ok"
+    ]
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -351,7 +405,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("trafilatura", "readability-lxml", "htmldate", "lxml", "beautifulsoup4"):
+    for dist in ("trafilatura", "readability-lxml", "htmldate", "lxml"):
         try:
             out[dist] = version(dist)
         except Exception:
@@ -401,8 +455,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, info in report["data"].items():
         print(f"data: {name}: {info['pages']} pages, {info['path']}")
 
+    timed = [*args.systems, *(["trafilatura_text"] if "trafilatura" in args.systems else [])]
+    report["article_extraction_benchmark"] = bench_zyte(zyte, timed)
     for system in args.systems:
-        report["article_extraction_benchmark"][system] = bench_zyte(zyte, system)
         report["trafilatura_eval_subset"][system] = score_trafilatura_eval(
             traf, run_all(system, traf, args.processes)
         )
@@ -422,6 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (
                 [s, _fmt(f["precision"]), _fmt(f["recall"]), _fmt(f["f1"]), _fmt(f["accuracy"])]
                 for s, f in z.items()
+                if s in args.systems
             ),
         )
     )
@@ -450,13 +506,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     m = report["htmldate_mediacloud_2020"]
     print(f"\n## htmldate_mediacloud_2020 ({len(media)} pages with a gold date): exact day")
     print(_table(["system", "date"], ([s, _fmt(f["date"])] for s, f in m.items())))
-    print(f"\n## milliseconds per page ({len(zyte)} pages of article_extraction_benchmark)")
+    print(
+        f"\n## milliseconds per page ({len(zyte)} pages of article_extraction_benchmark, "
+        "systems interleaved page by page)"
+    )
+    base = z.get("trafilatura", {}).get("ms_median")
     print(
         _table(
-            ["system", "median", "p90"],
-            ([s, _fmt(f["ms_median"], 1), _fmt(f["ms_p90"], 1)] for s, f in z.items()),
+            ["system", "median", "p90", "median / trafilatura's"],
+            (
+                [
+                    "trafilatura (text only)" if s == "trafilatura_text" else s,
+                    _fmt(f["ms_median"], 1),
+                    _fmt(f["ms_p90"], 1),
+                    _fmt(f["ms_median"] / base, 2) if base else "n/a",
+                ]
+                for s, f in z.items()
+            ),
         )
     )
+    if "ours" in args.systems:
+        print("\n## our status per page (ok, too_short, paywalled, not_article, error)")
+        sets = {
+            "article_extraction_benchmark": z["ours"],
+            "trafilatura_eval_subset": t["ours"],
+            "htmldate_mediacloud_2020": m["ours"],
+        }
+        print(
+            _table(
+                ["data set", *STATUSES],
+                (
+                    [name, *(str(f["statuses"].get(k, 0)) for k in STATUSES)]
+                    for name, f in sets.items()
+                ),
+            )
+        )
+        for name, f in sets.items():
+            for key, status, reason in f["not_ok"]:
+                print(f"- {name} {key[:40]}: {status} ({reason})")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -92,7 +92,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
                     if path.suffix == ".gz":
                         html = gzip.decompress(html)
                     url = path.resolve().as_uri()
-                e = extract(html, url)
+                e = extract(html, url, min_words=cfg.poll.min_words)
                 row = {
                     "source": source,
                     "title": e.title,
@@ -104,6 +104,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
                     "language": e.language,
                     "site_name": e.site_name,
                     "word_count": e.word_count,
+                    # ok, too_short, paywalled or not_article; the reason is null when ok.
+                    "status": e.status,
+                    "status_reason": e.status_reason,
+                    # "day": the page gives only the day, and the time above is midnight UTC.
+                    "published_precision": e.published_precision,
+                    "updated_precision": e.updated_precision,
                 }
             except (OSError, EOFError, gzip.BadGzipFile) as exc:
                 failed += 1
@@ -338,8 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("extract", help="print what extraction makes of pages, one JSON per line")
-    p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
+    p = sub.add_parser(
+        "extract",
+        help="print what extraction makes of pages (text, metadata, status), one JSON per line",
+    )
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help=".html or .html.gz files, URLs")
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("story", help="list or export stories")

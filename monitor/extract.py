@@ -1,81 +1,118 @@
-"""Article HTML -> main text and metadata. Pure: bytes in, an Extracted out.
+"""Article HTML -> main text, metadata and a status. Pure: bytes in, an Extracted out.
 
-The main text comes from trafilatura (measured best of the maintained extractors on
-../shared/data/article_extraction_benchmark), minus whole lines that are page furniture.
-Metadata is read from every layer a page offers, in this order of trust: JSON-LD (NewsArticle
-and kin), Open Graph and ``article:*`` meta tags, other meta tags, ``<time datetime>``, then what
-trafilatura found. beautifulsoup4 reads the structured layers, which trafilatura reduces to a
-day-precision date and one author string. The publication day is htmldate's; the title is the
-page's <h1> when a metadata title contains it. Every choice here was measured with
-benchmarks/extraction.py and is pinned by tests/test_extraction_gate.py.
+The page is parsed once with lxml (trafilatura's loader: charset detection and repairs), and
+that one tree serves trafilatura's text extraction, the parts of trafilatura's metadata search
+used here, and monitor.extract_meta (JSON-LD, meta tags, links). htmldate alone reads the bytes
+again (see _htmldate). Before: three parses (trafilatura, BeautifulSoup, htmldate) and
+trafilatura's whole metadata pass, 64 ms median a page against trafilatura's 25; after: about
+the same time as trafilatura alone (benchmarks/README.md).
+
+Main text: trafilatura's (measured best of the maintained extractors on
+../shared/data/article_extraction_benchmark), cleaned by monitor.extract_text. Status (``ok``,
+``too_short``, ``paywalled``, ``not_article``): monitor.extract_status.
+
+Order of trust, field by field (first layer that has a usable value wins):
+
+- title: the page's longest ``<h1>`` that one of the metadata titles contains (the headline
+  without the outlet's name or a kicker); else JSON-LD ``headline``, ``og:title`` /
+  ``twitter:title``, trafilatura's title, ``<title>``, with a segment naming the outlet cut off;
+- authors: JSON-LD ``author`` (``@id`` references resolved), the ``author`` /
+  ``article:author`` meta tags, then trafilatura's (which adds the visible byline); values that
+  name no person (URLs, placeholders, the outlet itself) are skipped;
+- published: the day is htmldate's (URL date, header meta, JSON, ``<abbr>``/``<time>``, then the
+  text; right more often than any single layer); the time of day comes from the first of JSON-LD
+  ``datePublished``, ``article:published_time`` and kin, ``<time datetime>`` that falls on that
+  day. With no such time, ``published_precision`` is ``day`` and ``published_at`` is midnight
+  UTC of that day: the time is not invented. With no htmldate day, the first of those layers;
+- updated: JSON-LD ``dateModified``, then ``article:modified_time`` / ``og:updated_time`` and
+  kin, with its own precision;
+- site_name: JSON-LD ``publisher`` name, then ``og:site_name``; None otherwise (the pipeline
+  falls back to the configured source name);
+- canonical_url: ``<link rel=canonical>``, ``og:url`` (a canonical naming the home page for a
+  deeper URL is ignored), else the URL itself mapped from AMP (``/amp/``, ``.amp``, ``?amp``,
+  ``?outputType=amp``); an AMP page's own rel=canonical names its canonical page;
+- language: JSON-LD ``inLanguage``, ``<html lang>``, ``og:locale``, ``language`` meta.
+
+Every choice was measured with benchmarks/extraction.py and is pinned by
+tests/test_extraction_gate.py.
 """
 
 from __future__ import annotations
 
-import html as htmllib
-import json
+import contextlib
+import copy
 import re
-import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import trafilatura
-from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from htmldate import find_date
+from trafilatura.metadata import (
+    examine_meta,
+    extract_author,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+)
 from trafilatura.settings import Document
+from trafilatura.utils import load_html
 
 from monitor.errors import ExtractError
+from monitor.extract_meta import (
+    DAY,
+    JsonLd,
+    Tree,
+    When,
+    canonical_url,
+    clean,
+    day_only,
+    language,
+    meta_value,
+    names,
+    parse_date,
+    read_jsonld,
+    read_meta,
+    text_of,
+)
+from monitor.extract_status import NOT_ARTICLE, classify
+from monitor.extract_text import PRUNE_XPATH, clean_text
+
+# The pipeline's default for poll.min_words; extract() callers pass their own.
+DEFAULT_MIN_WORDS = 60
 
 # Measured with benchmarks/extraction.py (figures in benchmarks/README.md); change a choice only
 # when the benchmark says so.
 #
 # Tables stay in: dropping them cost 0.003 F1 on the 181-page benchmark, no snippet changed.
-# favor_precision is off: it raised F1 by 0.004 but found fewer must-contain snippets on
-# trafilatura's 143 news pages (0.956 -> 0.935); a missed paragraph costs us more than a stray one.
+# favor_precision is off: it raised F1 (0.9696 -> 0.971 with the cleaning of extract_text, or
+# 0.974 when taken only if it keeps half the default text) but found fewer must-contain
+# snippets on trafilatura's 143 news pages (0.956 -> 0.935 or 0.940), and it is a second
+# trafilatura run; a missed paragraph costs us more than a stray one.
 _TRAFILATURA_OPTIONS: dict[str, Any] = {"include_comments": False, "include_tables": True}
 
 # htmldate picks the publication day; it was right more often than our layered metadata (0.913
-# vs 0.897 on htmldate's Media Cloud set). It is called on the page itself: the date trafilatura
-# gets from it, on trafilatura's tree, was right on 2 pages fewer of that set. Its default upper
-# bound is today's date, which would make extract() depend on the clock; a fixed far bound keeps
-# extract() pure and changed no result on the benchmark pages.
+# vs 0.897 on htmldate's Media Cloud set). Its default upper bound is today's date, which would
+# make extract() depend on the clock; a fixed far bound keeps extract() pure and changed no
+# result on the benchmark pages.
 _DATE_PARAMS: dict[str, Any] = {
     "original_date": True,
     "extensive_search": True,
     "max_date": "2099-12-31",
 }
-# trafilatura's own date is not used; its cheapest search, with the same fixed bound.
-_TRAFILATURA_DATE_PARAMS: dict[str, Any] = {**_DATE_PARAMS, "extensive_search": False}
 
-# Whole paragraphs that are page furniture, not article text: newsletter and app prompts,
-# "Read more:" teasers, bare timestamps. Matched against a whole stripped line only, so an
-# article sentence that mentions a newsletter stays.
-_BOILERPLATE = re.compile(
-    r"""^(?:
-        advertisement|anzeige|publicidad|publicité|werbung
-      | (?:click\ here\ to\ )?(?:get|download)\ the\ .{0,40}\bapp\b.*
-      | click\ here\ to\ (?:subscribe|sign\ up)\b.*
-      | (?:sign\ up|subscribe)\b.{0,60}\b(?:newsletters?|inbox|email)\b.{0,80}
-      | thanks\ for\ signing\ up!?
-      | (?:read|see)\ (?:more|also):.{0,100}
-      | \d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?(?:[+-]\d\d:?\d\d|Z)?
-    )$""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# Chinese and Japanese put no spaces between words: their characters are counted, two to a word
+# (a word there averages 1.5 to 2 characters), so that min_words means about the same length in
+# every language. Hangul is written with spaces and counts as other scripts do.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
-_ARTICLE_TYPES = {
-    "NewsArticle",
-    "Article",
-    "ReportageNewsArticle",
-    "AnalysisNewsArticle",
-    "BlogPosting",
-    "OpinionNewsArticle",
-    "BackgroundNewsArticle",
-    "LiveBlogPosting",
-    "WebPage",
-}
+
+def count_words(text: str) -> int:
+    cjk = len(_CJK.findall(text))
+    if not cjk:
+        return len(text.split())
+    rest = sum(1 for token in _CJK.sub(" ", text).split() if any(c.isalnum() for c in token))
+    return rest + (cjk + 1) // 2
 
 
 @dataclass(frozen=True)
@@ -88,62 +125,19 @@ class Extracted:
     canonical_url: str | None
     language: str | None
     site_name: str | None
+    # monitor.extract_status: ok, too_short, paywalled or not_article; the reason unless ok.
+    status: str = "ok"
+    status_reason: str | None = None
+    # "day" when the page gives only the day (the datetime is then midnight UTC), else "time".
+    published_precision: str | None = None
+    updated_precision: str | None = None
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return count_words(self.text)
 
 
-def _parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    # A date with no zone is taken as UTC: better than dropping it, and documented.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _jsonld_objects(soup: BeautifulSoup) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for script in soup.find_all("script", type=re.compile(r"ld\+json", re.I)):
-        try:
-            data = json.loads(script.string or "")
-        except ValueError:
-            continue  # broken JSON-LD is common; the other layers still count
-        stack = _as_list(data)
-        while stack:
-            item = stack.pop(0)
-            if not isinstance(item, dict):
-                continue
-            stack.extend(_as_list(item.get("@graph")))
-            types = {str(t) for t in _as_list(item.get("@type"))}
-            if types & _ARTICLE_TYPES:
-                out.append(item)
-    # Prefer a news article over a generic WebPage when a page has both.
-    out.sort(key=lambda o: "WebPage" in _as_list(o.get("@type")))
-    return out
-
-
-def _names(value: Any) -> list[str]:
-    names = []
-    for person in _as_list(value):
-        if isinstance(person, dict):
-            person = person.get("name")
-        if isinstance(person, str) and person.strip():
-            names.append(" ".join(person.split()))
-    return names
-
-
-def _people(names: list[str], not_people: set[str]) -> list[str]:
+def _people(found: list[str], not_people: set[str]) -> list[str]:
     """Drop author values that name no person: profile URLs, placeholders, the outlet itself.
 
     Many pages put the outlet or a Facebook page in the author field; skipping it lets the next
@@ -151,7 +145,7 @@ def _people(names: list[str], not_people: set[str]) -> list[str]:
     """
     return [
         n
-        for n in names
+        for n in found
         if n
         and not re.match(r"https?://", n)
         and n.casefold() not in not_people
@@ -159,69 +153,76 @@ def _people(names: list[str], not_people: set[str]) -> list[str]:
     ]
 
 
-def _only_navigation(text: str, soup: BeautifulSoup) -> bool:
+def _only_navigation(text: str, tree: Tree) -> bool:
     """True when every paragraph of ``text`` is a line of the page's <nav> menus.
 
     On a page with no article, trafilatura's fallback returns the menu as the main text. Only
     <nav>: some real pages hold their whole article inside <header> or <footer> (4 of the 195
-    Media Cloud pages lost their date when those counted).
+    Media Cloud pages were lost when those counted).
     """
     chrome = {
         " ".join(line.split())
-        for tag in soup.find_all("nav")
-        for line in tag.get_text("\n").splitlines()
+        for nav in tree.iter("nav")
+        for line in text_of(nav, "\n").splitlines()
         if line.strip()
     }
-    return bool(chrome) and all(" ".join(p.split()) in chrome for p in text.split("\n\n"))
-
-
-def _meta(soup: BeautifulSoup, *names: str) -> str | None:
-    for name in names:
-        tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
-        if tag is not None:
-            content = tag.get("content")
-            if isinstance(content, str) and content.strip():
-                return content.strip()
-    return None
+    paragraphs = [" ".join(p.split()) for p in text.split("\n") if p.strip()]
+    return bool(chrome) and all(p in chrome for p in paragraphs)
 
 
 def _first(*values: Any) -> Any:
     return next((v for v in values if v), None)
 
 
-def _htmldate(html: bytes | str, url: str) -> datetime | None:
-    # Bytes only: given a str that looks like a URL, htmldate downloads it.
-    data = html.encode("utf-8") if isinstance(html, str) else html
+def _htmldate(html: bytes, url: str) -> When | None:
+    # The bytes, not our tree: htmldate's own parse keeps the HTML comments, where some pages
+    # hide their date (2 of the 195 Media Cloud pages are right only that way); trafilatura's
+    # parse drops them, and its text is better for it (F1 0.961 against 0.957 with them).
     try:
-        found = find_date(data, url=url, **_DATE_PARAMS)
-    except Exception:  # a date is optional: a parse failure here must not lose the text
+        found = find_date(html, url=url, **_DATE_PARAMS)
+    except Exception:  # a date is optional: a failure here must not lose the text
         return None
-    return _parse_date(found)
+    return parse_date(found)
 
 
-def _published(layered: datetime | None, day: datetime | None) -> datetime | None:
-    """The publication time: htmldate's day, with the time of day from the page's metadata.
-
-    htmldate (``day``, at midnight UTC) picks the right day more often than the first layer that
-    has a date, but knows only the day; when a metadata layer gives a time on that same day, that
-    time (and its offset) is kept.
-    """
+def _published(layers: list[When | None], day: When | None) -> When | None:
+    """The publication time: htmldate's day, with the time of day from the most trusted layer
+    that falls on that same day (see the module docstring)."""
+    found = [w for w in layers if w is not None]
     if day is None:
-        return layered
-    if layered is not None and layered.date() == day.date():
-        return layered
-    return day
+        return found[0] if found else None
+    same_day = [w for w in found if w.at.date() == day.at.date()]
+    timed = [w for w in same_day if w.precision != DAY]
+    return _first(*timed, *same_day) or day_only(day.at)
+
+
+# Parts of an <h1> that are not the headline: a kicker above it ("Klimaschutz", "Nach
+# Corona-Lockerungen") and the separator hidden from sight that screen readers get.
+_KICKER = re.compile(
+    r"kicker|overline|dachzeile|topline|roofline|eyebrow|supertitle|titleheader|spitzmarke"
+    r"|visually-hidden|sr-only|screen-reader",
+    re.IGNORECASE,
+)
+
+
+def _not_headline(el: Tree) -> bool:
+    return isinstance(el.tag, str) and bool(
+        _KICKER.search(el.get("class") or "") or el.get("aria-hidden") == "true"
+    )
+
+
+def _h1_text(h1: Tree) -> str | None:
+    if not any(_not_headline(el) for el in h1.iterdescendants()):
+        return clean(text_of(h1))
+    headline = copy.deepcopy(h1)
+    for el in [el for el in headline.iterdescendants() if _not_headline(el)]:
+        if el.getparent() is not None:  # not inside a part already dropped
+            el.drop_tree()
+    # "Kicker: Headline" with a visible separator: the separator goes with the kicker.
+    return clean(text_of(headline).strip().strip(":|-–—·").strip())
 
 
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—·:]\s+|\s*[|｜]\s*")
-
-
-def _clean(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    # og:title is often escaped twice by the CMS ("&amp;quot;" arrives as "&quot;").
-    text = " ".join(htmllib.unescape(value).split())
-    return text or None
 
 
 def _strip_site(title: str, site_name: str | None) -> str:
@@ -244,7 +245,7 @@ def _strip_site(title: str, site_name: str | None) -> str:
 
 
 def _title(
-    soup: BeautifulSoup, ld0: dict[str, Any], doc: Document, site_name: str | None
+    tree: Tree, meta: dict[str, str], ld: JsonLd, doc: Document, site_name: str | None
 ) -> str | None:
     """The headline as the reader sees it.
 
@@ -253,110 +254,153 @@ def _title(
     without the extras (the longest such <h1>, so that a site-name <h1> loses to the headline).
     Otherwise the first metadata title, with a segment naming the outlet cut off.
     """
+    title_tag = tree.find(".//title")
     candidates = [
         c
         for c in (
-            _clean(ld0.get("headline")),
-            _clean(_meta(soup, "og:title", "twitter:title")),
-            _clean(doc.title),
-            _clean(soup.title.get_text()) if soup.title else None,
+            clean(ld.main.get("headline")),
+            clean(meta_value(meta, "og:title", "twitter:title")),
+            clean(doc.title),
+            clean(text_of(title_tag)) if title_tag is not None else None,
         )
         if c
     ]
     folded = [c.casefold() for c in candidates]
     site = (site_name or "").casefold()
     best: str | None = None
-    for h1 in soup.find_all("h1"):
-        text = _clean(h1.get_text(" "))
+    for h1 in tree.iter("h1"):
+        text = _h1_text(h1)
         if not text or len(text) < 10 or text.casefold() == site:
             continue
         if any(text.casefold() in c for c in folded) and (best is None or len(text) > len(best)):
             best = text
     if best:
         return best
+    # Microdata: the page marks its headline element itself.
+    marked = tree.find(".//*[@itemprop='headline']")
+    if marked is not None and marked.tag != "meta":
+        text = _h1_text(marked)
+        if text and len(text) >= 10:
+            return text
     return _strip_site(candidates[0], site_name) if candidates else None
 
 
-def extract(html: bytes | str, url: str) -> Extracted:
-    """Extract the main text and metadata of the article page ``html`` fetched from ``url``.
+def _parse(html: bytes, url: str) -> Tree:
+    try:
+        tree = load_html(html)
+    except Exception as exc:  # lxml raises a variety of errors on hostile bytes
+        raise ExtractError(f"{url}: cannot parse the page: {exc}") from exc
+    if tree is None:
+        raise ExtractError(f"{url}: not an HTML page")
+    return tree
 
-    Raises ExtractError when the page has no main text at all.
-    """
+
+def _trafilatura_meta(tree: Tree) -> Document:
+    """trafilatura's title, site name and metadata author: the part of its extract_metadata()
+    we use. Its date search, categories, tags and licence took 40 % of a page's time and none of
+    them is used here; its byline search runs only when needed (see extract())."""
+    doc = examine_meta(tree)
+    if doc.author and " " not in doc.author:
+        doc.author = None  # as trafilatura does: a one-word meta author is a handle
+    # trafilatura's JSON-LD reader has its own bugs; the layer is optional.
+    with contextlib.suppress(Exception):
+        doc = extract_meta_json(tree, doc)
+    doc.title = doc.title or extract_title(tree)
+    doc.sitename = doc.sitename or extract_sitename(tree)
+    if doc.sitename:
+        doc.sitename = doc.sitename.lstrip("@")
+    return doc
+
+
+def _headlines(tree: Tree, meta: dict[str, str], ld: JsonLd) -> list[str]:
+    title_tag = tree.find(".//title")
+    found: list[Any] = [text_of(h1) for h1 in tree.iter("h1")]
+    found += [
+        ld.main.get("headline"),
+        meta_value(meta, "og:title"),
+        meta_value(meta, "twitter:title"),
+        text_of(title_tag) if title_tag is not None else None,
+    ]
+    return [t for t in found if isinstance(t, str)]
+
+
+def _main_text(tree: Tree, url: str, headlines: list[str]) -> tuple[str, bool]:
+    """The cleaned main text, and whether all trafilatura found was the page's <nav> menus."""
     try:
         doc = trafilatura.bare_extraction(
-            html,
-            url=url,
-            with_metadata=True,
-            date_extraction_params=_TRAFILATURA_DATE_PARAMS,
-            **_TRAFILATURA_OPTIONS,
+            tree, url=url, prune_xpath=PRUNE_XPATH, **_TRAFILATURA_OPTIONS
         )
     except Exception as exc:  # trafilatura raises a variety of lxml and value errors
         raise ExtractError(f"{url}: cannot parse the page: {exc}") from exc
-    if not isinstance(doc, Document) or not (doc.text or "").strip():
-        raise ExtractError(f"{url}: no main text found")
-    body = doc.text or ""
-    with warnings.catch_warnings():
-        # bs4 warns on XHTML pages that start with <?xml ...?>; the lxml HTML parser reads them
-        # well, and a warning escaping extract() is an error under -W error and a stray
-        # non-JSON line on the daemon's stderr.
-        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        soup = BeautifulSoup(html, "lxml")
-    ld = _jsonld_objects(soup)
-    ld0 = ld[0] if ld else {}
+    raw = doc.text or "" if isinstance(doc, Document) else ""
+    if raw.strip() and _only_navigation(raw, tree):
+        return "", True
+    return clean_text(raw, tree, headlines), False
 
-    publisher = ld0.get("publisher")
-    site_name = _first(
-        _names(publisher)[0] if _names(publisher) else None,
-        _meta(soup, "og:site_name"),
-        doc.sitename,
+
+def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) -> Extracted:
+    """Extract the main text, metadata and status of the page ``html`` fetched from ``url``.
+
+    A page with no usable text still comes back, with a status saying why (``too_short``,
+    ``not_article``); ExtractError is raised only when the bytes hold no HTML page at all.
+    ``min_words`` is the length below which the text is ``too_short``.
+    """
+    # Bytes from here on: given a str that looks like a URL, htmldate would download it.
+    data = html.encode("utf-8") if isinstance(html, str) else html
+    tree = _parse(data, url)
+    meta = read_meta(tree)
+    ld = read_jsonld(tree)
+    text, nav_only = _main_text(tree, url, _headlines(tree, meta, ld))
+    doc = _trafilatura_meta(tree)
+
+    publisher = names(ld.main.get("publisher"), ld)
+    site_name = _first(publisher[0] if publisher else None, clean(meta_value(meta, "og:site_name")))
+    doc_site = doc.sitename
+    title = _title(tree, meta, ld, doc, site_name or doc_site)
+    not_people = {n.casefold() for n in (*publisher, site_name, doc_site) if n}
+    authors = _people(names(ld.main.get("author"), ld), not_people) or _people(
+        names(meta_value(meta, "author", "article:author")), not_people
     )
-    title = _title(soup, ld0, doc, site_name)
-    not_people = {
-        n.casefold() for n in (*_names(publisher), _meta(soup, "og:site_name"), doc.sitename) if n
-    }
-    authors = _people(_names(ld0.get("author")), not_people) or _people(
-        _names(_meta(soup, "author", "article:author")), not_people
+    if not authors:
+        byline = doc.author or extract_author(tree)
+        authors = _people([a.strip() for a in (byline or "").split(";")], not_people)
+
+    time_tag = tree.find(".//time[@datetime]")
+    published = _published(
+        [
+            parse_date(ld.main.get("datePublished")),
+            parse_date(
+                meta_value(
+                    meta, "article:published_time", "og:published_time", "datepublished", "pubdate"
+                )
+            ),
+            parse_date(time_tag.get("datetime") if time_tag is not None else None),
+        ],
+        _htmldate(data, url),
     )
-    if not authors and doc.author:
-        authors = _people([a.strip() for a in doc.author.split(";")], not_people)
-    time_tag = soup.find("time", attrs={"datetime": True})
-    layered = _first(
-        _parse_date(ld0.get("datePublished")),
-        _parse_date(
-            _meta(soup, "article:published_time", "og:published_time", "datePublished", "pubdate")
-        ),
-        _parse_date(time_tag.get("datetime") if time_tag else None),
-    )
-    published = _published(layered, _htmldate(html, url))
     updated = _first(
-        _parse_date(ld0.get("dateModified")),
-        _parse_date(_meta(soup, "article:modified_time", "og:updated_time", "dateModified")),
+        parse_date(ld.main.get("dateModified")),
+        parse_date(meta_value(meta, "article:modified_time", "og:updated_time", "datemodified")),
     )
-    canonical = None
-    link = soup.find("link", rel="canonical")
-    if link is not None and isinstance(link.get("href"), str):
-        canonical = urljoin(url, str(link["href"]))
-    canonical = _first(canonical, _meta(soup, "og:url"))
-    html_tag = soup.find("html")
-    language = _first(
-        ld0.get("inLanguage") if isinstance(ld0.get("inLanguage"), str) else None,
-        html_tag.get("lang") if html_tag is not None else None,
-        _meta(soup, "og:locale", "language"),
-    )
-    if isinstance(language, str):
-        language = language.replace("_", "-").split("-")[0].lower() or None
-    text = "\n\n".join(
-        p.strip() for p in body.split("\n") if p.strip() and not _BOILERPLATE.match(p.strip())
-    )
-    if not text or _only_navigation(text, soup):
-        raise ExtractError(f"{url}: no main text found")
+
+    words = count_words(text)
+    status: str = NOT_ARTICLE
+    reason: str | None = "only navigation menus, no main text"
+    if not nav_only:
+        status, reason = classify(
+            tree, text=text, words=words, meta=meta, ld=ld, url=url, min_words=min_words
+        )
     return Extracted(
         title=title,
         text=text,
         authors=tuple(dict.fromkeys(authors)),
-        published_at=published,
-        updated_at=updated,
-        canonical_url=canonical,
-        language=language if isinstance(language, str) else None,
+        published_at=published.at if published else None,
+        updated_at=updated.at if updated else None,
+        canonical_url=canonical_url(tree, meta, url),
+        language=language(tree, meta, ld),
         site_name=site_name,
+        status=status,
+        status_reason=reason,
+        published_precision=published.precision if published else None,
+        updated_precision=updated.precision if updated else None,
     )
