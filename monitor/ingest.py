@@ -109,14 +109,15 @@ class Indexes:
 
 @dataclass(frozen=True)
 class Page:
-    """What a worker made of one article URL. Exactly one of ``extracted``, ``why_not``,
-    ``error`` and ``not_modified`` describes the outcome."""
+    """What a worker made of one article URL: an ``error`` (not fetched), ``not_modified``, or
+    a page read, with its extraction (whatever its status) and ``why_not`` when it is not an
+    article we match and version."""
 
     url: str
     final_url: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    extracted: Extracted | None = None
+    extracted: Extracted | None = None  # any status: its metadata is kept even for a teaser
     why_not: str | None = None  # fetched, but not an article we can match
     error: str | None = None  # not fetched: "kind: message"
     status: int | None = None  # the HTTP status of an error, when there was one
@@ -125,6 +126,18 @@ class Page:
     @property
     def gone(self) -> bool:
         return self.status in GONE
+
+    @property
+    def article(self) -> Extracted | None:
+        """The extraction, when it is an article to match and version (status ``ok``)."""
+        return self.extracted if self.why_not is None else None
+
+    @property
+    def article_status(self) -> str:
+        """What the article row records: error, ok, too_short, paywalled or not_article."""
+        if self.error is not None:
+            return "error"
+        return self.extracted.status if self.extracted is not None else "not_article"
 
 
 def read_page(
@@ -164,7 +177,7 @@ def read_page(
     if result.not_modified:
         return _with(page, not_modified=True)
     try:
-        extracted = extract(result.body, result.url)
+        extracted = extract(result.body, result.url, min_words=app.config.poll.min_words)
     except ExtractError as exc:
         return _with(page, why_not=str(exc))
     except Exception as exc:
@@ -172,10 +185,9 @@ def read_page(
         # hostile markup) is that page's problem, recorded on it; the round goes on.
         log(logger, "extract_crashed", level=logging.ERROR, url=result.url, error=repr(exc))
         return _with(page, why_not=f"{result.url}: the extractor failed: {exc!r}")
-    min_words = app.config.poll.min_words
-    if extracted.word_count < min_words:
-        why = f"{result.url}: {extracted.word_count} words, fewer than poll.min_words {min_words}"
-        return _with(page, why_not=why)
+    if extracted.status != "ok":
+        why = f"{result.url}: {extracted.status}: {extracted.status_reason}"
+        return _with(page, extracted=extracted, why_not=why)
     return _with(page, extracted=extracted)
 
 
@@ -213,7 +225,7 @@ def store_new(
     article's, when the page names itself by a URL already stored)."""
     report.articles_new += 1
     source, entry = new.source, new.entry
-    extracted = page.extracted
+    extracted = page.extracted  # for metadata, whatever the status; page.article to match
     canonical = _canonical(extracted, page)
     if canonical:
         with app.db.read() as session:
@@ -246,15 +258,23 @@ def store_new(
             next_check_at=_next_check(app, now, 0, now),
             etag=page.etag,
             last_modified=page.last_modified,
-            status="error" if page.error else "ok" if extracted else "not_article",
+            status=page.article_status,
             error=page.error or page.why_not,
         )
         article_id = article.id
-    if page.error is None and extracted is None:
+    if page.error is None and page.article is None:
+        # A section front, a teaser behind a paywall, a stub: stored, never matched.
         report.not_articles += 1
-        log(logger, "not_article", url=new.url, source=source.name, reason=page.why_not)
-    if extracted is not None:
-        first_version(app, article_id, extracted, source.name, now, indexes, report)
+        log(
+            logger,
+            "not_article",
+            url=new.url,
+            source=source.name,
+            status=page.article_status,
+            reason=page.why_not,
+        )
+    if page.article is not None:
+        first_version(app, article_id, page.article, source.name, now, indexes, report)
     return article_id
 
 
@@ -382,7 +402,7 @@ def store_recheck(
             else:
                 article.error = page.error
         return
-    extracted = page.extracted
+    extracted = page.article
     with app.db.read() as session:
         latest = store.latest_version(session, due.id)
         previous = (latest.title, latest.text, latest.content_sha256) if latest else None

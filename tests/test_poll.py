@@ -330,10 +330,10 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
 
     real = ingest.extract
 
-    def fragile(body: bytes, url: str):
+    def fragile(body: bytes, url: str, **options):
         if url.endswith("/bad"):
             raise RuntimeError("lxml exploded")
-        return real(body, url)
+        return real(body, url, **options)
 
     monkeypatch.setattr(ingest, "extract", fragile)
     routes = {
@@ -349,4 +349,46 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
     bad = articles["https://a.test/bad"]
     assert (bad.status, "lxml exploded" in (bad.error or "")) == ("not_article", True)
     assert articles["https://a.test/good"].status == "ok"
+    assert report.not_articles == 1
+
+
+def test_a_paywalled_teaser_is_stored_with_its_status_and_never_matched(tmp_path: Path) -> None:
+    """A teaser behind a paywall is stored as ``paywalled`` with its reason and title, gets no
+    version and no story decision; a full article in the same feed is matched."""
+    teaser_text = " ".join([WORDS] * 2)
+    teaser = (
+        '<html lang="en"><head><title>Deal</title><script type="application/ld+json">'
+        '{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Deal", '
+        '"isAccessibleForFree": false}</script></head><body><article><h1>Deal</h1>'
+        f'<p>{teaser_text}</p><div class="paywall"><p>Subscribe to continue reading this '
+        "article.</p></div></article></body></html>"
+    )
+    routes = {
+        "https://a.test/feed": rss(
+            ("Teaser", "https://a.test/teaser", None), ("Full", "https://a.test/full", None)
+        ),
+        "https://a.test/teaser": teaser,
+        "https://a.test/full": page("Roxham Road deal", REPORT),
+    }
+    sources = (configmod.Source("https://a.test/feed", "A"),)
+    with round_app(tmp_path, routes, sources, story=True) as (app, _):
+        report = pipeline.poll(app, now=NOW)
+        articles = _articles(app)
+        with app.db.read() as session:
+            decided = set(
+                session.scalars(
+                    select(Article.url).join(StoryArticle, StoryArticle.article_id == Article.id)
+                )
+            )
+            teaser_versions = len(
+                session.scalars(select(Article).where(Article.url.endswith("/teaser")))
+                .one()
+                .versions
+            )
+    stored = articles["https://a.test/teaser"]
+    assert (stored.status, stored.title) == ("paywalled", "Deal")
+    assert stored.error is not None and "isAccessibleForFree" in stored.error
+    assert teaser_versions == 0
+    assert "https://a.test/teaser" not in decided
+    assert "https://a.test/full" in decided
     assert report.not_articles == 1
