@@ -181,6 +181,7 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                 authors=[],
                 language=seed.language,
                 published_at=seed.published_at,
+                published_precision=seed.published_precision,
                 first_seen_at=now,
                 last_fetched_at=now,
                 status="ok",

@@ -248,6 +248,7 @@ def store_new(
             authors=list(extracted.authors) if extracted else [],
             language=extracted.language if extracted else None,
             published_at=(extracted.published_at if extracted else None) or entry.published_at,
+            published_precision=_precision(extracted, entry),
             updated_at=extracted.updated_at if extracted else None,
             canonical_url=normalise_url(extracted.canonical_url)
             if extracted and extracted.canonical_url
@@ -276,6 +277,14 @@ def store_new(
     if page.article is not None:
         first_version(app, article_id, page.article, source.name, now, indexes, report)
     return article_id
+
+
+def _precision(extracted: Extracted | None, entry: FeedEntry) -> str | None:
+    """How precise the stored publication time is: the page's own, else the feed's (feeds
+    give a full timestamp), else unknown."""
+    if extracted is not None and extracted.published_at is not None:
+        return extracted.published_precision
+    return "time" if entry.published_at is not None else None
 
 
 def _canonical(extracted: Extracted | None, page: Page) -> str | None:

@@ -26,6 +26,7 @@ class Seed:
     published_at: datetime | None
     language: str | None
     text: str
+    published_precision: str | None = None  # "day" for a bare date, "time" otherwise
 
 
 def parse_seed(path: Path, raw: str, story: str) -> Seed:
@@ -42,7 +43,7 @@ def parse_seed(path: Path, raw: str, story: str) -> Seed:
                 f"{', '.join(sorted(KNOWN_KEYS))}, got {line!r}"
             )
         fields[key] = value.strip()
-    published = None
+    published, precision = None, None
     if fields.get("published_at"):
         value = fields["published_at"]
         try:
@@ -52,6 +53,7 @@ def parse_seed(path: Path, raw: str, story: str) -> Seed:
         if published.tzinfo is None:
             # A bare date is the day, taken at 00:00 UTC so that it sorts before that day's news.
             published = published.replace(tzinfo=UTC)
+        precision = "day" if len(value) == 10 else "time"
     text = "\n\n".join(p.strip() for p in body.split("\n\n") if p.strip())
     if not text:
         raise SeedError(f"{path}: no text after the header")
@@ -61,6 +63,7 @@ def parse_seed(path: Path, raw: str, story: str) -> Seed:
         title=fields.get("title") or None,
         outlet=fields.get("outlet") or "Seed",
         published_at=published,
+        published_precision=precision,
         language=fields.get("language") or None,
         text=text,
     )

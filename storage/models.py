@@ -110,6 +110,9 @@ class Article(Base):
     authors: Mapped[list[str]] = mapped_column(default=list)
     language: Mapped[str | None] = mapped_column(String(16))
     published_at: Mapped[datetime | None]
+    # "day" when the page gives only the date (published_at is then midnight UTC), "time"
+    # when it gives the time too; null when unknown.
+    published_precision: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime | None]

@@ -63,6 +63,7 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
                 "authors": a.authors,
                 "language": a.language,
                 "published_at": iso(a.published_at),
+                "published_precision": a.published_precision,
                 "updated_at": iso(a.updated_at),
                 "first_seen_at": iso(a.first_seen_at),
                 "status": a.status,

@@ -392,3 +392,30 @@ def test_a_paywalled_teaser_is_stored_with_its_status_and_never_matched(tmp_path
     assert "https://a.test/teaser" not in decided
     assert "https://a.test/full" in decided
     assert report.not_articles == 1
+
+
+def test_a_date_known_only_to_the_day_is_kept_as_a_day(tmp_path: Path) -> None:
+    """A page whose only date is ``2023-03-24`` is stored at that day with precision "day", and
+    the story file says so; a seed with a bare date too."""
+    from storage import storyfile
+
+    dated = page("Roxham Road deal", REPORT).replace(
+        "<title>", '<meta property="article:published_time" content="2023-03-24"><title>'
+    )
+    routes = {
+        "https://a.test/feed": rss(("Deal", "https://a.test/story", None)),
+        "https://a.test/story": dated,
+    }
+    sources = (configmod.Source("https://a.test/feed", "A"),)
+    with round_app(tmp_path, routes, sources, story=True) as (app, _):
+        pipeline.poll(app, now=NOW)
+        with app.db.read() as session:
+            story = storyfile.build(session, "roxham")
+    assert story is not None
+    by_url = {a["url"]: a for o in story["outlets"] for a in o["articles"]}
+    article = by_url["https://a.test/story"]
+    assert (article["published_at"], article["published_precision"]) == (
+        "2023-03-24T00:00:00+00:00",
+        "day",
+    )
+    assert by_url["https://seed.test/a"]["published_precision"] == "time"
