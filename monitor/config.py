@@ -156,7 +156,9 @@ class PollSettings:
     )
     min_words: int = _setting(
         60,
-        "Pages whose extracted text has fewer words are stored as not articles and not matched.",
+        "Pages whose extracted text has fewer words are stored with status too_short and "
+        "neither matched nor versioned (as are paywalled teasers and pages that are not "
+        "articles).",
         low=0,
     )
 
