@@ -20,21 +20,27 @@ memory). The monitor is opened with ``open_app`` on a temporary SQLite file and 
    1 to 3 new items (their pages are fetched, after the host's robots.txt, extracted, matched
    against the roxham-road story of ``seeds/`` and stored), 1 % answer after 2 s, 0.5 % with
    HTTP 500, 0.5 % reset the connection. The server records every request it receives.
-3. the recorded requests (URL, Accept, Accept-Encoding, User-Agent, If-None-Match,
+3. the measured cycle's requests (URL, Accept, Accept-Encoding, User-Agent, If-None-Match,
    If-Modified-Since) replayed, in the order received, with the cycle's worker count
    (``poll.workers``) through a ThreadPoolExecutor: once through the monitor's own
    ``Fetcher.get`` alone, once through a bare ``httpx.Client`` (no parsing, no extraction, no
-   database, no per-host limit or delay, no address guard); and the feed requests alone, the
-   same two ways, to set beside the cycle's feed phase.
-4. a second cycle of the same mix (new items again) under tracemalloc, for the peak of Python
-   allocations, stopped (``poll``'s ``stop`` event) after ``--trace-sources`` sources (default
-   250, five batches: batches are alike, and tracemalloc slows the code it watches about
-   threefold); it is not timed.
-5. ``monitor.parse.parse_feed`` against ``feedparser.parse(io.BytesIO(body))`` with
+   database, no per-host limit or delay, no address guard).
+4. the quiet cycle, 40 minutes after the warm-up: every source is due again (the failed ones
+   backed off 15 minutes), no article re-check is due, and every feed answers 304 to its
+   conditional GET except the same slow (2 s), HTTP 500 and reset ones: pure polling (claims,
+   fetches, schedule and state writes; no entry, page or article). Its requests are replayed
+   the same two ways; the quiet cycle's sources per second over the bare client's is the
+   polling ratio of the issue's goal (at least 0.7).
+5. a third cycle of the measured mix (new items again) under tracemalloc, for the peak of
+   Python allocations, stopped (``poll``'s ``stop`` event) after ``--trace-sources`` sources
+   (default 250: answers are handed over alike, 50 at a time, and tracemalloc slows the code
+   it watches about threefold); it is not timed.
+6. ``monitor.parse.parse_feed`` against ``feedparser.parse(io.BytesIO(body))`` with
    feedparser's defaults, on the feed bodies served with 200 in the measured cycle.
 
 The cycle's time is split by wrapping, for timing only, functions the pipeline looks up by
-name (``monitor.pool.by_host``, ``parse_feed``, ``extract``, ``store_new``); the per-request
+name (``monitor.pool.by_host``, ``parse_feed``, ``extract``, ``store_new``,
+``storage.queue.claim_sources``, ``_Round.feeds`` and ``_Round.sources``); the per-request
 network time is the ``duration_ms`` of the monitor's own ``fetch`` log lines. Nothing in the
 monitor is changed.
 
@@ -42,9 +48,13 @@ The article pages have their ``<link rel=canonical>`` and ``og:url`` removed: 18
 served under about 720 URLs, and with the canonical URL kept, every repeat would be taken for
 the same article and neither stored nor matched, which no real round does at that rate.
 
-Three ratios of requests per second, monitor over bare: ``Fetcher.get`` alone (the network
-layer, like with like), the cycle's feed phases (fetch and parse in the workers, batch by
-batch), and the whole cycle (which also extracts, matches and stores; no goal).
+Ratios of requests per second, monitor over bare client, each on the same requests: the quiet
+cycle (the polling ratio, goal 0.7); ``Fetcher.get`` alone (the network layer, like with like,
+on either cycle's requests); and the whole measured cycle (which also extracts, matches and
+stores; no goal). The feeds of the measured cycle have no ratio of their own: the round
+fetches them through a sliding window while its main thread handles earlier answers, so no
+stretch of the cycle does their requests and nothing else; the time the main thread waited on
+that window is shown, without a ratio.
 
 The per-host delay is 0 by default (the configuration's default is 1 s) so that the figures
 measure the machinery rather than the politeness wait; ``--per-host-delay 1`` shows that cost.
@@ -98,6 +108,7 @@ import httpx  # noqa: E402
 import monitor.ingest  # noqa: E402
 import monitor.pipeline  # noqa: E402
 import monitor.pool  # noqa: E402
+import storage.queue  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor import log as logmod  # noqa: E402
 from monitor.app import App, open_app  # noqa: E402
@@ -111,10 +122,15 @@ SEEDS = ROOT / "seeds" / "roxham-road"
 DOMAIN = "bench.test"
 ITEMS = 30
 INTERVAL = "15m"
-# The pipeline's clock: warm-up, measured cycle (every 15-minute source due, no article
-# re-check due before an hour), traced cycle (sources that failed back off 15 minutes).
+# The pipeline's clock, by generation of the feeds: warm-up, measured cycle (every 15-minute
+# source due, no article re-check due before an hour), traced cycle (at +75 the sources that
+# failed twice, backing off 15 then 30 minutes, are due again; the articles of +20 are not).
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-CLOCK = {0: T0, 1: T0 + timedelta(minutes=20), 2: T0 + timedelta(minutes=55)}
+CLOCK = {0: T0, 1: T0 + timedelta(minutes=20), 2: T0 + timedelta(minutes=75)}
+# The quiet cycle serves generation 1 again: every source is due (checked at +20, failed ones
+# backed off 15 minutes), their stored validators match, and the one article of the warm-up is
+# not due for a re-check before +60.
+QUIET_AT = T0 + timedelta(minutes=40)
 SLOW_S = 2.0
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 KEYWORDS = ["Roxham", "Safe Third Country Agreement", "asylum seekers", "irregular crossing"]
@@ -474,6 +490,7 @@ class Probe:
         (monitor.ingest, "extract", "extract (workers)"),
         (monitor.pipeline, "store_new", "store and match new articles (main thread)"),
         (monitor.pipeline, "store_recheck", "store re-checks (main thread)"),
+        (storage.queue, "claim_sources", "claim due sources (main thread)"),
     )
 
     def __init__(self) -> None:
@@ -499,6 +516,7 @@ class Probe:
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
         saved: list[tuple[Any, str, Any]] = []
+        self.missing.clear()
         for module, name, label in self.WORK:
             original = getattr(module, name, None)
             if original is None:
@@ -511,9 +529,11 @@ class Probe:
         round_class = getattr(monitor.pipeline, "_Round", None)
         for method, label in (("feeds", "round feeds"), ("sources", "round sources")):
             original = getattr(round_class, method, None)
-            if original is not None:
-                saved.append((round_class, method, original))
-                setattr(round_class, method, self._timed(original, label))
+            if original is None:
+                self.missing.append(f"monitor.pipeline._Round.{method}")
+                continue
+            saved.append((round_class, method, original))
+            setattr(round_class, method, self._timed(original, label))
         by_host = getattr(monitor.pool, "by_host", None)
         if by_host is None:
             self.missing.append("monitor.pool.by_host")
@@ -642,11 +662,14 @@ def run_cycle(
     probe: Probe,
     fetch_log: FetchLog,
     *,
+    now: datetime,
+    label: str,
     record: bool,
     stop_after: int | None = None,
 ) -> Cycle:
-    """One poll round at generation ``generation`` of the feeds; with ``stop_after``, the
-    round is asked to stop (poll's ``stop`` event) once that many feeds have been served."""
+    """One poll round at ``now``, the server at generation ``generation`` of the feeds; with
+    ``stop_after``, the round is asked to stop (poll's ``stop`` event) once that many feeds
+    have been served."""
     site.generation = generation
     site.records.clear()
     site.reset_counters()
@@ -663,11 +686,11 @@ def run_cycle(
 
     watcher = threading.Thread(target=watch, daemon=True)
     gc.collect()
-    with Ticker(f"cycle {generation}", site):
+    with Ticker(label, site):
         watcher.start()
         started = time.perf_counter()
         try:
-            report = poll(app, now=CLOCK[generation], stop=stop)
+            report = poll(app, now=now, stop=stop)
         finally:
             wall = time.perf_counter() - started
             stop.set()
@@ -735,6 +758,26 @@ def replay(
         outcomes = Counter(executor.map(one, records))
         wall = time.perf_counter() - started
     return Replay(wall, outcomes, durations, site.cpu_s)
+
+
+def replay_both(
+    records: Sequence[Request], workers: int, config: configmod.Config, site: Site, name: str
+) -> dict[str, Replay]:
+    """``records`` through a fresh ``Fetcher`` of the monitor's, then a fresh bare client."""
+    replays: dict[str, Replay] = {}
+    fetcher = Fetcher(config.fetch, resolver=resolve)
+    try:
+        with Ticker(f"{name}: Fetcher.get", site):
+            replays["fetcher"] = replay(records, workers, fetcher_get(fetcher), site)
+    finally:
+        fetcher.close()
+    with (
+        bench_names(),
+        httpx.Client(timeout=httpx.Timeout(10.0, read=20.0)) as client,
+        Ticker(f"{name}: bare", site),
+    ):
+        replays["bare"] = replay(records, workers, bare_get(client), site)
+    return replays
 
 
 def bare_get(client: httpx.Client) -> Callable[[Request], str]:
@@ -851,7 +894,7 @@ PHASES = {
 }
 
 
-def report_cycle(cycle: Cycle, workers: int, replays: dict[str, Replay], n_feed: int) -> None:
+def report_cycle(cycle: Cycle) -> None:
     r = cycle.report
     total = sum(cycle.requests.values())
     kinds = _by_kind(cycle.requests)
@@ -880,24 +923,52 @@ def report_cycle(cycle: Cycle, workers: int, replays: dict[str, Replay], n_feed:
     for error in page_errors[:5]:
         print(f"- page error: {error[:200]}")
 
-    print("\n## Where the cycle's time went")
+
+CLAIMS = "claim due sources (main thread)"
+# The failing feeds' answers: the same in the quiet cycle as in the measured one.
+QUIET_FAILURES = ("feed 500", "feed reset")
+
+
+def report_time(cycle: Cycle, name: str) -> None:
+    """The cycle's wall time split into parts of the main thread that add up to it, then what
+    the workers spent (summed over threads, so not part of that sum)."""
+    print(f"\n## Where the {name}'s time went")
     p = cycle.probe
     rows = []
-    serial = cycle.wall_s
+    rest = cycle.wall_s
+    untimed: list[str] = []
+    if "round feeds" in p and "round sources" in p:
+        feeds_wall, feeds_cpu, _ = p["round feeds"]
+        sources_wall, sources_cpu, calls = p["round sources"]
+        claims_wall, claims_cpu, _ = p.get(CLAIMS, (0.0, 0.0, 0))
+        waited = feeds_wall - sources_wall - claims_wall
+        rest -= waited
+        rows.append(
+            [
+                "main thread: waiting on the window of feed fetches (fetch and parse in the "
+                f"workers; answers handed over in {calls} lots)",
+                f"{waited:.2f}",
+                f"{feeds_cpu - sources_cpu - claims_cpu:.2f}",
+                "",
+            ]
+        )
+    else:
+        untimed.append("the wait on the feed window (pipeline._Round.feeds or .sources not found)")
     for key, what in PHASES.items():
         if key in p:
             wall, _, calls = p[key]
-            serial -= wall
+            rest -= wall
             rows.append([f"parallel phases: {what}", f"{wall:.2f}", "", f"{calls} batches"])
     for _, _, label in Probe.WORK:
         if label in p and "main thread" in label:
             wall, cpu, calls = p[label]
-            serial -= wall
+            rest -= wall
             rows.append([f"serial: {label}", f"{wall:.2f}", f"{cpu:.2f}", str(calls)])
     rows.append(
         [
-            "serial: the rest (claims, seen-entry lookups, entry and schedule writes)",
-            f"{serial:.2f}",
+            "serial: the rest (seen-entry lookups, entry, schedule and state writes, the "
+            "round's start and end)",
+            f"{rest:.2f}",
             "",
             "",
         ]
@@ -917,54 +988,52 @@ def report_cycle(cycle: Cycle, workers: int, replays: dict[str, Replay], n_feed:
             rows.append([f"in workers: {label} (summed)", f"{wall:.2f}", f"{cpu:.2f}", str(calls)])
     rows.append(["server: request handlers (same process)", "", f"{cycle.server_cpu_s:.2f}", ""])
     print(_table(["part", "wall s", "CPU s", "calls"], rows))
-    untimed = [label for _, _, label in Probe.WORK if label not in p and "re-checks" not in label]
-    if not any(key in p for key in PHASES):
-        untimed.append("the parallel phases (monitor.pool.by_host was not called)")
+    if cycle.report.articles_new:
+        untimed += [
+            label for _, _, label in Probe.WORK if label not in p and "re-checks" not in label
+        ]
+        if not any(key in p for key in PHASES):
+            untimed.append("the parallel phases (monitor.pool.by_host was not called)")
     if untimed:
         print(f"\nNot timed, so counted in 'the rest': {'; '.join(untimed)}.")
     print(
-        "\nParallel phases: the main thread waits while the workers fetch and parse or extract. "
-        "Serial: the main thread alone. Worker times are summed over threads; their wall time "
-        "includes waiting for the GIL, their CPU time does not. Per fetch (the fetch log), "
-        f"median / p90: {_ms(net)} ms."
+        "\nThe main thread's rows add up to the wall time. Parallel phases: the main thread "
+        "waits while the workers fetch and extract pages. Worker times are summed over "
+        "threads; their wall time includes waiting for the GIL, their CPU time does not. "
+        f"Per fetch (the fetch log), median / p90: {_ms(net)} ms."
     )
 
-    print(f"\n## The same requests replayed, {workers} threads, in the order the server saw them")
-    feed_phase = p.get("phase feeds", (0.0, 0.0, 0))[0]
-    if not feed_phase and "round feeds" in p:
-        feed_phase = p["round feeds"][0] - p.get("round sources", (0.0, 0.0, 0))[0]
+
+REPLAY_NOTES = {
+    "fetcher": ("monitor: Fetcher.get alone", "guard, per-host gate, size cap, inflate, log"),
+    "bare": ("bare httpx.Client", "send the request, read the body; nothing else"),
+}
+
+
+def report_replays(
+    name: str, cycle: Cycle, does: str, replays: dict[str, Replay], workers: int
+) -> None:
+    total = sum(cycle.requests.values())
+    net = [f["duration_ms"] / 1000 for f in cycle.fetches]
+    print(
+        f"\n## The {name}'s {total} requests replayed, {workers} threads, in the order the "
+        "server saw them"
+    )
     rows = [
         [
-            "monitor: the poll cycle",
+            f"monitor: the {name}",
             str(total),
             f"{cycle.wall_s:.2f}",
             f"{total / cycle.wall_s:.1f}",
             _ms(net),
-            "fetch, parse, robots.txt, extract, match, SQLite",
-        ],
-        [
-            "monitor: the cycle's feed phases",
-            str(n_feed),
-            f"{feed_phase:.2f}",
-            f"{n_feed / feed_phase:.1f}" if feed_phase else "n/a",
-            _ms([f["duration_ms"] / 1000 for f in cycle.fetches if f["kind"] == "feed"]),
-            "fetch and parse_feed in the workers (sliding window); time the round waited on feeds",
-        ],
+            does,
+        ]
     ]
-    notes = {
-        "fetcher all": (
-            "monitor: Fetcher.get alone",
-            "guard, per-host gate, size cap, inflate, log",
-        ),
-        "fetcher feeds": ("monitor: Fetcher.get alone, feeds", "the same, the feed requests"),
-        "bare all": ("bare httpx.Client", "send the request, read the body; nothing else"),
-        "bare feeds": ("bare httpx.Client, feeds", "the same, the feed requests"),
-    }
-    for key, (name, note) in notes.items():
+    for key, (label, note) in REPLAY_NOTES.items():
         rp = replays[key]
         n = sum(rp.outcomes.values())
         rows.append(
-            [name, str(n), f"{rp.wall_s:.2f}", f"{rp.rate(n):.1f}", _ms(rp.durations), note]
+            [label, str(n), f"{rp.wall_s:.2f}", f"{rp.rate(n):.1f}", _ms(rp.durations), note]
         )
     print(
         _table(
@@ -972,48 +1041,104 @@ def report_cycle(cycle: Cycle, workers: int, replays: dict[str, Replay], n_feed:
             rows,
         )
     )
-    print(
-        "\nThe bare client does no parsing, no extraction, no matching and no database work, "
-        "keeps no per-host limit or delay and checks no address: it sends the recorded request "
-        "(same URL, Accept, Accept-Encoding, User-Agent, If-None-Match, If-Modified-Since) and "
-        "reads the body, gunzipped by httpx. The replays submit every request to the pool at "
-        "once, so one host's requests may overlap in the bare replay."
-    )
     for key, rp in replays.items():
         print(
             f"- {key}: answers {_counts(rp.outcomes)}; server handlers' CPU "
             f"{rp.server_cpu_s:.2f} s in {rp.wall_s:.2f} s"
         )
-    feed_batches = [spent for kind, _, spent in cycle.batches if kind == "feeds"]
-    if feed_batches:
-        slow = [spent for spent in feed_batches if spent >= SLOW_S]
-        print(
-            f"- the cycle's feed phases: {len(feed_batches)} batches of at most "
-            f"{max(n for kind, n, _ in cycle.batches if kind == 'feeds')} sources, median "
-            f"{statistics.median(feed_batches):.2f} s; {len(slow)} took {SLOW_S:g} s or more "
-            f"(a slow feed among their sources) and make {sum(slow):.1f} s of the "
-            f"{sum(feed_batches):.1f} s: a batch's pages and writes wait for its slowest feed."
-        )
-    bare_all, bare_feeds = replays["bare all"], replays["bare feeds"]
+
+
+def quiet_problems(cycle: Cycle) -> list[str]:
+    """Whatever would make the quiet cycle more than pure polling."""
+    r = cycle.report
+    expected = ("feed 304", *QUIET_FAILURES)
+    problems = [
+        f"{n} '{key}' answers" for key, n in sorted(cycle.requests.items()) if key not in expected
+    ]
+    for what, n in (
+        ("new entries", r.entries_new),
+        ("new articles", r.articles_new),
+        ("re-checks", r.rechecked),
+    ):
+        if n:
+            problems.append(f"{n} {what}")
+    return problems
+
+
+def report_quiet(cycle: Cycle, slow: int) -> None:
+    r = cycle.report
+    total = sum(cycle.requests.values())
+    print(
+        "\n## Quiet cycle: poll(app, now=T0+40min), every source due, every feed unchanged "
+        "(304) but the same slow and failing ones"
+    )
+    rows = [
+        ["wall time", f"{cycle.wall_s:.2f} s"],
+        [
+            "sources polled (failed, unchanged)",
+            f"{r.sources_polled} ({r.sources_failed}, {r.sources_unchanged}; {slow} of the "
+            f"unchanged answer after {SLOW_S:g} s)",
+        ],
+        ["**sources per second**", f"**{r.sources_polled / cycle.wall_s:.1f}**"],
+        ["requests made", f"{total} ({total / cycle.wall_s:.1f} per second)"],
+        [
+            "new entries / new articles / re-checks",
+            f"{r.entries_new} / {r.articles_new} / {r.rechecked}",
+        ],
+        ["server answers", _counts(cycle.requests)],
+    ]
+    print(_table(["figure", "value"], rows))
+    problems = quiet_problems(cycle)
+    if problems:
+        print(f"\n**Not pure polling** ({'; '.join(problems)}): the polling ratio is off.")
+
+
+def report_ratios(
+    measured: Cycle,
+    measured_replays: dict[str, Replay],
+    quiet: Cycle,
+    quiet_replays: dict[str, Replay],
+) -> None:
+    total = sum(measured.requests.values())
+    quiet_total = sum(quiet.requests.values())
+    bare, quiet_bare = measured_replays["bare"], quiet_replays["bare"]
+    print(
+        "\nThe bare client does no parsing, no extraction, no matching and no database work, "
+        "keeps no per-host limit or delay and checks no address: it sends the recorded request "
+        "(same URL, Accept, Accept-Encoding, User-Agent, If-None-Match, If-Modified-Since) and "
+        "reads the body, gunzipped by httpx. The replays submit every request to the pool at "
+        "once, so one host's requests may overlap in a replay. In the quiet cycle each source "
+        "makes one request, so requests per second are sources per second."
+    )
     rows = [
         [
-            "network layer: Fetcher.get alone / bare, all requests",
-            f"{replays['fetcher all'].rate(total) / bare_all.rate(total):.2f}",
-            "at least 0.7",
+            f"**polling: the quiet cycle / bare, its {quiet_total} requests**",
+            f"**{(quiet_total / quiet.wall_s) / quiet_bare.rate(quiet_total):.2f}**",
+            "**at least 0.7**",
         ],
         [
-            "the cycle's feed phases / bare on the feed requests",
-            f"{(n_feed / feed_phase) / bare_feeds.rate(n_feed):.2f}" if feed_phase else "n/a",
-            "at least 0.7",
+            "network layer: Fetcher.get alone / bare, the quiet cycle's requests",
+            f"{quiet_replays['fetcher'].rate(quiet_total) / quiet_bare.rate(quiet_total):.2f}",
+            "none (a part of the above)",
         ],
         [
-            "whole cycle / bare, all requests (the cycle also extracts, matches, stores)",
-            f"{(total / cycle.wall_s) / bare_all.rate(total):.2f}",
+            "network layer: Fetcher.get alone / bare, the measured cycle's requests",
+            f"{measured_replays['fetcher'].rate(total) / bare.rate(total):.2f}",
+            "none",
+        ],
+        [
+            "whole measured cycle / bare, its requests (the cycle also extracts, matches, stores)",
+            f"{(total / measured.wall_s) / bare.rate(total):.2f}",
             "none",
         ],
     ]
     print()
-    print(_table(["requests per second, monitor / bare", "ratio", "goal"], rows))
+    print(
+        _table(
+            ["requests per second, monitor / bare (same requests, same threads)", "ratio", "goal"],
+            rows,
+        )
+    )
 
 
 def report_parsing(costs: ParseCost) -> None:
@@ -1105,31 +1230,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             rss_warm = max_rss_mib()
             progress(f"warm-up: {warm_s:.1f} s; the measured cycle")
             with probe.installed():
-                cycle = run_cycle(app, site, 1, probe, fetch_log, record=True)
+                cycle = run_cycle(
+                    app, site, 1, probe, fetch_log, now=CLOCK[1], label="measured", record=True
+                )
             rss_cycle = max_rss_mib()
             records = list(site.records)
-            feed_records = [r for r in records if r.kind == "feed"]
             progress(f"cycle: {cycle.wall_s:.1f} s, {len(records)} requests; replaying them")
-            replays: dict[str, Replay] = {}
-            fetcher = Fetcher(config.fetch, resolver=resolve)
-            try:
-                for key, subset in (("fetcher all", records), ("fetcher feeds", feed_records)):
-                    with Ticker(key, site):
-                        replays[key] = replay(subset, workers, fetcher_get(fetcher), site)
-            finally:
-                fetcher.close()
-            with bench_names(), httpx.Client(timeout=httpx.Timeout(10.0, read=20.0)) as client:
-                for key, subset in (("bare all", records), ("bare feeds", feed_records)):
-                    with Ticker(key, site):
-                        replays[key] = replay(subset, workers, bare_get(client), site)
+            replays = replay_both(records, workers, config, site, "measured")
+            progress("the quiet cycle")
+            with probe.installed():
+                quiet = run_cycle(
+                    app, site, 1, probe, fetch_log, now=QUIET_AT, label="quiet", record=True
+                )
+            quiet_records = list(site.records)
+            progress(f"quiet: {quiet.wall_s:.1f} s, {len(quiet_records)} requests; replaying them")
+            quiet_replays = replay_both(quiet_records, workers, config, site, "quiet")
             if args.trace_sources > 0:
                 progress(
-                    f"a second cycle under tracemalloc, stopped after {args.trace_sources} sources"
+                    f"a third cycle under tracemalloc, stopped after {args.trace_sources} sources"
                 )
                 tracemalloc.start()
                 try:
                     second = run_cycle(
-                        app, site, 2, probe, fetch_log, record=False, stop_after=args.trace_sources
+                        app,
+                        site,
+                        2,
+                        probe,
+                        fetch_log,
+                        now=CLOCK[2],
+                        label="traced",
+                        record=False,
+                        stop_after=args.trace_sources,
                     )
                     traced = (second, tracemalloc.get_traced_memory()[1])
                 finally:
@@ -1167,7 +1298,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"warm-up round (not measured): {warm_s:.1f} s, {warm.sources_polled} sources, "
         f"{warm.entries_new} entries stored"
     )
-    report_cycle(cycle, workers, replays, len(feed_records))
+    report_cycle(cycle)
+    report_time(cycle, "measured cycle")
+    report_replays(
+        "measured cycle",
+        cycle,
+        "fetch, parse, robots.txt, extract, match, SQLite",
+        replays,
+        workers,
+    )
+    report_quiet(quiet, mix["slow"])
+    report_time(quiet, "quiet cycle")
+    report_replays(
+        "quiet cycle", quiet, "claim, fetch, schedule, SQLite state writes", quiet_replays, workers
+    )
+    report_ratios(cycle, replays, quiet, quiet_replays)
 
     print("\n## Memory")
     rows = [
@@ -1181,7 +1326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         second, peak = traced
         rows.append(
             [
-                f"tracemalloc peak, second cycle of the same mix stopped after "
+                f"tracemalloc peak, a third cycle of the measured mix stopped after "
                 f"{second.report.sources_polled} sources ({second.report.articles_new} new "
                 f"articles; {second.wall_s:.0f} s traced)",
                 f"{peak / 2**20:.0f} MiB",

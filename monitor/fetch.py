@@ -140,13 +140,23 @@ class HostGate:
         self._lock = threading.Lock()
         self._hosts: dict[str, tuple[threading.Lock, list[float]]] = {}
 
+    @staticmethod
+    def _key(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{(parts.hostname or '').lower()}:{parts.port or ''}"
+
+    def ready_at(self, url: str) -> float:
+        """The monotonic time ``url``'s host may next be asked (in the past when it may now)."""
+        with self._lock:
+            entry = self._hosts.get(self._key(url))
+        return entry[1][0] + self.delay if entry else 0.0
+
     @contextlib.contextmanager
     def slot(self, url: str, delay: float | None = None) -> Iterator[float]:
         """Wait for ``url``'s host (and at least ``delay``, when longer than the gate's own);
         gives the seconds waited."""
         asked = time.monotonic()
-        parts = urlsplit(url)
-        host = f"{(parts.hostname or '').lower()}:{parts.port or ''}"
+        host = self._key(url)
         with self._lock:
             lock, last_start = self._hosts.setdefault(host, (threading.Lock(), [-float("inf")]))
         with lock:

@@ -26,6 +26,8 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from monitor import pool, schedule
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
@@ -73,7 +75,8 @@ def poll(
             limit=limit,
             lease=lease,
             everything=everything,
-            exclude=polled,
+            # Only --all needs it: otherwise a polled source is no longer due.
+            exclude=polled if everything else None,
             per_host=cfg.per_host,
         )
         polled.update(source.id for source in batch)
@@ -141,7 +144,9 @@ class _Round:
         ready: list[tuple[queue.DueSource, _Polled]] = []
         exhausted = False
         while not self.stopped():
-            if not exhausted and len(in_flight) < window:
+            # Top up once half the window has drained: a claim is a write transaction, and
+            # claiming after every answer made the claims, not the network, the bottleneck.
+            if not exhausted and len(in_flight) <= window // 2:
                 batch = claim(window - len(in_flight))
                 exhausted = not batch
                 for source in batch:
@@ -161,16 +166,18 @@ class _Round:
         """Record what the sources' fetches found, then ingest their new entries."""
         fixed = {s.url for s in self.app.config.sources if s.interval is not None}
         feeds: list[tuple[queue.DueSource, _Polled]] = []
-        for source, outcome in polled:
-            self.report.sources_polled += 1
-            if outcome.error is not None:
-                status = outcome.result.status if outcome.result else None
-                self._source_failed(source, outcome.error, source.url in fixed, status)
-            elif outcome.feed is None:
-                self.report.sources_unchanged += 1
-                self._source_ok(source, outcome, source.url in fixed, new_items=0)
-            else:
-                feeds.append((source, outcome))
+        # Failures and unchanged bodies are settled at once, in one transaction for the lot.
+        with self.app.db.write() as session:
+            for source, outcome in polled:
+                self.report.sources_polled += 1
+                if outcome.error is not None:
+                    status = outcome.result.status if outcome.result else None
+                    self._source_failed(session, source, outcome.error, source.url in fixed, status)
+                elif outcome.feed is None:
+                    self.report.sources_unchanged += 1
+                    self._source_ok(session, source, outcome, source.url in fixed, new_items=0)
+                else:
+                    feeds.append((source, outcome))
         # Which entries are new, and which known ones changed.
         new: dict[str, NewArticle] = {}
         linked: dict[str, int] = {}
@@ -189,6 +196,8 @@ class _Round:
                 work=lambda n: read_page(
                     self.app, n.url, n.source.name, now=self.now, obey_robots=n.source.obey_robots
                 ),
+                workers=self.app.config.poll.workers,
+                ready_at=self.app.fetcher.gate.ready_at,
                 stop=self.stop,
             )
         )
@@ -208,11 +217,14 @@ class _Round:
                     ids=sorted(recheck),
                 )
             )
-        for source, outcome in feeds:
-            if self.stopped():
-                return  # unrecorded sources stay claimed until the lease ends, then are due
-            new_items = self._record_entries(source, outcome.entries, fresh[source.id], linked)
-            self._source_ok(source, outcome, source.url in fixed, new_items=new_items)
+        if self.stopped():
+            return  # unrecorded sources stay claimed until the lease ends, then are due
+        with self.app.db.write() as session:
+            for source, outcome in feeds:
+                new_items = self._record_entries(
+                    session, source, outcome.entries, fresh[source.id], linked
+                )
+                self._source_ok(session, source, outcome, source.url in fixed, new_items=new_items)
 
     def _fetch_source(self, source: queue.DueSource) -> _Polled:
         """Worker side: fetch and parse one source (and the newest children of a sitemap index)."""
@@ -300,6 +312,7 @@ class _Round:
 
     def _record_entries(
         self,
+        session: Session,
         source: queue.DueSource,
         entries: list[FeedEntry],
         fresh: list[FeedEntry],
@@ -314,10 +327,7 @@ class _Round:
             )
             for e in entries
         }
-        with self.app.db.write() as session:
-            store.record_entries(
-                session, source.id, list(rows.values()), new=fresh_keys, now=self.now
-            )
+        store.record_entries(session, source.id, list(rows.values()), new=fresh_keys, now=self.now)
         return len(fresh_keys)
 
     def _policy(self) -> schedule.Policy:
@@ -325,7 +335,13 @@ class _Round:
         return schedule.Policy(cfg.min_interval, cfg.max_interval, cfg.max_backoff)
 
     def _source_ok(
-        self, source: queue.DueSource, outcome: _Polled, fixed: bool, *, new_items: int
+        self,
+        session: Session,
+        source: queue.DueSource,
+        outcome: _Polled,
+        fixed: bool,
+        *,
+        new_items: int,
     ) -> None:
         result = outcome.result
         assert result is not None
@@ -341,24 +357,24 @@ class _Round:
             now=self.now,
             policy=self._policy(),
         )
-        with self.app.db.write() as session:
-            store.record_source_ok(
-                session,
-                source.id,
-                now=self.now,
-                status=result.status,
-                etag=result.headers.get("etag"),
-                last_modified=result.headers.get("last-modified"),
-                body_sha256=outcome.body_sha,
-                new_items=new_items,
-                next_check_at=plan.at,
-                next_check_reason=plan.reason,
-                learned_interval_s=plan.learned_interval,
-                format=feed.format if feed else None,
-            )
+        store.record_source_ok(
+            session,
+            source.id,
+            now=self.now,
+            status=result.status,
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+            body_sha256=outcome.body_sha,
+            new_items=new_items,
+            next_check_at=plan.at,
+            next_check_reason=plan.reason,
+            learned_interval_s=plan.learned_interval,
+            format=feed.format if feed else None,
+        )
 
     def _source_failed(
         self,
+        session: Session,
         source: queue.DueSource,
         exc: FetchError | ParseError,
         fixed: bool,
@@ -378,17 +394,16 @@ class _Round:
             now=self.now,
             policy=self._policy(),
         )
-        with self.app.db.write() as session:
-            count = store.record_source_error(
-                session,
-                source.id,
-                now=self.now,
-                kind=exc.kind,
-                message=message,
-                status=exc.status if isinstance(exc, FetchError) else status,
-                next_check_at=plan.at,
-                next_check_reason=plan.reason,
-            )
+        count = store.record_source_error(
+            session,
+            source.id,
+            now=self.now,
+            kind=exc.kind,
+            message=message,
+            status=exc.status if isinstance(exc, FetchError) else status,
+            next_check_at=plan.at,
+            next_check_reason=plan.reason,
+        )
         log(
             logger,
             "source_error",
@@ -418,6 +433,8 @@ class _Round:
                 etag=a.etag,
                 last_modified=a.last_modified,
             ),
+            workers=self.app.config.poll.workers,
+            ready_at=self.app.fetcher.gate.ready_at,
             stop=self.stop,
         )
         done: list[tuple[queue.DueArticle, Page]] = list(pages)

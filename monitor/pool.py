@@ -1,10 +1,11 @@
-"""Network work in parallel, one host at a time.
+"""Network work in parallel, one host at a time, no worker idle while any host is ready.
 
-The items of a round (feeds to fetch, pages to fetch and extract) are grouped by host, and each
-group runs in one worker thread, item after item. Different hosts proceed side by side, a slow
-host holds up only its own items, and no worker sits blocked on another's host. The fetcher's
-HostGate still enforces the per-host limit and delay for anything that crosses hosts (a
-redirect, a robots.txt).
+The items of a round (pages to fetch and extract) are queued per host. Worker threads take the
+next item of whichever host is ready soonest (``ready_at``: the fetcher's per-host pause),
+run it, and put the host back with its next ready time. So one host's items never overlap, a
+slow host holds up only its own items, and a worker that would otherwise sleep through one
+host's politeness pause serves another host meanwhile. The fetcher's HostGate still enforces
+the per-host limit and pause for anything that crosses hosts (a redirect, a robots.txt).
 
 Workers only fetch and run pure stages; every database write stays on the calling thread, in
 an order the caller chooses, so decisions do not depend on which host answered first.
@@ -12,15 +13,68 @@ an order the caller chooses, so decisions do not depend on which host answered f
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, as_completed
-from typing import TypeVar
+from concurrent.futures import Executor
+from typing import Generic, TypeVar
 
 from monitor.urls import domain_of
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+def _always_ready(_url: str) -> float:
+    return 0.0
+
+
+class _Hosts(Generic[Item]):
+    """The per-host queues and the heap of hosts by ready time, under one condition."""
+
+    def __init__(self, items: Iterable[Item], url: Callable[[Item], str]) -> None:
+        self.url = url
+        self.queues: dict[str, deque[Item]] = {}
+        for item in items:
+            self.queues.setdefault(domain_of(url(item)), deque()).append(item)
+        self.order = itertools.count()
+        # (ready time, longer queues first among the ready, tie-break, host)
+        self.heap = [(0.0, -len(q), next(self.order), h) for h, q in self.queues.items()]
+        heapq.heapify(self.heap)
+        self.pending = len(self.queues)  # hosts with items left, queued or running
+        self.cond = threading.Condition()
+
+    def take(self, stop: threading.Event | None) -> tuple[str, Item] | None:
+        """The next item of the host ready soonest, waiting for its time; None when done."""
+        with self.cond:
+            while True:
+                if (stop is not None and stop.is_set()) or self.pending == 0:
+                    return None
+                if not self.heap:  # every host left is running; one may come back
+                    self.cond.wait(0.5)
+                    continue
+                ready, _, _, host = self.heap[0]
+                wait = ready - time.monotonic()
+                if wait > 0:
+                    self.cond.wait(min(wait, 0.5))
+                    continue
+                heapq.heappop(self.heap)
+                return host, self.queues[host].popleft()
+
+    def put_back(self, host: str, ready_at: Callable[[str], float]) -> None:
+        """After one item of ``host``: requeue the host at its next ready time, or retire it."""
+        with self.cond:
+            items = self.queues[host]
+            if items:
+                when = ready_at(self.url(items[0]))
+                heapq.heappush(self.heap, (when, -len(items), next(self.order), host))
+            else:
+                self.pending -= 1
+            self.cond.notify_all()
 
 
 def by_host(
@@ -29,29 +83,52 @@ def by_host(
     *,
     url: Callable[[Item], str],
     work: Callable[[Item], Result],
+    workers: int = 1,
+    ready_at: Callable[[str], float] = _always_ready,
     stop: threading.Event | None = None,
 ) -> Iterator[tuple[Item, Result]]:
-    """Run ``work`` on every item, the items of one host in sequence, and yield each item with
-    its result as groups finish. Items not started when ``stop`` is set are not yielded.
+    """Run ``work`` on every item with ``workers`` threads of ``executor``, never two items of
+    one host at once, and yield each item with its result as it finishes. ``ready_at(url)`` is
+    the monotonic time the item's host may be asked again. Items not started when ``stop`` is
+    set are not yielded.
 
     ``work`` must not raise for an expected failure: it returns the failure as its result, so
-    one bad page never costs the rest of its host's items.
+    one bad page never costs the rest of its host's items. An unexpected exception is raised
+    here, in the caller's thread, once the workers have stopped.
     """
-    groups: dict[str, list[Item]] = {}
-    for item in items:
-        groups.setdefault(domain_of(url(item)), []).append(item)
+    hosts = _Hosts(items, url)
+    if not hosts.queues:
+        return
+    done: queue.SimpleQueue[tuple[Item, Result] | BaseException | None] = queue.SimpleQueue()
 
-    def run(group: list[Item]) -> list[tuple[Item, Result]]:
-        done = []
-        for item in group:
-            if stop is not None and stop.is_set():
-                break
-            done.append((item, work(item)))
-        return done
+    def run() -> None:
+        try:
+            while (taken := hosts.take(stop)) is not None:
+                host, item = taken
+                try:
+                    done.put((item, work(item)))
+                finally:
+                    hosts.put_back(host, ready_at)
+        except BaseException as exc:  # handed to the caller's thread, never lost in a future
+            with hosts.cond:
+                hosts.pending = 0  # the others stop too
+                hosts.cond.notify_all()
+            done.put(exc)
+        finally:
+            done.put(None)
 
-    # The longest groups start first: with fewer workers than hosts, they set the round's end.
-    futures: list[Future[list[tuple[Item, Result]]]] = [
-        executor.submit(run, group) for group in sorted(groups.values(), key=len, reverse=True)
-    ]
-    for future in as_completed(futures):
-        yield from future.result()
+    runners = min(workers, len(hosts.queues))
+    for _ in range(runners):
+        executor.submit(run)
+    failure: BaseException | None = None
+    finished = 0
+    while finished < runners:
+        message = done.get()
+        if message is None:
+            finished += 1
+        elif isinstance(message, BaseException):
+            failure = failure or message
+        else:
+            yield message
+    if failure is not None:
+        raise failure
