@@ -10,18 +10,18 @@ Three stages, in order:
              ``candidate_threshold``; each candidate is then scored exactly on shingle sets by
              Jaccard and by containment both ways, so a truncated copy (new inside known) and an
              extended copy (known inside new) count as copies when a score reaches
-             ``copy_threshold``;
+             ``copy_threshold``. A copy points at the original of its copy group: the
+             earliest-published member;
 3. story     other outlets' own reporting shares facts, not sentences (their 5-word shingles
-             barely overlap), so a second stage scores TF-IDF cosine on the content words of
-             the title and lead (names counted double) against the seeds and the accepted
-             articles, with story keywords as extra evidence.
+             barely overlap), so a second stage scores TF-IDF cosine (``match_story``) against
+             the seeds, and against accepted articles that anchor the story, with time
+             proximity and story keywords as extra evidence.
+
+Signatures and LSH bands live in ``match_signature``, the story scoring in ``match_story``.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,18 +29,38 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHashLSH
 
+from monitor import match_story as story
 from monitor import text as textmod
+from monitor.match_signature import (
+    lsh_bands,
+    lsh_params,
+    minhash_from_bytes,
+    minhash_of,
+    shingle_hashes,
+    shingle_hashes_of_bytes,
+    signature_values,
+)
 
-_SEED = 1
-# The same-story stage reads the title and the lead: the first words name the event, and long
-# articles drift into background that other stories share (BASIL, ECB+, NewsWCL50: seeded F1
-# 0.81 -> 0.83 at 300 words). Capitalised words (names, places, organisations) count double
-# (+0.01). See benchmarks/matching.py.
-_LEAD_WORDS = 300
-_NAME_WEIGHT = 2
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+__all__ = [
+    "Decision",
+    "Fingerprint",
+    "Known",
+    "MatchSettings",
+    "StoryIndex",
+    "fingerprint",
+    "lsh_bands",
+    "lsh_params",
+    "minhash_from_bytes",
+    "minhash_of",
+    "shingle_hashes",
+    "shingle_hashes_of_bytes",
+    "signature_values",
+    "story_terms",
+]
+
+story_terms = story.story_terms
 # Texts shorter than this many shingles are too small to call a container of another text.
 _MIN_CONTAINMENT_SHINGLES = 20
 
@@ -51,7 +71,9 @@ class MatchSettings:
     shingle_size: int = 5
     candidate_threshold: float = 0.15
     copy_threshold: float = 0.35
-    story_threshold: float = 0.25
+    # Calibrated on BASIL with benchmarks/matching.py (best seeded F1 there; 0.25 before the
+    # time, stemming and number features moved the scale).
+    story_threshold: float = 0.26
 
 
 @dataclass(frozen=True)
@@ -65,76 +87,18 @@ class Fingerprint:
         return self.minhash.hashvalues.astype("<u4").tobytes()
 
 
-def _token_ids(tokens: Sequence[str]) -> np.ndarray:
-    cache: dict[str, int] = {}
-    ids = [cache.setdefault(t, zlib.crc32(t.encode("utf-8"))) for t in tokens]
-    return np.asarray(ids, dtype=np.uint64)
-
-
-def shingle_hashes(tokens: Sequence[str], k: int) -> np.ndarray:
-    """Stable 32-bit hashes of the k-word shingles of ``tokens`` (a text shorter than k words is
-    one shingle), sorted and unique."""
-    ids = _token_ids(tokens)
-    if len(ids) == 0:
-        return np.zeros(0, dtype=np.uint64)
-    if len(ids) < k:
-        k = len(ids)
-    n = len(ids) - k + 1
-    acc = np.zeros(n, dtype=np.uint64)
-    mult = np.uint64(0x100000001B3)  # FNV-64 prime; wrapping uint64 arithmetic is intended
-    with np.errstate(over="ignore"):
-        for j in range(k):
-            acc = acc * mult + ids[j : j + n] + np.uint64(j + 1)
-        acc ^= acc >> np.uint64(29)
-        acc = acc * np.uint64(0xBF58476D1CE4E5B9)
-    return np.unique(acc >> np.uint64(32))
-
-
-_SCHEME = "affine32"  # datasketch 2's default; signatures are stored as uint32
-
-
-def _identity(value: int) -> int:
-    return value
-
-
-def minhash_of(shingles: np.ndarray, num_perm: int) -> LeanMinHash:
-    """A datasketch MinHash of shingles that are already hashed to 32 bits.
-
-    Hashing each shingle once with numpy (``shingle_hashes``) and handing the integers to
-    ``update_batch`` with an identity hash function skips datasketch's per-shingle SHA-1, which
-    is most of its cost; the permutations and the signature are datasketch's own.
-    """
-    m = MinHash(num_perm=num_perm, seed=_SEED, hashfunc=_identity, scheme=_SCHEME)
-    if len(shingles):
-        m.update_batch(shingles.tolist())
-    return LeanMinHash(m)
-
-
-def minhash_from_bytes(data: bytes) -> LeanMinHash:
-    """A stored signature (``Fingerprint.minhash_bytes``) back as a LeanMinHash."""
-    values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    return LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
-
-
 def fingerprint(text: str, settings: MatchSettings) -> Fingerprint:
-    tokens = textmod.words(text)
-    shingles = shingle_hashes(tokens, settings.shingle_size)
+    """What the copy stages compare and the database stores: the content hash, the word count,
+    the shingle hashes and their MinHash signature (a datasketch LeanMinHash)."""
+    tokens = textmod.word_bytes(text)
+    shingles = shingle_hashes_of_bytes(tokens, settings.shingle_size)
     return Fingerprint(
-        sha256=textmod.content_sha256(text),
+        # textmod.content_sha256 of the same text, without tokenising it a second time
+        sha256=textmod.sha256_of_words(tokens),
         word_count=len(tokens),
         shingles=shingles,
         minhash=minhash_of(shingles, settings.num_perm),
     )
-
-
-def story_terms(title: str | None, text: str) -> Counter[str]:
-    """The content words the same-story stage compares: title and lead, names counted double."""
-    lead = f"{title or ''} {' '.join(text.split()[:_LEAD_WORDS])}"
-    counts = Counter(textmod.terms(lead))
-    names = {textmod.fold(w) for w in _TOKEN.findall(lead) if w[0].isupper()}
-    for t in counts.keys() & names:
-        counts[t] *= _NAME_WEIGHT
-    return counts
 
 
 @dataclass
@@ -177,16 +141,10 @@ class Decision:
         }
 
 
-def _norm(a: dict[str, float]) -> float:
-    return math.sqrt(sum(w * w for w in a.values()))
-
-
-def _cosine(a: dict[str, float], na: float, b: dict[str, float], nb: float) -> float:
-    if not na or not nb:
-        return 0.0
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items()) / (na * nb)
+def _published_order(known: Known) -> tuple[datetime, int]:
+    """Earliest publication first; the older article id breaks ties."""
+    assert known.published_at is not None
+    return (story.as_utc(known.published_at), known.article_id)
 
 
 class StoryIndex:
@@ -195,29 +153,38 @@ class StoryIndex:
     def __init__(self, settings: MatchSettings, keywords: Iterable[str] = ()) -> None:
         self.settings = settings
         self.keywords = tuple(k for k in (textmod.normalised(k) for k in keywords) if k)
-        self._lsh = MinHashLSH(threshold=settings.candidate_threshold, num_perm=settings.num_perm)
+        self._lsh = MinHashLSH(
+            threshold=settings.candidate_threshold,
+            num_perm=settings.num_perm,
+            params=lsh_params(settings.candidate_threshold, settings.num_perm),
+        )
         self._versions: dict[str, tuple[Known, np.ndarray]] = {}
         self._by_sha: dict[str, Known] = {}
         self._members: dict[int, Known] = {}
-        self._terms: dict[int, Counter[str]] = {}
+        self._terms: dict[int, dict[str, float]] = {}
         self._df: Counter[str] = Counter()
         self._docs = 0
         # Members' weighted vectors and norms, valid while the term statistics are unchanged.
         self._vectors: dict[int, tuple[dict[str, float], float]] = {}
         self._vectors_docs = -1
+        # Which accepted articles anchor the story (see match_story.ANCHOR_RATIO), decided once
+        # per article against the seeds known then; a new seed decides again.
+        self._anchors: dict[int, bool] = {}
 
     # -- building ---------------------------------------------------------------------------
 
     def add_background(self, text: str) -> None:
         """Count a document (of this story or not) in the term statistics."""
-        self._df.update(set(textmod.terms(text)))
+        self._df.update(story.document_terms(text))
         self._docs += 1
 
     def add(self, known: Known, minhashes: Sequence[LeanMinHash] | None = None) -> None:
         """Index every version of ``known``; ``minhashes`` are stored signatures, if any."""
         self._members[known.article_id] = known
         for i, body in enumerate(known.texts):
-            fp_shingles = shingle_hashes(textmod.words(body), self.settings.shingle_size)
+            fp_shingles = shingle_hashes_of_bytes(
+                textmod.word_bytes(body), self.settings.shingle_size
+            )
             mh = minhashes[i] if minhashes else minhash_of(fp_shingles, self.settings.num_perm)
             key = f"{known.article_id}:{i}"
             if key not in self._versions:
@@ -225,9 +192,12 @@ class StoryIndex:
                 self._versions[key] = (known, fp_shingles)
             self._by_sha.setdefault(textmod.content_sha256(body), known)
         self._vectors_docs = -1  # this member's terms may have changed
-        self._terms[known.article_id] = story_terms(
+        self._terms[known.article_id] = story.story_terms(
             known.title, known.texts[-1] if known.texts else ""
         )
+        self._anchors.pop(known.article_id, None)
+        if known.relation == "seed":
+            self._anchors.clear()
 
     def member(self, article_id: int) -> Known | None:
         return self._members.get(article_id)
@@ -235,7 +205,7 @@ class StoryIndex:
     # -- deciding ---------------------------------------------------------------------------
 
     def _root(self, known: Known) -> Known:
-        """The original of a copy group: copies point at what they copy, transitively."""
+        """The head of a copy chain: copies point at what they copy, transitively."""
         seen = set()
         while (
             known.copy_of_id and known.copy_of_id in self._members and known.article_id not in seen
@@ -244,23 +214,58 @@ class StoryIndex:
             known = self._members[known.copy_of_id]
         return known
 
+    def original(self, known: Known) -> Known:
+        """The original of ``known``'s copy group: its earliest-published member (if B copies A
+        and C copies B, the group is A, B, C). The head of the copy chain stands unless dates
+        show an earlier member: an undated member, or an undated head, moves nothing."""
+        root = self._root(known)
+        if root.published_at is None:
+            return root
+        group = [m for m in self._members.values() if m.published_at and self._root(m) is root]
+        return min([root, *group], key=_published_order)
+
     def _member_vectors(self) -> dict[int, tuple[dict[str, float], float]]:
         if self._vectors_docs != self._docs or len(self._vectors) != len(self._terms):
             self._vectors = {}
             for article_id, counts in self._terms.items():
-                vector = self._weights(counts)
-                self._vectors[article_id] = (vector, _norm(vector))
+                vector = story.weights(counts, self._df, self._docs)
+                self._vectors[article_id] = (vector, story.norm(vector))
             self._vectors_docs = self._docs
         return self._vectors
 
-    def _weights(self, counts: Counter[str]) -> dict[str, float]:
-        n = self._docs
-        return {
-            t: (1 + math.log(c)) * (math.log((1 + n) / (1 + self._df.get(t, 0))) + 1)
-            for t, c in counts.items()
-        }
+    def _is_anchor(
+        self, article_id: int, vectors: dict[int, tuple[dict[str, float], float]]
+    ) -> bool:
+        """A seed always anchors; an accepted article only if it is close to a seed."""
+        known = self._members[article_id]
+        if known.relation == "seed":
+            return True
+        if article_id not in self._anchors:
+            seeds = [m for m in self._members.values() if m.relation == "seed"]
+            if not seeds:  # a story without seeds: its members are all it has
+                self._anchors[article_id] = True
+            else:
+                vector, n = vectors[article_id]
+                bar = story.ANCHOR_RATIO * self.settings.story_threshold
+                self._anchors[article_id] = any(
+                    story.cosine(vector, n, *vectors[seed.article_id])
+                    * story.time_factor(known.published_at, seed.published_at)
+                    >= bar
+                    for seed in seeds
+                    if seed.article_id in vectors
+                )
+        return self._anchors[article_id]
 
-    def decide(self, title: str | None, text: str, fp: Fingerprint) -> Decision:
+    def decide(
+        self,
+        title: str | None,
+        text: str,
+        fp: Fingerprint,
+        *,
+        published_at: datetime | None = None,
+    ) -> Decision:
+        """Exact, copy, same story or off topic, with the scores and the reason.
+        ``published_at`` (when known) weighs time proximity in the story stage."""
         s = self.settings
         thresholds = {
             "candidate": s.candidate_threshold,
@@ -269,15 +274,16 @@ class StoryIndex:
         }
         exact = self._by_sha.get(fp.sha256)
         if exact is not None:
-            root = self._root(exact)
+            original = self.original(exact)
+            via = f" (a copy of {original.url})" if original is not exact else ""
             return Decision(
                 "exact",
-                root.article_id,
-                root.url,
+                original.article_id,
+                original.url,
                 1.0,
                 {"jaccard": 1.0},
                 thresholds,
-                f"the same text as {exact.url}",
+                f"the same text as {exact.url}{via}",
             )
 
         best: tuple[float, str, Known, dict[str, float]] | None = None
@@ -300,58 +306,82 @@ class StoryIndex:
                 best = (value, name, known, scores)
         if best is not None and best[0] >= s.copy_threshold:
             value, name, known, scores = best
-            root = self._root(known)
+            original = self.original(known)
             how = {
                 "jaccard": "shares most of its text with",
                 "containment_new_in_known": "is contained in (a shortened copy of)",
                 "containment_known_in_new": "contains (an extended copy of)",
             }[name]
-            via = f" (itself a copy of {root.url})" if root is not known else ""
+            via = f" (itself a copy of {original.url})" if original is not known else ""
             return Decision(
                 "copy",
-                root.article_id,
-                root.url,
+                original.article_id,
+                original.url,
                 value,
                 scores,
                 thresholds,
                 f"{how} {known.url}{via}: {name} {value:.2f} >= {s.copy_threshold}",
             )
 
-        return self._story_stage(title, text, thresholds, best)
+        return self._story_stage(title, text, published_at, thresholds, best)
 
     def _story_stage(
         self,
         title: str | None,
         text: str,
+        published_at: datetime | None,
         thresholds: dict[str, float],
         near: tuple[float, str, Known, dict[str, float]] | None,
     ) -> Decision:
         s = self.settings
-        counts = story_terms(title, text)
-        vector = self._weights(counts)
-        norm = _norm(vector)
-        best_cos, best_known = 0.0, None
-        for article_id, (member, member_norm) in self._member_vectors().items():
-            cos = _cosine(vector, norm, member, member_norm)
-            if cos > best_cos:
-                best_cos, best_known = cos, self._members[article_id]
+        vector = story.weights(story.story_terms(title, text), self._df, self._docs)
+        norm = story.norm(vector)
+        vectors = self._member_vectors()
+        # Each anchor's score: cosine, faded by time, divided by the anchor's bar relative to a
+        # seed's, so one threshold applies to all.
+        has_seeds = any(m.relation == "seed" for m in self._members.values())
+        best_score, best_cos, best_time, best_known = 0.0, 0.0, 1.0, None
+        for article_id, (member, member_norm) in vectors.items():
+            if not self._is_anchor(article_id, vectors):
+                continue
+            known = self._members[article_id]
+            cos = story.cosine(vector, norm, member, member_norm)
+            factor = story.time_factor(published_at, known.published_at)
+            score = cos * factor
+            if known.relation != "seed" and has_seeds:
+                score /= story.ANCHOR_RATIO
+            if score > best_score:
+                best_score, best_cos, best_time, best_known = score, cos, factor, known
         hits: list[str] = []
         if self.keywords:
             folded = " " + textmod.normalised(f"{title or ''} {text}") + " "
             hits = [k for k in self.keywords if f" {k} " in folded]
-        scores = {"cosine": best_cos, "keyword_hits": float(len(hits))}
+        scores = {"score": best_score, "cosine": best_cos, "keyword_hits": float(len(hits))}
+        if best_time < 1.0:
+            scores["time_factor"] = best_time
         if near is not None:
             scores["nearest_copy_score"] = near[0]
         needed = s.story_threshold / 2 if hits else s.story_threshold
-        if best_known is not None and best_cos >= needed:
-            because = f"TF-IDF cosine {best_cos:.2f} >= {needed:.3f} with {best_known.url}"
+        how = f"TF-IDF cosine {best_cos:.2f}"
+        if best_time < 1.0:
+            how += f" x time proximity {best_time:.2f}"
+        if (
+            best_known is not None
+            and best_known.relation != "seed"
+            and best_score < best_cos * best_time
+        ):
+            how += f" / {story.ANCHOR_RATIO} (an accepted article, not a seed)"
+        if best_score != best_cos:
+            how += f" = {best_score:.2f}"
+        if best_known is not None and best_score >= needed:
+            because = f"{how} >= {needed:.3f} with {best_known.url}"
             if hits:
                 because += f"; story keywords: {', '.join(hits)}"
             return Decision(
                 "same_story",
                 best_known.article_id,
                 best_known.url,
-                best_cos,
+                best_score,
                 scores,
                 thresholds,
                 because,
@@ -361,9 +391,9 @@ class StoryIndex:
             "off_topic",
             None,
             None,
-            best_cos,
+            best_score,
             scores,
             thresholds,
-            f"TF-IDF cosine {best_cos:.2f} < {needed:.3f}{nearest}"
+            f"{how} < {needed:.3f}{nearest}"
             + (f"; keywords: {', '.join(hits)}" if hits else "; no story keyword"),
         )

@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import unicodedata
+import zlib
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import numpy as np
 import pytest
+from datasketch import MinHash, MinHashLSH
 
+from monitor import match_story
 from monitor import text as textmod
 from monitor.match import (
     Decision,
@@ -22,7 +28,10 @@ from monitor.match import (
     MatchSettings,
     StoryIndex,
     fingerprint,
+    lsh_bands,
+    lsh_params,
     minhash_from_bytes,
+    minhash_of,
     shingle_hashes,
 )
 from tests.conftest import REPO, SHARED_DATA
@@ -105,8 +114,10 @@ def basil_index() -> StoryIndex:
     return index
 
 
-def decide(index: StoryIndex, text: str, title: str | None = None) -> Decision:
-    return index.decide(title, text, fingerprint(text, SETTINGS))
+def decide(
+    index: StoryIndex, text: str, title: str | None = None, published_at: datetime | None = None
+) -> Decision:
+    return index.decide(title, text, fingerprint(text, SETTINGS), published_at=published_at)
 
 
 def _edited(text: str) -> str:
@@ -207,6 +218,42 @@ def test_copy_of_a_copy_points_at_the_root_original():
     assert (exact.matched_id, exact.matched_url) == (1, BBC_URL)
 
 
+def _when(day: int) -> datetime:
+    return datetime(2023, 3, 20, 12, tzinfo=UTC) + timedelta(days=day)
+
+
+def test_copy_of_a_copy_of_a_copy_points_at_the_first():
+    """B copies A and C copies B: a copy of C points at A, the head of the group, even when C
+    is the only text it shares."""
+    index = roxham_index()
+    b_text = _extended(bbc())
+    c_text = _extended(_edited(b_text))
+    index.add(Known(3, "https://example.org/b", "copy", _when(1), 1, [b_text]))
+    index.add(Known(4, "https://example.org/c", "copy", _when(2), 3, [c_text]))
+    tail = "\n\n".join(_paragraphs(c_text)[-4:])
+    decision = decide(index, tail)
+    assert decision.kind == "copy"
+    assert (decision.matched_id, decision.matched_url) == (1, BBC_URL)
+    assert decision.relation == "copy"
+
+
+def test_copy_points_at_the_earliest_published_member_of_its_group():
+    """When a member of a copy group was published before the article the group was first
+    attributed to, copies point at that earliest-published member, by exact and near match."""
+    index = StoryIndex(SETTINGS)
+    _background(index)
+    index.add(Known(1, "https://example.org/late", "seed", _when(3), None, [bbc()]))
+    index.add(Known(2, "https://example.org/early", "copy", _when(0), 1, [_edited(bbc())]))
+    index.add(Known(3, "https://example.org/undated", "copy", None, 1, [_extended(bbc())]))
+    near = decide(index, _extended(_edited(bbc())))
+    assert near.kind == "copy"
+    assert (near.matched_id, near.matched_url) == (2, "https://example.org/early")
+    exact = decide(index, bbc())
+    assert exact.kind == "exact"
+    assert exact.matched_id == 2
+    assert "https://example.org/late" in exact.reason
+
+
 # -- same story, off topic -----------------------------------------------------------------------
 
 
@@ -265,6 +312,82 @@ def test_every_decision_carries_its_reason_scores_and_thresholds():
         }
         stored = decision.as_match()
         assert stored["kind"] == decision.kind and stored["reason"] == decision.reason
+
+
+def _basil_seeded(outlet: str = "nyt") -> tuple[StoryIndex, datetime]:
+    """A story seeded with one outlet's report of STORY_EVENT, with its publication date."""
+    seed = basil()[STORY_EVENT][outlet]
+    day = datetime.fromisoformat(seed["date"]).replace(tzinfo=UTC)
+    index = StoryIndex(SETTINGS)
+    _background(index)
+    index.add(Known(1, seed["url"], "seed", day, None, [seed["text"]], seed["title"]))
+    return index, day
+
+
+def test_the_same_event_reported_months_later_is_off_topic():
+    """Time proximity: a report of the story's event dated within days is the same story; the
+    same text dated four months later (a later event reusing the story's words) is not, and the
+    reason says why."""
+    index, day = _basil_seeded()
+    article = basil()[STORY_EVENT]["hpo"]
+    soon = decide(index, article["text"], article["title"], published_at=day + timedelta(days=1))
+    assert soon.kind == "same_story"
+    assert "time_factor" not in soon.scores
+    later = decide(index, article["text"], article["title"], published_at=day + timedelta(days=120))
+    assert later.kind == "off_topic"
+    assert later.scores["cosine"] >= SETTINGS.story_threshold
+    assert later.scores["time_factor"] < 0.01
+    assert "time proximity" in later.reason
+    undated = decide(index, article["text"], article["title"])
+    assert undated.kind == "same_story"
+
+
+def test_an_accepted_article_far_from_the_seeds_does_not_pull_in_its_own_story():
+    """Growing-mode drift: an article accepted into the story but unlike its seeds (here a
+    report of another event) does not anchor it, so reports of that other event stay off
+    topic; judged against that article as a seed, the same report would have been accepted."""
+    index, _ = _basil_seeded()
+    stray = basil()[OTHER_EVENT]["nyt"]
+    index.add(Known(2, stray["url"], "original", None, None, [stray["text"]], stray["title"]))
+    other = basil()[OTHER_EVENT]["fox"]
+    decision = decide(index, other["text"], other["title"])
+    assert decision.kind == "off_topic"
+    alone = StoryIndex(SETTINGS)
+    _background(alone)
+    alone.add(Known(2, stray["url"], "seed", None, None, [stray["text"]], stray["title"]))
+    assert decide(alone, other["text"], other["title"]).kind == "same_story"
+
+
+def test_an_accepted_article_close_to_the_seeds_anchors_the_story_at_a_higher_bar():
+    """An accepted article close to the seeds (the CBC report against the BBC relay) anchors
+    the story: a candidate that shares its words (here every line reversed, so no shingles)
+    matches it, scored as its cosine divided by ANCHOR_RATIO, and the reason says so."""
+    index = StoryIndex(SETTINGS)
+    _background(index)
+    index.add(Known(1, BBC_URL, "seed", None, None, [bbc()]))
+    index.add(Known(2, CBC_URL, "original", None, None, [cbc()]))
+    reworded = "\n".join(" ".join(reversed(line.split())) for line in cbc().split("\n"))
+    decision = decide(index, reworded)
+    assert decision.kind == "same_story"
+    assert (decision.matched_id, decision.matched_url) == (2, CBC_URL)
+    assert decision.scores["cosine"] > 0.9
+    assert decision.similarity == pytest.approx(
+        decision.scores["cosine"] / match_story.ANCHOR_RATIO
+    )
+    assert "accepted article" in decision.reason
+
+
+def test_french_text_folds_accents_and_drops_french_function_words():
+    """French and English both work: accents fold, French stopwords go, common inflections
+    (plural, past, -ies) meet."""
+    terms = match_story.story_terms(
+        "Fermeture du chemin Roxham", "Les demandeurs d'asile arrivés au Québec."
+    )
+    assert {"fermeture", "chemin", "roxham", "demandeur", "asile", "quebec"} <= set(terms)
+    assert not {"les", "du", "d", "au"} & set(terms)
+    assert match_story.stem("arrests") == match_story.stem("arrested") == "arrest"
+    assert match_story.stem("launches") == match_story.stem("launched") == "launch"
+    assert match_story.stem("agencies") == "agency"
 
 
 # -- fingerprints --------------------------------------------------------------------------------
@@ -356,3 +479,91 @@ def test_basil_texts_are_what_the_tests_expect():
     assert set(events[OTHER_EVENT]) == {"nyt", "fox", "hpo"}
     assert "Farenthold" in events[STORY_EVENT]["nyt"]["text"]
     assert "Netanyahu" in events[OTHER_EVENT]["nyt"]["text"]
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def test_signature_equals_datasketch_update_batch_and_works_in_its_lsh():
+    """Our vectorised signature has exactly the hash values datasketch's own update_batch
+    computes from the same shingle hashes (affine32, seed 1), and it indexes in MinHashLSH."""
+    texts = [bbc(), cbc(), *(row["text"] for row in basil()[STORY_EVENT].values())]
+    texts += [left for _, left, _ in _ecbplus_pairs()[:20]]
+    lsh = MinHashLSH(threshold=SETTINGS.candidate_threshold, num_perm=SETTINGS.num_perm)
+    for i, body in enumerate(texts):
+        fp = fingerprint(body, SETTINGS)
+        theirs = MinHash(num_perm=SETTINGS.num_perm, seed=1, hashfunc=_identity)
+        theirs.update_batch(fp.shingles.tolist())
+        assert fp.minhash.scheme == theirs.scheme == "affine32"
+        assert np.array_equal(fp.minhash.hashvalues, theirs.hashvalues), i
+        assert fp.minhash.jaccard(theirs) == 1.0
+        lsh.insert(i, fp.minhash)
+    assert 0 in lsh.query(fingerprint(bbc(), SETTINGS).minhash)
+    empty = minhash_of(np.zeros(0, dtype=np.uint64), SETTINGS.num_perm)
+    assert np.array_equal(empty.hashvalues, MinHash(num_perm=SETTINGS.num_perm).hashvalues)
+
+
+def test_fingerprint_tokens_and_hash_are_those_of_the_reference_definitions():
+    """The fast paths (bytes tokenising, table-driven accent folding) give what the plain
+    definitions give: folded words, their CRC-32 shingles, the SHA-256 of the normalised text,
+    on English, French, other scripts, combining marks and characters beyond the tables."""
+
+    def fold(text: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower())
+        return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+    samples = [
+        bbc(),
+        cbc(),
+        "Le Québec ferme le chemin Roxham : « demandeurs d’asile » à Lacolle, 25 mars.",
+        "Cafe\u0301 NAÏVE ﬁnal Straße ΣΟΦΟΣ İstanbul Ⅻ x²",
+        "Москва и Київ; 東京 and 𝐁𝐨𝐥𝐝 𠀀text\u0301; snake_case — “quotes” … end",
+        "",
+        "  \t ",
+    ]
+    for text in samples:
+        words = re.findall(r"\w+", fold(text))
+        assert textmod.fold(text) == fold(text)
+        assert textmod.words(text) == words
+        assert textmod.word_bytes(text) == [w.encode() for w in words]
+        expected = hashlib.sha256(" ".join(words).encode()).hexdigest()
+        assert textmod.content_sha256(text) == expected
+        fp = fingerprint(text, SETTINGS)
+        assert fp.sha256 == expected and fp.word_count == len(words)
+        assert np.array_equal(fp.shingles, shingle_hashes(words, SETTINGS.shingle_size))
+    ids = [zlib.crc32(w.encode()) for w in textmod.words("Roxham Road")]
+    assert len(shingle_hashes(["roxham", "road"], 5)) == 1 and len(set(ids)) == 2
+
+
+def test_lsh_bands_share_a_key_exactly_when_minhashlsh_returns_the_pair():
+    """lsh_bands uses MinHashLSH's own (bands, rows) for the candidate threshold, and two
+    signatures share a band key exactly when MinHashLSH returns one for the other: on real
+    wire-copy pairs, their other-event neighbours and perturbed near-copies around the
+    threshold."""
+    lsh = MinHashLSH(threshold=SETTINGS.candidate_threshold, num_perm=SETTINGS.num_perm)
+    assert lsh_params(SETTINGS.candidate_threshold, SETTINGS.num_perm) == (lsh.b, lsh.r)
+    signatures = []
+    rng = np.random.default_rng(0)
+    for _, left, right in _ecbplus_pairs():
+        for body in (left, right):
+            shingles = fingerprint(body, SETTINGS).shingles
+            signatures.append(minhash_of(shingles, SETTINGS.num_perm))
+        keep = shingles[rng.random(len(shingles)) >= rng.uniform(0.5, 0.9)]
+        noise = rng.integers(0, 2**32, size=len(shingles) - len(keep), dtype=np.uint64)
+        signatures.append(minhash_of(np.unique(np.concatenate([keep, noise])), SETTINGS.num_perm))
+    keys = []
+    for i, mh in enumerate(signatures):
+        lsh.insert(i, mh)
+        bands = lsh_bands(mh, SETTINGS)
+        assert [band for band, _ in bands] == list(range(lsh.b))
+        assert all(len(key) == 4 * lsh.r for _, key in bands)
+        keys.append(set(bands))
+    pairs = 0
+    for i, mh in enumerate(signatures):
+        by_band = {j for j, other in enumerate(keys) if other & keys[i]}
+        assert set(lsh.query(mh)) == by_band, i
+        pairs += len(by_band) - 1
+    assert pairs > len(signatures)  # the comparison saw many candidate pairs, not only self
+    assert lsh_bands(minhash_from_bytes(signatures[0].hashvalues.astype("<u4").tobytes()),
+                     SETTINGS) == lsh_bands(signatures[0], SETTINGS)  # fmt: skip

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def measured() -> dict[str, float]:
-    """The gate subset of benchmarks/matching.py (deterministic, about 30 s), measured once."""
+    """The gate subset of benchmarks/matching.py (deterministic, about 10 s), measured once."""
     return matching.gate_measure()
 
 
