@@ -310,8 +310,16 @@ def first_version(
 ) -> None:
     """Store version 1 and the decision of every story that follows this source, together."""
     fp = fingerprint(extracted.text, app.match_settings)
+    with app.db.read() as session:
+        # As stored: the page's date, else the feed's. The story stage weighs time proximity.
+        published_at = session.get_one(Article, article_id).published_at
     decisions: list[tuple[StoryRef, Decision]] = [
-        (story, indexes.get(story).decide(extracted.title, extracted.text, fp))
+        (
+            story,
+            indexes.get(story).decide(
+                extracted.title, extracted.text, fp, published_at=published_at
+            ),
+        )
         for story in app.stories_for(source_name)
     ]
     with app.db.write() as session:
