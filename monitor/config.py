@@ -129,7 +129,14 @@ class PollSettings:
         "feed's TTL, Cache-Control max-age or Expires can ask for.",
         "duration",
     )
-    batch_size: int = _setting(50, "Most sources claimed at once by a poll round.", low=1)
+    batch_size: int = _setting(
+        200,
+        "Sources whose answers are stored together (their new pages fetched in parallel, then "
+        "stored oldest first); also the window of feed fetches in flight. Larger lots amortise "
+        "each lot's slowest host (with per_host_delay 1 s, 200 polls 2,000 sources twice as "
+        "fast as 50).",
+        low=1,
+    )
     per_host: int = _setting(
         2, "Most sources of one host claimed in one batch, so one host cannot fill it.", low=1
     )
