@@ -325,7 +325,7 @@ class SourceStatus:
         )
         return (
             f"{self.name}\t{state}\t{error}\tnext {short(self.next_check_at)}\t"
-            f"{self.items_seen} items\t{self.url}"
+            f"{self.items_seen} item{'' if self.items_seen == 1 else 's'}\t{self.url}"
         )
 
 
