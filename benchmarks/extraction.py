@@ -35,7 +35,6 @@ import gzip
 import json
 import math
 import multiprocessing
-import platform
 import re
 import statistics
 import sys
@@ -44,7 +43,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import table, versions  # noqa: E402
 from monitor.errors import ExtractError  # noqa: E402
 from monitor.extract import Extracted, extract  # noqa: E402
 
@@ -403,25 +402,8 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("trafilatura", "readability-lxml", "htmldate", "lxml"):
-        try:
-            out[dist] = version(dist)
-        except Exception:
-            out[dist] = "missing"
-    return out
-
-
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    rows = [list(r) for r in rows]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -441,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     traf = load_trafilatura_eval(args.limit)
     media = load_mediacloud(args.limit)
     report: dict[str, Any] = {
-        "versions": versions(),
+        "versions": versions("trafilatura", "readability-lxml", "htmldate", "lxml"),
         "data": {
             "article_extraction_benchmark": {"path": str(ZYTE), "pages": len(zyte)},
             "trafilatura_eval_subset": {"path": str(TRAF_EVAL), "pages": len(traf)},
@@ -472,7 +454,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     z = report["article_extraction_benchmark"]
     print(f"\n## article_extraction_benchmark ({len(zyte)} pages): shingle metric")
     print(
-        _table(
+        table(
             ["system", "precision", "recall", "F1", "accuracy"],
             (
                 [s, _fmt(f["precision"]), _fmt(f["recall"]), _fmt(f["f1"]), _fmt(f["accuracy"])]
@@ -488,7 +470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"authors {first['author_gold']}, dates {first['date_gold']})"
     )
     print(
-        _table(
+        table(
             ["system", "with found", "without absent", "title", "author", "date"],
             (
                 [
@@ -505,14 +487,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     m = report["htmldate_mediacloud_2020"]
     print(f"\n## htmldate_mediacloud_2020 ({len(media)} pages with a gold date): exact day")
-    print(_table(["system", "date"], ([s, _fmt(f["date"])] for s, f in m.items())))
+    print(table(["system", "date"], ([s, _fmt(f["date"])] for s, f in m.items())))
     print(
         f"\n## milliseconds per page ({len(zyte)} pages of article_extraction_benchmark, "
         "systems interleaved page by page)"
     )
     base = z.get("trafilatura", {}).get("ms_median")
     print(
-        _table(
+        table(
             ["system", "median", "p90", "median / trafilatura's"],
             (
                 [
@@ -533,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "htmldate_mediacloud_2020": m["ours"],
         }
         print(
-            _table(
+            table(
                 ["data set", *STATUSES],
                 (
                     [name, *(str(f["statuses"].get(k, 0)) for k in STATUSES)]

@@ -29,13 +29,11 @@ import gc
 import gzip
 import io
 import json
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 import feedparser  # noqa: E402
 
+from benchmarks.report import table, versions  # noqa: E402
 from monitor import parse as monitor_parse  # noqa: E402
 from monitor.errors import ParseError  # noqa: E402
 
@@ -61,7 +60,8 @@ class Sample:
 
 
 def corpus_files() -> list[Path]:
-    """The corpus's feed files, as tests/test_parse.py selects them."""
+    """The corpus's feed files (tests/test_parse.py reads the same selection); none when the
+    data is not there."""
     return sorted(
         p
         for p in FEEDS.rglob("*")
@@ -141,22 +141,6 @@ def figures(samples: Sequence[Sample], seconds: Sequence[float]) -> dict[str, fl
     }
 
 
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("feedparser", "lxml", "chardet"):
-        try:
-            out[dist] = version(dist)
-        except Exception:
-            out[dist] = "missing"
-    return out
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timings per file and system")
@@ -167,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples = load(args.limit)
     fast = sum(took_fast_path(s) for s in samples)
     report: dict[str, Any] = {
-        "versions": versions(),
+        "versions": versions("feedparser", "lxml", "chardet"),
         "data": {
             "path": str(FEEDS),
             "feeds": len(samples),
@@ -205,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(f"\n## microseconds per entry (best of {args.repeat}; goal: ours <= 1/3 of feedparser)")
     print(
-        _table(["system", "median us/entry", "total us/entry", "median ratio", "total ratio"], rows)
+        table(["system", "median us/entry", "total us/entry", "median ratio", "total ratio"], rows)
     )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

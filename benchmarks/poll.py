@@ -93,7 +93,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -109,6 +108,7 @@ import monitor.ingest  # noqa: E402
 import monitor.pipeline  # noqa: E402
 import monitor.pool  # noqa: E402
 import storage.queue  # noqa: E402
+from benchmarks.report import table, versions  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor import log as logmod  # noqa: E402
 from monitor.app import App, open_app  # noqa: E402
@@ -846,22 +846,6 @@ def parse_costs(bodies: Sequence[tuple[str, Body]]) -> ParseCost:
 # --- output -------------------------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("httpx", "httpcore", "feedparser", "sqlalchemy", "lxml", "trafilatura"):
-        try:
-            out[dist] = version(dist)
-        except Exception:
-            out[dist] = "missing"
-    return out
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def _percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q / 100
@@ -918,7 +902,7 @@ def report_cycle(cycle: Cycle) -> None:
         ["decisions (original, copy, off topic)", f"{r.originals}, {r.copies}, {r.off_topic}"],
         ["server answers", _counts(cycle.requests)],
     ]
-    print(_table(["figure", "value"], rows))
+    print(table(["figure", "value"], rows))
     page_errors = [e for e in r.errors if not e.split(": ", 1)[0].endswith("/feed.xml")]
     for error in page_errors[:5]:
         print(f"- page error: {error[:200]}")
@@ -987,7 +971,7 @@ def report_time(cycle: Cycle, name: str) -> None:
             wall, cpu, calls = p[label]
             rows.append([f"in workers: {label} (summed)", f"{wall:.2f}", f"{cpu:.2f}", str(calls)])
     rows.append(["server: request handlers (same process)", "", f"{cycle.server_cpu_s:.2f}", ""])
-    print(_table(["part", "wall s", "CPU s", "calls"], rows))
+    print(table(["part", "wall s", "CPU s", "calls"], rows))
     if cycle.report.articles_new:
         untimed += [
             label for _, _, label in Probe.WORK if label not in p and "re-checks" not in label
@@ -1036,7 +1020,7 @@ def report_replays(
             [label, str(n), f"{rp.wall_s:.2f}", f"{rp.rate(n):.1f}", _ms(rp.durations), note]
         )
     print(
-        _table(
+        table(
             ["client", "requests", "wall s", "requests/s", "ms per request, median / p90", "does"],
             rows,
         )
@@ -1087,7 +1071,7 @@ def report_quiet(cycle: Cycle, slow: int) -> None:
         ],
         ["server answers", _counts(cycle.requests)],
     ]
-    print(_table(["figure", "value"], rows))
+    print(table(["figure", "value"], rows))
     problems = quiet_problems(cycle)
     if problems:
         print(f"\n**Not pure polling** ({'; '.join(problems)}): the polling ratio is off.")
@@ -1134,7 +1118,7 @@ def report_ratios(
     ]
     print()
     print(
-        _table(
+        table(
             ["requests per second, monitor / bare (same requests, same threads)", "ratio", "goal"],
             rows,
         )
@@ -1159,7 +1143,7 @@ def report_parsing(costs: ParseCost) -> None:
             f"{_percentile(theirs, 90):.0f}",
         ],
     ]
-    print(_table(["parser", "median", "p90"], rows))
+    print(table(["parser", "median", "p90"], rows))
     ratio = statistics.median(ours) / statistics.median(theirs)
     print(f"\nratio of the medians, parse_feed / feedparser: {ratio:.2f} (goal: 0.33 or less)")
 
@@ -1277,7 +1261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     mix = Counter(f.behaviour for f in plan)
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+    print(
+        "versions: "
+        + ", ".join(
+            f"{k} {v}"
+            for k, v in versions(
+                "httpx", "httpcore", "feedparser", "sqlalchemy", "lxml", "trafilatura"
+            ).items()
+        )
+    )
     print(
         f"machine: {os.cpu_count()} CPUs, {platform.platform()}; load average (1 min) "
         f"{load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end (other "
@@ -1332,7 +1324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{peak / 2**20:.0f} MiB",
             ]
         )
-    print(_table(["figure", "value"], rows))
+    print(table(["figure", "value"], rows))
     report_parsing(costs)
     if probe.missing:
         print(f"\nnot timed (not found in the monitor): {', '.join(probe.missing)}")

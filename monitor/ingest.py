@@ -11,7 +11,7 @@ or its removal. Nothing already stored is touched by a failure.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor import diff, schedule
@@ -175,24 +175,20 @@ def read_page(
         last_modified=result.headers.get("last-modified"),
     )
     if result.not_modified:
-        return _with(page, not_modified=True)
+        return replace(page, not_modified=True)
     try:
         extracted = extract(result.body, result.url, min_words=app.config.poll.min_words)
     except ExtractError as exc:
-        return _with(page, why_not=str(exc))
+        return replace(page, why_not=str(exc))
     except Exception as exc:
         # A page that crashes the extractor (lxml and trafilatura raise a zoo of errors on
         # hostile markup) is that page's problem, recorded on it; the round goes on.
         log(logger, "extract_crashed", level=logging.ERROR, url=result.url, error=repr(exc))
-        return _with(page, why_not=f"{result.url}: the extractor failed: {exc!r}")
+        return replace(page, why_not=f"{result.url}: the extractor failed: {exc!r}")
     if extracted.status != "ok":
         why = f"{result.url}: {extracted.status}: {extracted.status_reason}"
-        return _with(page, extracted=extracted, why_not=why)
-    return _with(page, extracted=extracted)
-
-
-def _with(page: Page, **changes: object) -> Page:
-    return Page(**{**page.__dict__, **changes})
+        return replace(page, extracted=extracted, why_not=why)
+    return replace(page, extracted=extracted)
 
 
 # -- the storing side ----------------------------------------------------------------------------

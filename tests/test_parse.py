@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from benchmarks import parse as parse_bench
 from monitor.errors import ParseError
 
 # _parse_fast and _parse_with_feedparser are the two readers behind parse_feed: the tests hold
@@ -46,17 +47,8 @@ def _manifest() -> dict[str, dict[str, str]]:
 
 
 def _feed_files() -> list[str]:
-    if not FEEDS.is_dir():
-        return []
-    return sorted(
-        p.relative_to(FEEDS).as_posix()
-        for p in FEEDS.rglob("*")
-        if p.is_file()
-        and "_feed_url_lists" not in p.relative_to(FEEDS).parts
-        and p.suffix != ".md"
-        and not p.name.startswith("LICENSE")
-        and p.name != "MANIFEST.tsv"
-    )
+    # The same selection the parse benchmark measures.
+    return [p.relative_to(parse_bench.FEEDS).as_posix() for p in parse_bench.corpus_files()]
 
 
 MANIFEST = _manifest()
