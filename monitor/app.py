@@ -18,11 +18,18 @@ from monitor import config as configmod
 from monitor.errors import StorageError
 from monitor.fetch import Fetcher, Resolver, system_resolver
 from monitor.log import log
-from monitor.match import Fingerprint, MatchSettings, fingerprint
+from monitor.match import (
+    Fingerprint,
+    MatchSettings,
+    band_keys,
+    fingerprint,
+    lsh_params,
+    minhash_from_bytes,
+)
 from monitor.robots import RobotsCache
 from monitor.seeds import Seed, load_seeds
 from monitor.urls import domain_of
-from storage import store
+from storage import lsh, store
 from storage.db import Database, DatabaseError, open_database
 from storage.models import Article, ArticleVersion
 
@@ -135,9 +142,37 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
                     frozenset(story.sources) if story.sources is not None else None,
                 )
             )
+    _sync_lsh(app)
     for ref in app.stories:
         for seed in seeds.get(ref.slug, []):
             _sync_seed(app, ref, seed, now)
+
+
+def _sync_lsh(app: App) -> None:
+    """Rebuild the band table when it was built with another geometry (``[match]``
+    ``num_perm`` or ``candidate_threshold`` changed), or never (a database from before it):
+    from the stored signatures, so no text is read again."""
+    settings = app.match_settings
+    bands, rows = lsh_params(settings.candidate_threshold, settings.num_perm)
+    geometry = f"{bands} bands x {rows} rows of {settings.num_perm}"
+    with app.db.write() as session:
+        if lsh.geometry(session) == geometry:
+            return
+        lsh.reset(session, geometry)
+        versions = lsh.member_versions(session)
+        for story_id, article_id, version, signature in versions:
+            lsh.add(session, story_id, article_id, version, _bands(signature, settings))
+    log(logger, "lsh_rebuilt", geometry=geometry, versions=len(versions))
+
+
+def _bands(signature: bytes, settings: MatchSettings) -> list[tuple[int, int]]:
+    return band_keys(minhash_from_bytes(signature), settings)
+
+
+def index_member(session: Session, settings: MatchSettings, story_id: int, article_id: int) -> None:
+    """Put every version of a story's member into the band table (a no-op for those in it)."""
+    for version, signature in lsh.article_signatures(session, article_id):
+        lsh.add(session, story_id, article_id, version, _bands(signature, settings))
 
 
 def store_version(
@@ -231,4 +266,5 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                 now=now,
                 article_version=1,
             )
+        index_member(session, app.match_settings, story.id, article.id)
     log(logger, "seed", story=story.slug, url=seed.url, file=str(seed.path))

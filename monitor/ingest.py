@@ -11,18 +11,29 @@ or its removal. Nothing already stored is touched by a failure.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from monitor import diff, schedule
 from monitor.app import App, StoryRef, store_version
 from monitor.errors import ExtractError, FetchError
 from monitor.extract import Extracted, extract
 from monitor.log import log
-from monitor.match import Decision, Fingerprint, Known, StoryIndex, fingerprint, minhash_from_bytes
+from monitor.match import (
+    Decision,
+    Fingerprint,
+    Known,
+    StoryIndex,
+    band_keys,
+    fingerprint,
+    version_key,
+)
 from monitor.parse import FeedEntry
 from monitor.urls import domain_of, normalise_url
-from storage import archive, queue, store
+from storage import archive, lsh, queue, store
 from storage.models import Article
 
 logger = logging.getLogger(__name__)
@@ -61,7 +72,10 @@ class RoundReport:
 
 
 class Indexes:
-    """The match index of each story, built from the database on first use in a round."""
+    """The match index of each story: its members and term statistics, read from the database
+    on first use in a round. The copy stage's LSH index is the database's band table
+    (``storage.lsh``), read inside each decision's write transaction, so members that another
+    process added since are seen too."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -69,29 +83,46 @@ class Indexes:
         # Every stored text, read once per round and shared by the stories' term statistics.
         self._background: list[str] | None = None
 
-    def get(self, story: StoryRef) -> StoryIndex:
+    def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
         if story.id not in self._built:
-            index = StoryIndex(self.app.match_settings, story.keywords)
-            with self.app.db.read() as session:
+            index = StoryIndex(self.app.match_settings, story.keywords, in_memory_lsh=False)
+            with nullcontext(session) if session is not None else self.app.db.read() as s:
                 if self._background is None:
-                    self._background = list(archive.latest_texts(session))
+                    self._background = list(archive.latest_texts(s))
                 for body in self._background:
                     index.add_background(body)
-                for m in archive.story_members(session, story.id):
-                    index.add(
-                        Known(
-                            m.article_id,
-                            m.url,
-                            m.relation,
-                            m.published_at,
-                            m.copy_of_id,
-                            m.texts,
-                            m.title,
-                        ),
-                        [minhash_from_bytes(b) for b in m.minhashes],
-                    )
+                for m in archive.story_members(s, story.id):
+                    index.add(_known(m))
             self._built[story.id] = index
         return self._built[story.id]
+
+    def decide(
+        self,
+        session: Session,
+        story: StoryRef,
+        extracted: Extracted,
+        fp: Fingerprint,
+        bands: list[tuple[int, int]],
+        published_at: datetime | None,
+    ) -> Decision:
+        """Decide inside the caller's write transaction, on what the database holds now: the
+        band table proposes the candidates, and members this index has not seen (another
+        process stored them) are read in first."""
+        index = self.get(story, session)
+        found = lsh.candidates(session, story.id, bands)
+        missing = {a for a, v in found if not index.has_version(a, v)}
+        if not index.knows_text(fp.sha256):
+            missing |= lsh.members_with_text(session, story.id, fp.sha256)
+        if missing:
+            for m in archive.story_members(session, story.id, only=missing):
+                index.add(_known(m))
+        return index.decide(
+            extracted.title,
+            extracted.text,
+            fp,
+            published_at=published_at,
+            candidates=[version_key(a, v) for a, v in sorted(found)],
+        )
 
     def built(self, story: StoryRef) -> StoryIndex | None:
         return self._built.get(story.id)
@@ -102,6 +133,10 @@ class Indexes:
             self._background.append(text)
         for index in self._built.values():
             index.add_background(text)
+
+
+def _known(m: archive.Member) -> Known:
+    return Known(m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title)
 
 
 # -- the worker side -----------------------------------------------------------------------------
@@ -304,22 +339,19 @@ def first_version(
     indexes: Indexes,
     report: RoundReport,
 ) -> None:
-    """Store version 1 and the decision of every story that follows this source, together."""
+    """Store version 1 and the decision of every story that follows this source, in one
+    transaction with the decisions, so that two processes storing two copies of one text at
+    once cannot both record an original (see storage.lsh)."""
     fp = fingerprint(extracted.text, app.match_settings)
-    with app.db.read() as session:
-        # As stored: the page's date, else the feed's. The story stage weighs time proximity.
-        published_at = session.get_one(Article, article_id).published_at
-    decisions: list[tuple[StoryRef, Decision]] = [
-        (
-            story,
-            indexes.get(story).decide(
-                extracted.title, extracted.text, fp, published_at=published_at
-            ),
-        )
-        for story in app.stories_for(source_name)
-    ]
+    bands = band_keys(fp.minhash, app.match_settings)
     with app.db.write() as session:
+        lsh.lock(session, (key for _, key in bands))
         article = session.get_one(Article, article_id)
+        # As stored: the page's date, else the feed's. The story stage weighs time proximity.
+        decisions = [
+            (story, indexes.decide(session, story, extracted, fp, bands, article.published_at))
+            for story in app.stories_for(source_name)
+        ]
         version = store_version(
             session,
             article,
@@ -340,7 +372,17 @@ def first_version(
                 match=decision.as_match(),
                 now=now,
             )
+            if decision.leads_group and decision.matched_id is not None:
+                store.repoint_copy_group(
+                    session,
+                    story_id=story.id,
+                    old_id=decision.matched_id,
+                    new_id=article.id,
+                    new_url=article.url,
+                    now=now,
+                )
             if decision.relation != "off_topic":
+                lsh.add(session, story.id, article.id, version.version, bands)
                 store.add_event(
                     session,
                     story_id=story.id,
@@ -355,7 +397,10 @@ def first_version(
         counter = _COUNTER[decision.relation]
         setattr(report, counter, getattr(report, counter) + 1)
         if decision.relation != "off_topic":
-            indexes.get(story).add(
+            index = indexes.get(story)
+            if decision.leads_group and decision.matched_id is not None:
+                index.repoint(decision.matched_id, article_id)
+            index.add(
                 Known(
                     article_id,
                     article.url,
@@ -452,6 +497,9 @@ def store_recheck(
             changes=changes,
         )
         members = store.stories_of_article(session, article.id)
+        bands = band_keys(fp.minhash, app.match_settings)
+        for member in members:
+            lsh.add(session, member.story_id, article.id, version.version, bands)
         at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now
         for member in members:
             store.add_event(

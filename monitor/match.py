@@ -34,6 +34,7 @@ from datasketch import LeanMinHash, MinHashLSH
 from monitor import match_story as story
 from monitor import text as textmod
 from monitor.match_signature import (
+    band_keys,
     lsh_bands,
     lsh_params,
     minhash_from_bytes,
@@ -49,6 +50,7 @@ __all__ = [
     "Known",
     "MatchSettings",
     "StoryIndex",
+    "band_keys",
     "fingerprint",
     "lsh_bands",
     "lsh_params",
@@ -58,6 +60,7 @@ __all__ = [
     "shingle_hashes_of_bytes",
     "signature_values",
     "story_terms",
+    "version_key",
 ]
 
 story_terms = story.story_terms
@@ -123,9 +126,14 @@ class Decision:
     scores: dict[str, float]
     thresholds: dict[str, float]
     reason: str
+    # A copy published before every dated member of its copy group: it becomes the group's
+    # original, and the members that pointed at ``matched_id`` are to point at it instead.
+    leads_group: bool = False
 
     @property
     def relation(self) -> str:
+        if self.leads_group:
+            return "original"
         return {"exact": "copy", "copy": "copy", "same_story": "original"}.get(
             self.kind, "off_topic"
         )
@@ -138,7 +146,23 @@ class Decision:
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
             "thresholds": self.thresholds,
             "reason": self.reason,
-        }
+        } | ({"leads_copy_group": True} if self.leads_group else {})
+
+
+def version_key(article_id: int, version: int) -> str:
+    """How the index names one version of one article."""
+    return f"{article_id}:{version}"
+
+
+_LEADS = "; published before every member of its copy group, so it is the group's original now"
+
+
+def _predates(published_at: datetime | None, original: Known) -> bool:
+    """Whether a new copy was published before its group's original, which then becomes a copy
+    of it. A seed stays what the user made it; an undated side decides nothing."""
+    if published_at is None or original.published_at is None or original.relation == "seed":
+        return False
+    return story.as_utc(published_at) < story.as_utc(original.published_at)
 
 
 def _published_order(known: Known) -> tuple[datetime, int]:
@@ -150,15 +174,26 @@ def _published_order(known: Known) -> tuple[datetime, int]:
 class StoryIndex:
     """What one story knows: the LSH index of every version, and the term statistics."""
 
-    def __init__(self, settings: MatchSettings, keywords: Iterable[str] = ()) -> None:
+    def __init__(
+        self, settings: MatchSettings, keywords: Iterable[str] = (), *, in_memory_lsh: bool = True
+    ) -> None:
+        """``in_memory_lsh=False`` when the caller keeps the LSH index elsewhere (the database's
+        band table) and passes each decision its ``candidates``: adding a member then costs no
+        signature, and shingles are made only for versions that come up as candidates."""
         self.settings = settings
         self.keywords = tuple(k for k in (textmod.normalised(k) for k in keywords) if k)
-        self._lsh = MinHashLSH(
-            threshold=settings.candidate_threshold,
-            num_perm=settings.num_perm,
-            params=lsh_params(settings.candidate_threshold, settings.num_perm),
+        self._lsh = (
+            MinHashLSH(
+                threshold=settings.candidate_threshold,
+                num_perm=settings.num_perm,
+                params=lsh_params(settings.candidate_threshold, settings.num_perm),
+            )
+            if in_memory_lsh
+            else None
         )
-        self._versions: dict[str, tuple[Known, np.ndarray]] = {}
+        # Every version of every member by version_key; shingles made on first use.
+        self._versions: dict[str, Known] = {}
+        self._shingles: dict[str, np.ndarray] = {}
         self._by_sha: dict[str, Known] = {}
         self._members: dict[int, Known] = {}
         self._terms: dict[int, dict[str, float]] = {}
@@ -179,17 +214,29 @@ class StoryIndex:
         self._docs += 1
 
     def add(self, known: Known, minhashes: Sequence[LeanMinHash] | None = None) -> None:
-        """Index every version of ``known``; ``minhashes`` are stored signatures, if any."""
+        """Index every version of ``known`` (``texts[i]`` is version ``i + 1``); ``minhashes``
+        are stored signatures, if any. A member added again (with a new version, or as
+        another process left it in the database) is updated in place."""
+        existing = self._members.get(known.article_id)
+        if existing is not None and existing is not known:
+            existing.relation, existing.copy_of_id = known.relation, known.copy_of_id
+            existing.published_at = known.published_at or existing.published_at
+            existing.title = known.title or existing.title
+            existing.texts[:] = known.texts
+            known = existing
         self._members[known.article_id] = known
         for i, body in enumerate(known.texts):
-            fp_shingles = shingle_hashes_of_bytes(
-                textmod.word_bytes(body), self.settings.shingle_size
-            )
-            mh = minhashes[i] if minhashes else minhash_of(fp_shingles, self.settings.num_perm)
-            key = f"{known.article_id}:{i}"
-            if key not in self._versions:
+            key = version_key(known.article_id, i + 1)
+            if key in self._versions:
+                continue
+            self._versions[key] = known
+            if self._lsh is not None:
+                mh = (
+                    minhashes[i]
+                    if minhashes
+                    else minhash_of(self._version_shingles(key), self.settings.num_perm)
+                )
                 self._lsh.insert(key, mh)
-                self._versions[key] = (known, fp_shingles)
             self._by_sha.setdefault(textmod.content_sha256(body), known)
         self._vectors_docs = -1  # this member's terms may have changed
         self._terms[known.article_id] = story.story_terms(
@@ -201,6 +248,30 @@ class StoryIndex:
 
     def member(self, article_id: int) -> Known | None:
         return self._members.get(article_id)
+
+    def knows_text(self, sha256: str) -> bool:
+        return sha256 in self._by_sha
+
+    def repoint(self, old_id: int, new_id: int) -> None:
+        """``new_id`` leads the copy group ``old_id`` led (``Decision.leads_group``): the old
+        original becomes its copy, and the copies of the old point at the new."""
+        for m in self._members.values():
+            if m.article_id == old_id and m.relation != "seed":
+                m.relation, m.copy_of_id = "copy", new_id
+            elif m.copy_of_id == old_id and m.relation == "copy":
+                m.copy_of_id = new_id
+
+    def has_version(self, article_id: int, version: int) -> bool:
+        return version_key(article_id, version) in self._versions
+
+    def _version_shingles(self, key: str) -> np.ndarray:
+        shingles = self._shingles.get(key)
+        if shingles is None:
+            known = self._versions[key]
+            body = known.texts[int(key.rsplit(":", 1)[1]) - 1]
+            shingles = shingle_hashes_of_bytes(textmod.word_bytes(body), self.settings.shingle_size)
+            self._shingles[key] = shingles
+        return shingles
 
     # -- deciding ---------------------------------------------------------------------------
 
@@ -263,9 +334,12 @@ class StoryIndex:
         fp: Fingerprint,
         *,
         published_at: datetime | None = None,
+        candidates: Iterable[str] | None = None,
     ) -> Decision:
         """Exact, copy, same story or off topic, with the scores and the reason.
-        ``published_at`` (when known) weighs time proximity in the story stage."""
+        ``published_at`` (when known) weighs time proximity in the story stage. ``candidates``
+        are the version keys an outside LSH index proposes (members already added); without
+        them the in-memory index proposes its own."""
         s = self.settings
         thresholds = {
             "candidate": s.candidate_threshold,
@@ -276,6 +350,7 @@ class StoryIndex:
         if exact is not None:
             original = self.original(exact)
             via = f" (a copy of {original.url})" if original is not exact else ""
+            leads = _predates(published_at, original)
             return Decision(
                 "exact",
                 original.article_id,
@@ -283,12 +358,18 @@ class StoryIndex:
                 1.0,
                 {"jaccard": 1.0},
                 thresholds,
-                f"the same text as {exact.url}{via}",
+                f"the same text as {exact.url}{via}" + (_LEADS if leads else ""),
+                leads,
             )
 
         best: tuple[float, str, Known, dict[str, float]] | None = None
-        for key in self._lsh.query(fp.minhash):
-            known, shingles = self._versions[key]
+        if candidates is None:
+            if self._lsh is None:
+                raise ValueError("this index keeps no LSH: pass the candidates")
+            candidates = self._lsh.query(fp.minhash)
+        for key in candidates:
+            known = self._versions[key]
+            shingles = self._version_shingles(key)
             inter = float(len(np.intersect1d(fp.shingles, shingles, assume_unique=True)))
             union = len(fp.shingles) + len(shingles) - inter
             scores = {
@@ -313,6 +394,7 @@ class StoryIndex:
                 "containment_known_in_new": "contains (an extended copy of)",
             }[name]
             via = f" (itself a copy of {original.url})" if original is not known else ""
+            leads = _predates(published_at, original)
             return Decision(
                 "copy",
                 original.article_id,
@@ -320,7 +402,9 @@ class StoryIndex:
                 value,
                 scores,
                 thresholds,
-                f"{how} {known.url}{via}: {name} {value:.2f} >= {s.copy_threshold}",
+                f"{how} {known.url}{via}: {name} {value:.2f} >= {s.copy_threshold}"
+                + (_LEADS if leads else ""),
+                leads,
             )
 
         return self._story_stage(title, text, published_at, thresholds, best)

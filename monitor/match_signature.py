@@ -27,8 +27,11 @@ _CHUNK = 2048
 
 
 class _LSHSettings(Protocol):
-    num_perm: int
-    candidate_threshold: float
+    @property
+    def num_perm(self) -> int: ...
+
+    @property
+    def candidate_threshold(self) -> float: ...
 
 
 def _token_ids(tokens: Sequence[bytes]) -> np.ndarray:
@@ -141,3 +144,24 @@ def lsh_bands(minhash: LeanMinHash | MinHash, settings: _LSHSettings) -> list[tu
     data = np.asarray(minhash.hashvalues, dtype=np.uint32)[: bands * rows].astype("<u4").tobytes()
     width = 4 * rows
     return [(i, data[i * width : (i + 1) * width]) for i in range(bands)]
+
+
+_KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def band_keys(minhash: LeanMinHash | MinHash, settings: _LSHSettings) -> list[tuple[int, int]]:
+    """``lsh_bands`` as ``(band, key)`` with the key a signed 64-bit integer, what the
+    database's band table indexes. With two rows per band (the default geometry) the key is the
+    two 32-bit values side by side, so it is exact; with more rows the values are folded into
+    64 bits, where a collision only proposes a candidate that the exact check then rejects."""
+    bands, rows = lsh_params(settings.candidate_threshold, settings.num_perm)
+    values = np.asarray(minhash.hashvalues, dtype=np.uint64)[: bands * rows].reshape(bands, rows)
+    if rows <= 2:
+        keys = values[:, 0] | (values[:, -1] << _SHIFT32) if rows == 2 else values[:, 0]
+    else:
+        keys = np.zeros(bands, dtype=np.uint64)
+        for j in range(rows):
+            keys ^= values[:, j]
+            keys *= _KEY_MIX
+            keys ^= keys >> _SHIFT29
+    return list(enumerate(keys.view(np.int64).tolist()))

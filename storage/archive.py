@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -83,14 +83,20 @@ class Member:
     minhashes: list[bytes] = field(default_factory=list)
 
 
-def story_members(session: Session, story_id: int) -> list[Member]:
-    """Seeds, originals and copies of a story, each with every version's text and signature."""
-    rows = session.execute(
+def story_members(
+    session: Session, story_id: int, only: Collection[int] | None = None
+) -> list[Member]:
+    """Seeds, originals and copies of a story (or ``only`` those of these article ids), each
+    with every version's text and signature."""
+    query = (
         select(StoryArticle, Article)
         .join(Article, Article.id == StoryArticle.article_id)
         .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
         .order_by(Article.published_at, Article.id)
-    ).all()
+    )
+    if only is not None:
+        query = query.where(StoryArticle.article_id.in_(list(only)))
+    rows = session.execute(query).all()
     members = {
         a.id: Member(a.id, a.url, a.title, m.relation, m.copy_of_id, a.published_at)
         for m, a in rows

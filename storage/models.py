@@ -3,6 +3,7 @@
 sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
+   └──────< lsh_bands >── articles (the copy stage's index: band keys of members' versions)
    └──────< story_events           (the timeline: first_report, copy, update, removed)
    └──────< digests                (what each digest covered, as a cursor on story_events)
 """
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -145,7 +147,7 @@ class ArticleVersion(Base):
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     word_count: Mapped[int]
     shingle_count: Mapped[int]
-    # MinHash hash values, little-endian uint64, num_perm of them.
+    # MinHash hash values, little-endian uint32, num_perm of them.
     minhash: Mapped[bytes] = mapped_column(LargeBinary)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Title and text folded by storage.searchtext, for case- and accent-blind search.
@@ -154,6 +156,37 @@ class ArticleVersion(Base):
     article: Mapped[Article] = relationship(back_populates="versions")
 
     __table_args__ = (UniqueConstraint("article_id", "version", name="uq_versions_article"),)
+
+
+class LshBand(Base):
+    """One LSH band key of one version of a story's member (a seed, an original or a copy): the
+    copy stage's index, shared by every process and kept across restarts. Two versions are
+    candidate copies when they share a key in some band (see monitor.match_signature)."""
+
+    __tablename__ = "lsh_bands"
+
+    story_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(primary_key=True)
+
+    # The primary key is the lookup index (story, band, key); on SQLite the rows live in it
+    # (WITHOUT ROWID), which halves the table at 51 keys per version.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class Meta(Base):
+    """Facts about the database itself, such as the band geometry the LSH table was built with."""
+
+    __tablename__ = "meta"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Story(Base):

@@ -313,6 +313,32 @@ def record_decision(
     return row
 
 
+def repoint_copy_group(
+    session: Session, *, story_id: int, old_id: int, new_id: int, new_url: str, now: datetime
+) -> None:
+    """``new_id`` was published before ``old_id``, the original of its copy group, and copies
+    it: the old original becomes a copy of the new one, and so do the old one's copies. A seed
+    is never re-pointed."""
+    old = membership(session, story_id, old_id)
+    if old is not None and old.relation == "original":
+        old.relation, old.copy_of_id = "copy", new_id
+        old.match = old.match | {
+            "copy_of_earlier": new_url,
+            "reason": f"{old.match.get('reason', '')}; later found to copy {new_url}, "
+            "published earlier",
+        }
+        old.decided_at = now
+    for row in session.scalars(
+        select(StoryArticle).where(
+            StoryArticle.story_id == story_id,
+            StoryArticle.copy_of_id == old_id,
+            StoryArticle.relation == "copy",
+        )
+    ):
+        row.copy_of_id = new_id
+    session.flush()
+
+
 def add_event(
     session: Session,
     *,

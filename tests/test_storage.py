@@ -30,6 +30,8 @@ TABLES = {
     "story_articles",
     "story_events",
     "digests",
+    "lsh_bands",
+    "meta",
 }
 
 

@@ -1,0 +1,133 @@
+"""The copy stage's LSH index as a table: band keys in, candidate versions out.
+
+Every version of every member of a story (seeds, originals, copies) has one row per band
+(``monitor.match_signature.band_keys``). A new article's candidates are the member versions that
+share a key with it in some band: one index seek per band on ``(story_id, band, key)``.
+
+Deciding and recording must be one step, or two processes ingesting two copies of the same
+text at once would each find no candidate and both record an original. The caller decides inside
+its write transaction, after ``lock``: on SQLite the transaction's ``BEGIN IMMEDIATE`` already
+serialises writers; on PostgreSQL ``lock`` takes transaction-scoped advisory locks on the new
+article's band keys, so only writers that could see each other as candidates wait for each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import ArticleVersion, LshBand, Meta, StoryArticle
+
+GEOMETRY = "lsh_geometry"
+
+
+def lock(session: Session, keys: Iterable[int]) -> None:
+    """Serialise writers whose new articles share a band key (PostgreSQL; a no-op on SQLite,
+    whose write transactions are serial already). Locks are taken in key order, so two writers
+    never wait for each other in a cycle, and released at commit."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def candidates(
+    session: Session, story_id: int, bands: Sequence[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """The (article_id, version) of every member version sharing a band key with ``bands``."""
+    if not bands:
+        return set()
+    rows = session.execute(
+        select(LshBand.article_id, LshBand.version)
+        .where(LshBand.story_id == story_id, tuple_(LshBand.band, LshBand.key).in_(list(bands)))
+        .distinct()
+    )
+    return {(int(a), int(v)) for a, v in rows}
+
+
+def add(
+    session: Session,
+    story_id: int,
+    article_id: int,
+    version: int,
+    bands: Sequence[tuple[int, int]],
+) -> None:
+    """Index one version of a member; a version indexed already stays as it is."""
+    if not bands:
+        return
+    rows = [
+        {"story_id": story_id, "band": b, "key": k, "article_id": article_id, "version": version}
+        for b, k in bands
+    ]
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert_(LshBand).on_conflict_do_nothing(), rows)
+
+
+def members_with_text(session: Session, story_id: int, sha256: str) -> set[int]:
+    """Members of the story with a version of exactly this text (the exact stage's lookup)."""
+    rows = session.scalars(
+        select(StoryArticle.article_id)
+        .join(ArticleVersion, ArticleVersion.article_id == StoryArticle.article_id)
+        .where(
+            StoryArticle.story_id == story_id,
+            StoryArticle.relation != "off_topic",
+            ArticleVersion.content_sha256 == sha256,
+        )
+        .distinct()
+    )
+    return {int(a) for a in rows}
+
+
+def geometry(session: Session) -> str | None:
+    """The band geometry the table was built with (``bands x rows of num_perm``), if any."""
+    return session.scalar(select(Meta.value).where(Meta.name == GEOMETRY))
+
+
+def reset(session: Session, built_with: str) -> None:
+    """Empty the table before a rebuild with another geometry, and record the new one."""
+    session.execute(delete(LshBand))
+    row = session.get(Meta, GEOMETRY)
+    if row is None:
+        session.add(Meta(name=GEOMETRY, value=built_with))
+    else:
+        row.value = built_with
+    session.flush()
+
+
+def member_versions(session: Session) -> list[tuple[int, int, int, bytes]]:
+    """(story_id, article_id, version, signature) of every version of every member: what a
+    rebuild indexes."""
+    rows = session.execute(
+        select(
+            StoryArticle.story_id,
+            ArticleVersion.article_id,
+            ArticleVersion.version,
+            ArticleVersion.minhash,
+        )
+        .join(ArticleVersion, ArticleVersion.article_id == StoryArticle.article_id)
+        .where(StoryArticle.relation != "off_topic")
+        .order_by(StoryArticle.story_id, ArticleVersion.article_id, ArticleVersion.version)
+    )
+    return [(int(s), int(a), int(v), bytes(m)) for s, a, v, m in rows]
+
+
+def article_signatures(session: Session, article_id: int) -> list[tuple[int, bytes]]:
+    """(version, signature) of every version of one article."""
+    rows = session.execute(
+        select(ArticleVersion.version, ArticleVersion.minhash)
+        .where(ArticleVersion.article_id == article_id)
+        .order_by(ArticleVersion.version)
+    )
+    return [(int(v), bytes(m)) for v, m in rows]
+
+
+def count(session: Session, story_id: int | None = None) -> int:
+    query = select(func.count()).select_from(LshBand)
+    if story_id is not None:
+        query = query.where(LshBand.story_id == story_id)
+    return int(session.scalar(query) or 0)

@@ -1,0 +1,258 @@
+"""The copy stage's LSH index in the database (storage.lsh), on SQLite and PostgreSQL: what it
+holds, that it is shared by processes and survives restarts, that deciding and recording are one
+step, and that a copy group follows its earliest-published member."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+
+from monitor import config as configmod
+from monitor import demo
+from monitor.app import App, open_app
+from monitor.extract import Extracted, extract
+from monitor.ingest import Indexes, RoundReport, first_version
+from monitor.match import band_keys, fingerprint, lsh_params
+from storage import lsh, store
+from storage.models import LshBand, Meta, StoryArticle
+from tests.conftest import with_db
+
+NOW = datetime(2023, 3, 24, 12, tzinfo=UTC)
+PAGE = "round-1/capital-wire/2023/03/23/canada-us-roxham-deal.html"
+# Three of the demo's originals: three different texts of the story.
+ORIGINALS = (
+    PAGE,
+    "round-1/northern-ledger/2023/03/23/ottawa-washington-roxham-road-deal.html",
+    "round-3/lakeshore-post/2023/03/25/migrants-turned-back-roxham-road.html",
+)
+OFF_TOPIC = (
+    "The city council voted on Tuesday to extend the summer hours of the public library and to "
+    "repaint the reading room. Librarians said attendance at the children's story hour had "
+    "doubled since the spring, and the council approved two new part-time positions. " * 3
+)
+
+
+def _config(db_url: str, tmp_path: Path, **match: float) -> configmod.Config:
+    """The demo story (its seed, its keywords) with no sources, on ``db_url``."""
+    config = demo.demo_config("http://127.0.0.1:9", tmp_path, {"outlet": [], **_manifest()})
+    config = config.replace(sources=())
+    if match:
+        config = config.replace(match=dataclasses.replace(config.match, **match))
+    return with_db(config, db_url)
+
+
+def _manifest() -> dict:
+    data = tomllib.loads((demo.STORY / "manifest.toml").read_text(encoding="utf-8"))
+    return {k: data[k] for k in ("slug", "title", "keywords")}
+
+
+def _page(path: str = PAGE) -> Extracted:
+    return extract((demo.STORY / path).read_bytes(), "https://" + path.split("/", 1)[1])
+
+
+def _new_article(app: App, url: str, published_at: datetime) -> int:
+    with app.db.write() as session:
+        article = store.create_article(
+            session,
+            url=url,
+            source_id=None,
+            outlet=url.split("/")[2],
+            domain=url.split("/")[2],
+            title=None,
+            authors=[],
+            language="en",
+            published_at=published_at,
+            first_seen_at=NOW,
+            status="ok",
+        )
+        return article.id
+
+
+def _ingest(
+    app: App, article_id: int, extracted: Extracted, indexes: Indexes | None = None
+) -> None:
+    first_version(
+        app, article_id, extracted, None, NOW, indexes or Indexes(app), RoundReport(now=NOW)
+    )
+
+
+def _relations(app: App) -> dict[int, tuple[str, int | None]]:
+    with app.db.read() as session:
+        rows = session.scalars(select(StoryArticle)).all()
+        return {r.article_id: (r.relation, r.copy_of_id) for r in rows}
+
+
+def _band_rows(app: App, article_id: int | None = None) -> int:
+    with app.db.read() as session:
+        query = select(func.count()).select_from(LshBand)
+        if article_id is not None:
+            query = query.where(LshBand.article_id == article_id)
+        return int(session.scalar(query) or 0)
+
+
+def test_members_versions_are_in_the_band_table_and_off_topic_articles_are_not(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The seed is indexed at start, a member's first version when it is decided, and an
+    off-topic article not at all: one row per band for each member version."""
+    config = _config(db_url, tmp_path)
+    bands, _ = lsh_params(config.match.candidate_threshold, config.match.num_perm)
+    with open_app(config, now=NOW) as app:
+        assert _band_rows(app) == bands  # the one seed, one version
+        member = _new_article(app, "https://a.example/deal", NOW)
+        _ingest(app, member, _page())
+        off = _new_article(app, "https://b.example/library", NOW)
+        _ingest(app, off, dataclasses.replace(_page(), title="Library hours", text=OFF_TOPIC))
+        relations = _relations(app)
+        assert relations[member][0] == "original"
+        assert relations[off][0] == "off_topic"
+        assert _band_rows(app, member) == bands
+        assert _band_rows(app, off) == 0
+        assert _band_rows(app) == 2 * bands
+
+
+def test_the_band_table_survives_a_restart_and_is_rebuilt_for_another_geometry(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Reopening changes nothing; a database without the table's geometry (older than it) is
+    filled from the stored signatures at start; another candidate threshold rebuilds it with
+    that threshold's bands, and copies are still found against the rebuilt table."""
+    config = _config(db_url, tmp_path)
+    bands, _ = lsh_params(config.match.candidate_threshold, config.match.num_perm)
+    with open_app(config, now=NOW) as app:
+        first = _new_article(app, "https://a.example/deal", NOW)
+        _ingest(app, first, _page())
+        with app.db.read() as session:
+            before = set(session.execute(select(LshBand.__table__)).all())
+    assert len(before) == 2 * bands
+    with open_app(config, now=NOW) as app:
+        with app.db.read() as session:
+            assert set(session.execute(select(LshBand.__table__)).all()) == before
+        with app.db.write() as session:  # as a database from before the table was
+            session.execute(delete(LshBand))
+            session.execute(delete(Meta))
+    with open_app(config, now=NOW) as app, app.db.read() as session:
+        assert set(session.execute(select(LshBand.__table__)).all()) == before
+    other = _config(db_url, tmp_path, candidate_threshold=0.5)
+    other_bands, _ = lsh_params(0.5, other.match.num_perm)
+    assert other_bands != bands
+    with open_app(other, now=NOW) as app:
+        assert _band_rows(app) == 2 * other_bands
+        second = _new_article(app, "https://b.example/deal-copy", NOW + timedelta(hours=1))
+        _ingest(app, second, _page())
+        assert _relations(app)[second] == ("copy", first)
+
+
+def test_a_member_another_process_stored_is_a_candidate_without_a_rebuild(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Two applications on one database, each with the index it built before the other wrote:
+    the second finds the first's article through the band table and records a copy."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as one, open_app(config, now=NOW) as two:
+        indexes_two = Indexes(two)
+        for story in two.stories:
+            indexes_two.get(story)  # built now, before the first app stores anything
+        first = _new_article(one, "https://a.example/deal", NOW)
+        _ingest(one, first, _page())
+        second = _new_article(two, "https://b.example/reprint", NOW + timedelta(hours=2))
+        shortened = _page()
+        half = shortened.text[: len(shortened.text) * 2 // 3]
+        _ingest(two, second, dataclasses.replace(shortened, text=half), indexes_two)
+        assert _relations(one)[second] == ("copy", first)
+
+
+def _race(config: configmod.Config, article_id: int, path: str, barrier: object) -> None:
+    """One worker process: open the application, wait for the other, store the article."""
+    with open_app(config, now=NOW) as app:
+        indexes = Indexes(app)
+        for story in app.stories:
+            indexes.get(story)
+        barrier.wait()  # type: ignore[attr-defined]
+        _ingest(app, article_id, _page(path), indexes)
+
+
+def test_two_processes_storing_two_copies_at_once_record_one_original(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Two worker processes, released together, each store one of two copies of a text the
+    story has not seen: the decision and the insert are one transaction, so exactly one is the
+    original and the other its copy (three texts, for three chances to interleave)."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as app:
+        pairs = [
+            (
+                _new_article(app, f"https://a.example/{n}", NOW),
+                _new_article(app, f"https://b.example/{n}", NOW),
+                path,
+            )
+            for n, path in enumerate(ORIGINALS)
+        ]
+    ctx = multiprocessing.get_context("spawn")
+    for a, b, path in pairs:
+        barrier = ctx.Barrier(2)
+        workers = [ctx.Process(target=_race, args=(config, i, path, barrier)) for i in (a, b)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+            assert w.exitcode == 0
+        with open_app(config, now=NOW) as app:
+            relations = _relations(app)
+        kinds = sorted([relations[a][0], relations[b][0]])
+        assert kinds == ["copy", "original"], (a, b, relations)
+        original = a if relations[a][0] == "original" else b
+        copy = b if original == a else a
+        assert relations[copy][1] == original
+
+
+def test_a_copy_published_before_its_group_becomes_the_original(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A reprint arrives first (12:00), a later reprint follows (14:00) as its copy; then the
+    wire's own story, published at 09:00, arrives: it becomes the original and both reprints
+    point at it, with the reason recorded."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as app:
+        indexes = Indexes(app)
+        reprint = _new_article(app, "https://reprint.example/deal", NOW)
+        later = _new_article(app, "https://later.example/deal", NOW + timedelta(hours=2))
+        wire = _new_article(app, "https://wire.example/deal", NOW - timedelta(hours=3))
+        _ingest(app, reprint, _page(), indexes)
+        _ingest(app, later, _page(), indexes)
+        assert _relations(app)[later] == ("copy", reprint)
+        _ingest(app, wire, _page(), indexes)
+        relations = _relations(app)
+        assert relations[wire] == ("original", None)
+        assert relations[reprint] == ("copy", wire)
+        assert relations[later] == ("copy", wire)
+        with app.db.read() as session:
+            old = store.membership(session, app.stories[0].id, reprint)
+            assert old is not None and old.match["copy_of_earlier"] == "https://wire.example/deal"
+        # The in-memory index agrees: the next copy points at the wire too.
+        again = _new_article(app, "https://again.example/deal", NOW + timedelta(hours=5))
+        _ingest(app, again, _page(), indexes)
+        assert _relations(app)[again] == ("copy", wire)
+
+
+def test_band_rows_of_a_version_are_the_band_keys_of_its_text(tmp_path: Path) -> None:
+    """What the table holds for a version equals band_keys of the text's signature, and the
+    version is its own candidate: the insert at decision time and the lookup agree."""
+    config = _config(f"sqlite:///{tmp_path / 'm.sqlite'}", tmp_path)
+    with open_app(config, now=NOW) as app:
+        member = _new_article(app, "https://a.example/deal", NOW)
+        page = _page()
+        _ingest(app, member, page)
+        expected = band_keys(fingerprint(page.text, app.match_settings).minhash, app.match_settings)
+        with app.db.read() as session:
+            rows = session.execute(
+                select(LshBand.band, LshBand.key).where(LshBand.article_id == member)
+            ).all()
+            found = lsh.candidates(session, app.stories[0].id, expected)
+        assert sorted((int(b), int(k)) for b, k in rows) == expected
+        assert (member, 1) in found
