@@ -19,6 +19,7 @@ import pytest
 from monitor import config as configmod
 from monitor import demo
 from monitor.demo.server import ReplayServer
+from tests.httpserver import Site, serve
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -41,6 +42,13 @@ def replay(manifest: dict) -> Iterator[ReplayServer]:
     """The demo story served on 127.0.0.1, starting at its first round."""
     with ReplayServer(demo.STORY, [r["name"] for r in manifest["round"]]) as server:
         yield server
+
+
+@pytest.fixture
+def http_server() -> Iterator[Site]:
+    """An HTTP server on 127.0.0.1 with no routes yet (tests/httpserver.py), stopped after."""
+    with serve() as site:
+        yield site
 
 
 @pytest.fixture(scope="session")

@@ -20,16 +20,14 @@ import sqlite3
 import struct
 import subprocess
 import sys
-import threading
 import tracemalloc
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +41,7 @@ from monitor import pipeline
 from monitor.app import App, open_app
 from storage.models import Article, ArticleVersion, Entry, Source, Story, StoryArticle, StoryEvent
 from tests.conftest import REPO, at, toml_value
+from tests.httpserver import Handler, Reply, Route, Site, send, serve
 
 INTERVAL = 1800.0  # both sources' fixed interval, so every expected next check is exact
 T1 = at("2023-03-24T12:00:00+00:00")
@@ -203,109 +202,18 @@ MONTREAL = Piece(  # the item of the windows-1252 feed
 # --- what the server answers ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A complete response, servable by the local server and by the mock transport alike."""
-
-    status: int
-    body: bytes = b""
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-# Byte-level behaviour only a real socket can show: (handler, the site's stop event).
-Raw = Callable[[BaseHTTPRequestHandler, threading.Event], None]
-Route = Reply | Raw
+# Routes are tests/httpserver.py's: a Reply is served by the local server and the mock transport
+# alike; a callable, for byte-level behaviour only a real socket can show, by the local server.
 RSS_TYPE = "application/rss+xml; charset=utf-8"
-
-
-@dataclass
-class Seen:
-    url: str
-    headers: dict[str, str]
-
-
-@dataclass
-class Site:
-    """Routes by path, the requests received, and a stop event that ends slow answers."""
-
-    base: str
-    routes: dict[str, Route] = field(default_factory=dict)
-    requests: list[Seen] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-
-def send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
-    handler.send_response_only(reply.status)
-    for name, value in reply.headers.items():
-        handler.send_header(name, value)
-    if reply.status != 304:
-        handler.send_header("Content-Length", str(len(reply.body)))
-    handler.end_headers()
-    if reply.body:
-        handler.wfile.write(reply.body)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # an idle kept-alive connection does not pin a server thread for ever
-
-    def handle(self) -> None:
-        # A client that gives up mid-answer (too_large, timeout) resets the connection.
-        with suppress(BrokenPipeError, ConnectionResetError):
-            super().handle()
-
-    def do_GET(self) -> None:
-        site: Site = self.server.site  # type: ignore[attr-defined]
-        site.requests.append(
-            Seen(site.url(self.path), {k.lower(): v for k, v in self.headers.items()})
-        )
-        route = site.routes.get(urlsplit(self.path).path, Reply(404, b"no such page"))
-        try:
-            if isinstance(route, Reply):
-                send(self, route)
-            else:
-                route(self, site.stop)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # handlers still dripping when a test ends do not hold it up
-
-
-@contextmanager
-def local_site() -> Iterator[Site]:
-    """A real HTTP server on 127.0.0.1 serving ``Site.routes`` from a thread."""
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    site = Site(f"http://127.0.0.1:{httpd.server_address[1]}")
-    httpd.site = site  # type: ignore[attr-defined]
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield site
-    finally:
-        site.stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 def mock_transport(site: Site) -> httpx.MockTransport:
     """The routes of ``site`` (a public-looking host) answered by httpx.MockTransport."""
 
     def handler(request: httpx.Request) -> httpx.Response:
-        site.requests.append(Seen(str(request.url), dict(request.headers)))
+        route = site.answer(request.method, str(request.url), request.headers.items())
         if request.url.host != urlsplit(site.base).hostname:
             return httpx.Response(200, text="an internal service")  # must never be reached
-        route = site.routes.get(request.url.path, Reply(404, b"no such page"))
         assert isinstance(route, Reply), "byte-level faults need the local server"
         return httpx.Response(route.status, content=route.body, headers=dict(route.headers))
 
@@ -358,12 +266,12 @@ def publish(site: Site, *, healed: bool = False) -> None:
 # --- the faults -----------------------------------------------------------------------------------
 
 
-def slow_headers(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
-    stop.wait(4 * TOTAL_TIMEOUT)  # silent long past read_timeout (and the whole deadline)
+def slow_headers(h: Handler) -> None:
+    h.stop.wait(4 * TOTAL_TIMEOUT)  # silent long past read_timeout (and the whole deadline)
     send(h, Reply(200, b"<rss/>", {"Content-Type": RSS_TYPE}))
 
 
-def slow_drip(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+def slow_drip(h: Handler) -> None:
     # One byte every 0.1 s: each read is on time, only the whole-request deadline can end it.
     h.send_response_only(200)
     h.send_header("Content-Type", RSS_TYPE)
@@ -371,11 +279,11 @@ def slow_drip(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
     h.end_headers()
     for _ in range(10_000):
         h.wfile.write(b" ")
-        if stop.wait(0.1):
+        if h.stop.wait(0.1):
             return
 
 
-def chunked_flood(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+def chunked_flood(h: Handler) -> None:
     h.send_response_only(200)
     h.send_header("Content-Type", RSS_TYPE)
     h.send_header("Transfer-Encoding", "chunked")
@@ -403,17 +311,17 @@ def gzip_bomb_body() -> bytes:
     return header + block * (BOMB_SIZE >> 20) + deflate.flush() + trailer
 
 
-def gzip_bomb(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+def gzip_bomb(h: Handler) -> None:
     send(h, Reply(200, gzip_bomb_body(), {"Content-Type": RSS_TYPE, "Content-Encoding": "gzip"}))
 
 
-def redirect_loop(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+def redirect_loop(h: Handler) -> None:
     # feed.xml -> feed.xml?again -> feed.xml -> ...: two URLs sending the client to each other.
     there = "feed.xml" if "?" in h.path else "feed.xml?again"
     send(h, Reply(302, b"", {"Location": there}))
 
 
-def connection_reset(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+def connection_reset(h: Handler) -> None:
     h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Len")
     # Linger 0: closing sends an RST instead of a FIN.
     h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -550,7 +458,7 @@ def _site_for(guarded: bool) -> Iterator[Site]:
     if guarded:
         yield Site("http://news.example")
     else:
-        with local_site() as site:
+        with serve() as site:
             yield site
 
 
@@ -774,7 +682,7 @@ def test_a_304_leaves_the_source_ok_and_everything_as_it_was(tmp_path: Path) -> 
             {"Content-Type": RSS_TYPE, "ETag": HEALED_ETAG},
         )
 
-        def not_modified(h: BaseHTTPRequestHandler, stop: threading.Event) -> None:
+        def not_modified(h: Handler) -> None:
             matches = h.headers.get("If-None-Match") == LEDGER_ETAG
             send(h, Reply(304, headers={"ETag": LEDGER_ETAG}) if matches else newer)
 
@@ -817,7 +725,7 @@ def test_poll_command_survives_every_fault_at_once(tmp_path: Path) -> None:
     cases need the mock transport, so they are left out) exits 0, logs one source_error JSON
     line per failing source with its kind, stores each kind, and the healthy source is ok."""
     local = LOCAL_FAULTS
-    with local_site() as site:
+    with serve() as site:
         publish(site)
         for fault in local:
             site.routes[f"/{fault.id}/feed.xml"] = fault.route

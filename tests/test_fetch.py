@@ -19,9 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -29,6 +27,7 @@ import pytest
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
 from monitor.fetch import Fetcher, is_public_address, parse_retry_after
+from tests.httpserver import Handler, Reply, Site, send
 
 CAP = 100_000
 SETTINGS = FetchSettings(
@@ -45,95 +44,7 @@ GUARDED = dataclasses.replace(SETTINGS, allow_private_networks=False)
 PUBLIC_IP = "93.184.216.34"
 
 
-# --- a real HTTP server on 127.0.0.1 ------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
-
-
-Route = Callable[[BaseHTTPRequestHandler], None]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def handle(self) -> None:
-        # A client that gives up mid-body (too_large, timeout) resets the kept-alive connection.
-        with suppress(BrokenPipeError, ConnectionResetError):
-            super().handle()
-
-    def do_GET(self) -> None:
-        server = self.server
-        server.requests.append(  # type: ignore[attr-defined]
-            Seen(self.path, {k.lower(): v for k, v in self.headers.items()})
-        )
-        route = server.routes.get(urlsplit(self.path).path)  # type: ignore[attr-defined]
-        try:
-            if route is None:
-                reply(self, 404, b"no route")
-            else:
-                route(self)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def reply(
-    handler: BaseHTTPRequestHandler,
-    status: int,
-    body: bytes = b"",
-    headers: dict[str, str] | None = None,
-) -> None:
-    """A complete response with a Content-Length (and no automatic Date/Server headers)."""
-    handler.send_response_only(status)
-    for name, value in (headers or {}).items():
-        handler.send_header(name, value)
-    if status != 304:
-        handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    if body:
-        handler.wfile.write(body)
-
-
-@dataclass
-class Server:
-    httpd: ThreadingHTTPServer
-    routes: dict[str, Route] = field(default_factory=dict)
-    requests: list[Seen] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def route(self, path: str) -> Callable[[Route], Route]:
-        def register(fn: Route) -> Route:
-            self.routes[path] = fn
-            return fn
-
-        return register
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    state = Server(httpd)
-    httpd.routes = state.routes  # type: ignore[attr-defined]
-    httpd.requests = state.requests  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+# --- fixtures and a raw TCP server for byte-level faults --------------------------------------
 
 
 @pytest.fixture
@@ -204,77 +115,79 @@ def read_request(conn: socket.socket) -> bytes:
 
 
 def test_200_returns_body_final_url_status_and_lowercased_headers(
-    server: Server, fetcher: Fetcher
+    http_server: Site, fetcher: Fetcher
 ) -> None:
     """A 200 comes back with its body, final URL, status and lower-cased header names."""
     body = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+    headers = {"Content-Type": "application/rss+xml", "X-Custom-Header": "Yes"}
+    http_server.routes["/feed.xml"] = Reply(200, body, headers)
 
-    @server.route("/feed.xml")
-    def _(h: BaseHTTPRequestHandler) -> None:
-        reply(h, 200, body, {"Content-Type": "application/rss+xml", "X-Custom-Header": "Yes"})
-
-    result = fetcher.get(server.url("/feed.xml"))
+    result = fetcher.get(http_server.url("/feed.xml"))
     assert result.status == 200
     assert result.body == body
-    assert result.url == server.url("/feed.xml")
+    assert result.url == http_server.url("/feed.xml")
     assert not result.not_modified
     assert result.headers["content-type"] == "application/rss+xml"
     assert result.headers["x-custom-header"] == "Yes"
     assert all(name == name.lower() for name in result.headers)
 
 
-def test_request_carries_configured_user_agent_and_accept(server: Server, fetcher: Fetcher) -> None:
+def test_request_carries_configured_user_agent_and_accept(
+    http_server: Site, fetcher: Fetcher
+) -> None:
     """Every request sends the configured User-Agent and the caller's Accept header."""
-    server.routes["/ua"] = lambda h: reply(h, 200, b"ok")
-    fetcher.get(server.url("/ua"), accept="application/rss+xml")
-    assert len(server.requests) == 1
-    assert server.requests[0].headers["user-agent"] == SETTINGS.user_agent
-    assert server.requests[0].headers["accept"] == "application/rss+xml"
-    assert "if-none-match" not in server.requests[0].headers
-    assert "if-modified-since" not in server.requests[0].headers
+    http_server.routes["/ua"] = Reply(200, b"ok")
+    fetcher.get(http_server.url("/ua"), accept="application/rss+xml")
+    assert len(http_server.requests) == 1
+    assert http_server.requests[0].headers["user-agent"] == SETTINGS.user_agent
+    assert http_server.requests[0].headers["accept"] == "application/rss+xml"
+    assert "if-none-match" not in http_server.requests[0].headers
+    assert "if-modified-since" not in http_server.requests[0].headers
 
 
 # --- conditional GET --------------------------------------------------------------------------
 
 
 def test_conditional_get_sends_validators_and_304_is_not_modified(
-    server: Server, fetcher: Fetcher
+    http_server: Site, fetcher: Fetcher
 ) -> None:
     """ETag and Last-Modified go out as If-None-Match / If-Modified-Since; a 304 is not_modified."""
     etag = '"v42"'
     last_modified = "Wed, 21 Oct 2015 07:28:00 GMT"
 
-    @server.route("/cond")
-    def _(h: BaseHTTPRequestHandler) -> None:
+    @http_server.route("/cond")
+    def _(h: Handler) -> None:
         if h.headers.get("If-None-Match") == etag:
-            reply(h, 304, headers={"ETag": etag})
+            send(h, Reply(304, headers={"ETag": etag}))
         else:
-            reply(h, 200, b"fresh", {"ETag": etag})
+            send(h, Reply(200, b"fresh", {"ETag": etag}))
 
-    result = fetcher.get(server.url("/cond"), etag=etag, last_modified=last_modified)
+    result = fetcher.get(http_server.url("/cond"), etag=etag, last_modified=last_modified)
     assert result.status == 304
     assert result.not_modified
     assert result.body == b""
-    seen = server.requests[-1].headers
+    seen = http_server.requests[-1].headers
     assert seen["if-none-match"] == etag
     assert seen["if-modified-since"] == last_modified
 
-    fresh = fetcher.get(server.url("/cond"))
+    fresh = fetcher.get(http_server.url("/cond"))
     assert fresh.status == 200 and not fresh.not_modified and fresh.body == b"fresh"
 
 
 # --- size cap -----------------------------------------------------------------------------------
 
 
-def test_body_over_cap_with_content_length_is_too_large(server: Server, fetcher: Fetcher) -> None:
+def test_body_over_cap_with_content_length_is_too_large(
+    http_server: Site, fetcher: Fetcher
+) -> None:
     """A declared Content-Length over max_bytes raises too_large."""
-    server.routes["/big"] = lambda h: reply(h, 200, b"x" * (CAP + 1))
+    http_server.routes["/big"] = Reply(200, b"x" * (CAP + 1))
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/big"))
+        fetcher.get(http_server.url("/big"))
     assert info.value.kind == "too_large"
 
 
-def _stream_without_length(h: BaseHTTPRequestHandler, total: int, *, chunked: bool) -> None:
+def _stream_without_length(h: Handler, total: int, *, chunked: bool) -> None:
     h.send_response_only(200)
     h.send_header("Content-Type", "application/xml")
     if chunked:
@@ -297,39 +210,39 @@ def _stream_without_length(h: BaseHTTPRequestHandler, total: int, *, chunked: bo
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "connection-close"])
 def test_streamed_body_over_cap_without_content_length_is_too_large(
-    server: Server, fetcher: Fetcher, chunked: bool
+    http_server: Site, fetcher: Fetcher, chunked: bool
 ) -> None:
     """A body with no Content-Length is cut off once it streams past max_bytes."""
-    server.routes["/stream"] = lambda h: _stream_without_length(h, 3 * CAP, chunked=chunked)
+    http_server.routes["/stream"] = lambda h: _stream_without_length(h, 3 * CAP, chunked=chunked)
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/stream"))
+        fetcher.get(http_server.url("/stream"))
     assert info.value.kind == "too_large"
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "connection-close"])
-def test_streamed_body_exactly_at_cap_is_accepted(server: Server, chunked: bool) -> None:
+def test_streamed_body_exactly_at_cap_is_accepted(http_server: Site, chunked: bool) -> None:
     """A body of exactly max_bytes is accepted; one byte more is too_large."""
-    server.routes["/exact"] = lambda h: _stream_without_length(h, CAP, chunked=chunked)
-    server.routes["/over"] = lambda h: _stream_without_length(h, CAP + 1, chunked=chunked)
+    http_server.routes["/exact"] = lambda h: _stream_without_length(h, CAP, chunked=chunked)
+    http_server.routes["/over"] = lambda h: _stream_without_length(h, CAP + 1, chunked=chunked)
     with Fetcher(SETTINGS) as fetcher:
-        assert len(fetcher.get(server.url("/exact")).body) == CAP
+        assert len(fetcher.get(http_server.url("/exact")).body) == CAP
     with Fetcher(SETTINGS) as fetcher, pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/over"))
+        fetcher.get(http_server.url("/over"))
     assert info.value.kind == "too_large"
 
 
-def test_gzip_bomb_is_too_large_after_decompression(server: Server, fetcher: Fetcher) -> None:
+def test_gzip_bomb_is_too_large_after_decompression(http_server: Site, fetcher: Fetcher) -> None:
     """A small gzip body that inflates past max_bytes raises too_large; a small one inflates."""
     bomb = gzip.compress(b"\0" * (50 * CAP))
     assert len(bomb) < CAP // 10  # small on the wire: only decompression can trip the cap
     small = gzip.compress(b"<rss/>" * 100)
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/xml"}
-    server.routes["/bomb"] = lambda h: reply(h, 200, bomb, headers)
-    server.routes["/small"] = lambda h: reply(h, 200, small, headers)
+    http_server.routes["/bomb"] = Reply(200, bomb, headers)
+    http_server.routes["/small"] = Reply(200, small, headers)
 
-    assert fetcher.get(server.url("/small")).body == b"<rss/>" * 100
+    assert fetcher.get(http_server.url("/small")).body == b"<rss/>" * 100
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/bomb"))
+        fetcher.get(http_server.url("/bomb"))
     assert info.value.kind == "too_large"
 
 
@@ -347,18 +260,18 @@ def _gzip_of_zeros(size: int) -> bytes:
     return header + block * (size // len(megabyte)) + deflate.flush() + trailer
 
 
-def test_gzip_bomb_of_1_gib_stops_at_cap_with_bounded_memory(server: Server) -> None:
+def test_gzip_bomb_of_1_gib_stops_at_cap_with_bounded_memory(http_server: Site) -> None:
     """A 1 GiB gzip bomb is too_large and the fetch never holds more than 4 x max_bytes."""
     cap = 2_000_000
     bomb = _gzip_of_zeros(1 << 30)
     assert len(bomb) < cap  # ~1 MB on the wire: under the cap until inflated
     headers = {"Content-Encoding": "gzip", "Content-Type": "application/xml"}
-    server.routes["/bomb"] = lambda h: reply(h, 200, bomb, headers)
+    http_server.routes["/bomb"] = Reply(200, bomb, headers)
     with Fetcher(dataclasses.replace(SETTINGS, max_bytes=cap)) as fetcher:
         tracemalloc.start()
         try:
             with pytest.raises(FetchError) as info:
-                fetcher.get(server.url("/bomb"))
+                fetcher.get(http_server.url("/bomb"))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -377,23 +290,21 @@ def test_gzip_bomb_of_1_gib_stops_at_cap_with_bounded_memory(server: Server) -> 
     ids=["gzip", "deflate-zlib", "deflate-raw", "identity"],
 )
 def test_encoded_body_is_decoded_and_only_supported_codings_are_offered(
-    server: Server, fetcher: Fetcher, encoding: str, compress: Callable[[bytes], bytes]
+    http_server: Site, fetcher: Fetcher, encoding: str, compress: Callable[[bytes], bytes]
 ) -> None:
     """gzip, zlib or raw deflate and identity bodies decode; Accept-Encoding is gzip, deflate."""
     body = b"<rss><channel><title>t</title></channel></rss>" * 500
     headers = {"Content-Encoding": encoding}
-    server.routes["/enc"] = lambda h: reply(h, 200, compress(body), headers)
-    assert fetcher.get(server.url("/enc")).body == body
-    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+    http_server.routes["/enc"] = Reply(200, compress(body), headers)
+    assert fetcher.get(http_server.url("/enc")).body == body
+    assert http_server.requests[0].headers["accept-encoding"] == "gzip, deflate"
 
 
-def test_corrupt_gzip_body_is_fetch_error_connect(server: Server, fetcher: Fetcher) -> None:
+def test_corrupt_gzip_body_is_fetch_error_connect(http_server: Site, fetcher: Fetcher) -> None:
     """A body labelled gzip that is not gzip raises FetchError(connect), nothing else."""
-    server.routes["/bad"] = lambda h: reply(
-        h, 200, b"not gzip at all", {"Content-Encoding": "gzip"}
-    )
+    http_server.routes["/bad"] = Reply(200, b"not gzip at all", {"Content-Encoding": "gzip"})
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/bad"))
+        fetcher.get(http_server.url("/bad"))
     assert type(info.value) is FetchError
     assert info.value.kind == "connect"
 
@@ -401,68 +312,70 @@ def test_corrupt_gzip_body_is_fetch_error_connect(server: Server, fetcher: Fetch
 # --- redirects --------------------------------------------------------------------------------
 
 
-def _redirect(location: str, status: int = 302) -> Route:
-    return lambda h: reply(h, status, b"", {"Location": location})
+def _redirect(location: str, status: int = 302) -> Reply:
+    return Reply(status, b"", {"Location": location})
 
 
-def test_redirect_chain_of_three_is_followed_to_final_url(server: Server, fetcher: Fetcher) -> None:
+def test_redirect_chain_of_three_is_followed_to_final_url(
+    http_server: Site, fetcher: Fetcher
+) -> None:
     """Three redirects (absolute and relative Locations, 301/302/307) end at the final URL."""
-    server.routes["/r1"] = _redirect(server.url("/r2"), 301)
-    server.routes["/r2"] = _redirect("/r3", 302)
-    server.routes["/r3"] = _redirect("final.xml", 307)
-    server.routes["/final.xml"] = lambda h: reply(h, 200, b"the end")
+    http_server.routes["/r1"] = _redirect(http_server.url("/r2"), 301)
+    http_server.routes["/r2"] = _redirect("/r3", 302)
+    http_server.routes["/r3"] = _redirect("final.xml", 307)
+    http_server.routes["/final.xml"] = Reply(200, b"the end")
 
-    result = fetcher.get(server.url("/r1"))
-    assert result.url == server.url("/final.xml")
+    result = fetcher.get(http_server.url("/r1"))
+    assert result.url == http_server.url("/final.xml")
     assert result.status == 200
     assert result.body == b"the end"
-    assert [r.path for r in server.requests] == ["/r1", "/r2", "/r3", "/final.xml"]
+    assert [r.path for r in http_server.requests] == ["/r1", "/r2", "/r3", "/final.xml"]
 
 
-def test_redirect_count_limit_is_exact(server: Server) -> None:
+def test_redirect_count_limit_is_exact(http_server: Site) -> None:
     """max_redirects redirects are followed; one more raises too_many_redirects."""
     for i in range(4):
-        server.routes[f"/hop{i}"] = _redirect(f"/hop{i + 1}")
-    server.routes["/hop4"] = lambda h: reply(h, 200, b"done")
+        http_server.routes[f"/hop{i}"] = _redirect(f"/hop{i + 1}")
+    http_server.routes["/hop4"] = Reply(200, b"done")
     with Fetcher(dataclasses.replace(SETTINGS, max_redirects=4)) as fetcher:
-        assert fetcher.get(server.url("/hop0")).url == server.url("/hop4")
+        assert fetcher.get(http_server.url("/hop0")).url == http_server.url("/hop4")
     with (
         Fetcher(dataclasses.replace(SETTINGS, max_redirects=3)) as fetcher,
         pytest.raises(FetchError) as info,
     ):
-        fetcher.get(server.url("/hop0"))
+        fetcher.get(http_server.url("/hop0"))
     assert info.value.kind == "too_many_redirects"
 
 
-def test_redirect_loop_raises_too_many_redirects(server: Server, fetcher: Fetcher) -> None:
+def test_redirect_loop_raises_too_many_redirects(http_server: Site, fetcher: Fetcher) -> None:
     """A redirect loop stops after max_redirects hops with too_many_redirects."""
-    server.routes["/a"] = _redirect("/b")
-    server.routes["/b"] = _redirect("/a")
+    http_server.routes["/a"] = _redirect("/b")
+    http_server.routes["/b"] = _redirect("/a")
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/a"))
+        fetcher.get(http_server.url("/a"))
     assert info.value.kind == "too_many_redirects"
-    assert len(server.requests) == SETTINGS.max_redirects + 1
+    assert len(http_server.requests) == SETTINGS.max_redirects + 1
 
 
 @pytest.mark.parametrize(
     "location", ["file:///etc/passwd", "ftp://127.0.0.1/feed.xml", "gopher://127.0.0.1:70/1"]
 )
 def test_redirect_to_non_http_scheme_is_bad_url(
-    server: Server, fetcher: Fetcher, location: str
+    http_server: Site, fetcher: Fetcher, location: str
 ) -> None:
     """A redirect to a non-http(s) scheme raises bad_url."""
-    server.routes["/go"] = _redirect(location)
+    http_server.routes["/go"] = _redirect(location)
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/go"))
+        fetcher.get(http_server.url("/go"))
     assert info.value.kind == "bad_url"
     assert info.value.url == location
 
 
-def test_redirect_without_location_is_an_error(server: Server, fetcher: Fetcher) -> None:
+def test_redirect_without_location_is_an_error(http_server: Site, fetcher: Fetcher) -> None:
     """A 302 with no Location header raises a FetchError carrying the status."""
-    server.routes["/nowhere"] = lambda h: reply(h, 302, b"")
+    http_server.routes["/nowhere"] = Reply(302, b"")
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/nowhere"))
+        fetcher.get(http_server.url("/nowhere"))
     assert info.value.status == 302
 
 
@@ -491,16 +404,16 @@ class Recorder:
         return httpx.MockTransport(handler)
 
 
-def test_guard_blocks_loopback_before_contacting_it(server: Server) -> None:
+def test_guard_blocks_loopback_before_contacting_it(http_server: Site) -> None:
     """With private networks disallowed, a URL to 127.0.0.1 is blocked, the server never hit."""
-    server.routes["/feed.xml"] = lambda h: reply(h, 200, b"secret")
+    http_server.routes["/feed.xml"] = Reply(200, b"secret")
     with Fetcher(GUARDED) as fetcher, pytest.raises(BlockedAddressError) as info:
-        fetcher.get(server.url("/feed.xml"))
+        fetcher.get(http_server.url("/feed.xml"))
     assert info.value.kind == "blocked"
-    assert server.requests == []
+    assert http_server.requests == []
     # The same URL is reachable once private networks are allowed: the guard made the difference.
     with Fetcher(SETTINGS) as fetcher:
-        assert fetcher.get(server.url("/feed.xml")).body == b"secret"
+        assert fetcher.get(http_server.url("/feed.xml")).body == b"secret"
 
 
 @pytest.mark.parametrize(
@@ -593,11 +506,11 @@ def test_guard_unresolvable_host_is_dns_error() -> None:
 
 
 def test_guard_is_not_bypassed_by_dns_rebinding(
-    server: Server, monkeypatch: pytest.MonkeyPatch
+    http_server: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A name is resolved once per connection and the socket goes to that checked address, so
-    a name answering public then 127.0.0.1 never reaches the loopback server."""
-    server.routes["/admin"] = lambda h: reply(h, 200, b"internal")
+    a name answering public then 127.0.0.1 never reaches the loopback http_server."""
+    http_server.routes["/admin"] = Reply(200, b"internal")
     real_getaddrinfo = socket.getaddrinfo
     real_create_connection = socket.create_connection
     answers = iter([PUBLIC_IP])
@@ -621,7 +534,7 @@ def test_guard_is_not_bypassed_by_dns_rebinding(
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
     monkeypatch.setattr(socket, "create_connection", local_create_connection)
-    port = server.httpd.server_address[1]
+    port = http_server.port
     with Fetcher(GUARDED) as fetcher:  # the default (system) resolver
         with pytest.raises(FetchError) as first:
             fetcher.get(f"http://rebind.test:{port}/admin")
@@ -631,7 +544,7 @@ def test_guard_is_not_bypassed_by_dns_rebinding(
     assert connections == [(PUBLIC_IP, port)]
     assert "rebind.test" in second.value.message and "127.0.0.1" in second.value.message
     assert lookups == [PUBLIC_IP, "127.0.0.1"]  # one lookup per connection, none after the check
-    assert server.requests == []
+    assert http_server.requests == []
 
 
 def test_guard_at_connect_refuses_private_address_before_connecting() -> None:
@@ -662,17 +575,17 @@ def test_built_in_transport_unresolvable_host_is_dns_error() -> None:
 
 
 def test_connection_goes_to_resolved_address_with_hostname_in_host_header(
-    server: Server,
+    http_server: Site,
 ) -> None:
     """The socket connects to the address the injected resolver gave; Host keeps the name."""
-    server.routes["/feed.xml"] = lambda h: reply(h, 200, b"via resolver")
-    port = server.httpd.server_address[1]
+    http_server.routes["/feed.xml"] = Reply(200, b"via resolver")
+    port = http_server.port
     rec = Recorder({"feeds.test": ["127.0.0.1"]})
     with Fetcher(SETTINGS, resolver=rec.resolve) as fetcher:
         result = fetcher.get(f"http://feeds.test:{port}/feed.xml")
     assert result.body == b"via resolver"
     assert rec.lookups == ["feeds.test"]
-    assert server.requests[0].headers["host"] == f"feeds.test:{port}"
+    assert http_server.requests[0].headers["host"] == f"feeds.test:{port}"
 
 
 def test_tls_sends_hostname_as_sni_and_verifies_certificate(tmp_path: Path) -> None:
@@ -765,24 +678,24 @@ def test_server_that_never_sends_headers_times_out_after_read_timeout() -> None:
     assert 0.25 <= elapsed < 1.5
 
 
-def _drip(h: BaseHTTPRequestHandler, stop: threading.Event, interval: float) -> None:
+def _drip(h: Handler, interval: float) -> None:
     h.send_response_only(200)
     h.send_header("Content-Length", "1000")
     h.end_headers()
     for _ in range(1000):
         h.wfile.write(b"z")
-        if stop.wait(interval):
+        if h.stop.wait(interval):
             return
 
 
-def test_body_dripping_past_total_timeout_times_out(server: Server) -> None:
+def test_body_dripping_past_total_timeout_times_out(http_server: Site) -> None:
     """A body sent one byte every 0.2 s (each read on time) is cut off at total_timeout."""
-    server.routes["/drip"] = lambda h: _drip(h, server.stop, 0.2)
+    http_server.routes["/drip"] = lambda h: _drip(h, 0.2)
     settings = dataclasses.replace(SETTINGS, read_timeout=0.5, total_timeout=0.8)
     with Fetcher(settings) as fetcher:
         started = time.monotonic()
         with pytest.raises(FetchError) as info:
-            fetcher.get(server.url("/drip"))
+            fetcher.get(http_server.url("/drip"))
         elapsed = time.monotonic() - started
     assert info.value.kind == "timeout"
     assert 0.75 <= elapsed < 1.6
@@ -813,27 +726,27 @@ def test_headers_dripping_past_total_timeout_time_out() -> None:
 # --- HTTP errors ------------------------------------------------------------------------------
 
 
-def test_404_is_http_4xx_with_status(server: Server, fetcher: Fetcher) -> None:
+def test_404_is_http_4xx_with_status(http_server: Site, fetcher: Fetcher) -> None:
     """A 404 raises http_4xx carrying status 404 and no retry_after."""
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/missing"))
+        fetcher.get(http_server.url("/missing"))
     assert info.value.kind == "http_4xx"
     assert info.value.status == 404
     assert info.value.retry_after is None
 
 
-def test_503_with_retry_after_seconds_is_http_5xx(server: Server, fetcher: Fetcher) -> None:
+def test_503_with_retry_after_seconds_is_http_5xx(http_server: Site, fetcher: Fetcher) -> None:
     """A 503 with Retry-After: 120 raises http_5xx with retry_after 120."""
-    server.routes["/busy"] = lambda h: reply(h, 503, b"busy", {"Retry-After": "120"})
+    http_server.routes["/busy"] = Reply(503, b"busy", {"Retry-After": "120"})
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/busy"))
+        fetcher.get(http_server.url("/busy"))
     assert info.value.kind == "http_5xx"
     assert info.value.status == 503
     assert info.value.retry_after == 120.0
 
 
 def test_429_with_retry_after_http_date_is_relative_to_date_header(
-    server: Server, fetcher: Fetcher
+    http_server: Site, fetcher: Fetcher
 ) -> None:
     """A 429 whose Retry-After is an HTTP date 90 s after its Date header gives retry_after 90."""
     # A server clock far in the past: only the Date header can make the answer 90.
@@ -842,9 +755,9 @@ def test_429_with_retry_after_http_date_is_relative_to_date_header(
         "Date": formatdate(sent, usegmt=True),
         "Retry-After": formatdate(sent + 90, usegmt=True),
     }
-    server.routes["/slow-down"] = lambda h: reply(h, 429, b"", headers)
+    http_server.routes["/slow-down"] = Reply(429, b"", headers)
     with pytest.raises(FetchError) as info:
-        fetcher.get(server.url("/slow-down"))
+        fetcher.get(http_server.url("/slow-down"))
     assert info.value.kind == "http_429"
     assert info.value.status == 429
     assert info.value.retry_after == pytest.approx(90, abs=1)
@@ -944,15 +857,15 @@ def test_parse_retry_after_garbage_is_none(value: str | None) -> None:
 
 
 def test_one_request_at_a_time_per_host_with_the_minimum_delay_between_starts(
-    server: Server,
+    http_server: Site,
 ) -> None:
     """Six threads fetching from one host: the server never sees two requests at once, and
     the starts are at least per_host_delay apart."""
     active, most, starts = [0], [0], []
     lock = threading.Lock()
 
-    @server.route("/slow")
-    def _(h: BaseHTTPRequestHandler) -> None:
+    @http_server.route("/slow")
+    def _(h: Handler) -> None:
         with lock:
             active[0] += 1
             most[0] = max(most[0], active[0])
@@ -960,12 +873,12 @@ def test_one_request_at_a_time_per_host_with_the_minimum_delay_between_starts(
         time.sleep(0.05)
         with lock:
             active[0] -= 1
-        reply(h, 200, b"ok")
+        send(h, Reply(200, b"ok"))
 
     delay = 0.2
     with Fetcher(dataclasses.replace(SETTINGS, per_host_delay=delay)) as polite:
         threads = [
-            threading.Thread(target=polite.get, args=(server.url("/slow"),)) for _ in range(6)
+            threading.Thread(target=polite.get, args=(http_server.url("/slow"),)) for _ in range(6)
         ]
         for t in threads:
             t.start()
@@ -977,25 +890,25 @@ def test_one_request_at_a_time_per_host_with_the_minimum_delay_between_starts(
     assert min(gaps) >= delay * 0.95  # monotonic clocks of two threads; allow rounding
 
 
-def test_a_busy_host_does_not_hold_up_another_host(server: Server) -> None:
+def test_a_busy_host_does_not_hold_up_another_host(http_server: Site) -> None:
     """A request to 127.0.0.1 that only answers once a request to localhost (another host on
     the same server) has arrived completes: the second host was not made to wait."""
     other_arrived = threading.Event()
 
-    @server.route("/waits")
-    def _(h: BaseHTTPRequestHandler) -> None:
-        reply(h, 200 if other_arrived.wait(5) else 504, b"done")
+    @http_server.route("/waits")
+    def _(h: Handler) -> None:
+        send(h, Reply(200 if other_arrived.wait(5) else 504, b"done"))
 
-    @server.route("/other")
-    def _(h: BaseHTTPRequestHandler) -> None:
+    @http_server.route("/other")
+    def _(h: Handler) -> None:
         other_arrived.set()
-        reply(h, 200, b"other")
+        send(h, Reply(200, b"other"))
 
-    port = server.httpd.server_address[1]
+    port = http_server.port
     results: dict[str, int] = {}
     with Fetcher(dataclasses.replace(SETTINGS, per_host_delay=5.0)) as polite:
         first = threading.Thread(
-            target=lambda: results.setdefault("waits", polite.get(server.url("/waits")).status)
+            target=lambda: results.setdefault("waits", polite.get(http_server.url("/waits")).status)
         )
         first.start()
         results["other"] = polite.get(f"http://localhost:{port}/other").status

@@ -9,9 +9,6 @@ import gzip
 import io
 import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -32,6 +29,7 @@ from monitor.parse import (
 )
 from monitor.urls import normalise_url
 from tests.conftest import SHARED_DATA
+from tests.httpserver import Reply, Site
 
 FEEDS = SHARED_DATA / "feeds"
 BASE = "https://feeds.example.com/"
@@ -498,33 +496,11 @@ def test_atom_entry_with_non_url_id_and_no_link_is_skipped(source: str) -> None:
 
 
 @pytest.fixture
-def feed_server() -> Iterator[tuple[str, list[str]]]:
+def feed_server(http_server: Site) -> Site:
     """A server on 127.0.0.1 that serves a valid one-item feed and records every request."""
-    hits: list[str] = []
     body = _rss("<item><title>fetched!</title><link>https://a.example/leak</link></item>")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/feed.xml", hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    http_server.routes["/feed.xml"] = Reply(200, body, {"Content-Type": "application/rss+xml"})
+    return http_server
 
 
 def _entries_or_error(body: bytes) -> tuple[FeedEntry, ...]:
@@ -534,12 +510,12 @@ def _entries_or_error(body: bytes) -> tuple[FeedEntry, ...]:
         return ()
 
 
-def test_a_body_that_is_a_url_is_not_fetched(feed_server: tuple[str, list[str]]) -> None:
+def test_a_body_that_is_a_url_is_not_fetched(feed_server: Site) -> None:
     """A body holding only a URL of a live feed is treated as bytes: nothing is fetched."""
-    url, hits = feed_server
+    url = feed_server.url("/feed.xml")
     for body in (url.encode(), b"http://127.0.0.1:1/feed.xml"):
         assert _entries_or_error(body) == ()
-    assert hits == []
+    assert feed_server.paths == []
 
 
 def test_a_body_that_is_a_path_is_not_read(tmp_path: Path) -> None:

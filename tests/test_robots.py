@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import suppress
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +24,7 @@ from monitor.robots import (
     product_token,
     robots_url,
 )
+from tests.httpserver import Handler, Reply, Site, send, serve
 
 TOKEN = "news-monitor"
 UA = "news-monitor/0.1 (+https://tests.invalid/contact)"
@@ -301,68 +299,9 @@ def test_reaching_the_file_again_ends_the_outage() -> None:
 # --- the cache against real servers on 127.0.0.1 ---------------------------------------------
 
 
-@dataclass
-class RobotsServer:
-    """Serves /robots.txt with whatever status, body and headers the test sets."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    hits: list[str] = field(default_factory=list)  # each request's User-Agent
-    hook: Callable[[], None] | None = None  # runs before each reply
-    port: int = 0
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        state: RobotsServer = self.server.state  # type: ignore[attr-defined]
-        state.hits.append(self.headers.get("User-Agent", ""))
-        if state.hook is not None:
-            state.hook()
-        status, body = (state.status, state.body) if self.path == "/robots.txt" else (404, b"")
-        self.send_response_only(status)
-        for name, value in state.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[], RobotsServer]]:
-    """Starts as many robots.txt servers as a test asks for; stops them all afterwards."""
-    started: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
-
-    def start() -> RobotsServer:
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        state = RobotsServer(port=httpd.server_address[1])
-        httpd.state = state  # type: ignore[attr-defined]
-        thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        started.append((httpd, thread))
-        return state
-
-    yield start
-    for httpd, thread in started:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
-
-
-@pytest.fixture
-def server(serve: Callable[[], RobotsServer]) -> RobotsServer:
-    return serve()
+def user_agents(site: Site) -> list[str | None]:
+    """The User-Agent of each request the site received, in order."""
+    return [r.headers.get("user-agent") for r in site.requests]
 
 
 @pytest.fixture
@@ -383,53 +322,52 @@ def cache_for(fetcher: Fetcher, ttl: float = 3600.0) -> RobotsCache:
     return RobotsCache(lambda u: fetcher.get(u, accept="text/plain"), user_agent=UA, ttl=ttl)
 
 
-def test_one_fetch_per_origin_within_the_ttl(server: RobotsServer, fetcher: Fetcher) -> None:
+def test_one_fetch_per_origin_within_the_ttl(http_server: Site, fetcher: Fetcher) -> None:
     """Every URL of an origin shares one robots.txt fetch until the TTL runs out."""
-    server.body = b"User-agent: *\nDisallow: /private\n\nUser-agent: news-monitor\nCrawl-delay: 4\n"
+    robots = b"User-agent: *\nDisallow: /private\n\nUser-agent: news-monitor\nCrawl-delay: 4\n"
+    http_server.routes["/robots.txt"] = Reply(200, robots)
     cache = cache_for(fetcher, ttl=3600)
-    assert cache.allowed(server.url("/a"), now=NOW).allowed
-    assert cache.allowed(server.url("/private/b"), now=NOW + timedelta(minutes=59)).allowed
-    assert cache.crawl_delay(server.url("/c"), now=NOW + timedelta(minutes=30)) == 4.0
-    assert server.hits == [UA]
-    server.body = b"User-agent: *\nDisallow: /\n"
-    verdict = cache.allowed(server.url("/a"), now=NOW + HOUR)
-    assert len(server.hits) == 2
+    assert cache.allowed(http_server.url("/a"), now=NOW).allowed
+    assert cache.allowed(http_server.url("/private/b"), now=NOW + timedelta(minutes=59)).allowed
+    assert cache.crawl_delay(http_server.url("/c"), now=NOW + timedelta(minutes=30)) == 4.0
+    assert user_agents(http_server) == [UA]
+    http_server.routes["/robots.txt"] = Reply(200, b"User-agent: *\nDisallow: /\n")
+    verdict = cache.allowed(http_server.url("/a"), now=NOW + HOUR)
+    assert len(http_server.requests) == 2
     assert not verdict.allowed
-    assert verdict.robots == server.url("/robots.txt")
-    assert cache.crawl_delay(server.url("/c"), now=NOW + HOUR) is None
+    assert verdict.robots == http_server.url("/robots.txt")
+    assert cache.crawl_delay(http_server.url("/c"), now=NOW + HOUR) is None
 
 
-def test_404_allows_everything(server: RobotsServer, fetcher: Fetcher) -> None:
+def test_404_allows_everything(http_server: Site, fetcher: Fetcher) -> None:
     """A site without robots.txt (404) may be fetched, and is not asked again within the TTL."""
-    server.status = 404
+    http_server.routes["/robots.txt"] = Reply(404)
     cache = cache_for(fetcher)
-    verdict = cache.allowed(server.url("/story"), now=NOW)
+    verdict = cache.allowed(http_server.url("/story"), now=NOW)
     assert verdict.allowed
     assert "HTTP 404" in verdict.reason
-    assert cache.allowed(server.url("/other"), now=NOW + timedelta(minutes=5)).allowed
-    assert len(server.hits) == 1
+    assert cache.allowed(http_server.url("/other"), now=NOW + timedelta(minutes=5)).allowed
+    assert len(http_server.requests) == 1
 
 
-def test_500_disallows_until_the_retry_after_recovery(
-    server: RobotsServer, fetcher: Fetcher
-) -> None:
+def test_500_disallows_until_the_retry_after_recovery(http_server: Site, fetcher: Fetcher) -> None:
     """A 500 refuses the site; after recovery, the file is read again only once the retry is due."""
-    server.status = 500
+    http_server.routes["/robots.txt"] = Reply(500)
     cache = cache_for(fetcher, ttl=86400)
-    verdict = cache.allowed(server.url("/story"), now=NOW)
+    verdict = cache.allowed(http_server.url("/story"), now=NOW)
     assert not verdict.allowed
     assert "unreachable (http_5xx)" in verdict.reason
-    server.status, server.body = 200, b"User-agent: *\nDisallow: /private\n"
-    assert not cache.allowed(server.url("/story"), now=NOW + timedelta(minutes=30)).allowed
-    assert len(server.hits) == 1
-    assert cache.allowed(server.url("/story"), now=NOW + HOUR).allowed
-    assert not cache.allowed(server.url("/private/1"), now=NOW + HOUR).allowed
-    assert len(server.hits) == 2
+    http_server.routes["/robots.txt"] = Reply(200, b"User-agent: *\nDisallow: /private\n")
+    assert not cache.allowed(http_server.url("/story"), now=NOW + timedelta(minutes=30)).allowed
+    assert len(http_server.requests) == 1
+    assert cache.allowed(http_server.url("/story"), now=NOW + HOUR).allowed
+    assert not cache.allowed(http_server.url("/private/1"), now=NOW + HOUR).allowed
+    assert len(http_server.requests) == 2
 
 
-def test_refusals_are_logged(server: RobotsServer, fetcher: Fetcher) -> None:
+def test_refusals_are_logged(http_server: Site, fetcher: Fetcher) -> None:
     """A refused URL logs robots_disallowed with the URL and the robots.txt consulted."""
-    server.body = b"User-agent: *\nDisallow: /private\n"
+    http_server.routes["/robots.txt"] = Reply(200, b"User-agent: *\nDisallow: /private\n")
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
@@ -439,68 +377,68 @@ def test_refusals_are_logged(server: RobotsServer, fetcher: Fetcher) -> None:
     robots_logger.setLevel(logging.INFO)
     try:
         cache = cache_for(fetcher)
-        cache.allowed(server.url("/public"), now=NOW)
-        cache.allowed(server.url("/private/1"), now=NOW)
+        cache.allowed(http_server.url("/public"), now=NOW)
+        cache.allowed(http_server.url("/private/1"), now=NOW)
     finally:
         robots_logger.removeHandler(handler)
         robots_logger.setLevel(level)
     [record] = [r for r in records if r.getMessage() == "robots_disallowed"]
-    assert record.url == server.url("/private/1")  # type: ignore[attr-defined]
-    assert record.robots == server.url("/robots.txt")  # type: ignore[attr-defined]
+    assert record.url == http_server.url("/private/1")  # type: ignore[attr-defined]
+    assert record.robots == http_server.url("/robots.txt")  # type: ignore[attr-defined]
 
 
-def test_concurrent_callers_cause_one_fetch(server: RobotsServer, fetcher: Fetcher) -> None:
+def test_concurrent_callers_cause_one_fetch(http_server: Site, fetcher: Fetcher) -> None:
     """Eight threads asking about one origin at once cause exactly one robots.txt fetch."""
-    server.body = b"User-agent: *\nDisallow: /private\n"
     second = threading.Event()
 
-    def hold_the_first_reply() -> None:
+    @http_server.route("/robots.txt")
+    def hold_the_first_reply(h: Handler) -> None:
         # Without the per-origin lock a second request arrives while the first is held; the
         # wait only gives it the chance to, so a correct cache passes whatever the timing.
-        if len(server.hits) > 1:
+        if len(http_server.requests) > 1:
             second.set()
         else:
             second.wait(0.5)
+        send(h, Reply(200, b"User-agent: *\nDisallow: /private\n"))
 
-    server.hook = hold_the_first_reply
     cache = cache_for(fetcher)
     start = threading.Barrier(8)
     verdicts: list[bool] = []
 
     def ask(i: int) -> None:
         start.wait()
-        verdicts.append(cache.allowed(server.url(f"/private/{i}"), now=NOW).allowed)
+        verdicts.append(cache.allowed(http_server.url(f"/private/{i}"), now=NOW).allowed)
 
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert len(server.hits) == 1
+    assert len(http_server.requests) == 1
     assert verdicts == [False] * 8
 
 
-def test_different_origins_do_not_wait_for_each_other(
-    serve: Callable[[], RobotsServer], fetcher: Fetcher
-) -> None:
+def test_different_origins_do_not_wait_for_each_other(fetcher: Fetcher) -> None:
     """While one origin's robots.txt fetch hangs, another origin is answered."""
-    slow, fast = serve(), serve()
     arrived, release, replied = threading.Event(), threading.Event(), threading.Event()
 
-    def hang() -> None:
+    def hang(h: Handler) -> None:
         arrived.set()
         release.wait(5)
         replied.set()
+        send(h, Reply(200))
 
-    slow.hook = hang
-    cache = cache_for(fetcher)
-    waiting = threading.Thread(target=cache.allowed, args=(slow.url("/a"),), kwargs={"now": NOW})
-    waiting.start()
-    try:
-        assert arrived.wait(5)
-        assert cache.allowed(fast.url("/a"), now=NOW).allowed
-        assert not replied.is_set()
-    finally:
-        release.set()
-        waiting.join(10)
-    assert len(slow.hits) == len(fast.hits) == 1
+    with serve({"/robots.txt": hang}) as slow, serve({"/robots.txt": Reply(200)}) as fast:
+        cache = cache_for(fetcher)
+        waiting = threading.Thread(
+            target=cache.allowed, args=(slow.url("/a"),), kwargs={"now": NOW}
+        )
+        waiting.start()
+        try:
+            assert arrived.wait(5)
+            assert cache.allowed(fast.url("/a"), now=NOW).allowed
+            assert not replied.is_set()
+        finally:
+            release.set()
+            waiting.join(10)
+    assert len(slow.requests) == len(fast.requests) == 1

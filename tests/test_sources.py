@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from monitor.opml import OpmlFeed, read_opml, write_opml
 from monitor.sources import NewSource, append_sources, find_feed, status_of, toml_string
 from storage.models import Source
 from tests.conftest import SHARED_DATA, at, toml_value
+from tests.httpserver import Reply, Site, serve
 from tests.test_cli import _one_error_line, monitor, ok
 
 FEEDS = SHARED_DATA / "feeds"
@@ -37,70 +36,26 @@ needs_feeds = pytest.mark.skipif(not FEEDS.is_dir(), reason="../shared/data/feed
 # --- servers and files -------------------------------------------------------------------------
 
 
-class Site:
-    """A web site on 127.0.0.1: ``routes`` maps a path to (status, content type, body); any
-    other path is 404. ``requests`` lists the paths asked for, in order."""
-
-    def __init__(self, routes: dict[str, tuple[int, str, bytes]]) -> None:
-        self.routes = routes
-        self.requests: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.requests.append(self.path)
-                status, kind, body = site.routes.get(self.path, (404, "text/plain", b"no\n"))
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        # A short poll interval: shutdown() waits for the loop to look at its flag.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> Site:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
-
-def rss(title: str) -> tuple[int, str, bytes]:
+def rss(title: str) -> Reply:
     body = (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{title}</title><link>http://example.org/</link><description>d</description>"
         "</channel></rss>"
     )
-    return 200, "application/rss+xml", body.encode()
+    return Reply(200, body.encode(), {"Content-Type": "application/rss+xml"})
 
 
-def atom(title: str) -> tuple[int, str, bytes]:
+def atom(title: str) -> Reply:
     body = (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         f"<title>{title}</title><id>urn:x</id><updated>2023-03-23T18:00:00Z</updated></feed>"
     )
-    return 200, "application/atom+xml", body.encode()
+    return Reply(200, body.encode(), {"Content-Type": "application/atom+xml"})
 
 
-def page(head: str = "") -> tuple[int, str, bytes]:
+def page(head: str = "") -> Reply:
     body = f"<!DOCTYPE html><html><head><title>Home</title>{head}</head><body><p>Hi</p></body>"
-    return 200, "text/html; charset=utf-8", (body + "</html>").encode()
+    return Reply(200, (body + "</html>").encode(), {"Content-Type": "text/html; charset=utf-8"})
 
 
 @pytest.fixture
@@ -117,13 +72,13 @@ def sites() -> Iterator[dict[str, Site]]:
         },
         "unlinked": {"/": page(), "/feed": rss("Unlinked News")},
         "bare": {"/": page()},
-        "broken": {"/feed.xml": (500, "text/plain", b"oops\n")},
+        "broken": {"/feed.xml": Reply(500, b"oops\n", {"Content-Type": "text/plain"})},
     }
     with (
-        Site(routes["linked"]) as linked,
-        Site(routes["unlinked"]) as unlinked,
-        Site(routes["bare"]) as bare,
-        Site(routes["broken"]) as broken,
+        serve(routes["linked"]) as linked,
+        serve(routes["unlinked"]) as unlinked,
+        serve(routes["bare"]) as bare,
+        serve(routes["broken"]) as broken,
     ):
         yield {"linked": linked, "unlinked": unlinked, "bare": bare, "broken": broken}
 
@@ -272,7 +227,7 @@ def test_find_feed_direct_url_linked_page_common_path_and_nothing(sites):
         )
         found = find_feed(f, linked.base + "/")
         assert found.url == linked.base + "/news/rss.xml" and found.title == "Linked News"
-        assert linked.requests[-3:] == ["/", "/missing.xml", "/news/rss.xml"]
+        assert linked.paths[-3:] == ["/", "/missing.xml", "/news/rss.xml"]
         found = find_feed(f, unlinked.base + "/")
         assert (found.url, found.title) == (unlinked.base + "/feed", "Unlinked News")
         with pytest.raises(UserError) as caught:
@@ -281,18 +236,18 @@ def test_find_feed_direct_url_linked_page_common_path_and_nothing(sites):
         str(caught.value)
         == f"{bare.base}/: no feed found (tried {1 + len(COMMON_PATHS)} addresses)"
     )
-    assert bare.requests == ["/", *COMMON_PATHS]
+    assert bare.paths == ["/", *COMMON_PATHS]
 
 
 def test_find_feed_walks_common_paths_until_one_parses():
     """With nothing advertised, COMMON_PATHS are tried in order and the first that parses wins
     (an HTML page at /feed does not count)."""
     routes = {"/blog/": page(), "/feed": page(), "/index.xml": atom("Hugo Site")}
-    with Site(routes) as site, fetcher() as f:
+    with serve(routes) as site, fetcher() as f:
         found = find_feed(f, site.base + "/blog/")
     assert (found.url, found.title, found.kind) == (site.base + "/index.xml", "Hugo Site", "atom10")
     order = ["/blog/", *COMMON_PATHS[: COMMON_PATHS.index("/index.xml") + 1]]
-    assert site.requests == order
+    assert site.paths == order
 
 
 def test_find_feed_unreachable_url_is_a_user_error(sites):
@@ -391,7 +346,7 @@ def test_read_opml_errors_name_the_file_and_line():
     with pytest.raises(
         UserError, match=r"^feed\.xml: not an OPML file \(its root element is <rss>\)"
     ):
-        read_opml(rss("x")[2], "feed.xml")
+        read_opml(rss("x").body, "feed.xml")
     with pytest.raises(UserError, match=r"^empty\.opml: no feeds"):
         read_opml(b'<opml><body><outline text="folder"/></body></opml>', "empty.opml")
 
