@@ -48,6 +48,7 @@ from monitor.match import (  # noqa: E402
     Known,
     MatchSettings,
     StoryIndex,
+    band_keys,
     fingerprint,
     lsh_bands,
     minhash_of,
@@ -598,7 +599,72 @@ def signature_rates(texts: Sequence[str], settings: MatchSettings) -> dict[str, 
     }
 
 
-def throughput(articles: Sequence[Article], settings: MatchSettings) -> dict[str, Any]:
+def database_query(
+    keys: np.ndarray, queries: Sequence[Any], expected: Sequence[set[int]], settings: Any, url: str
+) -> dict[str, Any]:
+    """The band table (storage.lsh) at ``len(keys)`` indexed versions: built with the
+    application's own migrations on ``url``, then queried through ``storage.lsh.candidates``
+    (one read session, as a decision would). ``keys[i]`` are signature i's band keys."""
+    from sqlalchemy import insert
+
+    from storage import lsh as lsh_table
+    from storage.db import open_database
+    from storage.models import Article as ArticleRow
+    from storage.models import LshBand, Story
+
+    db = open_database(url)
+    try:
+        now = datetime(2023, 3, 23, tzinfo=UTC)
+        t = time.perf_counter()
+        with db.write() as session:
+            story = Story(slug="bench", title="bench", keywords=[], created_at=now, updated_at=now)
+            session.add(story)
+            session.flush()
+            story_id = story.id
+            ids: list[int] = []
+            for start in range(0, len(keys), 10_000):
+                rows = [
+                    {"url": f"https://bench.example/{i}", "outlet": "bench", "domain": "bench",
+                     "first_seen_at": now, "authors": [], "status": "ok", "check_count": 0}
+                    for i in range(start, min(start + 10_000, len(keys)))
+                ]  # fmt: skip
+                ids += session.scalars(insert(ArticleRow).returning(ArticleRow.id), rows).all()
+            n_bands = keys.shape[1]
+            for start in range(0, len(keys), 5_000):
+                session.execute(
+                    insert(LshBand),
+                    [
+                        {"story_id": story_id, "band": b, "key": int(keys[i, b]),
+                         "article_id": ids[i], "version": 1}
+                        for i in range(start, min(start + 5_000, len(keys)))
+                        for b in range(n_bands)
+                    ],
+                )  # fmt: skip
+        build = time.perf_counter() - t
+        position = {article_id: i for i, article_id in enumerate(ids)}
+        times, same = [], 0
+        with db.read() as session:
+            for q, want in zip(queries, expected, strict=True):
+                bands = band_keys(q, settings)
+                t = time.perf_counter()
+                found = lsh_table.candidates(session, story_id, bands)
+                times.append(time.perf_counter() - t)
+                same += {position[a] for a, _ in found} == want
+        return {
+            "backend": db.dialect,
+            "rows": int(keys.size),
+            "build_s": build,
+            "query_median_ms": statistics.median(times) * 1e3,
+            "query_p90_ms": float(np.percentile(times, 90)) * 1e3,
+            "same_as_lsh": same / len(times),
+        }
+    finally:
+        db.close()
+
+
+def throughput(
+    articles: Sequence[Article], settings: MatchSettings, database_url: str | None
+) -> dict[str, Any]:
     from datasketch import MinHashLSH
 
     texts = [a.text for a in articles]
@@ -614,6 +680,8 @@ def throughput(articles: Sequence[Article], settings: MatchSettings) -> dict[str
     n_index = 100_000
     lsh = MinHashLSH(threshold=settings.candidate_threshold, num_perm=settings.num_perm)
     bands: dict[tuple[int, bytes], list[int]] = {}
+    n_bands = len(lsh_bands(minhash_of(bases[0], settings.num_perm), settings))
+    keys = np.zeros((n_index, n_bands), dtype=np.int64)
     t = time.perf_counter()
     for i in range(n_index):
         base = bases[i % len(bases)]
@@ -623,6 +691,7 @@ def throughput(articles: Sequence[Article], settings: MatchSettings) -> dict[str
         lsh.insert(i, mh)
         for key in lsh_bands(mh, settings):
             bands.setdefault(key, []).append(i)
+        keys[i] = [k for _, k in band_keys(mh, settings)]
     build = time.perf_counter() - t
 
     def band_query(mh: Any) -> set[int]:
@@ -632,12 +701,15 @@ def throughput(articles: Sequence[Article], settings: MatchSettings) -> dict[str
         return found
 
     times, band_times, hits, same = [], [], [], 0
+    queries, expected = [], []
     for i in range(1000):
         base = bases[(i * 7) % len(bases)]
         q = minhash_of(base[rng.random(len(base)) >= 0.1], settings.num_perm)
         t = time.perf_counter()
         got = lsh.query(q)
         times.append(time.perf_counter() - t)
+        queries.append(q)
+        expected.append(set(got))
         t = time.perf_counter()
         by_band = band_query(q)
         band_times.append(time.perf_counter() - t)
@@ -654,7 +726,19 @@ def throughput(articles: Sequence[Article], settings: MatchSettings) -> dict[str
         "band_query_same_as_lsh": same / len(times),
         "lsh_query_median_hits": statistics.median(hits),
         "lsh_signatures": "real articles' 5-word shingle sets, 20% replaced by random hashes",
+        "database": [
+            database_query(keys, queries, expected, settings, url)
+            for url in _database_urls(database_url)
+        ],
     }
+
+
+def _database_urls(database_url: str | None) -> list[str]:
+    """A fresh SQLite file (the default deployment), and ``--database-url`` when given."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="matching-bench-"))
+    return [f"sqlite:///{folder / 'bands.sqlite'}", *([database_url] if database_url else [])]
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -675,6 +759,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--no-growing", action="store_true", help="skip the growing-index mode")
     ap.add_argument("--no-throughput", action="store_true")
+    ap.add_argument(
+        "--database-url",
+        help="also time the band table on this (empty) database, e.g. a PostgreSQL URL; "
+        "a temporary SQLite file is always timed",
+    )
     ap.add_argument("--workers", type=int, default=multiprocessing.cpu_count())
     args = ap.parse_args(argv)
     settings = MatchSettings()
@@ -773,7 +862,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
               f"{r['best_threshold']:7.2f} ({r['best_f1']:.3f})")  # fmt: skip
 
     if not args.no_throughput:
-        tp = throughput(articles, settings)
+        tp = throughput(articles, settings, args.database_url)
         report["throughput"] = tp
         print("\n## Throughput (one process)")
         print(f"{'texts':40} {'n':>4} {'words':>6} {'ours/s':>7} {'datasketch/s':>12} "
@@ -797,6 +886,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
               f"{tp['band_query_median_ms']:.3f} ms, p90 {tp['band_query_p90_ms']:.3f} ms, "
               f"same results as MinHashLSH for {tp['band_query_same_as_lsh']:.0%} "
               f"of queries")  # fmt: skip
+        for d in tp["database"]:
+            print(f"  lsh_bands table through the database ({d['backend']}, {d['rows']:,} rows, "
+                  f"filled in {d['build_s']:.0f} s): storage.lsh.candidates median "
+                  f"{d['query_median_ms']:.3f} ms, p90 {d['query_p90_ms']:.3f} ms, same results "
+                  f"as MinHashLSH for {d['same_as_lsh']:.0%} of queries")  # fmt: skip
     report["seconds"] = time.perf_counter() - started
     print(f"\ntotal {report['seconds']:.0f} s")
     if args.json:

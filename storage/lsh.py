@@ -13,9 +13,10 @@ article's band keys, so only writers that could see each other as candidates wai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, select, text, tuple_
+from sqlalchemy import TextClause, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,17 +36,30 @@ def lock(session: Session, keys: Iterable[int]) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+@functools.cache
+def _candidates_sql(n: int) -> TextClause:
+    """The keys as a VALUES list joined to the table: one primary-key seek per band (0.3 ms
+    at 100,000 versions on SQLite). A row-value ``(band, key) IN (...)`` reads the whole
+    story's rows instead (400 ms there), and SQLAlchemy's ``values()`` construct costs 2 ms a
+    call to compile, so this is the SQL itself, made once per number of bands."""
+    rows = ", ".join(f"(CAST(:b{i} AS SMALLINT), CAST(:k{i} AS BIGINT))" for i in range(n))
+    return text(
+        f"WITH wanted (band, key) AS (VALUES {rows}) "
+        "SELECT DISTINCT l.article_id, l.version FROM wanted "
+        "JOIN lsh_bands l ON l.story_id = :story AND l.band = wanted.band AND l.key = wanted.key"
+    )
+
+
 def candidates(
     session: Session, story_id: int, bands: Sequence[tuple[int, int]]
 ) -> set[tuple[int, int]]:
     """The (article_id, version) of every member version sharing a band key with ``bands``."""
     if not bands:
         return set()
-    rows = session.execute(
-        select(LshBand.article_id, LshBand.version)
-        .where(LshBand.story_id == story_id, tuple_(LshBand.band, LshBand.key).in_(list(bands)))
-        .distinct()
-    )
+    params: dict[str, int] = {"story": story_id}
+    for i, (band, key) in enumerate(bands):
+        params[f"b{i}"], params[f"k{i}"] = band, key
+    rows = session.execute(_candidates_sql(len(bands)), params)
     return {(int(a), int(v)) for a, v in rows}
 
 
