@@ -640,20 +640,30 @@ def database_query(
                         for b in range(n_bands)
                     ],
                 )  # fmt: skip
+        # What PostgreSQL's autovacuum does after a bulk load (statistics, and the visibility
+        # map that lets the lookup read the index alone); SQLite gets its statistics.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE lsh_bands" if db.dialect == "postgresql"
+                                 else "ANALYZE")  # fmt: skip
         build = time.perf_counter() - t
         position = {article_id: i for i, article_id in enumerate(ids)}
-        times, same = [], 0
+        passes = []
         with db.read() as session:
-            for q, want in zip(queries, expected, strict=True):
-                bands = band_keys(q, settings)
-                t = time.perf_counter()
-                found = lsh_table.candidates(session, story_id, bands)
-                times.append(time.perf_counter() - t)
-                same += {position[a] for a, _ in found} == want
+            for _ in range(2):  # the first pass reads the pages in; the second is the figure
+                times, same = [], 0
+                for q, want in zip(queries, expected, strict=True):
+                    bands = band_keys(q, settings)
+                    t = time.perf_counter()
+                    found = lsh_table.candidates(session, story_id, bands)
+                    times.append(time.perf_counter() - t)
+                    same += {position[a] for a, _ in found} == want
+                passes.append(times)
+        first, times = passes
         return {
             "backend": db.dialect,
             "rows": int(keys.size),
             "build_s": build,
+            "first_pass_median_ms": statistics.median(first) * 1e3,
             "query_median_ms": statistics.median(times) * 1e3,
             "query_p90_ms": float(np.percentile(times, 90)) * 1e3,
             "same_as_lsh": same / len(times),
@@ -889,8 +899,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for d in tp["database"]:
             print(f"  lsh_bands table through the database ({d['backend']}, {d['rows']:,} rows, "
                   f"filled in {d['build_s']:.0f} s): storage.lsh.candidates median "
-                  f"{d['query_median_ms']:.3f} ms, p90 {d['query_p90_ms']:.3f} ms, same results "
-                  f"as MinHashLSH for {d['same_as_lsh']:.0%} of queries")  # fmt: skip
+                  f"{d['query_median_ms']:.3f} ms, p90 {d['query_p90_ms']:.3f} ms (first pass "
+                  f"{d['first_pass_median_ms']:.3f} ms), same results as MinHashLSH for "
+                  f"{d['same_as_lsh']:.0%} of queries")  # fmt: skip
     report["seconds"] = time.perf_counter() - started
     print(f"\ntotal {report['seconds']:.0f} s")
     if args.json:

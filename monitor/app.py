@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import config as configmod
@@ -151,28 +152,42 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
 def _sync_lsh(app: App) -> None:
     """Rebuild the band table when it was built with another geometry (``[match]``
     ``num_perm`` or ``candidate_threshold`` changed), or never (a database from before it):
-    from the stored signatures, so no text is read again."""
+    from the stored signatures (their texts only when ``num_perm`` changed)."""
     settings = app.match_settings
-    bands, rows = lsh_params(settings.candidate_threshold, settings.num_perm)
-    geometry = f"{bands} bands x {rows} rows of {settings.num_perm}"
+    n_bands, rows = lsh_params(settings.candidate_threshold, settings.num_perm)
+    geometry = f"{n_bands} bands x {rows} rows of {settings.num_perm}"
     with app.db.write() as session:
         if lsh.geometry(session) == geometry:
             return
         lsh.reset(session, geometry)
         versions = lsh.member_versions(session)
         for story_id, article_id, version, signature in versions:
-            lsh.add(session, story_id, article_id, version, _bands(signature, settings))
+            bands = _bands(session, settings, article_id, version, signature)
+            lsh.add(session, story_id, article_id, version, bands)
     log(logger, "lsh_rebuilt", geometry=geometry, versions=len(versions))
 
 
-def _bands(signature: bytes, settings: MatchSettings) -> list[tuple[int, int]]:
-    return band_keys(minhash_from_bytes(signature), settings)
+def _bands(
+    session: Session, settings: MatchSettings, article_id: int, version: int, signature: bytes
+) -> list[tuple[int, int]]:
+    """A stored version's band keys: from its signature, or from its text when the signature
+    was made with another ``num_perm``."""
+    minhash = minhash_from_bytes(signature)
+    if len(minhash.hashvalues) != settings.num_perm:
+        stored = session.scalar(
+            select(ArticleVersion.text).where(
+                ArticleVersion.article_id == article_id, ArticleVersion.version == version
+            )
+        )
+        minhash = fingerprint(stored or "", settings).minhash
+    return band_keys(minhash, settings)
 
 
 def index_member(session: Session, settings: MatchSettings, story_id: int, article_id: int) -> None:
     """Put every version of a story's member into the band table (a no-op for those in it)."""
     for version, signature in lsh.article_signatures(session, article_id):
-        lsh.add(session, story_id, article_id, version, _bands(signature, settings))
+        bands = _bands(session, settings, article_id, version, signature)
+        lsh.add(session, story_id, article_id, version, bands)
 
 
 def store_version(

@@ -172,7 +172,13 @@ class PollSettings:
 
 @dataclass(frozen=True)
 class MatchSettings:
-    num_perm: int = _setting(128, "MinHash permutations per signature.", low=16, high=1024)
+    num_perm: int = _setting(
+        128,
+        "MinHash permutations per signature. A change rebuilds the LSH band table at the next "
+        "start (from the stored texts: stored signatures keep their length).",
+        low=16,
+        high=1024,
+    )
     shingle_size: int = _setting(
         5, "Words per shingle for near-duplicate detection.", low=1, high=20
     )
@@ -180,7 +186,7 @@ class MatchSettings:
         0.15,
         "Jaccard threshold of the LSH index that proposes copy candidates (lower finds "
         "more truncated copies, at more comparisons). Calibrated with "
-        "benchmarks/matching.py.",
+        "benchmarks/matching.py. A change rebuilds the LSH band table at the next start.",
         low=0.01,
         high=0.99,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import TextClause, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,16 +38,23 @@ def lock(session: Session, keys: Iterable[int]) -> None:
 
 
 @functools.cache
-def _candidates_sql(n: int) -> TextClause:
-    """The keys as a VALUES list joined to the table: one primary-key seek per band (0.3 ms
-    at 100,000 versions on SQLite). A row-value ``(band, key) IN (...)`` reads the whole
-    story's rows instead (400 ms there), and SQLAlchemy's ``values()`` construct costs 2 ms a
-    call to compile, so this is the SQL itself, made once per number of bands."""
-    rows = ", ".join(f"(CAST(:b{i} AS SMALLINT), CAST(:k{i} AS BIGINT))" for i in range(n))
+def _candidates_sql(n: int, dialect: str) -> TextClause:
+    """The new signature's keys joined to the table: one primary-key seek per band. A
+    row-value ``(band, key) IN (...)`` reads the whole story's rows on SQLite instead (400 ms
+    at 100,000 versions, against 0.5 ms), and SQLAlchemy's ``values()`` construct costs 2 ms a
+    call to compile, so this is the SQL itself, made once. PostgreSQL gets the keys as two
+    arrays: two parameters to plan instead of 102."""
+    join = "JOIN lsh_bands l ON l.story_id = :story AND l.band = w.band AND l.key = w.key"
+    if dialect == "postgresql":
+        return text(
+            "SELECT DISTINCT l.article_id, l.version "
+            "FROM unnest(CAST(:bands AS SMALLINT[]), CAST(:keys AS BIGINT[])) AS w (band, key) "
+            + join
+        )
+    rows = ", ".join(f"(:b{i}, :k{i})" for i in range(n))
     return text(
-        f"WITH wanted (band, key) AS (VALUES {rows}) "
-        "SELECT DISTINCT l.article_id, l.version FROM wanted "
-        "JOIN lsh_bands l ON l.story_id = :story AND l.band = wanted.band AND l.key = wanted.key"
+        f"WITH w (band, key) AS (VALUES {rows}) SELECT DISTINCT l.article_id, l.version FROM w "
+        + join
     )
 
 
@@ -56,10 +64,14 @@ def candidates(
     """The (article_id, version) of every member version sharing a band key with ``bands``."""
     if not bands:
         return set()
-    params: dict[str, int] = {"story": story_id}
-    for i, (band, key) in enumerate(bands):
-        params[f"b{i}"], params[f"k{i}"] = band, key
-    rows = session.execute(_candidates_sql(len(bands)), params)
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {"story": story_id}
+    if dialect == "postgresql":
+        params["bands"], params["keys"] = [b for b, _ in bands], [k for _, k in bands]
+    else:
+        for i, (band, key) in enumerate(bands):
+            params[f"b{i}"], params[f"k{i}"] = band, key
+    rows = session.execute(_candidates_sql(len(bands), dialect), params)
     return {(int(a), int(v)) for a, v in rows}
 
 

@@ -120,8 +120,8 @@ def test_the_band_table_survives_a_restart_and_is_rebuilt_for_another_geometry(
     db_url: str, tmp_path: Path
 ) -> None:
     """Reopening changes nothing; a database without the table's geometry (older than it) is
-    filled from the stored signatures at start; another candidate threshold rebuilds it with
-    that threshold's bands, and copies are still found against the rebuilt table."""
+    filled from the stored signatures at start; another candidate threshold or signature size
+    rebuilds it with that geometry's bands, and copies are still found against it."""
     config = _config(db_url, tmp_path)
     bands, _ = lsh_params(config.match.candidate_threshold, config.match.num_perm)
     with open_app(config, now=NOW) as app:
@@ -146,6 +146,14 @@ def test_the_band_table_survives_a_restart_and_is_rebuilt_for_another_geometry(
         second = _new_article(app, "https://b.example/deal-copy", NOW + timedelta(hours=1))
         _ingest(app, second, _page())
         assert _relations(app)[second] == ("copy", first)
+    # Fewer permutations: the stored 128-value signatures no longer fit; the texts are read.
+    fewer = _config(db_url, tmp_path, num_perm=64)
+    fewer_bands, _ = lsh_params(fewer.match.candidate_threshold, 64)
+    with open_app(fewer, now=NOW) as app:
+        assert _band_rows(app) == 3 * fewer_bands
+        third = _new_article(app, "https://c.example/deal-copy", NOW + timedelta(hours=2))
+        _ingest(app, third, _page())
+        assert _relations(app)[third] == ("copy", first)
 
 
 def test_a_member_another_process_stored_is_a_candidate_without_a_rebuild(

@@ -567,3 +567,78 @@ def test_lsh_bands_share_a_key_exactly_when_minhashlsh_returns_the_pair():
     assert pairs > len(signatures)  # the comparison saw many candidate pairs, not only self
     assert lsh_bands(minhash_from_bytes(signatures[0].hashvalues.astype("<u4").tobytes()),
                      SETTINGS) == lsh_bands(signatures[0], SETTINGS)  # fmt: skip
+
+
+def test_band_keys_are_the_band_bytes_as_integers_for_the_database():
+    """band_keys gives one signed 64-bit key per band, in band order: with two rows per band
+    (the default geometry) the key is the two values exactly, so two signatures share an
+    integer key in a band exactly when they share lsh_bands' bytes there; with more rows the
+    keys still fit a BIGINT column and agree with the bytes on these texts."""
+    from monitor.match import band_keys
+
+    signatures = [fingerprint(t, SETTINGS).minhash for t in (bbc(), cbc(), _edited(bbc()))]
+    for settings in (SETTINGS, MatchSettings(candidate_threshold=0.5)):
+        rows = lsh_params(settings.candidate_threshold, settings.num_perm)[1]
+        as_bytes = [dict(lsh_bands(mh, settings)) for mh in signatures]
+        as_keys = [dict(band_keys(mh, settings)) for mh in signatures]
+        for keys in as_keys:
+            assert list(keys) == list(range(len(keys)))
+            assert all(-(2**63) <= k < 2**63 for k in keys.values())
+        for i in range(3):
+            for j in range(3):
+                for band in as_bytes[i]:
+                    same_bytes = as_bytes[i][band] == as_bytes[j][band]
+                    assert (as_keys[i][band] == as_keys[j][band]) == same_bytes
+        if rows == 2:
+            low, high = (int(v) for v in signatures[0].hashvalues[:2])
+            assert as_keys[0][0] == int(np.uint64(low | high << 32).view(np.int64))
+    original, edited = band_keys(signatures[0], SETTINGS), band_keys(signatures[2], SETTINGS)
+    shared = sum(a == b for a, b in zip(original, edited, strict=True))
+    assert shared > 0  # the edited copy shares bands with its original: the comparison bites
+
+
+def test_an_index_without_its_own_lsh_decides_on_the_candidates_it_is_given():
+    """With in_memory_lsh=False (the pipeline's, whose LSH is the database table) a copy is
+    found among the candidates passed in, and a known version not passed is not compared."""
+    from monitor.match import version_key
+
+    index = StoryIndex(SETTINGS, in_memory_lsh=False)
+    _background(index)
+    index.add(Known(1, BBC_URL, "seed", None, None, [bbc()]))
+    index.add(Known(2, CBC_URL, "seed", None, None, [cbc()]))
+    text = _extended(_edited(bbc()))
+    fp = fingerprint(text, SETTINGS)
+    found = index.decide(None, text, fp, candidates=[version_key(1, 1), version_key(2, 1)])
+    assert (found.kind, found.matched_id) == ("copy", 1)
+    missed = index.decide(None, text, fp, candidates=[version_key(2, 1)])
+    assert missed.kind != "copy"
+    with pytest.raises(ValueError):
+        index.decide(None, text, fp)
+
+
+def test_a_copy_published_before_its_group_original_leads_the_group():
+    """A copy dated before the group's original is decided a copy with leads_group: its
+    relation is original and the reason says so; after repoint the old original is its copy
+    and the next copy points at the new original. A seed is never displaced."""
+    index = StoryIndex(SETTINGS)
+    _background(index)
+    index.add(Known(1, "https://example.org/reprint", "original", _when(3), None, [bbc()]))
+    index.add(Known(2, "https://example.org/reprint-2", "copy", _when(4), 1, [_edited(bbc())]))
+    early = decide(index, _extended(bbc()), published_at=_when(0))
+    assert early.kind == "copy" and early.leads_group and early.relation == "original"
+    assert early.matched_id == 1 and "group's original now" in early.reason
+    assert early.as_match()["leads_copy_group"] is True
+    index.repoint(1, 3)
+    index.add(Known(3, "https://example.org/wire", "original", _when(0), None, [_extended(bbc())]))
+    assert index.member(1).relation == "copy" and index.member(1).copy_of_id == 3
+    assert index.member(2).copy_of_id == 3
+    later = decide(index, bbc(), published_at=_when(5))
+    assert (later.kind, later.matched_id, later.leads_group) == ("exact", 3, False)
+    undated = decide(index, _extended(bbc()), published_at=None)
+    assert not undated.leads_group
+
+    seeded = StoryIndex(SETTINGS)
+    _background(seeded)
+    seeded.add(Known(1, BBC_URL, "seed", _when(3), None, [bbc()]))
+    before_seed = decide(seeded, _extended(bbc()), published_at=_when(0))
+    assert before_seed.kind == "copy" and not before_seed.leads_group
