@@ -887,7 +887,9 @@ def test_one_request_at_a_time_per_host_with_the_minimum_delay_between_starts(
     assert len(starts) == 6
     assert most[0] == 1
     gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
-    assert min(gaps) >= delay * 0.95  # monotonic clocks of two threads; allow rounding
+    # Measured where the server's threads get to run: on a loaded 2-core machine one arrival can
+    # be late by tens of ms, shortening the next gap. Without the gate the gaps are ~0.05 s.
+    assert min(gaps) >= delay * 0.75
 
 
 def test_a_busy_host_does_not_hold_up_another_host(http_server: Site) -> None:
