@@ -7,6 +7,7 @@ stories and seed articles (a seed whose text changed gets a new version).
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,10 +28,11 @@ from monitor.match import (
     lsh_params,
     minhash_from_bytes,
 )
+from monitor.match_story import TERMS_VERSION, TermChange, document_terms
 from monitor.robots import RobotsCache
 from monitor.seeds import Seed, load_seeds
 from monitor.urls import domain_of
-from storage import lsh, store
+from storage import archive, lsh, store, termstats
 from storage.db import Database, DatabaseError, open_database
 from storage.models import Article, ArticleVersion
 
@@ -144,6 +146,7 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
                 )
             )
     _sync_lsh(app)
+    _sync_terms(app)
     for ref in app.stories:
         for seed in seeds.get(ref.slug, []):
             _sync_seed(app, ref, seed, now)
@@ -165,6 +168,23 @@ def _sync_lsh(app: App) -> None:
             bands = _bands(session, settings, article_id, version, signature)
             lsh.add(session, story_id, article_id, version, bands)
     log(logger, "lsh_rebuilt", geometry=geometry, versions=len(versions))
+
+
+def _sync_terms(app: App) -> None:
+    """Count the document frequencies again when the term definition changed, or never was
+    (a database from before the table): once, from the newest text of every article."""
+    with app.db.write() as session:
+        if termstats.built_with(session) == TERMS_VERSION:
+            return
+        termstats.reset(session, TERMS_VERSION)
+        df: Counter[str] = Counter()
+        docs = 0
+        for docs, text in enumerate(archive.latest_texts(session), start=1):
+            df.update(document_terms(text))
+            if docs % 10_000 == 0:
+                log(logger, "term_df_progress", texts=docs)
+        termstats.insert(session, df, docs)
+    log(logger, "term_df_counted", texts=docs, terms=len(df), version=TERMS_VERSION)
 
 
 def _bands(
@@ -199,9 +219,14 @@ def store_version(
     fp: Fingerprint,
     now: datetime,
     changes: dict[str, Any],
-) -> ArticleVersion:
-    """Store ``text`` as the article's next version, with its fingerprint."""
-    return store.add_version(
+) -> tuple[ArticleVersion, TermChange]:
+    """Store ``text`` as the article's next version, with its fingerprint, and count its terms
+    in place of its predecessor's in the document frequencies (returned, for the indexes in
+    memory)."""
+    previous = store.latest_version(session, article.id)
+    change = TermChange.between(previous.text if previous else None, text)
+    termstats.apply(session, change.added, change.removed, new_doc=change.new_doc)
+    version = store.add_version(
         session,
         article,
         fetched_at=now,
@@ -213,6 +238,7 @@ def store_version(
         minhash=fp.minhash_bytes(),
         changes=changes,
     )
+    return version, change
 
 
 def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
@@ -241,7 +267,7 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
             if store.membership(session, story.id, article.id) is not None:
                 return
         else:
-            version = store_version(
+            version, _ = store_version(
                 session,
                 article,
                 title=seed.title,

@@ -11,6 +11,7 @@ or its removal. Nothing already stored is touched by a failure.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,9 +32,10 @@ from monitor.match import (
     fingerprint,
     version_key,
 )
+from monitor.match_story import TermChange
 from monitor.parse import FeedEntry
 from monitor.urls import domain_of, normalise_url
-from storage import archive, lsh, queue, store
+from storage import archive, lsh, queue, store, termstats
 from storage.models import Article
 
 logger = logging.getLogger(__name__)
@@ -80,17 +82,16 @@ class Indexes:
     def __init__(self, app: App) -> None:
         self.app = app
         self._built: dict[int, StoryIndex] = {}
-        # Every stored text, read once per round and shared by the stories' term statistics.
-        self._background: list[str] | None = None
+        # The archive's document frequencies (storage.termstats), read once per round.
+        self._background: tuple[Counter[str], int] | None = None
 
     def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
         if story.id not in self._built:
             index = StoryIndex(self.app.match_settings, story.keywords, in_memory_lsh=False)
             with nullcontext(session) if session is not None else self.app.db.read() as s:
                 if self._background is None:
-                    self._background = list(archive.latest_texts(s))
-                for body in self._background:
-                    index.add_background(body)
+                    self._background = termstats.load(s)
+                index.set_background(*self._background)
                 for m in archive.story_members(s, story.id):
                     index.add(_known(m))
             self._built[story.id] = index
@@ -127,12 +128,16 @@ class Indexes:
     def built(self, story: StoryRef) -> StoryIndex | None:
         return self._built.get(story.id)
 
-    def learn(self, text: str) -> None:
-        """A newly stored text joins the term statistics of every index, built or to come."""
+    def learn(self, change: TermChange) -> None:
+        """A newly stored version's terms join the statistics of every index, built or to
+        come (the database's were changed in the same transaction: storage.termstats)."""
         if self._background is not None:
-            self._background.append(text)
+            df, docs = self._background
+            df.update(change.added)
+            df.subtract(change.removed)
+            self._background = (df, docs + change.new_doc)
         for index in self._built.values():
-            index.add_background(text)
+            index.update_background(change)
 
 
 def _known(m: archive.Member) -> Known:
@@ -352,7 +357,7 @@ def first_version(
             (story, indexes.decide(session, story, extracted, fp, bands, article.published_at))
             for story in app.stories_for(source_name)
         ]
-        version = store_version(
+        version, change = store_version(
             session,
             article,
             title=extracted.title,
@@ -392,7 +397,7 @@ def first_version(
                     now=now,
                     article_version=version.version,
                 )
-    indexes.learn(extracted.text)
+    indexes.learn(change)
     for story, decision in decisions:
         counter = _COUNTER[decision.relation]
         setattr(report, counter, getattr(report, counter) + 1)
@@ -487,7 +492,7 @@ def store_recheck(
         changes = diff.summarise(old_title, old_text, extracted.title, extracted.text)
         if fp.sha256 == old_sha and not changes["title_changed"]:
             return
-        version = store_version(
+        version, change = store_version(
             session,
             article,
             title=extracted.title,
@@ -513,7 +518,7 @@ def store_recheck(
             )
         member_ids = {m.story_id for m in members}
     report.updates += 1
-    _learn_version(indexes, app, member_ids, due.id, extracted, fp)
+    _learn_version(indexes, app, member_ids, due.id, extracted, change)
     log(logger, "update", url=due.url, source=due.outlet, version=version.version, **changes)
 
 
@@ -539,9 +544,9 @@ def _learn_version(
     story_ids: set[int],
     article_id: int,
     extracted: Extracted,
-    fp: Fingerprint,
+    change: TermChange,
 ) -> None:
-    indexes.learn(extracted.text)
+    indexes.learn(change)
     for story in app.stories:
         index = indexes.built(story)
         # An index built later reads this version from the database.

@@ -213,6 +213,18 @@ class StoryIndex:
         self._df.update(story.document_terms(text))
         self._docs += 1
 
+    def set_background(self, df: Counter[str], docs: int) -> None:
+        """Take document frequencies counted elsewhere (the database's, storage.termstats)."""
+        self._df, self._docs = Counter(df), docs
+        self._vectors_docs = -1
+
+    def update_background(self, change: story.TermChange) -> None:
+        """Apply what storing one version changed in the document frequencies."""
+        self._df.update(change.added)
+        self._df.subtract(change.removed)
+        self._docs += change.new_doc
+        self._vectors_docs = -1
+
     def add(self, known: Known, minhashes: Sequence[LeanMinHash] | None = None) -> None:
         """Index every version of ``known`` (``texts[i]`` is version ``i + 1``); ``minhashes``
         are stored signatures, if any. A member added again (with a new version, or as

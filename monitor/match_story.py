@@ -36,6 +36,7 @@ import functools
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor import text as textmod
@@ -93,6 +94,29 @@ def story_terms(title: str | None, text: str, lead: int | None = LEAD_WORDS) -> 
 def document_terms(text: str) -> set[str]:
     """The terms a stored text adds to the document frequencies: its whole text."""
     return set(story_terms(None, text, lead=None))
+
+
+# Names what document_terms returns: change it whenever they change, and the database's stored
+# document frequencies (storage.termstats) are counted again at the next start.
+TERMS_VERSION = "1: stemmed content words and #numbers of the whole text"
+
+
+@dataclass(frozen=True)
+class TermChange:
+    """What storing one version changes in the document frequencies: the terms it adds, those
+    its predecessor had and it has not, and whether it is a new document."""
+
+    added: frozenset[str]
+    removed: frozenset[str]
+    new_doc: bool
+
+    @classmethod
+    def between(cls, old_text: str | None, new_text: str) -> TermChange:
+        new = document_terms(new_text)
+        if old_text is None:
+            return cls(frozenset(new), frozenset(), True)
+        old = document_terms(old_text)
+        return cls(frozenset(new - old), frozenset(old - new), False)
 
 
 def weights(counts: dict[str, float], df: Counter[str], docs: int) -> dict[str, float]:

@@ -4,6 +4,7 @@ sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
    └──────< lsh_bands >── articles (the copy stage's index: band keys of members' versions)
+term_df                            (document frequencies of the story stage's terms)
    └──────< story_events           (the timeline: first_report, copy, update, removed)
    └──────< digests                (what each digest covered, as a cursor on story_events)
 """
@@ -178,6 +179,17 @@ class LshBand(Base):
     # The primary key is the lookup index (story, band, key); on SQLite the rows live in it
     # (WITHOUT ROWID), which halves the table at 51 keys per version.
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class TermDf(Base):
+    """Document frequencies of the story stage's terms over the archive (the newest version of
+    every stored article): the background of TF-IDF, kept as articles are stored so no round
+    reads every text. The row with the empty term counts the documents."""
+
+    __tablename__ = "term_df"
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    df: Mapped[int]
 
 
 class Meta(Base):

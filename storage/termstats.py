@@ -1,0 +1,81 @@
+"""Document frequencies of the story stage's terms, kept in the database as articles are stored.
+
+The story stage weighs terms by TF-IDF against the whole archive. Counting the archive's terms
+afresh would read every stored text at every round (0.6 ms a text: a minute at 100,000
+articles); instead each stored version adds its terms and takes away its predecessor's, so the
+table always counts the newest version of every article, and a round reads only this table.
+Increments are upserts, safe with several writers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+
+from sqlalchemy import delete, select, update
+from sqlalchemy import insert as insert_rows
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import Meta, TermDf
+
+MARKER = "term_df"
+DOCS = ""  # the row that counts documents
+
+
+def apply(
+    session: Session, added: Collection[str], removed: Collection[str], *, new_doc: bool
+) -> None:
+    """Count ``added`` terms once more and ``removed`` ones once less; ``new_doc`` counts one
+    more document."""
+    terms = [*added, DOCS] if new_doc else list(added)
+    if terms:
+        dialect = session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert_(TermDf)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[TermDf.term], set_={"df": TermDf.df + 1}
+            ),
+            [{"term": t, "df": 1} for t in sorted(terms)],  # sorted: writers lock rows in order
+        )
+    if removed:
+        session.execute(
+            update(TermDf).where(TermDf.term.in_(sorted(removed))).values(df=TermDf.df - 1)
+        )
+
+
+def insert(session: Session, df: Counter[str], docs: int) -> None:
+    """Fill the emptied table with counts made elsewhere (a recount)."""
+    rows = [{"term": DOCS, "df": docs}, *({"term": t, "df": n} for t, n in df.items())]
+    for start in range(0, len(rows), 10_000):
+        session.execute(insert_rows(TermDf), rows[start : start + 10_000])
+
+
+def load(session: Session) -> tuple[Counter[str], int]:
+    """Every term's document frequency, and the number of documents."""
+    df: Counter[str] = Counter()
+    docs = 0
+    for term, count in session.execute(select(TermDf.term, TermDf.df)):
+        if term == DOCS:
+            docs = int(count)
+        elif count > 0:
+            df[term] = int(count)
+    return df, docs
+
+
+def built_with(session: Session) -> str | None:
+    """The term definition the table was counted with (``match_story.TERMS_VERSION``)."""
+    return session.scalar(select(Meta.value).where(Meta.name == MARKER))
+
+
+def reset(session: Session, version: str) -> None:
+    """Empty the table before a recount, and record the term definition it will hold."""
+    session.execute(delete(TermDf))
+    row = session.get(Meta, MARKER)
+    if row is None:
+        session.add(Meta(name=MARKER, value=version))
+    else:
+        row.value = version
+    session.flush()
