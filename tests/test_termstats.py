@@ -61,7 +61,9 @@ def test_a_new_term_definition_recounts_at_start(demo_config, replay, manifest, 
             session.execute(delete(TermDf))
             session.add(TermDf(term="stale", df=99))
             session.get_one(Meta, termstats.MARKER).value = "0: an older definition"
-    with open_app(demo_config, now=at(manifest["round"][1]["now"])) as app:
-        with app.db.read() as session:
-            assert termstats.load(session) == expected
-            assert termstats.built_with(session) == match_story.TERMS_VERSION
+    with (
+        open_app(demo_config, now=at(manifest["round"][1]["now"])) as app,
+        app.db.read() as session,
+    ):
+        assert termstats.load(session) == expected
+        assert termstats.built_with(session) == match_story.TERMS_VERSION
