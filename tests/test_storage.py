@@ -32,6 +32,7 @@ TABLES = {
     "digests",
     "lsh_bands",
     "meta",
+    "term_df",
 }
 
 
