@@ -22,7 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import ArticleVersion, LshBand, Meta, StoryArticle
+from storage import meta
+from storage.models import ArticleVersion, LshBand, StoryArticle
 
 GEOMETRY = "lsh_geometry"
 
@@ -111,18 +112,13 @@ def members_with_text(session: Session, story_id: int, sha256: str) -> set[int]:
 
 def geometry(session: Session) -> str | None:
     """The band geometry the table was built with (``bands x rows of num_perm``), if any."""
-    return session.scalar(select(Meta.value).where(Meta.name == GEOMETRY))
+    return meta.get(session, GEOMETRY)
 
 
 def reset(session: Session, built_with: str) -> None:
     """Empty the table before a rebuild with another geometry, and record the new one."""
     session.execute(delete(LshBand))
-    row = session.get(Meta, GEOMETRY)
-    if row is None:
-        session.add(Meta(name=GEOMETRY, value=built_with))
-    else:
-        row.value = built_with
-    session.flush()
+    meta.put(session, GEOMETRY, built_with)
 
 
 def member_versions(session: Session) -> list[tuple[int, int, int, bytes]]:

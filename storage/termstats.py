@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from storage.models import Meta, TermDf
+from storage import meta
+from storage.models import TermDf
 
 MARKER = "term_df"
 DOCS = ""  # the row that counts documents
@@ -67,15 +68,10 @@ def load(session: Session) -> tuple[Counter[str], int]:
 
 def built_with(session: Session) -> str | None:
     """The term definition the table was counted with (``match_story.TERMS_VERSION``)."""
-    return session.scalar(select(Meta.value).where(Meta.name == MARKER))
+    return meta.get(session, MARKER)
 
 
 def reset(session: Session, version: str) -> None:
     """Empty the table before a recount, and record the term definition it will hold."""
     session.execute(delete(TermDf))
-    row = session.get(Meta, MARKER)
-    if row is None:
-        session.add(Meta(name=MARKER, value=version))
-    else:
-        row.value = version
-    session.flush()
+    meta.put(session, MARKER, version)

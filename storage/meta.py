@@ -1,0 +1,22 @@
+"""Facts the database keeps about itself (the ``meta`` table): what its derived tables were
+built with, so that a change in the code that derives them is noticed at start."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Meta
+
+
+def get(session: Session, name: str) -> str | None:
+    return session.scalar(select(Meta.value).where(Meta.name == name))
+
+
+def put(session: Session, name: str, value: str) -> None:
+    row = session.get(Meta, name)
+    if row is None:
+        session.add(Meta(name=name, value=value))
+    else:
+        row.value = value
+    session.flush()
