@@ -11,7 +11,6 @@ or its removal. Nothing already stored is touched by a failure.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -82,18 +81,17 @@ class Indexes:
     def __init__(self, app: App) -> None:
         self.app = app
         self._built: dict[int, StoryIndex] = {}
-        # The archive's document frequencies (storage.termstats), read once per round.
-        self._background: tuple[Counter[str], int] | None = None
 
     def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
         if story.id not in self._built:
             index = StoryIndex(self.app.match_settings, story.keywords, in_memory_lsh=False)
             with nullcontext(session) if session is not None else self.app.db.read() as s:
-                if self._background is None:
-                    self._background = termstats.load(s)
-                index.set_background(*self._background)
+                # The archive's document frequencies stay in the database: only the terms of
+                # the story's members, and of each article decided, are read.
+                index.use_background(termstats.documents(s))
                 for m in archive.story_members(s, story.id):
                     index.add(_known(m))
+                _provide_df(s, index)
             self._built[story.id] = index
         return self._built[story.id]
 
@@ -117,6 +115,7 @@ class Indexes:
         if missing:
             for m in archive.story_members(session, story.id, only=missing):
                 index.add(_known(m))
+        _provide_df(session, index, extracted)
         return index.decide(
             extracted.title,
             extracted.text,
@@ -129,15 +128,19 @@ class Indexes:
         return self._built.get(story.id)
 
     def learn(self, change: TermChange) -> None:
-        """A newly stored version's terms join the statistics of every index, built or to
-        come (the database's were changed in the same transaction: storage.termstats)."""
-        if self._background is not None:
-            df, docs = self._background
-            df.update(change.added)
-            df.subtract(change.removed)
-            self._background = (df, docs + change.new_doc)
+        """A newly stored version's terms join the statistics of every built index (the
+        database's changed in the same transaction: storage.termstats)."""
         for index in self._built.values():
             index.update_background(change)
+
+
+def _provide_df(session: Session, index: StoryIndex, extracted: Extracted | None = None) -> None:
+    """Read the document frequencies the index lacks: its members' terms, and the article's."""
+    asked = index.terms_to_look_up(
+        extracted.title if extracted else None, extracted.text if extracted else None
+    )
+    if asked:
+        index.provide_df(asked, termstats.lookup(session, asked))
 
 
 def _known(m: archive.Member) -> Known:

@@ -199,6 +199,11 @@ class StoryIndex:
         self._terms: dict[int, dict[str, float]] = {}
         self._df: Counter[str] = Counter()
         self._docs = 0
+        # None: every document is counted here (add_background), so a term absent has df 0.
+        # A set: the frequencies live elsewhere (the database) and only these terms were looked
+        # up; the caller provides the rest (terms_to_look_up, provide_df) before a decision.
+        self._looked_up: set[str] | None = None
+        self._pending: set[str] = set()  # members' terms not looked up yet
         # Members' weighted vectors and norms, valid while the term statistics are unchanged.
         self._vectors: dict[int, tuple[dict[str, float], float]] = {}
         self._vectors_docs = -1
@@ -213,17 +218,46 @@ class StoryIndex:
         self._df.update(story.document_terms(text))
         self._docs += 1
 
-    def set_background(self, df: Counter[str], docs: int) -> None:
-        """Take document frequencies counted elsewhere (the database's, storage.termstats)."""
-        self._df, self._docs = Counter(df), docs
+    def use_background(self, docs: int) -> None:
+        """Take document frequencies kept elsewhere (the database's, storage.termstats) over
+        ``docs`` documents: only the terms the story needs are then looked up, through
+        ``terms_to_look_up`` and ``provide_df``."""
+        self._df, self._docs, self._looked_up = Counter(), docs, set()
+        self._vectors_docs = -1
+
+    def terms_to_look_up(self, title: str | None = None, text: str | None = None) -> set[str]:
+        """The terms whose frequencies this index lacks: its members', and those of the article
+        ``title`` and ``text`` when given."""
+        if self._looked_up is None:
+            return set()
+        wanted = set(self._pending)
+        if text is not None:
+            wanted.update(story.story_terms(title, text))
+        return wanted - self._looked_up
+
+    def provide_df(self, asked: Iterable[str], found: dict[str, int]) -> None:
+        """The frequencies of the terms ``asked`` (those not in ``found`` occur nowhere)."""
+        assert self._looked_up is not None, "provide_df is for an index with use_background"
+        for term in asked:
+            self._df[term] = found.get(term, 0)
+            self._looked_up.add(term)
+        self._pending.difference_update(asked)
         self._vectors_docs = -1
 
     def update_background(self, change: story.TermChange) -> None:
-        """Apply what storing one version changed in the document frequencies."""
-        self._df.update(change.added)
-        self._df.subtract(change.removed)
+        """Apply what storing one version changed in the document frequencies (of the terms
+        looked up, when they live elsewhere: the others are read afresh when needed)."""
+        known = self._looked_up
+        self._df.update(t for t in change.added if known is None or t in known)
+        self._df.subtract(t for t in change.removed if known is None or t in known)
         self._docs += change.new_doc
         self._vectors_docs = -1
+
+    def _check_looked_up(self, counts: Iterable[str]) -> None:
+        if self._looked_up is not None:
+            missing = set(counts) - self._looked_up
+            if missing:  # a caller's mistake: scores would silently use df 0
+                raise ValueError(f"document frequencies not provided for {sorted(missing)[:5]}")
 
     def add(self, known: Known, minhashes: Sequence[LeanMinHash] | None = None) -> None:
         """Index every version of ``known`` (``texts[i]`` is version ``i + 1``); ``minhashes``
@@ -254,6 +288,10 @@ class StoryIndex:
         self._terms[known.article_id] = story.story_terms(
             known.title, known.texts[-1] if known.texts else ""
         )
+        if self._looked_up is not None:
+            self._pending.update(
+                t for t in self._terms[known.article_id] if t not in self._looked_up
+            )
         self._anchors.pop(known.article_id, None)
         if known.relation == "seed":
             self._anchors.clear()
@@ -311,6 +349,7 @@ class StoryIndex:
         if self._vectors_docs != self._docs or len(self._vectors) != len(self._terms):
             self._vectors = {}
             for article_id, counts in self._terms.items():
+                self._check_looked_up(counts)
                 vector = story.weights(counts, self._df, self._docs)
                 self._vectors[article_id] = (vector, story.norm(vector))
             self._vectors_docs = self._docs
@@ -430,7 +469,9 @@ class StoryIndex:
         near: tuple[float, str, Known, dict[str, float]] | None,
     ) -> Decision:
         s = self.settings
-        vector = story.weights(story.story_terms(title, text), self._df, self._docs)
+        counts = story.story_terms(title, text)
+        self._check_looked_up(counts)
+        vector = story.weights(counts, self._df, self._docs)
         norm = story.norm(vector)
         vectors = self._member_vectors()
         # Each anchor's score: cosine, faded by time, divided by the anchor's bar relative to a

@@ -66,6 +66,22 @@ def load(session: Session) -> tuple[Counter[str], int]:
     return df, docs
 
 
+def lookup(session: Session, terms: Collection[str]) -> dict[str, int]:
+    """The document frequency of each of ``terms`` that occurs anywhere."""
+    wanted = sorted(terms)
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 5_000):  # SQLite binds at most 32,766 parameters
+        chunk = wanted[start : start + 5_000]
+        rows = session.execute(select(TermDf.term, TermDf.df).where(TermDf.term.in_(chunk)))
+        found.update((term, int(df)) for term, df in rows)
+    return found
+
+
+def documents(session: Session) -> int:
+    """How many documents the frequencies count."""
+    return int(session.scalar(select(TermDf.df).where(TermDf.term == DOCS)) or 0)
+
+
 def built_with(session: Session) -> str | None:
     """The term definition the table was counted with (``match_story.TERMS_VERSION``)."""
     return meta.get(session, MARKER)

@@ -642,3 +642,25 @@ def test_a_copy_published_before_its_group_original_leads_the_group():
     seeded.add(Known(1, BBC_URL, "seed", _when(3), None, [bbc()]))
     before_seed = decide(seeded, _extended(bbc()), published_at=_when(0))
     assert before_seed.kind == "copy" and not before_seed.leads_group
+
+
+def test_an_index_with_frequencies_elsewhere_decides_only_once_they_are_provided():
+    """use_background (the pipeline's: frequencies in the database) lists the members' and the
+    article's terms to look up, refuses to score before they are provided, and then decides
+    as an index that counted the same documents itself."""
+    texts = [bbc(), cbc(), *(a["text"] for a in basil()[OTHER_EVENT].values())]
+    counted = StoryIndex(SETTINGS)
+    for body in texts:
+        counted.add_background(body)
+    lazy = StoryIndex(SETTINGS)
+    lazy.use_background(len(texts))
+    for index in (counted, lazy):
+        index.add(Known(1, BBC_URL, "seed", None, None, [bbc()], "US and Canada reach deal"))
+    article = cbc()
+    with pytest.raises(ValueError, match="document frequencies not provided"):
+        decide(lazy, article)
+    asked = lazy.terms_to_look_up(None, article)
+    assert asked >= set(match_story.story_terms(None, article))
+    lazy.provide_df(asked, {t: counted._df[t] for t in asked if counted._df[t]})
+    assert lazy.terms_to_look_up(None, article) == set()
+    assert decide(lazy, article) == decide(counted, article)

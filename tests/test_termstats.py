@@ -1,6 +1,6 @@
 """The story stage's document frequencies kept in the database (storage.termstats): after real
-rounds they are exactly those of the newest text of every stored article, a round reads them
-instead of every text, and a new term definition recounts them at start."""
+rounds they are exactly those of the newest text of every stored article, a round reads only the
+terms it needs instead of every text, and a new term definition recounts them at start."""
 
 from __future__ import annotations
 
@@ -48,7 +48,14 @@ def test_stored_frequencies_are_those_of_every_articles_newest_text(
         with app.db.read() as session:
             for text in archive.latest_texts(session):
                 from_texts.add_background(text)
-        assert (from_table._df, from_table._docs) == (+from_texts._df, from_texts._docs)
+        # The round's index read only its members' terms, with the frequencies a full count
+        # gives them.
+        looked_up = from_table._looked_up
+        assert looked_up and len(looked_up) < len(expected[0])
+        assert from_table._docs == from_texts._docs == expected[1]
+        assert {t: from_table._df[t] for t in looked_up} == {
+            t: from_texts._df[t] for t in looked_up
+        }
 
 
 def test_a_new_term_definition_recounts_at_start(demo_config, replay, manifest, tmp_path):
