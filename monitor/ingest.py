@@ -352,13 +352,18 @@ def first_version(
     once cannot both record an original (see storage.lsh)."""
     fp = fingerprint(extracted.text, app.match_settings)
     bands = band_keys(fp.minhash, app.match_settings)
+    stories = app.stories_for(source_name)
+    for story in stories:
+        # Built (once a round) before the write transaction, which then reads only what
+        # changed: on SQLite that transaction holds the database's one write lock.
+        indexes.get(story)
     with app.db.write() as session:
         lsh.lock(session, (key for _, key in bands))
         article = session.get_one(Article, article_id)
         # As stored: the page's date, else the feed's. The story stage weighs time proximity.
         decisions = [
             (story, indexes.decide(session, story, extracted, fp, bands, article.published_at))
-            for story in app.stories_for(source_name)
+            for story in stories
         ]
         version, change = store_version(
             session,
