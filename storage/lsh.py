@@ -17,7 +17,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import TextClause, delete, func, select, text
+from sqlalchemy import TextClause, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -146,10 +146,3 @@ def article_signatures(session: Session, article_id: int) -> list[tuple[int, byt
         .order_by(ArticleVersion.version)
     )
     return [(int(v), bytes(m)) for v, m in rows]
-
-
-def count(session: Session, story_id: int | None = None) -> int:
-    query = select(func.count()).select_from(LshBand)
-    if story_id is not None:
-        query = query.where(LshBand.story_id == story_id)
-    return int(session.scalar(query) or 0)
