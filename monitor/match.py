@@ -419,7 +419,9 @@ class StoryIndex:
                 raise ValueError("this index keeps no LSH: pass the candidates")
             candidates = self._lsh.query(fp.minhash)
         for key in candidates:
-            known = self._versions[key]
+            known = self._versions.get(key)
+            if known is None:  # proposed by an outside index for an article not a member here
+                continue
             shingles = self._version_shingles(key)
             inter = float(len(np.intersect1d(fp.shingles, shingles, assume_unique=True)))
             union = len(fp.shingles) + len(shingles) - inter
