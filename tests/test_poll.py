@@ -1,11 +1,11 @@
 """A poll round's own logic (robots.txt, order across hosts, entry caps, sitemaps, learned
-schedules), with routes served by httpx.MockTransport; socket behaviour is in test_fetch and
-test_faults."""
+schedules), each host a socketless tests/httpserver.py ``Site`` served by httpx.MockTransport;
+socket behaviour is in test_fetch and test_faults."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +18,7 @@ from monitor import pipeline
 from monitor.app import App, open_app
 from storage.models import Article, Entry, Source, StoryArticle
 from tests.conftest import at
+from tests.httpserver import NOT_FOUND, Reply, Site
 
 NOW = at("2023-03-24T12:00:00+00:00")
 REPORT = (
@@ -54,37 +55,53 @@ def rss(*items: tuple[str, str, str | None]) -> str:
     )
 
 
-Handler = Callable[[httpx.Request], httpx.Response | None]
+def reply(text: str) -> Reply:
+    """``text`` as a 200, typed XML if it opens with an XML declaration, HTML otherwise."""
+    kind = "application/xml" if text.startswith("<?xml") else "text/html"
+    return Reply(200, text.encode("utf-8"), {"content-type": kind})
+
+
+def site_of(base: str, routes: dict[str, str]) -> Site:
+    """A ``Site`` with no server behind it, answering ``routes`` (path to text) with ``reply``."""
+    return Site(base, {path: reply(text) for path, text in routes.items()})
+
+
+Before = Callable[[httpx.Request], None]
+
+
+def mock_transport(sites: Sequence[Site], before: Before | None) -> httpx.MockTransport:
+    """Each request answered by the site of its origin (recorded there), after ``before`` has
+    seen it; an unknown origin gets a 404."""
+    by_origin = {s.base: s for s in sites}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        target = by_origin.get(f"{request.url.scheme}://{request.url.netloc.decode()}")
+        route = (
+            NOT_FOUND
+            if target is None
+            else target.answer(request.method, str(request.url), request.headers.items())
+        )
+        if before is not None:
+            before(request)
+        # A callable route needs the socket of tests/httpserver.serve; these routes never do.
+        assert isinstance(route, Reply)
+        return httpx.Response(route.status, content=route.body, headers=dict(route.headers))
+
+    return httpx.MockTransport(handler)
 
 
 @contextmanager
 def round_app(
     tmp_path: Path,
-    routes: dict[str, str],
+    sites: Sequence[Site],
     sources: tuple[configmod.Source, ...],
     *,
-    hook: Handler | None = None,
+    before: Before | None = None,
     poll: configmod.PollSettings | None = None,
     story: bool = False,
-) -> Iterator[tuple[App, list[str]]]:
-    """An app whose every request is answered from ``routes`` (404 otherwise, ``hook`` first),
-    with the requested URLs recorded in order."""
-    requested: list[str] = []
-    lock = threading.Lock()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        with lock:
-            requested.append(str(request.url))
-        if hook is not None:
-            answer = hook(request)
-            if answer is not None:
-                return answer
-        key = str(request.url)
-        if key not in routes:
-            return httpx.Response(404, text="not here")
-        kind = "application/xml" if routes[key].startswith("<?xml") else "text/html"
-        return httpx.Response(200, text=routes[key], headers={"content-type": kind})
-
+) -> Iterator[App]:
+    """An app whose every request is answered, and recorded, by the one of ``sites`` its
+    origin names (404 for any other origin), ``before`` seeing each request first."""
     stories: tuple[configmod.Story, ...] = ()
     if story:
         seeds = tmp_path / "seeds"
@@ -103,8 +120,8 @@ def round_app(
         sources=sources,
         stories=stories,
     )
-    with open_app(config, now=NOW, transport=httpx.MockTransport(handler)) as app:
-        yield app, requested
+    with open_app(config, now=NOW, transport=mock_transport(sites, before)) as app:
+        yield app
 
 
 def _articles(app: App) -> dict[str, Article]:
@@ -115,44 +132,47 @@ def _articles(app: App) -> dict[str, Article]:
 def test_a_page_robots_txt_disallows_is_not_fetched_and_says_why(tmp_path: Path) -> None:
     """robots.txt disallows /private/: that page is never requested and its article records
     the refusal; an allowed page on the same site is fetched."""
-    routes = {
-        "https://a.test/feed": rss(
-            ("Open", "https://a.test/news/open", None),
-            ("Closed", "https://a.test/private/closed", None),
-        ),
-        "https://a.test/robots.txt": "User-agent: *\nDisallow: /private/\n",
-        "https://a.test/news/open": page("Open"),
-        "https://a.test/private/closed": page("Closed"),
-    }
-    with round_app(tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),)) as (
-        app,
-        requested,
-    ):
+    a = site_of(
+        "https://a.test",
+        {
+            "/feed": rss(
+                ("Open", "https://a.test/news/open", None),
+                ("Closed", "https://a.test/private/closed", None),
+            ),
+            "/robots.txt": "User-agent: *\nDisallow: /private/\n",
+            "/news/open": page("Open"),
+            "/private/closed": page("Closed"),
+        },
+    )
+    with round_app(tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),)) as app:
         pipeline.poll(app, now=NOW)
         articles = _articles(app)
-    assert "https://a.test/private/closed" not in requested
-    assert "https://a.test/news/open" in requested
+    assert "/private/closed" not in a.paths
+    assert "/news/open" in a.paths
     closed = articles["https://a.test/private/closed"]
     assert closed.status == "error"
     assert closed.error is not None and closed.error.startswith("robots: ")
     assert "https://a.test/robots.txt" in closed.error
     assert articles["https://a.test/news/open"].status == "ok"
-    assert requested.count("https://a.test/robots.txt") == 1  # cached for the round and beyond
+    assert a.paths.count("/robots.txt") == 1  # cached for the round and beyond
 
 
 def test_a_source_with_robots_false_fetches_what_robots_txt_disallows(tmp_path: Path) -> None:
     """[[source]] robots = false: the page is fetched and robots.txt is not even asked."""
-    routes = {
-        "https://a.test/feed": rss(("Closed", "https://a.test/private/closed", None)),
-        "https://a.test/robots.txt": "User-agent: *\nDisallow: /\n",
-        "https://a.test/private/closed": page("Closed"),
-    }
+    a = site_of(
+        "https://a.test",
+        {
+            "/feed": rss(("Closed", "https://a.test/private/closed", None)),
+            "/robots.txt": "User-agent: *\nDisallow: /\n",
+            "/private/closed": page("Closed"),
+        },
+    )
     source = configmod.Source("https://a.test/feed", "A", robots=False)
-    with round_app(tmp_path, routes, (source,)) as (app, requested):
+    with round_app(tmp_path, [a], (source,)) as app:
         pipeline.poll(app, now=NOW)
         articles = _articles(app)
     assert articles["https://a.test/private/closed"].status == "ok"
-    assert "https://a.test/robots.txt" not in requested
+    assert "/robots.txt" not in a.paths
 
 
 def test_the_original_is_stored_before_its_copy_whichever_host_answers_first(
@@ -162,28 +182,27 @@ def test_the_original_is_stored_before_its_copy_whichever_host_answers_first(
     earlier one is still the original and the later one its copy."""
     copy_read = threading.Event()
 
-    def hook(request: httpx.Request) -> httpx.Response | None:
+    def before(request: httpx.Request) -> None:
         if str(request.url) == "https://first.test/story":
             copy_read.wait(5)  # the copy's host goes first, whatever the thread scheduling
         if str(request.url) == "https://second.test/story":
             copy_read.set()
-        return None
 
-    routes = {
-        "https://first.test/feed": rss(
-            ("Deal", "https://first.test/story", "Fri, 24 Mar 2023 09:00:00 GMT")
-        ),
-        "https://second.test/feed": rss(
-            ("Deal", "https://second.test/story", "Fri, 24 Mar 2023 10:00:00 GMT")
-        ),
-        "https://first.test/story": page("Roxham Road deal", REPORT),
-        "https://second.test/story": page("Roxham Road deal", REPORT),
-    }
+    sites = [
+        site_of(
+            f"https://{host}",
+            {
+                "/feed": rss(("Deal", f"https://{host}/story", f"Fri, 24 Mar 2023 {hour} GMT")),
+                "/story": page("Roxham Road deal", REPORT),
+            },
+        )
+        for host, hour in (("first.test", "09:00:00"), ("second.test", "10:00:00"))
+    ]
     sources = (
         configmod.Source("https://first.test/feed", "First"),
         configmod.Source("https://second.test/feed", "Second"),
     )
-    with round_app(tmp_path, routes, sources, hook=hook, story=True) as (app, _):
+    with round_app(tmp_path, sites, sources, before=before, story=True) as app:
         pipeline.poll(app, now=NOW)
         with app.db.read() as session:
             relations = {
@@ -205,12 +224,12 @@ def test_a_long_first_poll_takes_the_newest_entries_and_leaves_the_rest(tmp_path
     items = [
         (f"Item {i}", f"https://a.test/{i}", f"Fri, 24 Mar 2023 0{i}:00:00 GMT") for i in range(5)
     ]
-    routes = {"https://a.test/feed": rss(*items)}
-    routes |= {f"https://a.test/{i}": page(f"Item {i}") for i in range(5)}
+    routes = {"/feed": rss(*items)} | {f"/{i}": page(f"Item {i}") for i in range(5)}
+    a = site_of("https://a.test", routes)
     poll = configmod.PollSettings(max_new_entries=3)
     with round_app(
-        tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),), poll=poll
-    ) as (app, _):
+        tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),), poll=poll
+    ) as app:
         first = pipeline.poll(app, now=NOW)
         first_urls = set(_articles(app))
         with app.db.write() as session:  # the same body again must not be skipped as unchanged
@@ -248,22 +267,20 @@ def test_a_sitemap_index_is_read_through_its_newest_child(tmp_path: Path) -> Non
         )
         + "</urlset>"
     )
-    routes = {
-        "https://a.test/sitemap.xml": index,
-        "https://a.test/new.xml": child,
-        "https://a.test/n1": page("News 1"),
-        "https://a.test/n2": page("News 2"),
-    }
+    a = site_of(
+        "https://a.test",
+        {"/sitemap.xml": index, "/new.xml": child, "/n1": page("News 1"), "/n2": page("News 2")},
+    )
     source = configmod.Source("https://a.test/sitemap.xml", "A")
-    with round_app(tmp_path, routes, (source,), poll=configmod.PollSettings()) as (app, asked):
+    with round_app(tmp_path, [a], (source,), poll=configmod.PollSettings()) as app:
         pipeline.poll(app, now=NOW)
         articles = _articles(app)
         with app.db.read() as session:
             fmt = session.scalars(select(Source.format)).one()
     assert set(articles) == {"https://a.test/n1", "https://a.test/n2"}
     assert articles["https://a.test/n1"].published_at == at("2023-03-24T01:00:00+00:00")
-    assert "https://a.test/old.xml" not in asked
-    assert {"https://a.test/a.xml", "https://a.test/b.xml"} <= set(asked)
+    assert "/old.xml" not in a.paths
+    assert {"/a.xml", "/b.xml"} <= set(a.paths)
     assert fmt == "sitemap"
 
 
@@ -278,12 +295,12 @@ def test_a_source_learns_its_interval_and_a_fixed_one_does_not(tmp_path: Path) -
     def feed(host: str) -> str:
         return rss(*[(t, link.format(host=host), d) for t, link, d in items])
 
-    routes = {"https://a.test/feed": feed("a.test"), "https://b.test/feed": feed("b.test")}
+    sites = [site_of(f"https://{host}", {"/feed": feed(host)}) for host in ("a.test", "b.test")]
     sources = (
         configmod.Source("https://a.test/feed", "Learned"),
         configmod.Source("https://b.test/feed", "Fixed", interval=3600.0),
     )
-    with round_app(tmp_path, routes, sources) as (app, _):
+    with round_app(tmp_path, sites, sources) as app:
         pipeline.poll(app, now=NOW)
         with app.db.read() as session:
             state = {
@@ -305,14 +322,11 @@ def test_an_entry_with_a_new_updated_date_gets_its_article_rechecked(tmp_path: P
             f"<id>urn:a:1</id><updated>{updated}</updated></entry></feed>"
         )
 
-    routes = {
-        "https://a.test/feed": atom("2023-03-24T10:00:00Z"),
-        "https://a.test/story": page("Deal"),
-    }
-    with round_app(tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),)) as (app, _):
+    a = site_of("https://a.test", {"/feed": atom("2023-03-24T10:00:00Z"), "/story": page("Deal")})
+    with round_app(tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),)) as app:
         pipeline.poll(app, now=NOW)
-        routes["https://a.test/feed"] = atom("2023-03-24T12:30:00Z")
-        routes["https://a.test/story"] = page("Deal, updated with the minister's reply")
+        a.routes["/feed"] = reply(atom("2023-03-24T12:30:00Z"))
+        a.routes["/story"] = reply(page("Deal, updated with the minister's reply"))
         report = pipeline.poll(app, now=NOW + timedelta(minutes=40), everything=True)
         with app.db.read() as session:
             article = session.scalars(select(Article)).one()
@@ -336,14 +350,17 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
         return real(body, url, **options)
 
     monkeypatch.setattr(ingest, "extract", fragile)
-    routes = {
-        "https://a.test/feed": rss(
-            ("Bad", "https://a.test/bad", None), ("Good", "https://a.test/good", None)
-        ),
-        "https://a.test/bad": page("Bad"),
-        "https://a.test/good": page("Good"),
-    }
-    with round_app(tmp_path, routes, (configmod.Source("https://a.test/feed", "A"),)) as (app, _):
+    a = site_of(
+        "https://a.test",
+        {
+            "/feed": rss(
+                ("Bad", "https://a.test/bad", None), ("Good", "https://a.test/good", None)
+            ),
+            "/bad": page("Bad"),
+            "/good": page("Good"),
+        },
+    )
+    with round_app(tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),)) as app:
         report = pipeline.poll(app, now=NOW)
         articles = _articles(app)
     bad = articles["https://a.test/bad"]
@@ -363,15 +380,18 @@ def test_a_paywalled_teaser_is_stored_with_its_status_and_never_matched(tmp_path
         f'<p>{teaser_text}</p><div class="paywall"><p>Subscribe to continue reading this '
         "article.</p></div></article></body></html>"
     )
-    routes = {
-        "https://a.test/feed": rss(
-            ("Teaser", "https://a.test/teaser", None), ("Full", "https://a.test/full", None)
-        ),
-        "https://a.test/teaser": teaser,
-        "https://a.test/full": page("Roxham Road deal", REPORT),
-    }
+    a = site_of(
+        "https://a.test",
+        {
+            "/feed": rss(
+                ("Teaser", "https://a.test/teaser", None), ("Full", "https://a.test/full", None)
+            ),
+            "/teaser": teaser,
+            "/full": page("Roxham Road deal", REPORT),
+        },
+    )
     sources = (configmod.Source("https://a.test/feed", "A"),)
-    with round_app(tmp_path, routes, sources, story=True) as (app, _):
+    with round_app(tmp_path, [a], sources, story=True) as app:
         report = pipeline.poll(app, now=NOW)
         articles = _articles(app)
         with app.db.read() as session:
@@ -402,12 +422,12 @@ def test_a_date_known_only_to_the_day_is_kept_as_a_day(tmp_path: Path) -> None:
     dated = page("Roxham Road deal", REPORT).replace(
         "<title>", '<meta property="article:published_time" content="2023-03-24"><title>'
     )
-    routes = {
-        "https://a.test/feed": rss(("Deal", "https://a.test/story", None)),
-        "https://a.test/story": dated,
-    }
+    a = site_of(
+        "https://a.test",
+        {"/feed": rss(("Deal", "https://a.test/story", None)), "/story": dated},
+    )
     sources = (configmod.Source("https://a.test/feed", "A"),)
-    with round_app(tmp_path, routes, sources, story=True) as (app, _):
+    with round_app(tmp_path, [a], sources, story=True) as app:
         pipeline.poll(app, now=NOW)
         with app.db.read() as session:
             story = storyfile.build(session, "roxham")
