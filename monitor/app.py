@@ -164,9 +164,11 @@ def _sync_lsh(app: App) -> None:
             return
         lsh.reset(session, geometry)
         versions = lsh.member_versions(session)
-        for story_id, article_id, version, signature in versions:
+        for done, (story_id, article_id, version, signature) in enumerate(versions, start=1):
             bands = _bands(session, settings, article_id, version, signature)
             lsh.add(session, story_id, article_id, version, bands)
+            if done % 10_000 == 0:
+                log(logger, "lsh_rebuild_progress", versions=done, of=len(versions))
     log(logger, "lsh_rebuilt", geometry=geometry, versions=len(versions))
 
 
