@@ -191,8 +191,9 @@ class StoryIndex:
             if in_memory_lsh
             else None
         )
-        # Every version of every member by version_key; shingles made on first use.
-        self._versions: dict[str, Known] = {}
+        # Every version of every member by version_key, as (member, index in its texts);
+        # shingles made on first use.
+        self._versions: dict[str, tuple[Known, int]] = {}
         self._shingles: dict[str, np.ndarray] = {}
         self._by_sha: dict[str, Known] = {}
         self._members: dict[int, Known] = {}
@@ -238,11 +239,15 @@ class StoryIndex:
     def provide_df(self, asked: Iterable[str], found: dict[str, int]) -> None:
         """The frequencies of the terms ``asked`` (those not in ``found`` occur nowhere)."""
         assert self._looked_up is not None, "provide_df is for an index with use_background"
+        asked = set(asked)
         for term in asked:
             self._df[term] = found.get(term, 0)
             self._looked_up.add(term)
-        self._pending.difference_update(asked)
-        self._vectors_docs = -1
+        if self._pending & asked:
+            # Members' vectors change only with their own terms: the terms of each article
+            # decided, looked up once per decision, leave them as they are.
+            self._pending -= asked
+            self._vectors_docs = -1
 
     def update_background(self, change: story.TermChange) -> None:
         """Apply what storing one version changed in the document frequencies (of the terms
@@ -275,7 +280,7 @@ class StoryIndex:
             key = version_key(known.article_id, i + 1)
             if key in self._versions:
                 continue
-            self._versions[key] = known
+            self._versions[key] = (known, i)
             if self._lsh is not None:
                 mh = (
                     minhashes[i]
@@ -317,8 +322,8 @@ class StoryIndex:
     def _version_shingles(self, key: str) -> np.ndarray:
         shingles = self._shingles.get(key)
         if shingles is None:
-            known = self._versions[key]
-            body = known.texts[int(key.rsplit(":", 1)[1]) - 1]
+            known, i = self._versions[key]
+            body = known.texts[i]
             shingles = shingle_hashes_of_bytes(textmod.word_bytes(body), self.settings.shingle_size)
             self._shingles[key] = shingles
         return shingles
@@ -419,9 +424,10 @@ class StoryIndex:
                 raise ValueError("this index keeps no LSH: pass the candidates")
             candidates = self._lsh.query(fp.minhash)
         for key in candidates:
-            known = self._versions.get(key)
-            if known is None:  # proposed by an outside index for an article not a member here
+            held = self._versions.get(key)
+            if held is None:  # proposed by an outside index for an article not a member here
                 continue
+            known = held[0]
             shingles = self._version_shingles(key)
             inter = float(len(np.intersect1d(fp.shingles, shingles, assume_unique=True)))
             union = len(fp.shingles) + len(shingles) - inter

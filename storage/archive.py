@@ -80,14 +80,13 @@ class Member:
     copy_of_id: int | None
     published_at: datetime | None
     texts: list[str] = field(default_factory=list)
-    minhashes: list[bytes] = field(default_factory=list)
 
 
 def story_members(
     session: Session, story_id: int, only: Collection[int] | None = None
 ) -> list[Member]:
     """Seeds, originals and copies of a story (or ``only`` those of these article ids), each
-    with every version's text and signature."""
+    with every version's text, oldest first."""
     query = (
         select(StoryArticle, Article)
         .join(Article, Article.id == StoryArticle.article_id)
@@ -102,14 +101,15 @@ def story_members(
         for m, a in rows
     }
     if members:
-        versions = session.scalars(
-            select(ArticleVersion)
+        # Texts only: the signatures are in the band table, and the whole rows (signature and
+        # search text) would double what a round reads.
+        versions = session.execute(
+            select(ArticleVersion.article_id, ArticleVersion.text)
             .where(ArticleVersion.article_id.in_(list(members)))
             .order_by(ArticleVersion.article_id, ArticleVersion.version)
         )
-        for v in versions:
-            members[v.article_id].texts.append(v.text)
-            members[v.article_id].minhashes.append(v.minhash)
+        for article_id, body in versions:
+            members[article_id].texts.append(body)
     return list(members.values())
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,6 +53,14 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """INSERT for ``table`` in the session's dialect, which has ``on_conflict_do_nothing`` and
+    ``on_conflict_do_update`` (both backends spell them alike; SQLAlchemy's generic insert has
+    neither)."""
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -18,11 +18,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage import meta
+from storage.db import upsert_insert
 from storage.models import ArticleVersion, LshBand, StoryArticle
 
 GEOMETRY = "lsh_geometry"
@@ -93,9 +92,7 @@ def add(
         {"story_id": story_id, "band": b, "key": k, "article_id": article_id, "version": version}
         for b, k in bands
     ]
-    dialect = session.get_bind().dialect.name
-    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert_(LshBand).on_conflict_do_nothing(), rows)
+    session.execute(upsert_insert(session, LshBand).on_conflict_do_nothing(), rows)
 
 
 def members_with_text(session: Session, story_id: int, sha256: str) -> set[int]:

@@ -4,9 +4,10 @@ sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
    └──────< lsh_bands >── articles (the copy stage's index: band keys of members' versions)
-term_df                            (document frequencies of the story stage's terms)
    └──────< story_events           (the timeline: first_report, copy, update, removed)
    └──────< digests                (what each digest covered, as a cursor on story_events)
+term_df                            (document frequencies of the story stage's terms)
+meta                               (what the derived tables above were built with)
 """
 
 from __future__ import annotations

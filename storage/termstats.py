@@ -14,11 +14,10 @@ from collections.abc import Collection
 
 from sqlalchemy import delete, select, update
 from sqlalchemy import insert as insert_rows
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage import meta
+from storage.db import upsert_insert
 from storage.models import TermDf
 
 MARKER = "term_df"
@@ -32,11 +31,8 @@ def apply(
     more document."""
     terms = [*added, DOCS] if new_doc else list(added)
     if terms:
-        dialect = session.get_bind().dialect.name
-        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert_(TermDf)
         session.execute(
-            statement.on_conflict_do_update(
+            upsert_insert(session, TermDf).on_conflict_do_update(
                 index_elements=[TermDf.term], set_={"df": TermDf.df + 1}
             ),
             [{"term": t, "df": 1} for t in sorted(terms)],  # sorted: writers lock rows in order
@@ -52,18 +48,6 @@ def insert(session: Session, df: Counter[str], docs: int) -> None:
     rows = [{"term": DOCS, "df": docs}, *({"term": t, "df": n} for t, n in df.items())]
     for start in range(0, len(rows), 10_000):
         session.execute(insert_rows(TermDf), rows[start : start + 10_000])
-
-
-def load(session: Session) -> tuple[Counter[str], int]:
-    """Every term's document frequency, and the number of documents."""
-    df: Counter[str] = Counter()
-    docs = 0
-    for term, count in session.execute(select(TermDf.term, TermDf.df)):
-        if term == DOCS:
-            docs = int(count)
-        elif count > 0:
-            df[term] = int(count)
-    return df, docs
 
 
 def lookup(session: Session, terms: Collection[str]) -> dict[str, int]:

@@ -24,14 +24,9 @@ def _articles(story: dict) -> dict[str, dict]:
     return {a["url"]: a for o in story["outlets"] for a in o["articles"]}
 
 
-def test_story_file_matches_the_replay_ground_truth(demo_config, replay, manifest, db_url):
-    """Over three rounds every article gets its expected relation, copy_of, version count and
-    removal, on SQLite and PostgreSQL alike."""
-    config = with_db(demo_config, db_url)
-    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
-        _run_rounds(app, replay, manifest)
-        with app.db.read() as session:
-            story = storyfile.build(session, manifest["slug"])
+def assert_ground_truth(story: dict | None, replay, manifest) -> None:
+    """Every article of the replay has its expected relation, copy_of, version count, removal
+    and a reason; off-topic ones are listed apart."""
     assert story is not None
     articles = _articles(story)
     off_topic = {a["url"] for a in story["off_topic"]}
@@ -50,6 +45,17 @@ def test_story_file_matches_the_replay_ground_truth(demo_config, replay, manifes
         assert article["match"]["reason"], "every decision carries its reason"
     seeds = [a for a in articles.values() if a["relation"] == "seed"]
     assert len(seeds) == 1
+
+
+def test_story_file_matches_the_replay_ground_truth(demo_config, replay, manifest, db_url):
+    """Over three rounds every article gets its expected relation, copy_of, version count and
+    removal, on SQLite and PostgreSQL alike."""
+    config = with_db(demo_config, db_url)
+    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
+        _run_rounds(app, replay, manifest)
+        with app.db.read() as session:
+            story = storyfile.build(session, manifest["slug"])
+    assert_ground_truth(story, replay, manifest)
 
 
 def test_an_edit_becomes_a_second_version_with_its_changes(demo_config, replay, manifest):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from monitor import match_story
 from monitor.app import open_app
@@ -16,6 +16,18 @@ from storage import archive, termstats
 from storage.models import Meta, TermDf
 from tests.conftest import at, with_db
 from tests.test_pipeline import _run_rounds
+
+
+def _stored(session) -> tuple[Counter[str], int]:
+    """The table as it stands: every term's document frequency, and the number of documents."""
+    df: Counter[str] = Counter()
+    docs = 0
+    for term, count in session.execute(select(TermDf.term, TermDf.df)):
+        if term == termstats.DOCS:
+            docs = count
+        elif count > 0:
+            df[term] = count
+    return df, docs
 
 
 def _recounted(app) -> tuple[Counter[str], int]:
@@ -38,7 +50,7 @@ def test_stored_frequencies_are_those_of_every_articles_newest_text(
     with open_app(config, now=at(manifest["round"][0]["now"])) as app:
         _run_rounds(app, replay, manifest)
         with app.db.read() as session:
-            stored = termstats.load(session)
+            stored = _stored(session)
         expected = _recounted(app)
         assert stored == expected
         assert expected[1] > 10 and len(expected[0]) > 500
@@ -72,5 +84,5 @@ def test_a_new_term_definition_recounts_at_start(demo_config, replay, manifest, 
         open_app(demo_config, now=at(manifest["round"][1]["now"])) as app,
         app.db.read() as session,
     ):
-        assert termstats.load(session) == expected
+        assert _stored(session) == expected
         assert termstats.built_with(session) == match_story.TERMS_VERSION

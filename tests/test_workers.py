@@ -11,7 +11,7 @@ from monitor import pipeline
 from monitor.app import open_app
 from storage import storyfile
 from tests.conftest import at, with_db
-from tests.test_pipeline import _articles
+from tests.test_pipeline import assert_ground_truth
 
 WORKERS = 2
 
@@ -63,17 +63,6 @@ def test_two_processes_polling_one_database_make_the_single_process_story(
     with open_app(config, now=at(times[-1])) as app, app.db.read() as session:
         story = storyfile.build(session, manifest["slug"])
     assert story is not None
-    articles = _articles(story)
     listed = [a["url"] for o in story["outlets"] for a in o["articles"]]
     assert len(listed) == len(set(listed))
-    off_topic = {a["url"] for a in story["off_topic"]}
-    for expect in manifest["expect"]:
-        url = replay.url(expect["path"])
-        if expect["relation"] == "off_topic":
-            assert url in off_topic and url not in articles, expect["path"]
-            continue
-        article = articles[url]
-        assert article["relation"] == expect["relation"], expect["path"]
-        expected_copy_of = replay.url(expect["copy_of"]) if expect["copy_of"] else None
-        assert article["copy_of"] == expected_copy_of, expect["path"]
-        assert len(article["versions"]) == expect["versions"], expect["path"]
+    assert_ground_truth(story, replay, manifest)
