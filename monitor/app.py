@@ -37,6 +37,9 @@ from storage.db import Database, DatabaseError, open_database
 from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
+# Versions indexed per write when the band table is rebuilt: buckets shared within a chunk are
+# written once, and progress is logged after each.
+REBUILD_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -164,11 +167,14 @@ def _sync_lsh(app: App) -> None:
             return
         lsh.reset(session, geometry)
         versions = lsh.member_versions(session)
-        for done, (story_id, article_id, version, signature) in enumerate(versions, start=1):
-            bands = _bands(session, settings, article_id, version, signature)
-            lsh.add(session, story_id, article_id, version, bands)
-            if done % 10_000 == 0:
-                log(logger, "lsh_rebuild_progress", versions=done, of=len(versions))
+        for start in range(0, len(versions), REBUILD_CHUNK):
+            chunk = versions[start : start + REBUILD_CHUNK]
+            lsh.fill(
+                session,
+                [(s, a, v, _bands(session, settings, a, v, sig)) for s, a, v, sig in chunk],
+            )
+            done = start + len(chunk)
+            log(logger, "lsh_rebuild_progress", versions=done, of=len(versions))
     log(logger, "lsh_rebuilt", geometry=geometry, versions=len(versions))
 
 

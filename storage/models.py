@@ -3,7 +3,7 @@
 sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
-   └──────< lsh_bands >── articles (the copy stage's index: band keys of members' versions)
+   └──────< lsh_buckets            (the copy stage's index: members' versions by band key)
    └──────< story_events           (the timeline: first_report, copy, update, removed)
    └──────< digests                (what each digest covered, as a cursor on story_events)
 term_df                            (document frequencies of the story stage's terms)
@@ -160,25 +160,24 @@ class ArticleVersion(Base):
     __table_args__ = (UniqueConstraint("article_id", "version", name="uq_versions_article"),)
 
 
-class LshBand(Base):
-    """One LSH band key of one version of a story's member (a seed, an original or a copy): the
-    copy stage's index, shared by every process and kept across restarts. Two versions are
-    candidate copies when they share a key in some band (see monitor.match_signature)."""
+class LshBucket(Base):
+    """One LSH bucket of a story: the versions of its members (seeds, originals, copies) whose
+    signature has ``key`` in ``band``, as packed entries (storage.lsh.pack). The copy stage's
+    index, shared by every process and kept across restarts: two versions are candidate copies
+    when they share a bucket (see monitor.match_signature). Entries carry no foreign key to
+    their articles, which are never deleted; a deleted story takes its buckets with it."""
 
-    __tablename__ = "lsh_bands"
+    __tablename__ = "lsh_buckets"
 
     story_id: Mapped[int] = mapped_column(
         Id, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
     )
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    article_id: Mapped[int] = mapped_column(
-        Id, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    )
-    version: Mapped[int] = mapped_column(primary_key=True)
+    members: Mapped[bytes] = mapped_column(LargeBinary)
 
-    # The primary key is the lookup index (story, band, key); on SQLite the rows live in it
-    # (WITHOUT ROWID), which halves the table at 51 keys per version.
+    # The primary key is the lookup index; on SQLite the rows live in it (WITHOUT ROWID): most
+    # buckets hold one 8-byte entry.
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 

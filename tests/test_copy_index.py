@@ -10,7 +10,8 @@ import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from alembic import command
+from sqlalchemy import delete, inspect, select
 
 from monitor import config as configmod
 from monitor import demo
@@ -19,7 +20,8 @@ from monitor.extract import Extracted, extract
 from monitor.ingest import Indexes, RoundReport, first_version
 from monitor.match import band_keys, fingerprint, lsh_params
 from storage import lsh, store
-from storage.models import LshBand, Meta, StoryArticle
+from storage.db import alembic_config
+from storage.models import LshBucket, Meta, StoryArticle
 from tests.conftest import with_db
 
 NOW = datetime(2023, 3, 24, 12, tzinfo=UTC)
@@ -87,12 +89,23 @@ def _relations(app: App) -> dict[int, tuple[str, int | None]]:
         return {r.article_id: (r.relation, r.copy_of_id) for r in rows}
 
 
-def _band_rows(app: App, article_id: int | None = None) -> int:
+def _index_rows(app: App) -> set[tuple[int, int, int, int, int]]:
+    """The band table as (story_id, band, key, article_id, version), one per entry; no bucket
+    holds an entry twice."""
+    rows = set()
     with app.db.read() as session:
-        query = select(func.count()).select_from(LshBand)
-        if article_id is not None:
-            query = query.where(LshBand.article_id == article_id)
-        return int(session.scalar(query) or 0)
+        buckets = session.execute(
+            select(LshBucket.story_id, LshBucket.band, LshBucket.key, LshBucket.members)
+        )
+        for story_id, band, key, members in buckets:
+            versions = lsh.unpack(bytes(members))
+            assert len(versions) * 8 == len(members), (band, key)
+            rows |= {(story_id, band, key, a, v) for a, v in versions}
+    return rows
+
+
+def _band_rows(app: App, article_id: int | None = None) -> int:
+    return sum(1 for row in _index_rows(app) if article_id in (None, row[3]))
 
 
 def test_members_versions_are_in_the_band_table_and_off_topic_articles_are_not(
@@ -127,17 +140,15 @@ def test_the_band_table_survives_a_restart_and_is_rebuilt_for_another_geometry(
     with open_app(config, now=NOW) as app:
         first = _new_article(app, "https://a.example/deal", NOW)
         _ingest(app, first, _page())
-        with app.db.read() as session:
-            before = set(session.execute(select(LshBand.__table__)).all())
+        before = _index_rows(app)
     assert len(before) == 2 * bands
     with open_app(config, now=NOW) as app:
-        with app.db.read() as session:
-            assert set(session.execute(select(LshBand.__table__)).all()) == before
+        assert _index_rows(app) == before
         with app.db.write() as session:  # as a database from before the table was
-            session.execute(delete(LshBand))
+            session.execute(delete(LshBucket))
             session.execute(delete(Meta))
-    with open_app(config, now=NOW) as app, app.db.read() as session:
-        assert set(session.execute(select(LshBand.__table__)).all()) == before
+    with open_app(config, now=NOW) as app:
+        assert _index_rows(app) == before
     other = _config(db_url, tmp_path, candidate_threshold=0.5)
     other_bands, _ = lsh_params(0.5, other.match.num_perm)
     assert other_bands != bands
@@ -154,6 +165,26 @@ def test_the_band_table_survives_a_restart_and_is_rebuilt_for_another_geometry(
         third = _new_article(app, "https://c.example/deal-copy", NOW + timedelta(hours=2))
         _ingest(app, third, _page())
         assert _relations(app)[third] == ("copy", first)
+
+
+def test_a_database_with_the_row_per_version_table_is_upgraded_and_refilled(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A database at migration 0005 (one row per band key and version) opens at head, with
+    the bucket table filled at start with the same entries and copies still found."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as app:
+        first = _new_article(app, "https://a.example/deal", NOW)
+        _ingest(app, first, _page())
+        before = _index_rows(app)
+        command.downgrade(alembic_config(app.db.engine), "0005")
+        with app.db.read() as session:
+            assert "lsh_bands" in inspect(session.connection()).get_table_names()
+    with open_app(config, now=NOW) as app:
+        assert _index_rows(app) == before
+        second = _new_article(app, "https://b.example/deal-copy", NOW + timedelta(hours=1))
+        _ingest(app, second, _page())
+        assert _relations(app)[second] == ("copy", first)
 
 
 def test_a_member_another_process_stored_is_a_candidate_without_a_rebuild(
@@ -258,9 +289,7 @@ def test_band_rows_of_a_version_are_the_band_keys_of_its_text(tmp_path: Path) ->
         _ingest(app, member, page)
         expected = band_keys(fingerprint(page.text, app.match_settings).minhash, app.match_settings)
         with app.db.read() as session:
-            rows = session.execute(
-                select(LshBand.band, LshBand.key).where(LshBand.article_id == member)
-            ).all()
             found = lsh.candidates(session, app.stories[0].id, expected)
-        assert sorted((int(b), int(k)) for b, k in rows) == expected
+        rows = sorted((band, key) for _, band, key, a, _ in _index_rows(app) if a == member)
+        assert rows == expected
         assert (member, 1) in found

@@ -30,7 +30,7 @@ TABLES = {
     "story_articles",
     "story_events",
     "digests",
-    "lsh_bands",
+    "lsh_buckets",
     "meta",
     "term_df",
 }
