@@ -10,6 +10,7 @@ import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import delete, inspect, select
 
@@ -293,3 +294,36 @@ def test_band_rows_of_a_version_are_the_band_keys_of_its_text(tmp_path: Path) ->
         rows = sorted((band, key) for _, band, key, a, _ in _index_rows(app) if a == member)
         assert rows == expected
         assert (member, 1) in found
+
+
+def test_a_bucket_entry_round_trips_and_out_of_range_versions_are_refused() -> None:
+    """pack and unpack are inverse over the whole range of ids and versions, joined buckets
+    unpack to their distinct versions, and an id or version that does not fit is refused
+    rather than folded into another's entry."""
+    top_article, top_version = (1 << (64 - lsh.VERSION_BITS)) - 1, (1 << lsh.VERSION_BITS) - 1
+    versions = [(1, 1), (7, 2), (top_article, top_version), (123_456_789, 1)]
+    joined = b"".join(lsh.pack(a, v) for a, v in versions + versions[:2])
+    assert lsh.unpack(joined) == set(versions)
+    for article_id, version in ((top_article + 1, 1), (1, top_version + 1), (-1, 1), (1, -1)):
+        with pytest.raises(ValueError, match=f"article {article_id} version {version} "):
+            lsh.pack(article_id, version)
+
+
+def test_adding_an_indexed_version_again_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    """lsh.add of a version already in the table (a seed synced again, a member of a second
+    story indexed twice) leaves every bucket as it was: no entry twice, none lost."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as app:
+        member = _new_article(app, "https://a.example/deal", NOW)
+        page = _page()
+        _ingest(app, member, page)
+        before = _index_rows(app)
+        bands = band_keys(fingerprint(page.text, app.match_settings).minhash, app.match_settings)
+        with app.db.write() as session:
+            lsh.add(session, app.stories[0].id, member, 1, bands)
+        assert _index_rows(app) == before  # _index_rows also refuses an entry held twice
+        with app.db.write() as session:
+            lsh.add(session, app.stories[0].id, member, 2, bands)
+        assert _index_rows(app) - before == {
+            (app.stories[0].id, band, key, member, 2) for band, key in bands
+        }
