@@ -6,6 +6,7 @@ stories and seed articles (a seed whose text changed gets a new version).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class StoryRef:
     title: str
     keywords: tuple[str, ...]
     sources: frozenset[str] | None  # source names; None: every source
+    story_threshold: float | None = None  # None: [match] story_threshold
 
 
 @dataclass
@@ -76,6 +78,14 @@ class App:
         return MatchSettings(
             m.num_perm, m.shingle_size, m.candidate_threshold, m.copy_threshold, m.story_threshold
         )
+
+    def story_settings(self, story: StoryRef) -> MatchSettings:
+        """The matching settings of one story: ``[match]``, with the story's own
+        ``story_threshold`` when it sets one."""
+        settings = self.match_settings
+        if story.story_threshold is None:
+            return settings
+        return dataclasses.replace(settings, story_threshold=story.story_threshold)
 
     def stories_for(self, source_name: str | None) -> list[StoryRef]:
         return [
@@ -146,6 +156,7 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
                     story.title,
                     story.keywords,
                     frozenset(story.sources) if story.sources is not None else None,
+                    story.story_threshold,
                 )
             )
     _sync_lsh(app)

@@ -171,6 +171,58 @@ def cmd_story_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_story_scores(args: argparse.Namespace) -> int:
+    from monitor.app import open_db
+    from monitor.match import story_bar
+    from storage import archive
+
+    db = open_db(_config(args))
+    try:
+        with db.read() as session:
+            story = archive.story_by_slug(session, args.slug)
+            if story is None:
+                raise NotFoundError(f"no story {args.slug!r} (see: monitor story list)")
+            rows = archive.story_scores(session, story.id)
+    finally:
+        db.close()
+    # How far above (or below) what it needed each article scored: the articles nearest the
+    # line are the ones a different story_threshold would decide otherwise.
+    scored = [(r.score - story_bar(r.threshold, r.keyword_hits), r) for r in rows]
+    shown = sorted(scored, key=lambda x: abs(x[0]))[: args.limit] if args.limit else scored
+    shown.sort(key=lambda x: -x[0])
+    if args.json:
+        for margin, r in shown:
+            print(
+                json.dumps(
+                    {
+                        **r.__dict__,
+                        "needed": story_bar(r.threshold, r.keyword_hits),
+                        "margin": round(margin, 4),
+                        "decided_at": r.decided_at.isoformat(),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return 0
+    if not rows:
+        print(f"{args.slug}: no article has been through the same-story stage yet")
+        return 0
+    which = f"the {len(shown)} nearest the threshold" if len(shown) < len(rows) else "all"
+    print(
+        f"{args.slug}: {len(rows)} articles scored by the same-story stage, {which}, by how far "
+        "they scored above what they needed (the story threshold, half of it with a keyword)"
+    )
+    print(f"{'score':>6} {'needed':>6} {'margin':>7}  {'decided':9}  outlet: title / url")
+    for margin, r in shown:
+        decided = "in story" if r.kind == "same_story" else "off-topic"
+        needed = story_bar(r.threshold, r.keyword_hits)
+        print(
+            f"{r.score:6.3f} {needed:6.3f} {margin:+7.3f}  {decided:9}  "
+            f"{r.outlet}: {r.title or ''}\n{'':35}{r.url}"
+        )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from monitor.app import open_db
     from storage import archive
@@ -351,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help=".html or .html.gz files, URLs")
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("story", help="list or export stories")
+    p = sub.add_parser("story", help="list or export stories, or see their scores")
     story = p.add_subparsers(dest="story_command", required=True, metavar="SUBCOMMAND")
     q = story.add_parser("list", help="every story with its counts")
     q.add_argument("--json", action="store_true")
@@ -361,6 +413,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=("json", "md"), default="json")
     q.add_argument("--output", "-o", help="write to this file instead of standard output")
     q.set_defaults(func=cmd_story_export)
+    q = story.add_parser(
+        "scores",
+        help="what each article scored in the same-story stage against what it needed: for "
+        "choosing a story's story_threshold",
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "--limit", type=int, default=20, help="the N nearest the threshold (0: every article)"
+    )
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_story_scores)
 
     p = sub.add_parser("search", help="articles containing every word of TEXT")
     p.add_argument("text")

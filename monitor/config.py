@@ -204,7 +204,7 @@ class MatchSettings:
         "and French stemming, numbers kept, names weighted 1.5), faded by the time between "
         "publications, against the seeds and the accepted articles that scored 1.6 times the "
         "threshold against a seed. Half of it suffices when a story keyword appears in the "
-        "article. Calibrated on BASIL.",
+        "article. Calibrated on BASIL. A [[story]] can set its own.",
         low=0.0,
         high=1.0,
     )
@@ -245,6 +245,7 @@ class Story:
     seeds: Path | None
     keywords: tuple[str, ...] = ()
     sources: tuple[str, ...] | None = None  # None: every source
+    story_threshold: float | None = None  # None: [match] story_threshold
 
 
 @dataclass(frozen=True)
@@ -451,6 +452,7 @@ def _sources(raw: Any, where: str) -> tuple[Source, ...]:
 
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+STORY_KEYS = ("slug", "title", "seeds", "keywords", "sources", "story_threshold")
 
 
 def _stories(raw: Any, sources: tuple[Source, ...], base: Path, where: str) -> tuple[Story, ...]:
@@ -464,10 +466,10 @@ def _stories(raw: Any, sources: tuple[Source, ...], base: Path, where: str) -> t
         here = f"{where}: [[story]] #{index}"
         if not isinstance(table, dict):
             raise ConfigError(f"{here}: must be a table")
-        unknown = sorted(set(table) - {"slug", "title", "seeds", "keywords", "sources"})
+        unknown = sorted(set(table) - set(STORY_KEYS))
         if unknown:
             raise ConfigError(
-                f"{here}: {unknown[0]}: unknown key (known: keywords, seeds, slug, sources, title)"
+                f"{here}: {unknown[0]}: unknown key (known: {', '.join(sorted(STORY_KEYS))})"
             )
         slug = table.get("slug")
         if not isinstance(slug, str) or not _SLUG.match(slug):
@@ -496,6 +498,15 @@ def _stories(raw: Any, sources: tuple[Source, ...], base: Path, where: str) -> t
             missing = [n for n in story_sources if n not in names]
             if missing:
                 raise ConfigError(f"{here}: sources: no [[source]] is named {missing[0]!r}")
+        threshold = table.get("story_threshold")
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not 0 <= threshold <= 1
+        ):
+            raise ConfigError(
+                f"{here}: story_threshold: expected a number from 0 to 1, got {threshold!r}"
+            )
         out.append(
             Story(
                 slug=slug,
@@ -503,6 +514,7 @@ def _stories(raw: Any, sources: tuple[Source, ...], base: Path, where: str) -> t
                 seeds=seeds,
                 keywords=tuple(keywords),
                 sources=tuple(story_sources) if story_sources is not None else None,
+                story_threshold=float(threshold) if threshold is not None else None,
             )
         )
     slugs = [s.slug for s in out]

@@ -84,7 +84,7 @@ class Indexes:
 
     def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
         if story.id not in self._built:
-            index = StoryIndex(self.app.match_settings, story.keywords, in_memory_lsh=False)
+            index = StoryIndex(self.app.story_settings(story), story.keywords, in_memory_lsh=False)
             with nullcontext(session) if session is not None else self.app.db.read() as s:
                 # The archive's document frequencies stay in the database: only the terms of
                 # the story's members, and of each article decided, are read.

@@ -149,6 +149,12 @@ class Decision:
         } | ({"leads_copy_group": True} if self.leads_group else {})
 
 
+def story_bar(threshold: float, keyword_hits: float) -> float:
+    """The score an article needs to join the story: the threshold, or half of it when a story
+    keyword appears in the article."""
+    return threshold / 2 if keyword_hits else threshold
+
+
 def version_key(article_id: int, version: int) -> str:
     """How the index names one version of one article."""
     return f"{article_id}:{version}"
@@ -506,7 +512,7 @@ class StoryIndex:
             scores["time_factor"] = best_time
         if near is not None:
             scores["nearest_copy_score"] = near[0]
-        needed = s.story_threshold / 2 if hits else s.story_threshold
+        needed = story_bar(s.story_threshold, len(hits))
         how = f"TF-IDF cosine {best_cos:.2f}"
         if best_time < 1.0:
             how += f" x time proximity {best_time:.2f}"

@@ -261,3 +261,50 @@ def explain(session: Session, url: str) -> list[Explanation]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class StoryScore:
+    """One decision of a story's same-story stage: what the article scored and against what."""
+
+    url: str
+    outlet: str
+    title: str | None
+    relation: str  # original, copy, off_topic (as decided, or re-pointed since)
+    kind: str  # same_story or off_topic
+    score: float
+    threshold: float  # the story_threshold in force when it was decided
+    keyword_hits: float
+    decided_at: datetime
+
+
+def story_scores(session: Session, story_id: int) -> list[StoryScore]:
+    """Every decision of the story's same-story stage (not seeds, exact texts or copies, which
+    are decided before it), in the order they were made."""
+    rows = session.execute(
+        select(StoryArticle, Article)
+        .join(Article, Article.id == StoryArticle.article_id)
+        .where(StoryArticle.story_id == story_id)
+        .order_by(StoryArticle.decided_at, StoryArticle.id)
+    )
+    out = []
+    for member, article in rows:
+        match = member.match or {}
+        scores = match.get("scores") or {}
+        threshold = (match.get("thresholds") or {}).get("story")
+        if match.get("kind") not in ("same_story", "off_topic") or threshold is None:
+            continue
+        out.append(
+            StoryScore(
+                article.url,
+                article.outlet,
+                article.title,
+                member.relation,
+                match["kind"],
+                float(scores.get("score", 0.0)),
+                float(threshold),
+                float(scores.get("keyword_hits", 0.0)),
+                member.decided_at,
+            )
+        )
+    return out

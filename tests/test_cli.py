@@ -433,6 +433,40 @@ def test_help_lists_every_command(tmp_path):
     assert {"poll", "run", "demo", "extract", "story", "search", "digest", "sources"} <= commands
 
 
+def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
+    """``monitor story scores SLUG`` lists every article the same-story stage decided, with its
+    score, what it needed and the margin: the story's members have a margin of 0 or more, the
+    off-topic articles a negative one, in margin order; ``--limit`` keeps those nearest the
+    threshold; an unknown slug is exit 2."""
+    story = json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8"))
+    env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
+    slug = story["story"]
+    proc = monitor("story", "scores", slug, "--json", "--limit", "0", cwd=demo_run["cwd"], env=env)
+    ok(proc)
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    articles = [a for o in story["outlets"] for a in o["articles"]]
+    originals = {_path(a["url"]) for a in articles if a["relation"] == "original"}
+    in_story = {_path(r["url"]) for r in rows if r["kind"] == "same_story"}
+    assert in_story and in_story <= originals
+    assert {_path(r["url"]) for r in rows if r["kind"] == "off_topic"} == {
+        _path(a["url"]) for a in story["off_topic"]
+    }
+    for r in rows:
+        assert (r["margin"] >= 0) == (r["kind"] == "same_story"), r
+        assert r["margin"] == pytest.approx(r["score"] - r["needed"], abs=1e-4)
+    assert [r["margin"] for r in rows] == sorted((r["margin"] for r in rows), reverse=True)
+
+    proc = monitor("story", "scores", slug, "--limit", "2", cwd=demo_run["cwd"], env=env)
+    ok(proc)
+    nearest = sorted(rows, key=lambda r: abs(r["margin"]))[:2]
+    assert f"{len(rows)} articles scored" in proc.stdout
+    assert all(r["url"] in proc.stdout for r in nearest)
+    assert sum(r["url"] in proc.stdout for r in rows) == 2
+
+    proc = monitor("story", "scores", "no-such-story", cwd=demo_run["cwd"], env=env)
+    assert "'no-such-story'" in _one_error_line(proc)
+
+
 def test_explain_prints_the_stored_reason_of_every_decision(demo_run):
     """``monitor explain URL`` says, for a copy, what it copies and why (scores and
     thresholds), and for an off-topic article why it was left out; an unknown URL is exit 2."""

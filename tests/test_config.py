@@ -7,6 +7,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,16 @@ def test_source_defaults_name_to_host_and_story_title_to_slug(tmp_path):
     assert (second.name, second.interval) == ("Example Net", 90.0)
     (story,) = cfg.stories
     assert (story.title, story.seeds, story.sources) == ("my-story-2", None, ("Example Net",))
+    assert story.story_threshold is None  # [match] story_threshold applies
+
+
+def test_a_story_threshold_is_read_as_a_number():
+    """A [[story]] story_threshold, integer or float, is the story's own threshold."""
+    for written, value in (("0.2", 0.2), ("0", 0.0), ("1", 1.0)):
+        cfg = configmod.from_mapping(
+            tomllib.loads(f'[[story]]\nslug = "s"\nstory_threshold = {written}\n')
+        )
+        assert cfg.stories[0].story_threshold == value
 
 
 @pytest.mark.parametrize(
@@ -309,6 +320,14 @@ MISTAKES = {
         '[[story]]\nslug = "s"\nkeywords = "Roxham"\n',
         ["[[story]] #1", "keywords: expected a list of strings"],
     ),
+    "story threshold out of range": (
+        '[[story]]\nslug = "s"\nstory_threshold = 1.5\n',
+        ["[[story]] #1", "story_threshold: expected a number from 0 to 1", "1.5"],
+    ),
+    "story threshold not a number": (
+        '[[story]]\nslug = "s"\nstory_threshold = "low"\n',
+        ["[[story]] #1", "story_threshold: expected a number from 0 to 1", "'low'"],
+    ),
     "story unknown key": (
         '[[story]]\nslug = "s"\nseed = "x"\n',
         ["[[story]] #1", "seed: unknown key"],
@@ -438,7 +457,7 @@ def test_doc_covers_tables_durations_environment_and_seeds():
         '"1w"',
     ):
         assert text in doc, text
-    for key in ("url", "name", "interval", "slug", "title", "seeds", "keywords", "sources"):
+    for key in ("url", "name", "interval", *configmod.STORY_KEYS):
         assert f"| `{key}` |" in doc, key
     for key in ("title", "url", "outlet", "published_at", "language", "note"):
         assert f"| `{key}` |" in doc, key

@@ -327,3 +327,39 @@ def test_adding_an_indexed_version_again_changes_nothing(db_url: str, tmp_path: 
         assert _index_rows(app) - before == {
             (app.stories[0].id, band, key, member, 2) for band, key in bands
         }
+
+
+def test_a_story_threshold_of_its_own_decides_in_place_of_the_match_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    """An article that scores under [match] story_threshold is off-topic; with the story's own
+    story_threshold set where its score suffices, the same article on a fresh database joins
+    the story, and the threshold recorded with the decision is the story's."""
+    page = _page()
+    lead = " ".join(page.text.split()[:40])
+    weak = dataclasses.replace(page, title="Library hours", text=lead + " " + OFF_TOPIC)
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as app:
+        article = _new_article(app, "https://a.example/weak", NOW)
+        _ingest(app, article, weak)
+        with app.db.read() as session:
+            decided = store.membership(session, app.stories[0].id, article)
+            assert decided is not None
+            relation, match = decided.relation, decided.match
+    # Scores are stored to four decimals; a story keyword in the text halves the threshold.
+    score = match["scores"]["score"] - 0.0001
+    threshold = 2 * score if match["scores"]["keyword_hits"] else score
+    assert relation == "off_topic"
+    assert 0 < threshold < config.match.story_threshold
+    own = dataclasses.replace(
+        config, stories=(dataclasses.replace(config.stories[0], story_threshold=threshold),)
+    )
+    own = with_db(own, f"sqlite:///{tmp_path / 'own.sqlite'}")
+    with open_app(own, now=NOW) as app:
+        article = _new_article(app, "https://a.example/weak", NOW)
+        _ingest(app, article, weak)
+        with app.db.read() as session:
+            decided = store.membership(session, app.stories[0].id, article)
+            assert decided is not None
+            assert decided.relation == "original"
+            assert decided.match["thresholds"]["story"] == pytest.approx(threshold, abs=1e-4)
