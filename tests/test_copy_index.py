@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import random
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from monitor.extract import Extracted, extract
 from monitor.ingest import Indexes, RoundReport, first_version
 from monitor.match import band_keys, fingerprint, lsh_params
 from storage import lsh, store
-from storage.db import alembic_config
+from storage.db import alembic_config, open_database
 from storage.models import LshBucket, Meta, StoryArticle
 from tests.conftest import with_db
 
@@ -363,3 +364,26 @@ def test_a_story_threshold_of_its_own_decides_in_place_of_the_match_one(
             assert decided is not None
             assert decided.relation == "original"
             assert decided.match["thresholds"]["story"] == pytest.approx(threshold, abs=1e-4)
+
+
+def test_appended_entries_of_any_id_and_version_read_back_exactly(db_url: str) -> None:
+    """Entries of ids and versions over their whole range (bytes that are neither text nor
+    small numbers) appended to shared buckets one transaction at a time read back as they were
+    written: the database's concatenation keeps every byte (SQLite's || goes through text)."""
+    rng = random.Random(5)
+    versions = {(rng.randrange(1 << 40), rng.randrange(1 << lsh.VERSION_BITS)) for _ in range(60)}
+    bands = [(0, 12345), (1, -(1 << 62))]
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            story = store.sync_story(session, slug="s", title="s", keywords=[], now=NOW)
+            story_id = story.id
+        for article_id, version in sorted(versions):
+            with db.write() as session:
+                lsh.add(session, story_id, article_id, version, bands)
+        with db.read() as session:
+            assert lsh.candidates(session, story_id, bands) == versions
+            assert lsh.candidates(session, story_id, bands[1:]) == versions
+            assert lsh.candidates(session, story_id, [(2, 12345)]) == set()
+    finally:
+        db.close()
