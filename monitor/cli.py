@@ -176,6 +176,8 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
     from monitor.match import story_bar
     from storage import archive
 
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise UserError(f"--threshold: expected a number from 0 to 1, got {args.threshold}")
     db = open_db(_config(args))
     try:
         with db.read() as session:
@@ -185,40 +187,45 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
             rows = archive.story_scores(session, story.id)
     finally:
         db.close()
-    # How far above (or below) what it needed each article scored: the articles nearest the
-    # line are the ones a different story_threshold would decide otherwise.
-    scored = [(r.score - story_bar(r.threshold, r.keyword_hits), r) for r in rows]
-    shown = sorted(scored, key=lambda x: abs(x[0]))[: args.limit] if args.limit else scored
-    shown.sort(key=lambda x: -x[0])
+
+    def needed(r: archive.StoryScore) -> float:
+        """What the article needs at the threshold looked at: the one it was decided with, or
+        ``--threshold`` to see what another would decide."""
+        return story_bar(r.threshold if args.threshold is None else args.threshold, r.keyword_hits)
+
+    # The articles nearest the line are the ones another story_threshold would decide otherwise.
+    scored = sorted(((r.score - needed(r), r) for r in rows), key=lambda x: abs(x[0]))
+    shown = sorted(scored[: args.limit] if args.limit else scored, key=lambda x: -x[0])
+    flips = [(m, r) for m, r in scored if (m >= 0) != (r.kind == "same_story")]
     if args.json:
         for margin, r in shown:
-            print(
-                json.dumps(
-                    {
-                        **r.__dict__,
-                        "needed": story_bar(r.threshold, r.keyword_hits),
-                        "margin": round(margin, 4),
-                        "decided_at": r.decided_at.isoformat(),
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            row = {**r.__dict__, "needed": needed(r), "margin": round(margin, 4)}
+            row["decided_at"] = r.decided_at.isoformat()
+            row["would_be"] = "same_story" if margin >= 0 else "off_topic"
+            print(json.dumps(row, ensure_ascii=False))
         return 0
     if not rows:
         print(f"{args.slug}: no article has been through the same-story stage yet")
         return 0
     which = f"the {len(shown)} nearest the threshold" if len(shown) < len(rows) else "all"
+    at = "it was decided with" if args.threshold is None else f"{args.threshold}"
     print(
         f"{args.slug}: {len(rows)} articles scored by the same-story stage, {which}, by how far "
-        "they scored above what they needed (the story threshold, half of it with a keyword)"
+        f"they scored above what they need at the story threshold {at} (half with a keyword)"
     )
     print(f"{'score':>6} {'needed':>6} {'margin':>7}  {'decided':9}  outlet: title / url")
     for margin, r in shown:
         decided = "in story" if r.kind == "same_story" else "off-topic"
-        needed = story_bar(r.threshold, r.keyword_hits)
+        flip = "  (would flip)" if (margin >= 0) != (r.kind == "same_story") else ""
         print(
-            f"{r.score:6.3f} {needed:6.3f} {margin:+7.3f}  {decided:9}  "
-            f"{r.outlet}: {r.title or ''}\n{'':35}{r.url}"
+            f"{r.score:6.3f} {needed(r):6.3f} {margin:+7.3f}  {decided:9}  "
+            f"{r.outlet}: {r.title or ''}{flip}\n{'':35}{r.url}"
+        )
+    if args.threshold is not None:
+        joins = sum(r.kind != "same_story" for _, r in flips)
+        print(
+            f"at {args.threshold}: {joins} would join the story and {len(flips) - joins} leave it "
+            "(a new story_threshold applies to articles decided from then on)"
         )
     return 0
 
@@ -421,6 +428,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("slug")
     q.add_argument(
         "--limit", type=int, default=20, help="the N nearest the threshold (0: every article)"
+    )
+    q.add_argument(
+        "--threshold",
+        type=float,
+        help="see what this story_threshold would decide instead of the one in force",
     )
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(func=cmd_story_scores)

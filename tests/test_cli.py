@@ -437,7 +437,8 @@ def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     """``monitor story scores SLUG`` lists every article the same-story stage decided, with its
     score, what it needed and the margin: the story's members have a margin of 0 or more, the
     off-topic articles a negative one, in margin order; ``--limit`` keeps those nearest the
-    threshold; an unknown slug is exit 2."""
+    threshold; ``--threshold`` shows which decisions another threshold would flip; an unknown
+    slug or a threshold out of range is exit 2."""
     story = json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8"))
     env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
     slug = story["story"]
@@ -463,8 +464,25 @@ def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     assert all(r["url"] in proc.stdout for r in nearest)
     assert sum(r["url"] in proc.stdout for r in rows) == 2
 
+    # What a higher threshold would decide: the member nearest the line would leave.
+    nearest_in = min((r for r in rows if r["kind"] == "same_story"), key=lambda r: r["margin"])
+    higher = round((nearest_in["score"] + 0.001) * (2 if nearest_in["keyword_hits"] else 1), 4)
+    args = ("story", "scores", slug, "--threshold", str(higher), "--limit", "0")
+    proc = monitor(*args, "--json", cwd=demo_run["cwd"], env=env)
+    ok(proc)
+    flips = [json.loads(line) for line in proc.stdout.splitlines()]
+    flips = [r for r in flips if r["would_be"] != r["kind"]]
+    assert nearest_in["url"] in {r["url"] for r in flips}
+    assert all(r["kind"] == "same_story" and r["score"] < r["needed"] for r in flips)
+    proc = monitor(*args, cwd=demo_run["cwd"], env=env)
+    ok(proc)
+    assert f"at {higher}: 0 would join the story and {len(flips)} leave it" in proc.stdout
+    assert proc.stdout.count("(would flip)") == len(flips)
+
     proc = monitor("story", "scores", "no-such-story", cwd=demo_run["cwd"], env=env)
     assert "'no-such-story'" in _one_error_line(proc)
+    proc = monitor("story", "scores", slug, "--threshold", "3", cwd=demo_run["cwd"], env=env)
+    assert "--threshold" in _one_error_line(proc)
 
 
 def test_explain_prints_the_stored_reason_of_every_decision(demo_run):
