@@ -65,8 +65,15 @@ def lock(session: Session, keys: Iterable[int]) -> None:
     never wait for each other in a cycle, and released at commit."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    # One statement, not a round trip per key: the keys come out of the sorted subquery in
+    # order and each lock is taken as its row is read.
+    session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) "
+            "FROM (SELECT DISTINCT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS sorted_keys"
+        ),
+        {"keys": sorted(set(keys))},
+    )
 
 
 @functools.cache

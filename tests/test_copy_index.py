@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, inspect, select, text
+from sqlalchemy.exc import OperationalError
 
 from monitor import config as configmod
 from monitor import demo
@@ -385,5 +386,32 @@ def test_appended_entries_of_any_id_and_version_read_back_exactly(db_url: str) -
             assert lsh.candidates(session, story_id, bands) == versions
             assert lsh.candidates(session, story_id, bands[1:]) == versions
             assert lsh.candidates(session, story_id, [(2, 12345)]) == set()
+    finally:
+        db.close()
+
+
+def test_lock_holds_one_advisory_lock_per_key_until_commit(db_url: str) -> None:
+    """On PostgreSQL lsh.lock holds a transaction-scoped advisory lock on every distinct key
+    (extremes of the 64-bit range included) until the transaction ends, and a second transaction
+    wanting one of them waits; on SQLite, whose writers are serial already, it is a no-op."""
+    keys = [5, -5, 5, 1 << 62, -(1 << 63), (1 << 63) - 1, 0]
+    held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    )
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            lsh.lock(session, keys)
+            if db.dialect != "postgresql":
+                return
+            assert session.scalar(held) == len(set(keys))
+            with db.engine.connect() as other:
+                other.exec_driver_sql("SET lock_timeout = '100ms'")
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": 1 << 62})
+                other.rollback()
+                assert other.execute(text("SELECT pg_try_advisory_xact_lock(7)")).scalar()
+        with db.read() as session:
+            assert session.scalar(held) == 0
     finally:
         db.close()
