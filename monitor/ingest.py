@@ -475,9 +475,8 @@ def store_recheck(
         return
     extracted = page.article
     with app.db.read() as session:
-        latest = store.latest_version(session, due.id)
-        previous = (latest.title, latest.text, latest.content_sha256) if latest else None
-    if extracted is not None and previous is None:
+        first = store.latest_version(session, due.id) is None
+    if extracted is not None and first:
         # The first fetch failed or found no article; this one is its first version.
         with app.db.write() as session:
             article = session.get_one(Article, due.id)
@@ -487,16 +486,20 @@ def store_recheck(
         first_version(app, due.id, extracted, source_name, now, indexes, report)
         return
     with app.db.write() as session:
-        article = session.get_one(Article, due.id)
+        # The article's row is locked (PostgreSQL; SQLite's writers are serial already) and its
+        # newest version read again under the lock: two processes re-checking it at once (two
+        # feeds listing it as changed) must not both store the same new text as a version.
+        article = session.get_one(Article, due.id, with_for_update=True)
         if extracted is None:
             article.check_count = check_count
             article.last_fetched_at, article.next_check_at = now, next_check
             article.error = page.why_not
             return
         _refresh(article, extracted, page, now, next_check, check_count)
-        assert previous is not None
+        latest = store.latest_version(session, article.id)
+        assert latest is not None  # versions are never deleted
         fp = fingerprint(extracted.text, app.match_settings)
-        old_title, old_text, old_sha = previous
+        old_title, old_text, old_sha = latest.title, latest.text, latest.content_sha256
         changes = diff.summarise(old_title, old_text, extracted.title, extracted.text)
         if fp.sha256 == old_sha and not changes["title_changed"]:
             return

@@ -1,13 +1,16 @@
 """The copy stage's LSH index in the database (storage.lsh), on SQLite and PostgreSQL: what it
 holds, that it is shared by processes and survives restarts, that deciding and recording are one
-step, and that a copy group follows its earliest-published member."""
+step (and storing a re-checked version), and that a copy group follows its earliest-published
+member."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import random
 import tomllib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,16 +18,17 @@ import pytest
 from alembic import command
 from sqlalchemy import delete, inspect, select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from monitor import config as configmod
 from monitor import demo
 from monitor.app import App, open_app
 from monitor.extract import Extracted, extract
-from monitor.ingest import Indexes, RoundReport, first_version
+from monitor.ingest import Indexes, Page, RoundReport, first_version, store_recheck
 from monitor.match import band_keys, fingerprint, lsh_params
-from storage import lsh, store
+from storage import lsh, queue, store
 from storage.db import alembic_config, open_database
-from storage.models import LshBucket, Meta, StoryArticle
+from storage.models import ArticleVersion, LshBucket, Meta, StoryArticle
 from tests.conftest import with_db
 
 NOW = datetime(2023, 3, 24, 12, tzinfo=UTC)
@@ -415,3 +419,44 @@ def test_lock_holds_one_advisory_lock_per_key_until_commit(db_url: str) -> None:
             assert session.scalar(held) == 0
     finally:
         db.close()
+
+
+def test_two_rechecks_of_one_change_store_one_version(db_url: str, tmp_path: Path) -> None:
+    """Two processes re-check an article whose text changed (two feeds listed it as updated);
+    the second to write saw the old version when it started, but the first committed the new one
+    just before its write: the second finds the text already stored and adds no version."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as one, open_app(config, now=NOW) as two:
+        article = _new_article(one, "https://a.example/deal", NOW)
+        _ingest(one, article, _page())
+        edited = _page()
+        edited = dataclasses.replace(edited, text=edited.text + " Updated at 18:00 with reaction.")
+        page = Page(url="https://a.example/deal", extracted=edited)
+        with one.db.read() as session:
+            row = store.latest_version(session, article)
+            assert row is not None and row.version == 1
+            due = queue.DueArticle(article, "https://a.example/deal", None, "a", NOW, 0, None, None)
+
+        def recheck(app: App) -> None:
+            store_recheck(app, due, page, NOW, Indexes(app), RoundReport(now=NOW))
+
+        # The first process commits its version between the second's read and its write.
+        write = two.db.write
+
+        @contextlib.contextmanager
+        def first_writes_first() -> Iterator[Session]:
+            two.db.write = write  # type: ignore[method-assign]
+            recheck(one)
+            with write() as session:
+                yield session
+
+        two.db.write = first_writes_first  # type: ignore[method-assign]
+        recheck(two)
+        with one.db.read() as session:
+            versions = session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.article_id == article)
+                .order_by(ArticleVersion.version)
+            ).all()
+        assert [v.version for v in versions] == [1, 2]
+        assert versions[1].text == edited.text
