@@ -359,7 +359,9 @@ def first_version(
         indexes.get(story)
     with app.db.write() as session:
         lsh.lock(session, (key for _, key in bands))
-        article = session.get_one(Article, article_id)
+        article = session.get_one(Article, article_id, with_for_update=True)
+        if store.latest_version(session, article.id) is not None:
+            return  # another process re-checking it stored it first (store_recheck)
         # As stored: the page's date, else the feed's. The story stage weighs time proximity.
         decisions = [
             (story, indexes.decide(session, story, extracted, fp, bands, article.published_at))

@@ -10,7 +10,7 @@ import dataclasses
 import multiprocessing
 import random
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -421,6 +421,33 @@ def test_lock_holds_one_advisory_lock_per_key_until_commit(db_url: str) -> None:
         db.close()
 
 
+def _second_writes_after_first(one: App, two: App, first: Callable[[], None]) -> None:
+    """From now on, ``two``'s next write transaction starts only after ``first`` ran (and
+    committed) in ``one``: what happens when two processes handle the same article at once and
+    the other commits between this one's reads and its write."""
+    write = two.db.write
+
+    @contextlib.contextmanager
+    def after_first() -> Iterator[Session]:
+        two.db.write = write  # type: ignore[method-assign]
+        first()
+        with write() as session:
+            yield session
+
+    two.db.write = after_first  # type: ignore[method-assign]
+
+
+def _versions(app: App, article_id: int) -> list[ArticleVersion]:
+    with app.db.read() as session:
+        return list(
+            session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.article_id == article_id)
+                .order_by(ArticleVersion.version)
+            )
+        )
+
+
 def test_two_rechecks_of_one_change_store_one_version(db_url: str, tmp_path: Path) -> None:
     """Two processes re-check an article whose text changed (two feeds listed it as updated);
     the second to write saw the old version when it started, but the first committed the new one
@@ -440,23 +467,32 @@ def test_two_rechecks_of_one_change_store_one_version(db_url: str, tmp_path: Pat
         def recheck(app: App) -> None:
             store_recheck(app, due, page, NOW, Indexes(app), RoundReport(now=NOW))
 
-        # The first process commits its version between the second's read and its write.
-        write = two.db.write
-
-        @contextlib.contextmanager
-        def first_writes_first() -> Iterator[Session]:
-            two.db.write = write  # type: ignore[method-assign]
-            recheck(one)
-            with write() as session:
-                yield session
-
-        two.db.write = first_writes_first  # type: ignore[method-assign]
+        _second_writes_after_first(one, two, lambda: recheck(one))
         recheck(two)
-        with one.db.read() as session:
-            versions = session.scalars(
-                select(ArticleVersion)
-                .where(ArticleVersion.article_id == article)
-                .order_by(ArticleVersion.version)
-            ).all()
+        versions = _versions(one, article)
         assert [v.version for v in versions] == [1, 2]
         assert versions[1].text == edited.text
+
+
+def test_two_first_fetches_of_one_article_store_one_version(db_url: str, tmp_path: Path) -> None:
+    """An article whose first fetch failed is re-checked by two processes at once and both read
+    it: the one that writes second finds version 1 stored and records neither a second version
+    nor a second decision."""
+    config = _config(db_url, tmp_path)
+    with open_app(config, now=NOW) as one, open_app(config, now=NOW) as two:
+        article = _new_article(one, "https://a.example/deal", NOW)
+        page = Page(url="https://a.example/deal", extracted=_page())
+        due = queue.DueArticle(article, "https://a.example/deal", None, "a", NOW, 0, None, None)
+
+        def recheck(app: App) -> None:
+            store_recheck(app, due, page, NOW, Indexes(app), RoundReport(now=NOW))
+
+        _second_writes_after_first(one, two, lambda: recheck(one))
+        recheck(two)
+        assert [v.version for v in _versions(one, article)] == [1]
+        assert _relations(one)[article] == ("original", None)
+        with one.db.read() as session:
+            decisions = session.scalars(
+                select(StoryArticle).where(StoryArticle.article_id == article)
+            ).all()
+        assert len(decisions) == 1
