@@ -193,10 +193,12 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
         ``--threshold`` to see what another would decide."""
         return story_bar(r.threshold if args.threshold is None else args.threshold, r.keyword_hits)
 
+    def flips(margin: float, r: archive.StoryScore) -> bool:
+        return (margin >= 0) != (r.kind == "same_story")
+
     # The articles nearest the line are the ones another story_threshold would decide otherwise.
     scored = sorted(((r.score - needed(r), r) for r in rows), key=lambda x: abs(x[0]))
     shown = sorted(scored[: args.limit] if args.limit else scored, key=lambda x: -x[0])
-    flips = [(m, r) for m, r in scored if (m >= 0) != (r.kind == "same_story")]
     if args.json:
         for margin, r in shown:
             row = {**r.__dict__, "needed": needed(r), "margin": round(margin, 4)}
@@ -208,7 +210,7 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
         print(f"{args.slug}: no article has been through the same-story stage yet")
         return 0
     which = f"the {len(shown)} nearest the threshold" if len(shown) < len(rows) else "all"
-    at = "it was decided with" if args.threshold is None else f"{args.threshold}"
+    at = "it was decided with" if args.threshold is None else str(args.threshold)
     print(
         f"{args.slug}: {len(rows)} articles scored by the same-story stage, {which}, by how far "
         f"they scored above what they need at the story threshold {at} (half with a keyword)"
@@ -216,15 +218,17 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
     print(f"{'score':>6} {'needed':>6} {'margin':>7}  {'decided':9}  outlet: title / url")
     for margin, r in shown:
         decided = "in story" if r.kind == "same_story" else "off-topic"
-        flip = "  (would flip)" if (margin >= 0) != (r.kind == "same_story") else ""
+        flip = "  (would flip)" if flips(margin, r) else ""
         print(
             f"{r.score:6.3f} {needed(r):6.3f} {margin:+7.3f}  {decided:9}  "
             f"{r.outlet}: {r.title or ''}{flip}\n{'':35}{r.url}"
         )
     if args.threshold is not None:
-        joins = sum(r.kind != "same_story" for _, r in flips)
+        flipped = [r for margin, r in scored if flips(margin, r)]
+        joins = sum(r.kind != "same_story" for r in flipped)
+        leaves = len(flipped) - joins
         print(
-            f"at {args.threshold}: {joins} would join the story and {len(flips) - joins} leave it "
+            f"at {args.threshold}: {joins} would join the story and {leaves} leave it "
             "(a new story_threshold applies to articles decided from then on)"
         )
     return 0

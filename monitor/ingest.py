@@ -14,6 +14,7 @@ import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,7 @@ from monitor.match_story import TermChange
 from monitor.parse import FeedEntry
 from monitor.urls import domain_of, normalise_url
 from storage import archive, lsh, queue, store, termstats
-from storage.models import Article
+from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
 
@@ -397,7 +398,6 @@ def first_version(
                     now=now,
                 )
             if decision.relation != "off_topic":
-                lsh.add(session, story.id, article.id, version.version, bands)
                 store.add_event(
                     session,
                     story_id=story.id,
@@ -407,6 +407,15 @@ def first_version(
                     now=now,
                     article_version=version.version,
                 )
+        # A version stored just now cannot be indexed yet: appended without lsh.add's check.
+        lsh.fill(
+            session,
+            [
+                (story.id, article.id, version.version, bands)
+                for story, decision in decisions
+                if decision.relation != "off_topic"
+            ],
+        )
     indexes.learn(change)
     for story, decision in decisions:
         counter = _COUNTER[decision.relation]
@@ -476,21 +485,10 @@ def store_recheck(
                 article.error = page.error
         return
     extracted = page.article
-    with app.db.read() as session:
-        first = store.latest_version(session, due.id) is None
-    if extracted is not None and first:
-        # The first fetch failed or found no article; this one is its first version.
-        with app.db.write() as session:
-            article = session.get_one(Article, due.id)
-            _refresh(article, extracted, page, now, next_check, check_count)
-            article.status, article.error = "ok", None
-        source_name = due.outlet if due.source_id is not None else None
-        first_version(app, due.id, extracted, source_name, now, indexes, report)
-        return
     with app.db.write() as session:
         # The article's row is locked (PostgreSQL; SQLite's writers are serial already) and its
-        # newest version read again under the lock: two processes re-checking it at once (two
-        # feeds listing it as changed) must not both store the same new text as a version.
+        # newest version read under the lock: two processes re-checking it at once (two feeds
+        # listing it as changed) must not both store the same new text as a version.
         article = session.get_one(Article, due.id, with_for_update=True)
         if extracted is None:
             article.check_count = check_count
@@ -499,40 +497,62 @@ def store_recheck(
             return
         _refresh(article, extracted, page, now, next_check, check_count)
         latest = store.latest_version(session, article.id)
-        assert latest is not None  # versions are never deleted
-        fp = fingerprint(extracted.text, app.match_settings)
-        old_title, old_text, old_sha = latest.title, latest.text, latest.content_sha256
-        changes = diff.summarise(old_title, old_text, extracted.title, extracted.text)
-        if fp.sha256 == old_sha and not changes["title_changed"]:
-            return
-        version, change = store_version(
-            session,
-            article,
-            title=extracted.title,
-            text=extracted.text,
-            fp=fp,
-            now=now,
-            changes=changes,
-        )
-        members = store.stories_of_article(session, article.id)
-        bands = band_keys(fp.minhash, app.match_settings)
-        for member in members:
-            lsh.add(session, member.story_id, article.id, version.version, bands)
-        at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now
-        for member in members:
-            store.add_event(
-                session,
-                story_id=member.story_id,
-                article_id=article.id,
-                event="update",
-                at=at,
-                now=now,
-                article_version=version.version,
-            )
-        member_ids = {m.story_id for m in members}
+        if latest is None:
+            # The first fetch failed or found no article; this one is its first version,
+            # stored with the stories' decisions by first_version (below).
+            article.status, article.error = "ok", None
+        else:
+            updated = _record_change(app, session, article, latest, extracted, now)
+    if latest is None:
+        source_name = due.outlet if due.source_id is not None else None
+        first_version(app, due.id, extracted, source_name, now, indexes, report)
+        return
+    if updated is None:
+        return
+    version, change, member_ids, changes = updated
     report.updates += 1
     _learn_version(indexes, app, member_ids, due.id, extracted, change)
     log(logger, "update", url=due.url, source=due.outlet, version=version.version, **changes)
+
+
+def _record_change(
+    app: App,
+    session: Session,
+    article: Article,
+    latest: ArticleVersion,
+    extracted: Extracted,
+    now: datetime,
+) -> tuple[ArticleVersion, TermChange, set[int], dict[str, Any]] | None:
+    """A new version when the text or title differs from ``latest``, indexed and put on the
+    timeline of every story the article is in; None when nothing changed."""
+    fp = fingerprint(extracted.text, app.match_settings)
+    changes = diff.summarise(latest.title, latest.text, extracted.title, extracted.text)
+    if fp.sha256 == latest.content_sha256 and not changes["title_changed"]:
+        return None
+    version, change = store_version(
+        session,
+        article,
+        title=extracted.title,
+        text=extracted.text,
+        fp=fp,
+        now=now,
+        changes=changes,
+    )
+    members = store.stories_of_article(session, article.id)
+    bands = band_keys(fp.minhash, app.match_settings)
+    lsh.fill(session, [(m.story_id, article.id, version.version, bands) for m in members])
+    at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now
+    for member in members:
+        store.add_event(
+            session,
+            story_id=member.story_id,
+            article_id=article.id,
+            event="update",
+            at=at,
+            now=now,
+            article_version=version.version,
+        )
+    return version, change, {m.story_id for m in members}, changes
 
 
 def _refresh(

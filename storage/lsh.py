@@ -133,8 +133,9 @@ def add(session: Session, story_id: int, article_id: int, version: int, bands: B
 
 
 def fill(session: Session, versions: Iterable[tuple[int, int, int, Bands]]) -> None:
-    """Append (story_id, article_id, version, bands) to their buckets, which it does not check
-    first (``add`` does): for a rebuild, after ``reset``.
+    """Append (story_id, article_id, version, bands) to their buckets, without ``add``'s check
+    that they are not there yet: for versions that cannot be (one stored in the same
+    transaction, or a rebuild after ``reset``).
 
     Each bucket is written once, in (story, band, key) order, so two writers sharing buckets
     take their row locks in the same order and cannot deadlock."""
