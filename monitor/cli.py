@@ -173,7 +173,7 @@ def cmd_story_export(args: argparse.Namespace) -> int:
 
 def cmd_story_scores(args: argparse.Namespace) -> int:
     from monitor.app import open_db
-    from monitor.match import story_bar
+    from monitor.match import story_bar, would_flip
     from storage import archive
 
     if args.threshold is not None and not 0 <= args.threshold <= 1:
@@ -193,8 +193,8 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
         ``--threshold`` to see what another would decide."""
         return story_bar(r.threshold if args.threshold is None else args.threshold, r.keyword_hits)
 
-    def flips(margin: float, r: archive.StoryScore) -> bool:
-        return (margin >= 0) != (r.kind == "same_story")
+    def flips(r: archive.StoryScore) -> bool:
+        return args.threshold is not None and would_flip(r, args.threshold)
 
     # The articles nearest the line are the ones another story_threshold would decide otherwise.
     scored = sorted(((r.score - needed(r), r) for r in rows), key=lambda x: abs(x[0]))
@@ -218,19 +218,50 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
     print(f"{'score':>6} {'needed':>6} {'margin':>7}  {'decided':9}  outlet: title / url")
     for margin, r in shown:
         decided = "in story" if r.kind == "same_story" else "off-topic"
-        flip = "  (would flip)" if flips(margin, r) else ""
+        flip = "  (would flip)" if flips(r) else ""
         print(
             f"{r.score:6.3f} {needed(r):6.3f} {margin:+7.3f}  {decided:9}  "
             f"{r.outlet}: {r.title or ''}{flip}\n{'':35}{r.url}"
         )
     if args.threshold is not None:
-        flipped = [r for margin, r in scored if flips(margin, r)]
-        joins = sum(r.kind != "same_story" for r in flipped)
+        flipped = [r for _, r in scored if flips(r)]
+        joins = sum(r.relation == "off_topic" for r in flipped)
         leaves = len(flipped) - joins
         print(
-            f"at {args.threshold}: {joins} would join the story and {leaves} leave it "
-            "(a new story_threshold applies to articles decided from then on)"
+            f"at {args.threshold}: {joins} would join the story and {leaves} leave it, with "
+            "their copies (set it as the story's story_threshold, then: monitor story redecide "
+            f"{args.slug})"
         )
+    return 0
+
+
+def cmd_story_redecide(args: argparse.Namespace) -> int:
+    from monitor.app import open_app
+    from monitor.redecide import redecide
+
+    now = _now(args.now)
+    config = _config(args)
+    with open_app(config, now=now) as app:
+        story = next((s for s in app.stories if s.slug == args.slug), None)
+        if story is None:
+            raise NotFoundError(f"{config.path}: no [[story]] with slug {args.slug!r}")
+        threshold = app.story_settings(story).story_threshold
+        changes = redecide(app, story, now=now, dry_run=args.dry_run)
+    if args.json:
+        for c in changes:
+            print(json.dumps(c.__dict__, ensure_ascii=False))
+        return 0
+    joined = [c for c in changes if c.after != "off_topic"]
+    copies = sum(c.after == "copy" for c in joined)
+    verb = "would change" if args.dry_run else "changed"
+    print(
+        f"{args.slug}: at story_threshold {threshold}, {len(changes)} decisions {verb}: "
+        f"{len(joined)} joining the story ({copies} as copies), "
+        f"{len(changes) - len(joined)} leaving it"
+    )
+    for c in changes:
+        print(f"{c.before:>9} -> {c.after:9}  {c.outlet}: {c.title or ''}\n{'':25}{c.url}")
+        print(f"{'':25}{c.reason}")
     return 0
 
 
@@ -414,7 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help=".html or .html.gz files, URLs")
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("story", help="list or export stories, or see their scores")
+    p = sub.add_parser(
+        "story", help="list or export stories, see their scores, re-decide at a new threshold"
+    )
     story = p.add_subparsers(dest="story_command", required=True, metavar="SUBCOMMAND")
     q = story.add_parser("list", help="every story with its counts")
     q.add_argument("--json", action="store_true")
@@ -440,6 +473,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(func=cmd_story_scores)
+    q = story.add_parser(
+        "redecide",
+        help="apply the story's story_threshold to the articles decided before it was set",
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "--dry-run", action="store_true", help="print what would change and change nothing"
+    )
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.add_argument("--json", action="store_true", help="one JSON object per change")
+    q.set_defaults(func=cmd_story_redecide)
 
     p = sub.add_parser("search", help="articles containing every word of TEXT")
     p.add_argument("text")

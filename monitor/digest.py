@@ -35,6 +35,7 @@ SECTIONS = (
     ("copy", "Copies and republications"),
     ("update", "Edited articles"),
     ("removed", "Taken down"),
+    ("dropped", "Taken out of the story"),
 )
 
 
@@ -46,6 +47,7 @@ _NOUNS = {
     "Copies and republications": ("copy", "copies"),
     "Edited articles": ("edit", "edits"),
     "Taken down": ("removal", "removals"),
+    "Taken out of the story": ("article taken out", "articles taken out"),
 }
 
 

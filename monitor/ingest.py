@@ -91,7 +91,7 @@ class Indexes:
                 # the story's members, and of each article decided, are read.
                 index.use_background(termstats.documents(s))
                 for m in archive.story_members(s, story.id):
-                    index.add(_known(m))
+                    index.add(as_known(m))
                 _provide_df(s, index)
             self._built[story.id] = index
         return self._built[story.id]
@@ -100,7 +100,8 @@ class Indexes:
         self,
         session: Session,
         story: StoryRef,
-        extracted: Extracted,
+        title: str | None,
+        text: str,
         fp: Fingerprint,
         bands: list[tuple[int, int]],
         published_at: datetime | None,
@@ -115,11 +116,11 @@ class Indexes:
             missing |= lsh.members_with_text(session, story.id, fp.sha256)
         if missing:
             for m in archive.story_members(session, story.id, only=missing):
-                index.add(_known(m))
-        _provide_df(session, index, extracted)
+                index.add(as_known(m))
+        _provide_df(session, index, title, text)
         return index.decide(
-            extracted.title,
-            extracted.text,
+            title,
+            text,
             fp,
             published_at=published_at,
             candidates=[version_key(a, v) for a, v in sorted(found)],
@@ -135,16 +136,16 @@ class Indexes:
             index.update_background(change)
 
 
-def _provide_df(session: Session, index: StoryIndex, extracted: Extracted | None = None) -> None:
+def _provide_df(
+    session: Session, index: StoryIndex, title: str | None = None, text: str | None = None
+) -> None:
     """Read the document frequencies the index lacks: its members' terms, and the article's."""
-    asked = index.terms_to_look_up(
-        extracted.title if extracted else None, extracted.text if extracted else None
-    )
+    asked = index.terms_to_look_up(title, text)
     if asked:
         index.provide_df(asked, termstats.lookup(session, asked))
 
 
-def _known(m: archive.Member) -> Known:
+def as_known(m: archive.Member) -> Known:
     return Known(m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title)
 
 
@@ -365,7 +366,12 @@ def first_version(
             return  # another process re-checking it stored it first (store_recheck)
         # As stored: the page's date, else the feed's. The story stage weighs time proximity.
         decisions = [
-            (story, indexes.decide(session, story, extracted, fp, bands, article.published_at))
+            (
+                story,
+                indexes.decide(
+                    session, story, extracted.title, extracted.text, fp, bands, article.published_at
+                ),
+            )
             for story in stories
         ]
         version, change = store_version(
@@ -378,35 +384,16 @@ def first_version(
             changes={},
         )
         for story, decision in decisions:
-            store.record_decision(
+            record(
                 session,
-                story_id=story.id,
-                article_id=article.id,
-                relation=decision.relation,
-                copy_of_id=decision.matched_id if decision.relation == "copy" else None,
-                similarity=decision.similarity,
-                match=decision.as_match(),
+                story.id,
+                article,
+                decision,
+                decision.as_match(),
+                version=version.version,
+                at=article.published_at or now,
                 now=now,
             )
-            if decision.leads_group and decision.matched_id is not None:
-                store.repoint_copy_group(
-                    session,
-                    story_id=story.id,
-                    old_id=decision.matched_id,
-                    new_id=article.id,
-                    new_url=article.url,
-                    now=now,
-                )
-            if decision.relation != "off_topic":
-                store.add_event(
-                    session,
-                    story_id=story.id,
-                    article_id=article.id,
-                    event="copy" if decision.relation == "copy" else "first_report",
-                    at=article.published_at or now,
-                    now=now,
-                    article_version=version.version,
-                )
         # A version stored just now cannot be indexed yet: appended without lsh.add's check.
         lsh.fill(
             session,
@@ -421,10 +408,9 @@ def first_version(
         counter = _COUNTER[decision.relation]
         setattr(report, counter, getattr(report, counter) + 1)
         if decision.relation != "off_topic":
-            index = indexes.get(story)
-            if decision.leads_group and decision.matched_id is not None:
-                index.repoint(decision.matched_id, article_id)
-            index.add(
+            remember(
+                indexes.get(story),
+                decision,
                 Known(
                     article_id,
                     article.url,
@@ -447,6 +433,59 @@ def first_version(
             matched=decision.matched_url,
             reason=decision.reason,
         )
+
+
+def record(
+    session: Session,
+    story_id: int,
+    article: Article,
+    decision: Decision,
+    match: dict[str, Any],
+    *,
+    version: int,
+    at: datetime,
+    now: datetime,
+) -> None:
+    """Store one story's decision on ``article`` with ``match`` as its reason: the copy group
+    it leads re-pointed at it, and its event on the timeline unless it is off-topic."""
+    store.record_decision(
+        session,
+        story_id=story_id,
+        article_id=article.id,
+        relation=decision.relation,
+        copy_of_id=decision.matched_id if decision.relation == "copy" else None,
+        similarity=decision.similarity,
+        match=match,
+        now=now,
+    )
+    if decision.leads_group and decision.matched_id is not None:
+        store.repoint_copy_group(
+            session,
+            story_id=story_id,
+            old_id=decision.matched_id,
+            new_id=article.id,
+            new_url=article.url,
+            now=now,
+        )
+    if decision.relation != "off_topic":
+        store.add_event(
+            session,
+            story_id=story_id,
+            article_id=article.id,
+            event="copy" if decision.relation == "copy" else "first_report",
+            at=at,
+            now=now,
+            article_version=version,
+        )
+
+
+def remember(
+    index: StoryIndex, decision: Decision, known: Known, minhashes: list[Any] | None
+) -> None:
+    """After the commit: a member just recorded joins the story's index of this round."""
+    if decision.leads_group and decision.matched_id is not None:
+        index.repoint(decision.matched_id, known.article_id)
+    index.add(known, minhashes)
 
 
 def store_recheck(

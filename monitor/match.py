@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
@@ -153,6 +153,34 @@ def story_bar(threshold: float, keyword_hits: float) -> float:
     """The score an article needs to join the story: the threshold, or half of it when a story
     keyword appears in the article."""
     return threshold / 2 if keyword_hits else threshold
+
+
+class ScoredDecision(Protocol):
+    """What ``would_flip`` reads of a stored same-story decision (storage.archive.StoryScore)."""
+
+    @property
+    def relation(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def keyword_hits(self) -> float: ...
+
+
+def would_flip(row: ScoredDecision, threshold: float) -> bool:
+    """Whether ``threshold`` decides a stored same-story decision otherwise: an off-topic
+    article whose score reaches what it would need joins; an original the same-story stage
+    accepted leaves when its score falls short. A copy stays with its group's original, and a
+    decision made at this very threshold stands (its stored score is rounded)."""
+    if row.threshold == threshold:
+        return False
+    passes = row.score >= story_bar(threshold, row.keyword_hits)
+    if row.relation == "off_topic":
+        return passes
+    return row.relation == "original" and row.kind == "same_story" and not passes
 
 
 def version_key(article_id: int, version: int) -> str:

@@ -267,6 +267,7 @@ def explain(session: Session, url: str) -> list[Explanation]:
 class StoryScore:
     """One decision of a story's same-story stage: what the article scored and against what."""
 
+    article_id: int
     url: str
     outlet: str
     title: str | None
@@ -296,6 +297,7 @@ def story_scores(session: Session, story_id: int) -> list[StoryScore]:
             continue
         out.append(
             StoryScore(
+                article.id,
                 article.url,
                 article.outlet,
                 article.title,

@@ -4,7 +4,7 @@ sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
    └──────< lsh_buckets            (the copy stage's index: members' versions by band key)
-   └──────< story_events           (the timeline: first_report, copy, update, removed)
+   └──────< story_events           (the timeline: first_report, copy, update, removed, dropped)
    └──────< digests                (what each digest covered, as a cursor on story_events)
 term_df                            (document frequencies of the story stage's terms)
 meta                               (what the derived tables above were built with)
@@ -248,7 +248,7 @@ class StoryEvent(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     at: Mapped[datetime]
     recorded_at: Mapped[datetime]
-    # first_report | copy | update | removed
+    # first_report | copy | update | removed | dropped (monitor.redecide)
     event: Mapped[str] = mapped_column(String(16))
     article_version: Mapped[int | None]
     story_version: Mapped[int]

@@ -1,0 +1,179 @@
+"""Re-deciding a story's past articles at a new story_threshold (monitor.redecide), over the
+demo replay on 127.0.0.1, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+from datetime import datetime, timedelta
+from email.policy import default
+from pathlib import Path
+
+from monitor import config as configmod
+from monitor import digest, pipeline
+from monitor.app import open_app
+from monitor.match import would_flip
+from monitor.redecide import redecide
+from storage import archive, storyfile
+from tests.conftest import at, with_db, write_demo_config
+from tests.test_cli import monitor, ok
+from tests.test_pipeline import _articles, assert_ground_truth
+
+SLUG_KEY = "slug"
+
+
+def _with_threshold(config: configmod.Config, threshold: float | None) -> configmod.Config:
+    stories = tuple(dataclasses.replace(s, story_threshold=threshold) for s in config.stories)
+    return dataclasses.replace(config, stories=stories)
+
+
+def _rounds(config: configmod.Config, replay, manifest) -> None:
+    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
+        for spec in manifest["round"]:
+            replay.set_round(spec["name"])
+            pipeline.poll(app, now=at(spec["now"]))
+
+
+def _redecide(config: configmod.Config, now, *, dry_run: bool = False):
+    with open_app(config, now=now) as app:
+        (story,) = app.stories
+        changes = redecide(app, story, now=now, dry_run=dry_run)
+        with app.db.read() as session:
+            built = storyfile.build(session, story.slug)
+            scores = archive.story_scores(session, story.id)
+    return changes, built, scores
+
+
+def _members(story: dict) -> dict[str, tuple[str, str | None]]:
+    return {url: (a["relation"], a["copy_of"]) for url, a in _articles(story).items()}
+
+
+def _after_rounds(manifest) -> datetime:
+    return at(manifest["round"][-1]["now"]) + timedelta(hours=1)
+
+
+def test_articles_decided_at_a_high_threshold_join_as_originals_and_copies(
+    demo_config, replay, manifest, db_url
+):
+    """A story polled at a threshold too high for most of its reporting, then re-decided at the
+    default, ends as if polled at the default: the replay's ground truth, each copy pointing at
+    its original (the copy stage runs for every joining article, in publication order), each
+    joined article with the decision it had before in ``redecided``; at the default no stored
+    decision would flip any more."""
+    config = with_db(demo_config, db_url)
+    _rounds(_with_threshold(config, 0.95), replay, manifest)
+    changes, story, scores = _redecide(config, _after_rounds(manifest))
+
+    assert_ground_truth(story, replay, manifest)
+    articles = _articles(story)
+    copies = {c.url for c in changes if c.after == "copy"}
+    assert copies, "the demo's reprints of reporting decided off-topic join as copies"
+    assert all(articles[url]["copy_of"] for url in copies)
+    assert {c.before for c in changes} == {"off_topic"}
+    for change in changes:
+        (before,) = articles[change.url]["match"]["redecided"]
+        assert (before["relation"], before["story_threshold"]) == ("off_topic", 0.95)
+    assert not [r for r in scores if would_flip(r, 0.26)]
+    joined = {e["url"] for e in story["timeline"] if e["event"] in ("first_report", "copy")}
+    assert {c.url for c in changes} <= joined
+
+
+def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
+    demo_config, replay, manifest, tmp_path
+):
+    """Raised above an original's score, the threshold takes it out of the story with its
+    copies: they leave the story file's outlets for its off-topic list, each with a ``dropped``
+    event, and the next digest names them under "Taken out of the story". Lowered back, the
+    same articles return with the same relations and copy_of as before."""
+    config = _rounds_default(demo_config, replay, manifest)
+    with open_app(config, now=_after_rounds(manifest)) as app:
+        with app.db.read() as session:
+            before = storyfile.build(session, manifest[SLUG_KEY])
+            rows = archive.story_scores(session, app.stories[0].id)
+        digest.send_due(app, now=_after_rounds(manifest))
+    assert before is not None
+    copied = {a["copy_of"] for a in _articles(before).values() if a["relation"] == "copy"}
+    target = min((r for r in rows if r.url in copied), key=lambda r: r.score)
+    raised = round((target.score + 0.001) * (2 if target.keyword_hits else 1), 4)
+
+    later = _after_rounds(manifest) + timedelta(hours=1)
+    changes, after, scores = _redecide(_with_threshold(config, raised), later)
+    assert after is not None
+    left = {c.url for c in changes}
+    target_copies = {u for u, a in _articles(before).items() if a["copy_of"] == target.url}
+    assert {target.url} | target_copies <= left
+    assert all(c.after == "off_topic" for c in changes)
+    assert not left & set(_articles(after))
+    assert any(a["relation"] == "original" for a in _articles(after).values())
+    assert left <= {a["url"] for a in after["off_topic"]}
+    dropped = [e for e in after["timeline"] if e["event"] == "dropped"]
+    assert sorted(e["url"] for e in dropped) == sorted(left)
+    assert after["version"] == before["version"] + len(left)
+    for r in scores:  # what stays was scored at or above what the raised threshold needs
+        assert not would_flip(r, raised), r
+    with open_app(config, now=later) as app:
+        (sent,) = digest.send_due(app, now=later)
+    message = email.message_from_bytes(Path(sent.delivered_to).read_bytes(), policy=default)
+    assert f"{len(left)} articles taken out" in message["Subject"]
+    body = message.get_body(("plain",))
+    assert body is not None and target.title and target.title in body.get_content()
+
+    back, restored, _ = _redecide(config, later + timedelta(hours=1))
+    assert restored is not None
+    assert {c.url for c in back} == left
+    assert _members(restored) == _members(before)
+
+
+def _rounds_default(demo_config, replay, manifest) -> configmod.Config:
+    _rounds(demo_config, replay, manifest)
+    return demo_config
+
+
+def test_a_dry_run_reports_the_changes_and_changes_nothing(demo_config, replay, manifest):
+    """``dry_run`` returns the changes the re-decision would make and leaves the database as it
+    was: the same story version, the same story file."""
+    config = _with_threshold(demo_config, 0.95)
+    _rounds(config, replay, manifest)
+    now = _after_rounds(manifest)
+    with open_app(config, now=now) as app, app.db.read() as session:
+        before = storyfile.build(session, manifest[SLUG_KEY])
+    planned, untouched, _ = _redecide(demo_config, now, dry_run=True)
+    assert planned
+    assert untouched == before
+    made, _, _ = _redecide(demo_config, now)
+    assert made == planned
+
+
+def test_cli_redecide_prints_the_changes_and_rejects_an_unknown_slug(replay, manifest, tmp_path):
+    """``monitor story redecide SLUG`` applies the configured story_threshold and prints one
+    summary line and each change; ``--dry-run`` says "would change" and changes nothing (a
+    second run makes the same changes); a slug not in the configuration is exit 2 with one line
+    naming the file and the slug."""
+    db = tmp_path / "m.sqlite"
+    cfg = write_demo_config(
+        tmp_path / "c.toml", base=replay.base, manifest=manifest, db=db, outbox=tmp_path / "out"
+    )
+    high = cfg.with_name("high.toml")
+    high.write_text(cfg.read_text("utf-8") + "story_threshold = 0.95\n", encoding="utf-8")
+    for spec in manifest["round"]:
+        replay.set_round(spec["name"])
+        ok(monitor("--config", str(high), "poll", "--now", spec["now"], cwd=tmp_path))
+    now = (_after_rounds(manifest)).isoformat()
+    slug = manifest[SLUG_KEY]
+    args = ("--config", str(cfg), "story", "redecide", slug, "--now", now)
+    dry = monitor(*args, "--dry-run", cwd=tmp_path)
+    ok(dry)
+    assert f"{slug}: at story_threshold 0.26, " in dry.stdout
+    assert "would change" in dry.stdout
+    real = monitor(*args, cwd=tmp_path)
+    ok(real)
+    assert real.stdout == dry.stdout.replace("would change", "changed")
+    assert "joining the story" in real.stdout and "off_topic -> original" in real.stdout
+    again = monitor(*args, "--json", cwd=tmp_path)
+    ok(again)
+    assert again.stdout == "", "nothing is left to re-decide"
+
+    bad = monitor("--config", str(cfg), "story", "redecide", "no-such-story", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0
+    assert str(cfg) in bad.stderr and "no-such-story" in bad.stderr
