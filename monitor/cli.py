@@ -331,6 +331,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
         thresholds = r.match.get("thresholds") or {}
         if thresholds:
             print("  thresholds: " + ", ".join(f"{k} {v}" for k, v in thresholds.items()))
+        for before in r.match.get("redecided") or []:
+            print(
+                f"  re-decided {before['at']} (monitor story redecide): before, "
+                f"{before['relation']} at story_threshold {before['story_threshold']}"
+            )
     return 0
 
 

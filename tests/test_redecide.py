@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import re
 from datetime import datetime, timedelta
 from email.policy import default
 from pathlib import Path
@@ -147,8 +148,9 @@ def test_a_dry_run_reports_the_changes_and_changes_nothing(demo_config, replay, 
 def test_cli_redecide_prints_the_changes_and_rejects_an_unknown_slug(replay, manifest, tmp_path):
     """``monitor story redecide SLUG`` applies the configured story_threshold and prints one
     summary line and each change; ``--dry-run`` says "would change" and changes nothing (a
-    second run makes the same changes); a slug not in the configuration is exit 2 with one line
-    naming the file and the slug."""
+    second run makes the same changes); ``monitor explain`` then names the decision each changed
+    article had before; a slug not in the configuration is exit 2 with one line naming the file
+    and the slug."""
     db = tmp_path / "m.sqlite"
     cfg = write_demo_config(
         tmp_path / "c.toml", base=replay.base, manifest=manifest, db=db, outbox=tmp_path / "out"
@@ -169,6 +171,11 @@ def test_cli_redecide_prints_the_changes_and_rejects_an_unknown_slug(replay, man
     ok(real)
     assert real.stdout == dry.stdout.replace("would change", "changed")
     assert "joining the story" in real.stdout and "off_topic -> original" in real.stdout
+    url = re.search(r"^ +(http://\S+)$", real.stdout, re.M)
+    assert url is not None, real.stdout
+    why = monitor("--config", str(cfg), "explain", url.group(1), cwd=tmp_path)
+    ok(why)
+    assert "re-decided" in why.stdout and "before, off_topic at story_threshold 0.95" in why.stdout
     again = monitor(*args, "--json", cwd=tmp_path)
     ok(again)
     assert again.stdout == "", "nothing is left to re-decide"
