@@ -35,7 +35,7 @@ from monitor.match import (
 from monitor.match_story import TermChange
 from monitor.parse import FeedEntry
 from monitor.urls import domain_of, normalise_url
-from storage import archive, lsh, queue, store, termstats
+from storage import archive, lsh, meta, queue, store, termstats
 from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,8 @@ class Indexes:
     def __init__(self, app: App) -> None:
         self.app = app
         self._built: dict[int, StoryIndex] = {}
+        # Per story, how many times members had left it when its index was built (see decide).
+        self._left: dict[int, str | None] = {}
 
     def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
         if story.id not in self._built:
@@ -93,6 +95,7 @@ class Indexes:
                 for m in archive.story_members(s, story.id):
                     index.add(as_known(m))
                 _provide_df(s, index)
+                self._left[story.id] = meta.get(s, meta.members_left(story.id))
             self._built[story.id] = index
         return self._built[story.id]
 
@@ -108,7 +111,12 @@ class Indexes:
     ) -> Decision:
         """Decide inside the caller's write transaction, on what the database holds now: the
         band table proposes the candidates, and members this index has not seen (another
-        process stored them) are read in first."""
+        process stored them) are read in first. An index built before members left the story
+        (``monitor story redecide`` in another process) is built again: it would match them."""
+        if story.id in self._built and self._left[story.id] != meta.get(
+            session, meta.members_left(story.id)
+        ):
+            del self._built[story.id]
         index = self.get(story, session)
         found = lsh.candidates(session, story.id, bands)
         missing = {a for a, v in found if not index.has_version(a, v)}

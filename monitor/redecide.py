@@ -32,7 +32,7 @@ from monitor.app import App, StoryRef, index_member
 from monitor.ingest import Indexes, as_known, record, remember
 from monitor.log import log
 from monitor.match import Decision, MatchSettings, band_keys, fingerprint, story_bar, would_flip
-from storage import archive, lsh, store
+from storage import archive, lsh, meta, store
 from storage.models import Article, StoryArticle
 
 logger = logging.getLogger(__name__)
@@ -98,6 +98,10 @@ def _redecide(
             why = f"left the story with {r.url}, of which it is a copy"
             left_with = {"left_with": r.article_id}
             changes.append(_leave(session, story, copy, why, left_with, threshold, now))
+    if changes:
+        # Other processes' match indexes built before this hold the members that left.
+        key = meta.members_left(story.id)
+        meta.put(session, key, str(int(meta.get(session, key) or 0) + 1))
     joining = {r.article_id: r for r in rows if r.relation == "off_topic"}
     came_back = [
         m

@@ -13,6 +13,12 @@ def get(session: Session, name: str) -> str | None:
     return session.scalar(select(Meta.value).where(Meta.name == name))
 
 
+def members_left(story_id: int) -> str:
+    """The meta key that counts the times members left a story (monitor.redecide): a match
+    index built before the count changed holds members that are no longer in it."""
+    return f"members_left:{story_id}"
+
+
 def put(session: Session, name: str, value: str) -> None:
     row = session.get(Meta, name)
     if row is None:

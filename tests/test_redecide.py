@@ -13,9 +13,10 @@ from pathlib import Path
 from monitor import config as configmod
 from monitor import digest, pipeline
 from monitor.app import open_app
-from monitor.match import would_flip
+from monitor.ingest import Indexes
+from monitor.match import band_keys, fingerprint, would_flip
 from monitor.redecide import redecide
-from storage import archive, storyfile
+from storage import archive, store, storyfile
 from tests.conftest import at, with_db, write_demo_config
 from tests.test_cli import monitor, ok
 from tests.test_pipeline import _articles, assert_ground_truth
@@ -184,3 +185,30 @@ def test_cli_redecide_prints_the_changes_and_rejects_an_unknown_slug(replay, man
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0
     assert str(cfg) in bad.stderr and "no-such-story" in bad.stderr
+
+
+def test_a_match_index_built_before_members_left_is_built_again(demo_config, replay, manifest):
+    """A round's match index built before another process took members out of the story does
+    not match a new article against them: deciding a copy of one that left finds no copy (the
+    index is rebuilt on the count of departures the database keeps), where the stale index
+    would have called it the same text as a member."""
+    _rounds(demo_config, replay, manifest)
+    now = _after_rounds(manifest)
+    with open_app(demo_config, now=now) as app:
+        (story,) = app.stories
+        indexes = Indexes(app)
+        indexes.get(story)  # built now, as a round builds it before its write transaction
+        with app.db.read() as session:
+            rows = archive.story_scores(session, story.id)
+        target = min(rows, key=lambda r: r.score if r.kind == "same_story" else 9.0)
+        raised = round((target.score + 0.001) * (2 if target.keyword_hits else 1), 4)
+        changes, _, _ = _redecide(_with_threshold(demo_config, raised), now)
+        assert target.url in {c.url for c in changes}
+        with app.db.write() as session:
+            latest = store.latest_version(session, target.article_id)
+            assert latest is not None
+            fp = fingerprint(latest.text, app.match_settings)
+            bands = band_keys(fp.minhash, app.match_settings)
+            decision = indexes.decide(session, story, latest.title, latest.text, fp, bands, None)
+            session.rollback()
+    assert decision.kind not in ("exact", "copy"), decision.reason
