@@ -22,14 +22,16 @@ from monitor.errors import MonitorError, NotFoundError, UserError
 
 
 def _now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
+    return datetime.now(UTC) if value is None else _time("--now", value)
+
+
+def _time(option: str, value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise UserError(f"--now: not an ISO 8601 time: {value!r}") from None
+        raise UserError(f"{option}: not an ISO 8601 time: {value!r}") from None
     if parsed.tzinfo is None:
-        raise UserError(f"--now: give a UTC offset, e.g. {value}+00:00")
+        raise UserError(f"{option}: give a UTC offset, e.g. {value}+00:00")
     return parsed.astimezone(UTC)
 
 
@@ -265,6 +267,29 @@ def cmd_story_redecide(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_story_backfill(args: argparse.Namespace) -> int:
+    from monitor.app import open_app
+    from monitor.redecide import backfill
+
+    now = _now(args.now)
+    since = None if args.since is None else _time("--since", args.since)
+    config = _config(args)
+    with open_app(config, now=now) as app:
+        story = next((s for s in app.stories if s.slug == args.slug), None)
+        if story is None:
+            raise NotFoundError(f"{config.path}: no [[story]] with slug {args.slug!r}")
+        done = backfill(app, story, now=now, since=since, off_topic=args.off_topic)
+    if args.json:
+        print(json.dumps({"story": args.slug, **done.__dict__}))
+        return 0
+    again = f" ({done.joined} of them judged off-topic before)" if args.off_topic else ""
+    print(
+        f"{args.slug}: decided {done.articles} articles of the archive: {done.originals} new "
+        f"reporting, {done.copies} copies{again}, {done.off_topic} off-topic"
+    )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from monitor.app import open_db
     from storage import archive
@@ -489,6 +514,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--now", help="the clock (ISO 8601 with offset)")
     q.add_argument("--json", action="store_true", help="one JSON object per change")
     q.set_defaults(func=cmd_story_redecide)
+    q = story.add_parser(
+        "backfill",
+        help="decide the archive's articles the story has not decided (stored before it was "
+        "configured), oldest first",
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "--off-topic",
+        action="store_true",
+        help="also those it judged off-topic: after adding seeds or keywords",
+    )
+    q.add_argument("--since", help="only articles published (else first seen) from this time on")
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.add_argument("--json", action="store_true", help="the counts as one JSON object")
+    q.set_defaults(func=cmd_story_backfill)
 
     p = sub.add_parser("search", help="articles containing every word of TEXT")
     p.add_argument("text")

@@ -1,4 +1,6 @@
-"""Re-deciding a story's past articles after its ``story_threshold`` changed.
+"""Deciding stored articles again: a story's past decisions after its ``story_threshold``
+changed (``redecide``), and the archive's articles for a story added after they were stored
+(``backfill``).
 
 A story's threshold applies to the articles decided after it is set; ``redecide`` applies it to
 those decided before, from the score each decision stored, so that it changes exactly what
@@ -16,6 +18,11 @@ the relation before, the threshold before). The band table keeps a leaving artic
 the copy stage skips a candidate that is not a member (``Indexes.decide`` finds no member row
 for it), and an article that joins again finds them there. The whole re-decision is one write
 transaction; a dry run makes it and rolls it back, so it reports what the real one would do.
+
+A backfill decides each article as ``ingest.first_version`` would have, against the story as it
+is now, oldest first so that members anchor the story as they join, in batches of
+``BACKFILL_BATCH`` per write transaction so that the pipeline's writers are not kept waiting.
+benchmarks/backfill.py checks that it accepts what benchmarks/matching.py's seeded scoring does.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ from storage import archive, lsh, meta, store
 from storage.models import Article, StoryArticle
 
 logger = logging.getLogger(__name__)
+# Articles decided per write transaction by a backfill: on SQLite each holds the one write lock,
+# and 200 decisions take about half a second (1.5 s on PostgreSQL: benchmarks/backfill.py).
+BACKFILL_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,48 @@ def _leave(
     return change
 
 
+def _decide(
+    session: Session,
+    indexes: Indexes,
+    story: StoryRef,
+    settings: MatchSettings,
+    article: Article,
+) -> tuple[Decision, int]:
+    """The story's decision on the newest version of a stored article (and that version's
+    number), as first_version would make it now: copy stage first, under the band-key locks."""
+    latest = store.latest_version(session, article.id)
+    if latest is None:  # callers only ask about articles with a version
+        raise LookupError(f"article {article.id} has no version")
+    fp = fingerprint(latest.text, settings)
+    bands = band_keys(fp.minhash, settings)
+    lsh.lock(session, (key for _, key in bands))
+    decision = indexes.decide(
+        session, story, latest.title, latest.text, fp, bands, article.published_at
+    )
+    return decision, latest.version
+
+
+def _store(
+    session: Session,
+    indexes: Indexes,
+    story: StoryRef,
+    settings: MatchSettings,
+    article: Article,
+    decision: Decision,
+    match: dict[str, Any],
+    version: int,
+    now: datetime,
+) -> None:
+    """Record a decision made again; an article now in the story joins its band table and the
+    match index, so that the next one decided can be its copy."""
+    at = article.published_at or article.first_seen_at
+    record(session, story.id, article, decision, match, version=version, at=at, now=now)
+    if decision.relation != "off_topic":
+        index_member(session, settings, story.id, article.id)
+        (known,) = archive.story_members(session, story.id, only={article.id})
+        remember(indexes.get(story, session), decision, as_known(known), None)
+
+
 def _join(
     session: Session,
     indexes: Indexes,
@@ -180,15 +232,7 @@ def _join(
     """Decide ``article`` again, copy stage first. ``scored``: it joins on its stored score
     unless it is a copy; None: it left with its original, and joins only as a copy of it."""
     member = _member(session, story.id, article.id)
-    latest = store.latest_version(session, article.id)
-    if latest is None:  # a decision is only ever stored with a version
-        raise LookupError(f"article {article.id} has no version")
-    fp = fingerprint(latest.text, settings)
-    bands = band_keys(fp.minhash, settings)
-    lsh.lock(session, (key for _, key in bands))
-    decision = indexes.decide(
-        session, story, latest.title, latest.text, fp, bands, article.published_at
-    )
+    decision, version = _decide(session, indexes, story, settings, article)
     history = _history(member, now)
     if decision.kind in ("exact", "copy"):
         match = decision.as_match()
@@ -203,28 +247,77 @@ def _join(
         old = {k: v for k, v in (member.match or {}).items() if k != "left_with"}
         thresholds = (old.get("thresholds") or {}) | {"story": settings.story_threshold}
         match = old | {"kind": "same_story", "thresholds": thresholds, "reason": why}
-        decision = Decision(
-            "same_story",
-            None,
-            None,
-            member.similarity or 0.0,
-            {},
-            thresholds,
-            why,
-        )
+        decision = Decision("same_story", None, None, member.similarity or 0.0, {}, thresholds, why)
     before = member.relation
-    record(
-        session,
-        story.id,
-        article,
-        decision,
-        match | {"redecided": history},
-        version=latest.version,
-        at=article.published_at or article.first_seen_at,
-        now=now,
-    )
-    index_member(session, settings, story.id, article.id)
-    (known,) = archive.story_members(session, story.id, only={article.id})
-    remember(indexes.get(story, session), decision, as_known(known), None)
+    match |= {"redecided": history}
+    _store(session, indexes, story, settings, article, decision, match, version, now)
     reason = str(match["reason"])
     return Change(article.url, article.outlet, article.title, before, decision.relation, reason)
+
+
+@dataclass
+class Backfill:
+    """What a backfill decided: counts by relation, and how many of the articles judged
+    off-topic before are in the story now."""
+
+    articles: int = 0
+    originals: int = 0
+    copies: int = 0
+    off_topic: int = 0
+    joined: int = 0
+
+
+def backfill(
+    app: App,
+    story: StoryRef,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    off_topic: bool = False,
+) -> Backfill:
+    """Decide, against the story as it is now, the articles of the archive it has not decided:
+    those stored before it was configured, or from a source it follows since. With
+    ``off_topic``, also those it judged off-topic, against seeds, keywords or a threshold changed
+    since (those still off-topic keep their first decision). Oldest first, so a copy group is
+    led by its earliest member, in write transactions of ``BACKFILL_BATCH`` articles with a
+    progress log after each."""
+    settings = app.story_settings(story)
+    with app.db.read() as session:
+        ids = archive.undecided(
+            session, story.id, sources=story.sources, since=since, off_topic=off_topic
+        )
+    result = Backfill()
+    indexes = Indexes(app)
+    for start in range(0, len(ids), BACKFILL_BATCH):
+        with app.db.write() as session:
+            for article_id in ids[start : start + BACKFILL_BATCH]:
+                article = session.get_one(Article, article_id, with_for_update=True)
+                member = store.membership(session, story.id, article_id)
+                if member is not None and member.relation != "off_topic":
+                    continue  # decided meanwhile (another backfill)
+                decision, version = _decide(session, indexes, story, settings, article)
+                result.articles += 1
+                if member is not None and decision.relation == "off_topic":
+                    result.off_topic += 1
+                    continue
+                match = decision.as_match()
+                if member is not None:
+                    match["redecided"] = _history(member, now)
+                    result.joined += 1
+                _store(session, indexes, story, settings, article, decision, match, version, now)
+                if decision.relation == "copy":
+                    result.copies += 1
+                elif decision.relation == "original":
+                    result.originals += 1
+                else:
+                    result.off_topic += 1
+        log(
+            logger,
+            "backfill_progress",
+            story=story.slug,
+            articles=min(start + BACKFILL_BATCH, len(ids)),
+            of=len(ids),
+            originals=result.originals,
+            copies=result.copies,
+        )
+    return result

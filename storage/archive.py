@@ -113,6 +113,37 @@ def story_members(
     return list(members.values())
 
 
+def undecided(
+    session: Session,
+    story_id: int,
+    *,
+    sources: Collection[str] | None,
+    since: datetime | None = None,
+    off_topic: bool = False,
+) -> list[int]:
+    """Articles of the archive the story has not decided (also those it judged off-topic, with
+    ``off_topic``): fetched from ``sources`` (names; None: any source), with a stored version,
+    published (else first seen) at ``since`` or later; oldest first."""
+    when = func.coalesce(Article.published_at, Article.first_seen_at)
+    decided = select(StoryArticle.article_id).where(StoryArticle.story_id == story_id)
+    if off_topic:
+        decided = decided.where(StoryArticle.relation != "off_topic")
+    query = (
+        select(Article.id)
+        .join(Source, Source.id == Article.source_id)
+        .where(
+            Article.id.not_in(decided),
+            select(ArticleVersion.id).where(ArticleVersion.article_id == Article.id).exists(),
+        )
+        .order_by(when, Article.id)
+    )
+    if sources is not None:
+        query = query.where(Source.name.in_(sorted(sources)))
+    if since is not None:
+        query = query.where(when >= since)
+    return list(session.scalars(query))
+
+
 def latest_texts(session: Session) -> Iterator[str]:
     """The newest text of every stored article: the background for term statistics."""
     newest = (

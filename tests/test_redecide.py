@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import json
 import re
 from datetime import datetime, timedelta
 from email.policy import default
@@ -15,7 +16,7 @@ from monitor import digest, pipeline
 from monitor.app import open_app
 from monitor.ingest import Indexes
 from monitor.match import band_keys, fingerprint, would_flip
-from monitor.redecide import redecide
+from monitor.redecide import backfill, redecide
 from storage import archive, store, storyfile
 from tests.conftest import at, with_db, write_demo_config
 from tests.test_cli import monitor, ok
@@ -212,3 +213,113 @@ def test_a_match_index_built_before_members_left_is_built_again(demo_config, rep
             decision = indexes.decide(session, story, latest.title, latest.text, fp, bands, None)
             session.rollback()
     assert decision.kind not in ("exact", "copy"), decision.reason
+
+
+# --- backfill ----------------------------------------------------------------------------------
+
+
+def _backfill(config: configmod.Config, now: datetime, **kwargs):
+    with open_app(config, now=now) as app:
+        (story,) = app.stories
+        done = backfill(app, story, now=now, **kwargs)
+        with app.db.read() as session:
+            built = storyfile.build(session, story.slug)
+    return done, built
+
+
+def test_a_story_configured_after_its_articles_were_stored_is_backfilled(
+    demo_config, replay, manifest, db_url
+):
+    """Articles stored while no story followed their sources are decided by ``backfill``, oldest
+    first, into the story the pipeline would have built: the replay's ground truth, copies
+    pointing at the earliest of their group, each member on the timeline at its publication
+    time. ``since`` leaves out older articles; a second backfill finds nothing left."""
+    config = with_db(demo_config, db_url)
+    _rounds(dataclasses.replace(config, stories=()), replay, manifest)
+    now = _after_rounds(manifest)
+    nothing, _ = _backfill(config, now, since=now)
+    assert nothing.articles == 0
+
+    done, story = _backfill(config, now)
+    assert_ground_truth(story, replay, manifest)
+    assert story is not None
+    articles = [a for a in _articles(story).values() if a["relation"] != "seed"]
+    assert done.originals == sum(a["relation"] == "original" for a in articles)
+    assert done.copies == sum(a["relation"] == "copy" for a in articles) > 0
+    assert done.off_topic == len(story["off_topic"]) > 0
+    assert done.articles == len(articles) + len(story["off_topic"])
+    first = {e["url"]: e["at"] for e in story["timeline"] if e["event"] in ("first_report", "copy")}
+    for a in articles:
+        assert first[a["url"]] == (a["published_at"] or a["first_seen_at"]), a["url"]
+    again, _ = _backfill(config, now)
+    assert again.articles == 0
+
+
+def test_backfill_of_off_topic_articles_rejudges_them_against_the_story_now(
+    demo_config, replay, manifest
+):
+    """``off_topic=True`` decides again the articles the story judged off-topic (here at a
+    threshold since lowered): those that pass join, as originals or copies, with what they were
+    before in ``redecided``; those still off-topic keep their first decision."""
+    _rounds(_with_threshold(demo_config, 0.95), replay, manifest)
+    done, story = _backfill(demo_config, _after_rounds(manifest), off_topic=True)
+    assert_ground_truth(story, replay, manifest)
+    assert story is not None
+    assert done.joined == done.originals + done.copies > 0
+    rejoined = [a for a in _articles(story).values() if "redecided" in a["match"]]
+    assert len(rejoined) == done.joined
+    assert {a["match"]["redecided"][0]["relation"] for a in rejoined} == {"off_topic"}
+    for a in story["off_topic"]:
+        assert "redecided" not in a.get("match", {})
+
+
+def test_backfill_takes_only_the_sources_the_story_follows(demo_config, replay, manifest):
+    """A story that follows one source is backfilled with that source's articles only."""
+    _rounds(dataclasses.replace(demo_config, stories=()), replay, manifest)
+    outlet = manifest["outlet"][0]["name"]
+    stories = tuple(dataclasses.replace(s, sources=(outlet,)) for s in demo_config.stories)
+    config = dataclasses.replace(demo_config, stories=stories)
+    done, story = _backfill(config, _after_rounds(manifest))
+    assert story is not None and done.articles > 0
+    outlets = {
+        o["name"] for o in story["outlets"] for a in o["articles"] if a["relation"] != "seed"
+    }
+    assert outlets | {a["outlet"] for a in story["off_topic"]} == {outlet}
+
+
+def test_cli_backfill_prints_its_counts_and_rejects_a_bad_time(replay, manifest, tmp_path):
+    """``monitor story backfill SLUG`` decides the articles polled before the story was
+    configured and prints the counts in one line; run again, it decides none (``--json``); a
+    ``--since`` that is not a time is exit 2 with one line naming the option."""
+    cfg = write_demo_config(
+        tmp_path / "c.toml",
+        base=replay.base,
+        manifest=manifest,
+        db=tmp_path / "m.sqlite",
+        outbox=tmp_path / "out",
+    )
+    text = cfg.read_text("utf-8")
+    storyless = cfg.with_name("storyless.toml")
+    storyless.write_text(text[: text.index("[[story]]")], encoding="utf-8")
+    for spec in manifest["round"]:
+        replay.set_round(spec["name"])
+        ok(monitor("--config", str(storyless), "poll", "--now", spec["now"], cwd=tmp_path))
+    slug = manifest[SLUG_KEY]
+    args = ("--config", str(cfg), "story", "backfill", slug)
+    done = monitor(*args, cwd=tmp_path)
+    ok(done)
+    counts = re.fullmatch(
+        rf"{slug}: decided (\d+) articles of the archive: (\d+) new reporting, (\d+) copies, "
+        r"(\d+) off-topic\n",
+        done.stdout,
+    )
+    assert counts is not None, done.stdout
+    total, originals, copies, off_topic = map(int, counts.groups())
+    assert total == originals + copies + off_topic and originals and copies and off_topic
+    again = monitor(*args, "--json", cwd=tmp_path)
+    ok(again)
+    assert json.loads(again.stdout)["articles"] == 0
+
+    bad = monitor(*args, "--since", "last tuesday", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "--since" in bad.stderr
