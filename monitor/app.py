@@ -145,7 +145,10 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
                 obey_robots=source.robots,
             )
         store.deactivate_sources_except(session, {s.url for s in cfg.sources})
+        new = set()
         for story in cfg.stories:
+            if archive.story_by_slug(session, story.slug) is None:
+                new.add(story.slug)
             row = store.sync_story(
                 session, slug=story.slug, title=story.title, keywords=list(story.keywords), now=now
             )
@@ -164,6 +167,20 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
     for ref in app.stories:
         for seed in seeds.get(ref.slug, []):
             _sync_seed(app, ref, seed, now)
+    for ref in app.stories:
+        if ref.slug in new:
+            with app.db.read() as session:
+                stored = len(archive.undecided(session, ref.id, sources=ref.sources))
+            if stored:
+                # Deciding them takes minutes on a large archive: the user's call, not a start's.
+                log(
+                    logger,
+                    "story_added",
+                    level=logging.WARNING,
+                    story=ref.slug,
+                    undecided_articles=stored,
+                    hint=f"monitor story backfill {ref.slug}",
+                )
 
 
 def _sync_lsh(app: App) -> None:

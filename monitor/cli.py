@@ -15,10 +15,14 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor import config as configmod
 from monitor import log as logmod
 from monitor.errors import MonitorError, NotFoundError, UserError
+
+if TYPE_CHECKING:  # the commands import the library when they run: a quick --help
+    from monitor.app import App, StoryRef
 
 
 def _now(value: str | None) -> datetime:
@@ -237,6 +241,14 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configured(app: App, config: configmod.Config, slug: str) -> StoryRef:
+    """The story ``slug`` of the configuration (a command that decides needs its settings)."""
+    story = next((s for s in app.stories if s.slug == slug), None)
+    if story is None:
+        raise NotFoundError(f"{config.path}: no [[story]] with slug {slug!r}")
+    return story
+
+
 def cmd_story_redecide(args: argparse.Namespace) -> int:
     from monitor.app import open_app
     from monitor.redecide import redecide
@@ -244,9 +256,7 @@ def cmd_story_redecide(args: argparse.Namespace) -> int:
     now = _now(args.now)
     config = _config(args)
     with open_app(config, now=now) as app:
-        story = next((s for s in app.stories if s.slug == args.slug), None)
-        if story is None:
-            raise NotFoundError(f"{config.path}: no [[story]] with slug {args.slug!r}")
+        story = _configured(app, config, args.slug)
         threshold = app.story_settings(story).story_threshold
         changes = redecide(app, story, now=now, dry_run=args.dry_run)
     if args.json:
@@ -275,9 +285,7 @@ def cmd_story_backfill(args: argparse.Namespace) -> int:
     since = None if args.since is None else _time("--since", args.since)
     config = _config(args)
     with open_app(config, now=now) as app:
-        story = next((s for s in app.stories if s.slug == args.slug), None)
-        if story is None:
-            raise NotFoundError(f"{config.path}: no [[story]] with slug {args.slug!r}")
+        story = _configured(app, config, args.slug)
         done = backfill(app, story, now=now, since=since, off_topic=args.off_topic)
     if args.json:
         print(json.dumps({"story": args.slug, **done.__dict__}))

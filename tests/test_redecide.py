@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 from email.policy import default
@@ -253,6 +254,26 @@ def test_a_story_configured_after_its_articles_were_stored_is_backfilled(
         assert first[a["url"]] == (a["published_at"] or a["first_seen_at"]), a["url"]
     again, _ = _backfill(config, now)
     assert again.articles == 0
+
+
+def test_a_story_added_to_an_archive_is_named_at_start_with_the_backfill_to_run(
+    demo_config, replay, manifest, caplog
+):
+    """The first start with a new story whose sources already have stored articles logs a
+    warning naming the story, how many articles it has not decided and the command that decides
+    them; later starts say nothing (the story is no longer new: a hint, not a nag)."""
+    _rounds(dataclasses.replace(demo_config, stories=()), replay, manifest)
+    now = _after_rounds(manifest)
+    with caplog.at_level(logging.WARNING, logger="monitor.app"):
+        done, _ = _backfill(demo_config, now)
+    (warning,) = [r for r in caplog.records if r.getMessage() == "story_added"]
+    assert warning.__dict__["story"] == manifest[SLUG_KEY]
+    assert warning.__dict__["undecided_articles"] == done.articles > 0
+    assert warning.__dict__["hint"] == f"monitor story backfill {manifest[SLUG_KEY]}"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="monitor.app"):
+        _backfill(demo_config, now)
+    assert not [r for r in caplog.records if r.getMessage() == "story_added"]
 
 
 def test_backfill_of_off_topic_articles_rejudges_them_against_the_story_now(
