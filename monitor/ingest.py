@@ -108,6 +108,7 @@ class Indexes:
         fp: Fingerprint,
         bands: list[tuple[int, int]],
         published_at: datetime | None,
+        language: str | None = None,
     ) -> Decision:
         """Decide inside the caller's write transaction, on what the database holds now: the
         band table proposes the candidates, and members this index has not seen (another
@@ -132,6 +133,7 @@ class Indexes:
             fp,
             published_at=published_at,
             candidates=[version_key(a, v) for a, v in sorted(found)],
+            language=language,
         )
 
     def built(self, story: StoryRef) -> StoryIndex | None:
@@ -154,7 +156,9 @@ def _provide_df(
 
 
 def as_known(m: archive.Member) -> Known:
-    return Known(m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title)
+    return Known(
+        m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title, m.language
+    )
 
 
 # -- the worker side -----------------------------------------------------------------------------
@@ -377,7 +381,14 @@ def first_version(
             (
                 story,
                 indexes.decide(
-                    session, story, extracted.title, extracted.text, fp, bands, article.published_at
+                    session,
+                    story,
+                    extracted.title,
+                    extracted.text,
+                    fp,
+                    bands,
+                    article.published_at,
+                    extracted.language,
                 ),
             )
             for story in stories
@@ -427,6 +438,7 @@ def first_version(
                     decision.matched_id if decision.relation == "copy" else None,
                     [extracted.text],
                     extracted.title,
+                    extracted.language,
                 ),
                 [fp.minhash],
             )

@@ -115,6 +115,7 @@ class Known:
     copy_of_id: int | None = None
     texts: list[str] = field(default_factory=list)
     title: str | None = None
+    language: str | None = None  # as the page declares it; its text is asked first
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ class StoryIndex:
         # Which accepted articles anchor the story (see match_story.ANCHOR_RATIO), decided once
         # per article against the seeds known then; a new seed decides again.
         self._anchors: dict[int, bool] = {}
+        self._languages: dict[int, str | None] = {}
 
     # -- building ---------------------------------------------------------------------------
 
@@ -307,6 +309,7 @@ class StoryIndex:
             existing.relation, existing.copy_of_id = known.relation, known.copy_of_id
             existing.published_at = known.published_at or existing.published_at
             existing.title = known.title or existing.title
+            existing.language = known.language or existing.language
             existing.texts[:] = known.texts
             known = existing
         self._members[known.article_id] = known
@@ -324,9 +327,9 @@ class StoryIndex:
                 self._lsh.insert(key, mh)
             self._by_sha.setdefault(textmod.content_sha256(body), known)
         self._vectors_docs = -1  # this member's terms may have changed
-        self._terms[known.article_id] = story.story_terms(
-            known.title, known.texts[-1] if known.texts else ""
-        )
+        newest = known.texts[-1] if known.texts else ""
+        self._terms[known.article_id] = story.story_terms(known.title, newest)
+        self._languages[known.article_id] = story.language(known.title, newest, known.language)
         if self._looked_up is not None:
             self._pending.update(
                 t for t in self._terms[known.article_id] if t not in self._looked_up
@@ -408,9 +411,11 @@ class StoryIndex:
             else:
                 vector, n = vectors[article_id]
                 bar = story.ANCHOR_RATIO * self.settings.story_threshold
+                mine = self._languages.get(article_id)
                 self._anchors[article_id] = any(
                     story.cosine(vector, n, *vectors[seed.article_id])
                     * story.time_factor(known.published_at, seed.published_at)
+                    / story.language_ratio(mine, self._languages.get(seed.article_id))
                     >= bar
                     for seed in seeds
                     if seed.article_id in vectors
@@ -425,11 +430,13 @@ class StoryIndex:
         *,
         published_at: datetime | None = None,
         candidates: Iterable[str] | None = None,
+        language: str | None = None,
     ) -> Decision:
         """Exact, copy, same story or off topic, with the scores and the reason.
-        ``published_at`` (when known) weighs time proximity in the story stage. ``candidates``
-        are the version keys an outside LSH index proposes (members already added); without
-        them the in-memory index proposes its own."""
+        ``published_at`` (when known) weighs time proximity in the story stage, and the
+        language (its text's, else ``language`` as the page declares it) whether a member is
+        compared across languages. ``candidates`` are the version keys an outside LSH index
+        proposes (members already added); without them the in-memory index proposes its own."""
         s = self.settings
         thresholds = {
             "candidate": s.candidate_threshold,
@@ -500,13 +507,14 @@ class StoryIndex:
                 leads,
             )
 
-        return self._story_stage(title, text, published_at, thresholds, best)
+        return self._story_stage(title, text, published_at, language, thresholds, best)
 
     def _story_stage(
         self,
         title: str | None,
         text: str,
         published_at: datetime | None,
+        language: str | None,
         thresholds: dict[str, float],
         near: tuple[float, str, Known, dict[str, float]] | None,
     ) -> Decision:
@@ -517,8 +525,9 @@ class StoryIndex:
         norm = story.norm(vector)
         vectors = self._member_vectors()
         # Each anchor's score: cosine, faded by time, divided by the anchor's bar relative to a
-        # seed's, so one threshold applies to all.
+        # seed's in the same language, so one threshold applies to all.
         has_seeds = any(m.relation == "seed" for m in self._members.values())
+        mine = story.language(title, text, language)
         best_score, best_cos, best_time, best_known = 0.0, 0.0, 1.0, None
         for article_id, (member, member_norm) in vectors.items():
             if not self._is_anchor(article_id, vectors):
@@ -526,7 +535,10 @@ class StoryIndex:
             known = self._members[article_id]
             cos = story.cosine(vector, norm, member, member_norm)
             factor = story.time_factor(published_at, known.published_at)
-            score = cos * factor
+            # Capped: a cross-language score divided past 1.0 says no more than 1.0.
+            score = min(
+                cos * factor / story.language_ratio(mine, self._languages.get(article_id)), 1.0
+            )
             if known.relation != "seed" and has_seeds:
                 score /= story.ANCHOR_RATIO
             if score > best_score:
@@ -544,10 +556,15 @@ class StoryIndex:
         how = f"TF-IDF cosine {best_cos:.2f}"
         if best_time < 1.0:
             how += f" x time proximity {best_time:.2f}"
+        theirs = self._languages.get(best_known.article_id) if best_known is not None else None
+        across = story.language_ratio(mine, theirs)
+        if across != 1.0:
+            how += f" / {across} ({mine} against {theirs}: scores run lower across languages)"
+            scores["cross_language_ratio"] = across
         if (
             best_known is not None
             and best_known.relation != "seed"
-            and best_score < best_cos * best_time
+            and best_score < best_cos * best_time / across
         ):
             how += f" / {story.ANCHOR_RATIO} (an accepted article, not a seed)"
         if best_score != best_cos:

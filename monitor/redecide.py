@@ -194,7 +194,7 @@ def _decide(
     bands = band_keys(fp.minhash, settings)
     lsh.lock(session, (key for _, key in bands))
     decision = indexes.decide(
-        session, story, latest.title, latest.text, fp, bands, article.published_at
+        session, story, latest.title, latest.text, fp, bands, article.published_at, article.language
     )
     return decision, latest.version
 

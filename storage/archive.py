@@ -80,6 +80,7 @@ class Member:
     copy_of_id: int | None
     published_at: datetime | None
     texts: list[str] = field(default_factory=list)
+    language: str | None = None
 
 
 def story_members(
@@ -97,7 +98,9 @@ def story_members(
         query = query.where(StoryArticle.article_id.in_(list(only)))
     rows = session.execute(query).all()
     members = {
-        a.id: Member(a.id, a.url, a.title, m.relation, m.copy_of_id, a.published_at)
+        a.id: Member(
+            a.id, a.url, a.title, m.relation, m.copy_of_id, a.published_at, language=a.language
+        )
         for m, a in rows
     }
     if members:
