@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
+from monitor import match as match_module
 from monitor import match_story
 from monitor import text as textmod
 from monitor.match import (
@@ -730,3 +731,25 @@ def test_reporting_in_another_language_is_scored_for_what_survives_translation()
     assert len(undivided) < 0.2 * len(pairs)
     for r in same:
         assert "cross_language_ratio" not in joined(r).scores
+
+
+def test_a_wire_text_copied_many_times_is_matched_without_scoring_every_copy(monkeypatch):
+    """With 200 near copies of the BBC relay in the story, a new copy is decided a copy of the
+    group's original after scoring only a few members: once one matches at 0.9 or more, the
+    rest of its group is skipped (the decision points at the original either way)."""
+    index = roxham_index()
+    for i in range(200):
+        text = _edited(bbc()) + f"\n\nSyndicated by outlet {i}."
+        index.add(Known(10 + i, f"https://example.org/copy-{i}", "copy", _when(1), 1, [text]))
+    scored: list[int] = []
+    real = np.intersect1d
+
+    def counting(a, b, **kwargs):  # each candidate scored intersects its shingles once
+        scored.append(1)
+        return real(a, b, **kwargs)
+
+    monkeypatch.setattr(match_module.np, "intersect1d", counting)
+    decision = decide(index, _edited(bbc()) + "\n\nSyndicated by one more outlet.")
+    assert decision.kind == "copy"
+    assert (decision.matched_id, decision.relation) == (1, "copy")
+    assert len(scored) <= 5, len(scored)
