@@ -222,6 +222,12 @@ class EmailSettings:
         "Unset: digests are written as .eml files to outbox_dir.",
     )
     outbox_dir: str = _setting("data/outbox", "Folder for .eml digests when smtp_url is unset.")
+    max_items: int = _setting(
+        100,
+        "Most articles a digest lists in each section (new reporting, copies, edits, ...); the "
+        "rest are counted, and the story file has them all. A backfill can add thousands.",
+        low=1,
+    )
 
 
 @dataclass(frozen=True)

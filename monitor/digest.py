@@ -109,8 +109,10 @@ def compose(
 ) -> EmailMessage:
     """A multipart (plain text and HTML) digest of ``items`` for ``story``, naming the sources
     that have been failing for over a day (``failing``) so a silent feed is never missed."""
-    sections = [(title, [i for i in items if i.event == event]) for event, title in SECTIONS]
-    sections = [(title, rows) for title, rows in sections if rows]
+    every = [(title, [i for i in items if i.event == event]) for event, title in SECTIONS]
+    every = [(title, rows) for title, rows in every if rows]
+    # Listed up to max_items a section, the rest counted: a backfill can add thousands.
+    sections = [(title, rows[: settings.max_items], len(rows)) for title, rows in every]
     context = {
         "story": story,
         "items": items,
@@ -122,7 +124,7 @@ def compose(
     message = EmailMessage()
     counts = ", ".join(
         f"{len(rows)} {_NOUNS[title][0] if len(rows) == 1 else _NOUNS[title][1]}"
-        for title, rows in sections
+        for title, rows in every
     )
     message["Subject"] = f"[news-monitor] {story['title']}: {counts}"
     message["From"] = settings.from_

@@ -174,6 +174,36 @@ def test_compose_escapes_html_in_titles_and_keeps_text_literal():
     assert message["Subject"] == "[news-monitor] Story: 1 new report"
 
 
+def test_a_section_lists_at_most_max_items_and_counts_the_rest():
+    """With more articles in a section than ``[email] max_items`` (a backfill adds thousands),
+    both parts list the first ``max_items``, say how many more there are and where they are,
+    and the subject and the section heading count them all."""
+    items = [
+        digest.DigestItem(
+            event="first_report",
+            at=f"2023-03-23T15:{n:02d}:00+00:00",
+            outlet="Wire",
+            title=f"Report {n}",
+            url=f"https://example.org/{n}",
+        )
+        for n in range(5)
+    ]
+    message = digest.compose(
+        story={"slug": "s", "title": "Story", "version": 2, "updated_at": None},
+        items=items,
+        since=None,
+        now=datetime(2023, 3, 23, 18, tzinfo=UTC),
+        settings=EmailSettings(to=["desk@example.org"], max_items=2),
+    )
+    plain, html = _parts(_parse(bytes(message)))
+    assert message["Subject"] == "[news-monitor] Story: 5 new reports"
+    assert "== New reporting (5) ==" in plain
+    assert [n for n in range(5) if f"Report {n}" in plain] == [0, 1]
+    assert "... and 3 more: monitor story export s" in plain
+    assert _html_links(html) == ["https://example.org/0", "https://example.org/1"]
+    assert "and 3 more" in html
+
+
 def test_nothing_new_sends_nothing_and_round_two_lists_only_its_events(
     demo_config, replay, manifest
 ):
