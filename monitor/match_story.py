@@ -69,8 +69,8 @@ in-sample best weights, 0.869 as a second gate; fine-tuned for event identity he
 negatives, on 3,000 same-story headline pairs of the UCI News Aggregator set and SemEval's
 English same-story pairs, none of the three sets) it scores 0.809 alone, 0.871-0.879 mixed at
 in-sample best weights and 0.857-0.871 with the threshold fitted on the other two sets. Hence
-the per-story ``story_threshold`` (monitor.config): the analyst who knows the story can set what no statistic
-of the seed predicts.
+the per-story ``story_threshold`` (monitor.config): the analyst who knows the story can set what
+no statistic of the seed predicts.
 """
 
 from __future__ import annotations
