@@ -324,6 +324,18 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                     article_version=version.version,
                 )
         if store.membership(session, story.id, article.id) is None:
+            off_topic = archive.count_off_topic(session, story.id)
+            if off_topic:
+                # They were judged without this seed: the user's call to judge them again.
+                log(
+                    logger,
+                    "seed_added",
+                    level=logging.WARNING,
+                    story=story.slug,
+                    seed=seed.path.name,
+                    off_topic_articles=off_topic,
+                    hint=f"monitor story backfill {story.slug} --off-topic",
+                )
             store.record_decision(
                 session,
                 story_id=story.id,

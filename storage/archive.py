@@ -116,6 +116,18 @@ def story_members(
     return list(members.values())
 
 
+def count_off_topic(session: Session, story_id: int) -> int:
+    """How many articles the story judged off-topic."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(StoryArticle)
+            .where(StoryArticle.story_id == story_id, StoryArticle.relation == "off_topic")
+        )
+        or 0
+    )
+
+
 def undecided(
     session: Session,
     story_id: int,

@@ -8,6 +8,7 @@ import email
 import json
 import logging
 import re
+import shutil
 from datetime import datetime, timedelta
 from email.policy import default
 from pathlib import Path
@@ -274,6 +275,38 @@ def test_a_story_added_to_an_archive_is_named_at_start_with_the_backfill_to_run(
     with caplog.at_level(logging.WARNING, logger="monitor.app"):
         _backfill(demo_config, now)
     assert not [r for r in caplog.records if r.getMessage() == "story_added"]
+
+
+def test_a_seed_added_to_a_story_with_off_topic_articles_names_the_backfill_to_run(
+    demo_config, replay, manifest, caplog, tmp_path
+):
+    """A seed file added to a story that has judged articles off-topic logs, at the start that
+    takes it in, a warning naming the story, the seed, how many articles were judged without it
+    and the command that judges them again; the start after says nothing."""
+    _rounds(demo_config, replay, manifest)
+    (story,) = demo_config.stories
+    assert story.seeds is not None
+    folder = tmp_path / "seeds"
+    shutil.copytree(story.seeds, folder)
+    (folder / "002-ottawa.txt").write_text(
+        "title: Ottawa confirms Roxham Road deal\n\nOttawa confirmed on Friday that the Roxham"
+        " Road crossing closes at midnight under the amended Safe Third Country Agreement.\n",
+        encoding="utf-8",
+    )
+    config = dataclasses.replace(demo_config, stories=(dataclasses.replace(story, seeds=folder),))
+    now = _after_rounds(manifest)
+    with caplog.at_level(logging.WARNING, logger="monitor.app"):
+        _backfill(config, now, since=now)
+    (warning,) = [r for r in caplog.records if r.getMessage() == "seed_added"]
+    with open_app(config, now=now) as app, app.db.read() as session:
+        off_topic = archive.count_off_topic(session, app.stories[0].id)
+    assert warning.__dict__["seed"] == "002-ottawa.txt"
+    assert warning.__dict__["off_topic_articles"] == off_topic > 0
+    assert warning.__dict__["hint"] == f"monitor story backfill {manifest[SLUG_KEY]} --off-topic"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="monitor.app"), open_app(config, now=now):
+        pass
+    assert not [r for r in caplog.records if r.getMessage() == "seed_added"]
 
 
 def test_backfill_of_off_topic_articles_rejudges_them_against_the_story_now(
