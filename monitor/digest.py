@@ -64,15 +64,18 @@ class DigestItem:
     url: str
     copy_of: str | None = None
     changes: str | None = None
+    reason: str | None = None  # why it was taken out of the story (event dropped)
 
     @property
     def detail(self) -> str:
-        """The line under the link: when, and what it copies or what changed."""
+        """The line under the link: when, and what it copies, what changed or why it left."""
         parts = [self.at]
         if self.copy_of:
             parts.append(f"copy of {self.copy_of}")
         if self.changes:
             parts.append(self.changes)
+        if self.reason:
+            parts.append(self.reason)
         return " · ".join(parts)
 
 
@@ -144,14 +147,19 @@ def _items(session: Any, story_id: int, after: int) -> tuple[list[DigestItem], i
         a = e.article
         copy_of = None
         changes = None
-        if e.event == "copy":
+        reason = None
+        if e.event in ("copy", "dropped"):
             row = session.query(StoryArticle).filter_by(story_id=story_id, article_id=a.id).one()
             copy_of = row.copy_of.url if row.copy_of is not None else None
+            if e.event == "dropped":
+                reason = (row.match or {}).get("reason")
         if e.event == "update":
             version = next((v for v in a.versions if v.version == e.article_version), None)
             changes = _describe(version.changes) if version is not None else None
         items.append(
-            DigestItem(e.event, e.at.isoformat(), a.outlet, a.title, a.url, copy_of, changes)
+            DigestItem(
+                e.event, e.at.isoformat(), a.outlet, a.title, a.url, copy_of, changes, reason
+            )
         )
     return items, (events[-1].id if events else after)
 

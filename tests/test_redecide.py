@@ -122,6 +122,7 @@ def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
     assert f"{len(left)} articles taken out" in message["Subject"]
     body = message.get_body(("plain",))
     assert body is not None and target.title and target.title in body.get_content()
+    assert f"re-decided at story_threshold {raised}" in body.get_content()
 
     back, restored, _ = _redecide(config, later + timedelta(hours=1))
     assert restored is not None
