@@ -113,16 +113,19 @@ def _redecide(
         key = meta.members_left(story.id)
         meta.put(session, key, str(int(meta.get(session, key) or 0) + 1))
     joining = {r.article_id: r for r in rows if r.relation == "off_topic"}
-    came_back = [
-        m
-        for m in session.scalars(
-            select(StoryArticle).where(
-                StoryArticle.story_id == story.id, StoryArticle.relation == "off_topic"
+    # Copies that left with an article joining now come back with it (JSON path: both backends).
+    came_back = (
+        session.scalars(
+            select(StoryArticle.article_id).where(
+                StoryArticle.story_id == story.id,
+                StoryArticle.relation == "off_topic",
+                StoryArticle.match["left_with"].as_integer().in_(sorted(joining)),
             )
-        )
-        if (m.match or {}).get("left_with") in joining
-    ]
-    ids = set(joining) | {m.article_id for m in came_back}
+        ).all()
+        if joining
+        else []
+    )
+    ids = set(joining) | set(came_back)
     articles = session.scalars(select(Article).where(Article.id.in_(ids))).all()
     indexes = Indexes(app)
     for article in sorted(articles, key=lambda a: (a.published_at or a.first_seen_at, a.id)):

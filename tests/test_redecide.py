@@ -84,13 +84,13 @@ def test_articles_decided_at_a_high_threshold_join_as_originals_and_copies(
 
 
 def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
-    demo_config, replay, manifest, tmp_path
+    demo_config, replay, manifest, db_url
 ):
     """Raised above an original's score, the threshold takes it out of the story with its
     copies: they leave the story file's outlets for its off-topic list, each with a ``dropped``
     event, and the next digest names them under "Taken out of the story". Lowered back, the
     same articles return with the same relations and copy_of as before."""
-    config = _rounds_default(demo_config, replay, manifest)
+    config = _rounds_default(with_db(demo_config, db_url), replay, manifest)
     with open_app(config, now=_after_rounds(manifest)) as app:
         with app.db.read() as session:
             before = storyfile.build(session, manifest[SLUG_KEY])
