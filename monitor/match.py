@@ -135,6 +135,9 @@ class Decision:
     # A copy published before every dated member of its copy group: it becomes the group's
     # original, and the members that pointed at ``matched_id`` are to point at it instead.
     leads_group: bool = False
+    # The story stage's terms that added most to the score against the matched (or nearest)
+    # article, with what each added.
+    shared: tuple[tuple[str, float], ...] = ()
 
     @property
     def relation(self) -> str:
@@ -146,13 +149,17 @@ class Decision:
 
     def as_match(self) -> dict[str, Any]:
         """The reason as stored with the decision and shown in the story file."""
-        return {
-            "kind": self.kind,
-            "matched_url": self.matched_url,
-            "scores": {k: round(v, 4) for k, v in self.scores.items()},
-            "thresholds": self.thresholds,
-            "reason": self.reason,
-        } | ({"leads_copy_group": True} if self.leads_group else {})
+        return (
+            {
+                "kind": self.kind,
+                "matched_url": self.matched_url,
+                "scores": {k: round(v, 4) for k, v in self.scores.items()},
+                "thresholds": self.thresholds,
+                "reason": self.reason,
+            }
+            | ({"leads_copy_group": True} if self.leads_group else {})
+            | ({"shared_terms": [[t, round(c, 4)] for t, c in self.shared]} if self.shared else {})
+        )
 
 
 def story_bar(threshold: float, keyword_hits: float) -> float:
@@ -580,8 +587,12 @@ class StoryIndex:
             how += f" / {story.ANCHOR_RATIO} (an accepted article, not a seed)"
         if best_score != best_cos:
             how += f" = {best_score:.2f}"
+        shared: tuple[tuple[str, float], ...] = ()
+        if best_known is not None:
+            shared = tuple(story.shared_terms(vector, norm, *vectors[best_known.article_id]))
+        words = f"; most shared: {', '.join(t.lstrip('#') for t, _ in shared)}" if shared else ""
         if best_known is not None and best_score >= needed:
-            because = f"{how} >= {needed:.3f} with {best_known.url}"
+            because = f"{how} >= {needed:.3f} with {best_known.url}{words}"
             if hits:
                 because += f"; story keywords: {', '.join(hits)}"
             return Decision(
@@ -592,8 +603,9 @@ class StoryIndex:
                 scores,
                 thresholds,
                 because,
+                shared=shared,
             )
-        nearest = f" (nearest: {best_known.url})" if best_known is not None else ""
+        nearest = f" (nearest: {best_known.url}{words})" if best_known is not None else ""
         return Decision(
             "off_topic",
             None,
@@ -603,4 +615,5 @@ class StoryIndex:
             thresholds,
             f"{how} < {needed:.3f}{nearest}"
             + (f"; keywords: {', '.join(hits)}" if hits else "; no story keyword"),
+            shared=shared,
         )

@@ -188,6 +188,19 @@ def cosine(a: dict[str, float], na: float, b: dict[str, float], nb: float) -> fl
     return sum(w * b.get(t, 0.0) for t, w in a.items()) / (na * nb)
 
 
+def shared_terms(
+    a: dict[str, float], na: float, b: dict[str, float], nb: float, k: int = 5
+) -> list[tuple[str, float]]:
+    """The ``k`` terms that add most to ``cosine(a, na, b, nb)``, each with what it adds: what
+    a reader needs to see why two articles were found to tell one story."""
+    if not na or not nb:
+        return []
+    if len(a) > len(b):
+        a, b = b, a
+    parts = [(t, w * b[t] / (na * nb)) for t, w in a.items() if t in b]
+    return sorted(parts, key=lambda p: (-p[1], p[0]))[:k]
+
+
 def language(title: str | None, text: str, declared: str | None = None) -> str | None:
     """The language of the title and lead by their function words, else as declared (pages
     often declare the site's language, not the article's; seeds may declare none)."""

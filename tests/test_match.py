@@ -282,6 +282,25 @@ def test_the_two_roxham_seeds_are_the_same_story_not_copies():
     assert decision.scores["keyword_hits"] == 1.0
 
 
+def test_a_same_story_decision_names_the_terms_that_made_it():
+    """The reason names the five terms that added most to the score against the matched
+    article, and the stored match lists them with what each added: in falling order, each in
+    both articles, together no more than the cosine."""
+    fox = basil()[STORY_EVENT]["fox"]
+    decision = decide(basil_index(), fox["text"], title=fox["title"])
+    assert decision.kind == "same_story"
+    shared = decision.as_match()["shared_terms"]
+    assert len(shared) == 5
+    assert [c for _, c in shared] == sorted((c for _, c in shared), reverse=True)
+    nyt = basil()[STORY_EVENT]["nyt"]
+    both = set(match_story.story_terms(fox["title"], fox["text"])) & set(
+        match_story.story_terms(nyt["title"], nyt["text"])
+    )
+    assert {t for t, _ in shared} <= both
+    assert 0 < sum(c for _, c in shared) <= decision.scores["cosine"]
+    assert "most shared: " + ", ".join(t.lstrip("#") for t, _ in shared) in decision.reason
+
+
 @pytest.mark.parametrize("outlet", ["nyt", "fox", "hpo"])
 def test_an_article_on_a_different_event_is_off_topic(outlet):
     """Reports of a different BASIL event are off-topic for the story, with no match."""
