@@ -229,6 +229,8 @@ def cmd_story_scores(args: argparse.Namespace) -> int:
             f"{r.score:6.3f} {needed(r):6.3f} {margin:+7.3f}  {decided:9}  "
             f"{r.outlet}: {r.title or ''}{flip}\n{'':35}{r.url}"
         )
+        if r.shared_terms:
+            print(f"{'':35}shared: {', '.join(t.lstrip('#') for t in r.shared_terms)}")
     if args.threshold is not None:
         flipped = [r for _, r in scored if flips(r)]
         joins = sum(r.relation == "off_topic" for r in flipped)

@@ -323,6 +323,7 @@ class StoryScore:
     threshold: float  # the story_threshold in force when it was decided
     keyword_hits: float
     decided_at: datetime
+    shared_terms: tuple[str, ...] = ()  # what added most to the score (older decisions: none)
 
 
 def story_scores(session: Session, story_id: int) -> list[StoryScore]:
@@ -353,6 +354,7 @@ def story_scores(session: Session, story_id: int) -> list[StoryScore]:
                 float(threshold),
                 float(scores.get("keyword_hits", 0.0)),
                 member.decided_at,
+                tuple(str(t) for t, _ in match.get("shared_terms") or ()),
             )
         )
     return out

@@ -435,10 +435,10 @@ def test_help_lists_every_command(tmp_path):
 
 def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     """``monitor story scores SLUG`` lists every article the same-story stage decided, with its
-    score, what it needed and the margin: the story's members have a margin of 0 or more, the
-    off-topic articles a negative one, in margin order; ``--limit`` keeps those nearest the
-    threshold; ``--threshold`` shows which decisions another threshold would flip; an unknown
-    slug or a threshold out of range is exit 2."""
+    score, what it needed, the margin and the terms that added most to the score: the story's
+    members have a margin of 0 or more, the off-topic articles a negative one, in margin order;
+    ``--limit`` keeps those nearest the threshold; ``--threshold`` shows which decisions another
+    threshold would flip; an unknown slug or a threshold out of range is exit 2."""
     story = json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8"))
     env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
     slug = story["story"]
@@ -455,6 +455,7 @@ def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     for r in rows:
         assert (r["margin"] >= 0) == (r["kind"] == "same_story"), r
         assert r["margin"] == pytest.approx(r["score"] - r["needed"], abs=1e-4)
+        assert len(r["shared_terms"]) == 5, r  # what added most to the score
     assert [r["margin"] for r in rows] == sorted((r["margin"] for r in rows), reverse=True)
 
     proc = monitor("story", "scores", slug, "--limit", "2", cwd=demo_run["cwd"], env=env)
@@ -462,6 +463,8 @@ def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     nearest = sorted(rows, key=lambda r: abs(r["margin"]))[:2]
     assert f"{len(rows)} articles scored" in proc.stdout
     assert all(r["url"] in proc.stdout for r in nearest)
+    shared = ", ".join(t.lstrip("#") for t in nearest[0]["shared_terms"])
+    assert f"shared: {shared}" in proc.stdout
     assert sum(r["url"] in proc.stdout for r in rows) == 2
 
     # What a higher threshold would decide: the member nearest the line would leave.
