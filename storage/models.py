@@ -121,6 +121,8 @@ class Article(Base):
     first_seen_at: Mapped[datetime]
     last_fetched_at: Mapped[datetime | None]
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A re-check's claim (storage.queue.claim_articles): no other process fetches it until then.
+    claimed_until: Mapped[datetime | None]
     check_count: Mapped[int] = mapped_column(default=0)
     # ok | not_article | error | removed
     status: Mapped[str] = mapped_column(String(16), default="ok")

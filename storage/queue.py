@@ -15,6 +15,9 @@ from sqlalchemy import func, or_, select
 from storage.db import Database
 from storage.models import Article, Source
 
+# How long a claimed article is out of other processes' reach: one fetch, with retries.
+ARTICLE_LEASE = timedelta(minutes=15)
+
 
 @dataclass(frozen=True)
 class DueSource:
@@ -111,16 +114,19 @@ def claim_articles(
     everything: bool = False,
     ids: list[int] | None = None,
 ) -> list[DueArticle]:
-    """Articles due for a re-check at ``now``: tracked (``next_check_at`` set) and not removed.
+    """Articles due for a re-check at ``now`` (with ``ids``, those of them, due or not):
+    tracked (``next_check_at`` set), not removed, and not claimed by another process.
 
-    The claim is the move of ``next_check_at`` itself: the caller sets the next one when it
-    records the result, and a crash leaves the article due again.
+    A claim sets ``claimed_until`` and moves ``next_check_at`` out of reach for the time one
+    fetch can take: the caller sets the next check when it records the result, and a crash
+    leaves the article due again when both pass.
     """
     with db.write() as session:
         query = (
             select(Article)
             .where(Article.next_check_at.is_not(None))
             .where(Article.status != "removed")
+            .where(or_(Article.claimed_until.is_(None), Article.claimed_until <= now))
             .order_by(Article.next_check_at, Article.id)
             .limit(limit)
         )
@@ -144,7 +150,7 @@ def claim_articles(
             )
             for r in rows
         ]
-        # Push them out of reach of other workers for the time one fetch can take.
+        # Out of reach of other workers for the time one fetch can take.
         for row in rows:
-            row.next_check_at = now + timedelta(minutes=15)
+            row.next_check_at = row.claimed_until = now + ARTICLE_LEASE
         return out

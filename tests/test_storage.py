@@ -9,13 +9,22 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from storage import archive, queue, store, storyfile
 from storage.db import Database, alembic_config, open_database
-from storage.models import ArticleVersion, Source, Story, StoryEvent
+from storage.models import (
+    Article,
+    ArticleVersion,
+    Entry,
+    Source,
+    Story,
+    StoryArticle,
+    StoryEvent,
+)
 from tests.conftest import STORY_ARTICLE_KEYS, STORY_VERSION_KEYS
 
 T0 = datetime(2023, 3, 23, 12, tzinfo=UTC)
@@ -230,6 +239,83 @@ def test_a_claimed_source_is_not_claimed_again_until_its_lease_ends(db: Database
     assert _names(queue.claim_sources(db, now=after, limit=5, lease=LEASE)) == ["due"]
     with db.read() as session:
         assert session.scalar(select(Source.claimed_until)) == after + LEASE
+
+
+def test_an_article_claimed_by_id_is_not_claimed_again_until_its_lease_ends(db: Database) -> None:
+    """Two feeds listing one article as changed, in two processes, claim it by id: the second
+    claim inside the lease gets nothing (one fetch, not two), and neither does a claim of due
+    articles; once the lease has passed it is claimed again."""
+    with db.write() as session:
+        article = _article(
+            session, "https://a.example/1", "A", next_check_at=T0 - timedelta(minutes=1)
+        )
+        article_id = article.id
+    first = queue.claim_articles(db, now=T0, limit=5, everything=True, ids=[article_id])
+    assert [a.id for a in first] == [article_id]
+    inside = T0 + queue.ARTICLE_LEASE - timedelta(seconds=1)
+    assert queue.claim_articles(db, now=inside, limit=5, everything=True, ids=[article_id]) == []
+    assert queue.claim_articles(db, now=inside, limit=5) == []
+    with db.read() as session:
+        assert session.get_one(Article, article_id).claimed_until == T0 + queue.ARTICLE_LEASE
+    after = T0 + queue.ARTICLE_LEASE + timedelta(seconds=1)
+    again = queue.claim_articles(db, now=after, limit=5, everything=True, ids=[article_id])
+    assert [a.id for a in again] == [article_id]
+
+
+def test_a_downgrade_to_the_first_migration_and_back_keeps_every_row(db: Database) -> None:
+    """Down to 0001 and up to head again, a database keeps its sources, entries, articles,
+    versions and decisions: no migration's downgrade rebuilds a table whose drop would delete
+    (cascade) the rows that point at it."""
+    source_id = _source(db, "wire", T0)
+    with db.write() as session:
+        article = _article(session, "https://wire.example/1", "Wire", source_id=source_id)
+        store.add_version(
+            session,
+            article,
+            fetched_at=T0,
+            title="t",
+            text="A text.",
+            content_sha256="0" * 64,
+            word_count=2,
+            shingle_count=0,
+            minhash=b"",
+            changes={},
+        )
+        story = store.sync_story(session, slug="s", title="S", keywords=[], now=T0)
+        store.record_decision(
+            session,
+            story_id=story.id,
+            article_id=article.id,
+            relation="original",
+            copy_of_id=None,
+            similarity=0.5,
+            match={},
+            now=T0,
+        )
+        session.add(
+            Entry(
+                source_id=source_id,
+                key="e1",
+                url=article.url,
+                first_seen_at=T0,
+                last_seen_at=T0,
+                article_id=article.id,
+            )
+        )
+
+    def counts() -> list[int]:
+        with db.read() as session:
+            return [
+                session.scalar(select(func.count()).select_from(table)) or 0
+                for table in (Source, Entry, Article, ArticleVersion, StoryArticle)
+            ]
+
+    before = counts()
+    assert before == [1, 1, 1, 1, 1]
+    command.downgrade(alembic_config(db.engine), "0001")
+    assert counts() == before
+    command.upgrade(alembic_config(db.engine), "head")
+    assert counts() == before
 
 
 def test_claim_everything_takes_sources_not_yet_due(db: Database) -> None:

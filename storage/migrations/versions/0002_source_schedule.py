@@ -17,18 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("learned_interval_s", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("next_check_reason", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("format", sa.String(length=32), nullable=True))
-        batch_op.add_column(
-            sa.Column("obey_robots", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+    # Plain ALTER TABLE ADD COLUMN, not a batch operation: on SQLite a batch copies the table and
+    # drops the old one, and with foreign keys on that deletes (cascade) every source's entries.
+    op.add_column("sources", sa.Column("learned_interval_s", sa.Float(), nullable=True))
+    op.add_column("sources", sa.Column("next_check_reason", sa.String(length=64), nullable=True))
+    op.add_column("sources", sa.Column("format", sa.String(length=32), nullable=True))
+    op.add_column(
+        "sources", sa.Column("obey_robots", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("sources", schema=None) as batch_op:
-        batch_op.drop_column("obey_robots")
-        batch_op.drop_column("format")
-        batch_op.drop_column("next_check_reason")
-        batch_op.drop_column("learned_interval_s")
+    # Not a batch operation: on SQLite that copies the table and drops the old one, and with
+    # foreign keys on, dropping it deletes (cascade) every source's entries. SQLite has had
+    # DROP COLUMN since 3.35.
+    for column in ("obey_robots", "format", "next_check_reason", "learned_interval_s"):
+        op.execute(f"ALTER TABLE sources DROP COLUMN {column}")

@@ -22,5 +22,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("articles", schema=None) as batch_op:
-        batch_op.drop_column("published_precision")
+    # Not a batch operation: on SQLite that drops the old table, and with foreign keys on that
+    # deletes (cascade) every article's versions and decisions. DROP COLUMN: SQLite 3.35+.
+    op.execute("ALTER TABLE articles DROP COLUMN published_precision")
