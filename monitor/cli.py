@@ -341,10 +341,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
             rows = archive.explain(session, normalise_url(args.url)) or archive.explain(
                 session, args.url
             )
+            article = archive.stored(session, normalise_url(args.url)) or archive.stored(
+                session, args.url
+            )
     finally:
         db.close()
-    if not rows:
+    if article is None:
         raise NotFoundError(f"{args.url}: no such article in the archive (see: monitor search)")
+    if not rows:
+        print(f"{article.outlet}: {article.title or article.url}")
+        if not article.versions:
+            why = f": {article.error}" if article.error else ""
+            print(f"  stored but never matched: status {article.status}{why}")
+        else:
+            print(
+                "  stored, but no story has decided it: its source feeds none of the configured "
+                "stories, or the story was added after it (monitor story backfill SLUG)"
+            )
+        return 0
     for r in rows:
         verdict = {
             "seed": "is a seed of",

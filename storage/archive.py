@@ -280,11 +280,42 @@ class Explanation:
     decided_at: datetime
 
 
-def explain(session: Session, url: str) -> list[Explanation]:
-    """Every story's decision on the article stored under ``url`` (or with that canonical URL)."""
-    article = session.scalar(
+@dataclass(frozen=True)
+class Stored:
+    """An article as stored, for saying why no story decided it."""
+
+    url: str
+    outlet: str
+    title: str | None
+    status: str  # ok, not_article, too_short, paywalled, error, removed
+    error: str | None
+    versions: int
+
+
+def stored(session: Session, url: str) -> Stored | None:
+    """The article stored under ``url`` (or with that canonical URL), if any."""
+    article = _article_at(session, url)
+    if article is None:
+        return None
+    versions = session.scalar(
+        select(func.count())
+        .select_from(ArticleVersion)
+        .where(ArticleVersion.article_id == article.id)
+    )
+    return Stored(
+        article.url, article.outlet, article.title, article.status, article.error, versions or 0
+    )
+
+
+def _article_at(session: Session, url: str) -> Article | None:
+    return session.scalar(
         select(Article).where((Article.url == url) | (Article.canonical_url == url)).limit(1)
     )
+
+
+def explain(session: Session, url: str) -> list[Explanation]:
+    """Every story's decision on the article stored under ``url`` (or with that canonical URL)."""
+    article = _article_at(session, url)
     if article is None:
         return []
     rows = session.scalars(

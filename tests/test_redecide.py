@@ -343,7 +343,8 @@ def test_backfill_takes_only_the_sources_the_story_follows(demo_config, replay, 
 
 
 def test_cli_backfill_prints_its_counts_and_rejects_a_bad_time(replay, manifest, tmp_path):
-    """``monitor story backfill SLUG`` decides the articles polled before the story was
+    """Before it, ``monitor explain`` says no story has decided an article and names the
+    backfill; ``monitor story backfill SLUG`` decides the articles polled before the story was
     configured and prints the counts in one line; run again, it decides none (``--json``); a
     ``--since`` that is not a time is exit 2 with one line naming the option."""
     cfg = write_demo_config(
@@ -360,6 +361,10 @@ def test_cli_backfill_prints_its_counts_and_rejects_a_bad_time(replay, manifest,
         replay.set_round(spec["name"])
         ok(monitor("--config", str(storyless), "poll", "--now", spec["now"], cwd=tmp_path))
     slug = manifest[SLUG_KEY]
+    url = replay.url(manifest["expect"][0]["path"])
+    why = monitor("--config", str(cfg), "explain", url, cwd=tmp_path)
+    ok(why)
+    assert "no story has decided it" in why.stdout and "monitor story backfill" in why.stdout
     args = ("--config", str(cfg), "story", "backfill", slug)
     done = monitor(*args, cwd=tmp_path)
     ok(done)
