@@ -100,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
                     fp = fingerprint(a.text, settings)
                     store_version(
-                        session, article, title=a.title, text=a.text, fp=fp, now=NOW, changes={}
+                        session,
+                        article,
+                        title=a.title,
+                        text=a.text,
+                        fp=fp,
+                        now=NOW,
+                        changes={},
+                        previous=None,
                     )
         stored = time.perf_counter() - started
 

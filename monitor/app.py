@@ -255,11 +255,12 @@ def store_version(
     fp: Fingerprint,
     now: datetime,
     changes: dict[str, Any],
+    previous: ArticleVersion | None,
 ) -> tuple[ArticleVersion, TermChange]:
-    """Store ``text`` as the article's next version, with its fingerprint, and count its terms
-    in place of its predecessor's in the document frequencies (returned, for the indexes in
-    memory)."""
-    previous = store.latest_version(session, article.id)
+    """Store ``text`` as the article's next version after ``previous`` (its newest, as the
+    caller read it in this transaction; None for the first), with its fingerprint, and count its
+    terms in place of the predecessor's in the document frequencies (returned, for the indexes
+    in memory)."""
     change = TermChange.between(previous.text if previous else None, text)
     termstats.apply(session, change.added, change.removed, new_doc=change.new_doc)
     version = store.add_version(
@@ -311,6 +312,7 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                 fp=fp,
                 now=now,
                 changes={} if latest is None else {"seed_file_changed": True},
+                previous=latest,
             )
             article.title = seed.title
             if latest is not None and store.membership(session, story.id, article.id):

@@ -401,6 +401,7 @@ def first_version(
             fp=fp,
             now=now,
             changes={},
+            previous=None,  # checked above, under the row lock
         )
         for story, decision in decisions:
             record(
@@ -596,6 +597,7 @@ def _record_change(
         fp=fp,
         now=now,
         changes=changes,
+        previous=latest,
     )
     members = store.stories_of_article(session, article.id)
     bands = band_keys(fp.minhash, app.match_settings)
