@@ -259,6 +259,8 @@ class StoryIndex:
         # per article against the seeds known then; a new seed decides again.
         self._anchors: dict[int, bool] = {}
         self._languages: dict[int, str | None] = {}
+        # The terms of the article last asked about: terms_to_look_up, then decide, want them.
+        self._last_article: tuple[str | None, str, dict[str, float]] | None = None
 
     # -- building ---------------------------------------------------------------------------
 
@@ -281,8 +283,14 @@ class StoryIndex:
             return set()
         wanted = set(self._pending)
         if text is not None:
-            wanted.update(story.story_terms(title, text))
+            wanted.update(self._article_terms(title, text))
         return wanted - self._looked_up
+
+    def _article_terms(self, title: str | None, text: str) -> dict[str, float]:
+        last = self._last_article
+        if last is None or last[0] != title or last[1] != text:
+            last = self._last_article = (title, text, story.story_terms(title, text))
+        return last[2]
 
     def provide_df(self, asked: Iterable[str], found: dict[str, int]) -> None:
         """The frequencies of the terms ``asked`` (those not in ``found`` occur nowhere)."""
@@ -537,7 +545,7 @@ class StoryIndex:
         near: tuple[float, str, Known, dict[str, float]] | None,
     ) -> Decision:
         s = self.settings
-        counts = story.story_terms(title, text)
+        counts = self._article_terms(title, text)
         self._check_looked_up(counts)
         vector = story.weights(counts, self._df, self._docs)
         norm = story.norm(vector)
