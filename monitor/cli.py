@@ -338,12 +338,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     db = open_db(_config(args))
     try:
         with db.read() as session:
-            rows = archive.explain(session, normalise_url(args.url)) or archive.explain(
-                session, args.url
-            )
+            # As the archive stores it (normalised), else as given.
             article = archive.stored(session, normalise_url(args.url)) or archive.stored(
                 session, args.url
             )
+            rows = archive.explain(session, article.url) if article is not None else []
     finally:
         db.close()
     if article is None:
