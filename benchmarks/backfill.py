@@ -33,7 +33,7 @@ from benchmarks.report import table, versions  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor.app import open_app, store_version  # noqa: E402
 from monitor.match import MatchSettings, fingerprint  # noqa: E402
-from monitor.redecide import backfill  # noqa: E402
+from monitor.stories.redecide import backfill  # noqa: E402
 from storage import archive, store  # noqa: E402
 from storage.models import Source  # noqa: E402
 

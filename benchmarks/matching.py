@@ -43,7 +43,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from monitor import match_story  # noqa: E402
 from monitor.match import (  # noqa: E402
     Fingerprint,
     Known,
@@ -55,6 +54,7 @@ from monitor.match import (  # noqa: E402
     minhash_of,
     version_key,
 )
+from monitor.match import story as match_story  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "dedup_story"
 THRESHOLDS = [round(x, 2) for x in np.arange(0.02, 0.61, 0.01)]

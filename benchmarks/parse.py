@@ -44,8 +44,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import feedparser  # noqa: E402
 
 from benchmarks.report import table, versions  # noqa: E402
-from monitor import parse as monitor_parse  # noqa: E402
 from monitor.errors import ParseError  # noqa: E402
+from monitor.parse import feeds as monitor_parse  # noqa: E402
 
 FEEDS = ROOT.parent / "shared" / "data" / "feeds"
 BASE = "https://feeds.example.com/"
@@ -108,7 +108,7 @@ RUNNERS: dict[str, Callable[[Sample], None]] = {
 def took_fast_path(sample: Sample) -> bool:
     """Whether parse_feed answers this file from the lxml fast path (not feedparser)."""
     data = monitor_parse._utf8_xml(sample.body, {})
-    return monitor_parse._parse_fast(data, BASE + sample.rel, {}) is not None
+    return monitor_parse.parse_fast(data, BASE + sample.rel, {}) is not None
 
 
 def time_all(samples: Sequence[Sample], repeat: int) -> dict[str, list[float]]:

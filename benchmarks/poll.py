@@ -39,7 +39,7 @@ memory). The monitor is opened with ``open_app`` on a temporary SQLite file and 
    feedparser's defaults, on the feed bodies served with 200 in the measured cycle.
 
 The cycle's time is split by wrapping, for timing only, functions the pipeline looks up by
-name (``monitor.pool.by_host``, ``parse_feed``, ``extract``, ``store_new``,
+name (``monitor.fetch.pool.by_host``, ``parse_feed``, ``extract``, ``store_new``,
 ``storage.queue.claim_sources``, ``_Round.feeds`` and ``_Round.sources``); the per-request
 network time is the ``duration_ms`` of the monitor's own ``fetch`` log lines. Nothing in the
 monitor is changed.
@@ -104,18 +104,18 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import feedparser  # noqa: E402
 import httpx  # noqa: E402
 
-import monitor.ingest  # noqa: E402
-import monitor.pipeline  # noqa: E402
-import monitor.pool  # noqa: E402
+import monitor.fetch.pool  # noqa: E402
+import monitor.poll.ingest  # noqa: E402
+import monitor.poll.round  # noqa: E402
 import storage.queue  # noqa: E402
 from benchmarks.report import table, versions  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor import log as logmod  # noqa: E402
 from monitor.app import App, open_app  # noqa: E402
 from monitor.errors import FetchError  # noqa: E402
-from monitor.fetch import Fetcher  # noqa: E402
+from monitor.fetch.client import Fetcher  # noqa: E402
 from monitor.parse import parse_feed  # noqa: E402
-from monitor.pipeline import RoundReport, poll  # noqa: E402
+from monitor.poll.round import RoundReport, poll  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "article_extraction_benchmark"
 SEEDS = ROOT / "seeds" / "roxham-road"
@@ -486,10 +486,10 @@ class Probe:
     then says so)."""
 
     WORK = (
-        (monitor.pipeline, "parse_feed", "parse_feed (workers)"),
-        (monitor.ingest, "extract", "extract (workers)"),
-        (monitor.pipeline, "store_new", "store and match new articles (main thread)"),
-        (monitor.pipeline, "store_recheck", "store re-checks (main thread)"),
+        (monitor.poll.round, "parse_feed", "parse_feed (workers)"),
+        (monitor.poll.ingest, "extract", "extract (workers)"),
+        (monitor.poll.round, "store_new", "store and match new articles (main thread)"),
+        (monitor.poll.round, "store_recheck", "store re-checks (main thread)"),
         (storage.queue, "claim_sources", "claim due sources (main thread)"),
     )
 
@@ -524,22 +524,22 @@ class Probe:
                 continue
             saved.append((module, name, original))
             setattr(module, name, self._timed(original, label))
-        # The feed phase is a sliding window (pipeline._Round.feeds) that hands answers to
+        # The feed phase is a sliding window (round._Round.feeds) that hands answers to
         # _Round.sources as they come: its time waiting on feeds is feeds minus sources.
-        round_class = getattr(monitor.pipeline, "_Round", None)
+        round_class = getattr(monitor.poll.round, "_Round", None)
         for method, label in (("feeds", "round feeds"), ("sources", "round sources")):
             original = getattr(round_class, method, None)
             if original is None:
-                self.missing.append(f"monitor.pipeline._Round.{method}")
+                self.missing.append(f"monitor.poll.round._Round.{method}")
                 continue
             saved.append((round_class, method, original))
             setattr(round_class, method, self._timed(original, label))
-        by_host = getattr(monitor.pool, "by_host", None)
+        by_host = getattr(monitor.fetch.pool, "by_host", None)
         if by_host is None:
-            self.missing.append("monitor.pool.by_host")
+            self.missing.append("monitor.fetch.pool.by_host")
         else:
-            saved.append((monitor.pool, "by_host", by_host))
-            monitor.pool.by_host = self._phase(by_host)
+            saved.append((monitor.fetch.pool, "by_host", by_host))
+            monitor.fetch.pool.by_host = self._phase(by_host)
         try:
             yield
         finally:
@@ -937,7 +937,7 @@ def report_time(cycle: Cycle, name: str) -> None:
             ]
         )
     else:
-        untimed.append("the wait on the feed window (pipeline._Round.feeds or .sources not found)")
+        untimed.append("the wait on the feed window (round._Round.feeds or .sources not found)")
     for key, what in PHASES.items():
         if key in p:
             wall, _, calls = p[key]
@@ -977,7 +977,7 @@ def report_time(cycle: Cycle, name: str) -> None:
             label for _, _, label in Probe.WORK if label not in p and "re-checks" not in label
         ]
         if not any(key in p for key in PHASES):
-            untimed.append("the parallel phases (monitor.pool.by_host was not called)")
+            untimed.append("the parallel phases (monitor.fetch.pool.by_host was not called)")
     if untimed:
         print(f"\nNot timed, so counted in 'the rest': {'; '.join(untimed)}.")
     print(

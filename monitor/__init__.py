@@ -1,7 +1,9 @@
 """news-monitor: follow one news story across many outlets.
 
-Pipeline stages, one module each: fetch -> parse -> extract -> match -> (storage) -> digest,
-render; pipeline.py wires them, app.py opens the context, cli.py is the command line.
+One package per pipeline stage, in the order data flows: ``fetch`` -> ``parse`` -> ``extract``
+-> ``match`` -> (``storage``, beside this package) -> ``publish``; ``poll`` runs a round,
+``stories`` and ``sources`` manage what is followed. ``app.py`` is the composition root,
+``cli.py`` the command line. See docs/architecture.md.
 """
 
 __version__ = "0.1.0"

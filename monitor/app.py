@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from monitor import config as configmod
 from monitor.errors import StorageError
-from monitor.fetch import Fetcher, Resolver, system_resolver
+from monitor.fetch.client import Fetcher, Resolver, system_resolver
+from monitor.fetch.robots import RobotsCache
 from monitor.log import log
 from monitor.match import (
     Fingerprint,
@@ -29,9 +30,8 @@ from monitor.match import (
     lsh_params,
     minhash_from_bytes,
 )
-from monitor.match_story import TERMS_VERSION, TermChange, document_terms
-from monitor.robots import RobotsCache
-from monitor.seeds import Seed, load_seeds
+from monitor.match.story import TERMS_VERSION, TermChange, document_terms
+from monitor.stories.seeds import Seed, load_seeds
 from monitor.urls import domain_of
 from storage import archive, lsh, store, termstats
 from storage.db import Database, DatabaseError, open_database

@@ -46,12 +46,13 @@ def _config(args: argparse.Namespace) -> configmod.Config:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from monitor import digest, pipeline
     from monitor.app import open_app
+    from monitor.poll.round import poll
+    from monitor.publish import digest
 
     now = _now(args.now)
     with open_app(_config(args), now=now) as app:
-        report = pipeline.poll(app, now=now, everything=args.all)
+        report = poll(app, now=now, everything=args.all)
         sent = digest.send_due(app, now=now) if report.changed else []
     print(
         f"polled {report.sources_polled} sources ({report.sources_failed} failed, "
@@ -82,7 +83,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     from monitor.errors import ExtractError, FetchError
     from monitor.extract import extract
-    from monitor.fetch import Fetcher
+    from monitor.fetch.client import Fetcher
 
     cfg = _config(args)
     failed = 0
@@ -157,8 +158,8 @@ def cmd_story_list(args: argparse.Namespace) -> int:
 
 
 def cmd_story_export(args: argparse.Namespace) -> int:
-    from monitor import render
     from monitor.app import open_db
+    from monitor.publish import render
     from storage import storyfile
 
     db = open_db(_config(args))
@@ -253,7 +254,7 @@ def _configured(app: App, config: configmod.Config, slug: str) -> StoryRef:
 
 def cmd_story_redecide(args: argparse.Namespace) -> int:
     from monitor.app import open_app
-    from monitor.redecide import redecide
+    from monitor.stories.redecide import redecide
 
     now = _now(args.now)
     config = _config(args)
@@ -281,7 +282,7 @@ def cmd_story_redecide(args: argparse.Namespace) -> int:
 
 def cmd_story_backfill(args: argparse.Namespace) -> int:
     from monitor.app import open_app
-    from monitor.redecide import backfill
+    from monitor.stories.redecide import backfill
 
     now = _now(args.now)
     since = None if args.since is None else _time("--since", args.since)
@@ -388,8 +389,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_digest_send(args: argparse.Namespace) -> int:
-    from monitor import digest
     from monitor.app import open_app
+    from monitor.publish import digest
 
     now = _now(args.now)
     with open_app(_config(args), now=now) as app:
@@ -402,7 +403,7 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from monitor import sources
+    from monitor.sources import manage as sources
 
     command = args.sources_command or "list"
     cfg = _config(args)
@@ -415,7 +416,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
             "(give --config FILE or set MONITOR_CONFIG)"
         )
     if command == "add":
-        from monitor.fetch import Fetcher
+        from monitor.fetch.client import Fetcher
 
         url = sources.site_url(args.url)
         try:

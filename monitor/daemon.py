@@ -17,11 +17,12 @@ from types import FrameType
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor import digest, pipeline
 from monitor.app import App, open_app
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.log import log
+from monitor.poll.round import poll
+from monitor.publish import digest
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 def tick(app: App, stop: threading.Event) -> None:
     now = datetime.now(UTC)
     try:
-        report = pipeline.poll(app, now=now, stop=stop)
+        report = poll(app, now=now, stop=stop)
         if report.changed and not stop.is_set():
             digest.send_due(app, now=now)
     except MonitorError as exc:

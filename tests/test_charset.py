@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from monitor.charset import charset_from_content_type, declared_encoding, decode, lookup
+from monitor.parse.charset import charset_from_content_type, declared_encoding, decode, lookup
 
 CAFE_1252 = "Café – 5 €".encode("cp1252")  # é, en dash and euro: three windows-1252 bytes
 PROLOG_LATIN1 = b'<?xml version="1.0" encoding="ISO-8859-1"?>'
@@ -172,7 +172,7 @@ def test_last_resort_never_raises() -> None:
 
 def test_every_codec_in_the_label_table_exists_in_python() -> None:
     """Each WHATWG encoding maps to a codec Python has, under that codec's own name."""
-    from monitor.charset import _WHATWG_LABELS  # the table itself, to check it whole
+    from monitor.parse.charset import _WHATWG_LABELS  # the table itself, to check it whole
 
     for codec in _WHATWG_LABELS:
         assert codecs.lookup(codec).name == codec

@@ -24,8 +24,8 @@ from monitor import config as configmod
 from monitor import demo
 from monitor.app import App, open_app
 from monitor.extract import Extracted, extract
-from monitor.ingest import Indexes, Page, RoundReport, first_version, store_recheck
 from monitor.match import band_keys, fingerprint, lsh_params
+from monitor.poll.ingest import Indexes, Page, RoundReport, first_version, store_recheck
 from storage import lsh, queue, store
 from storage.db import alembic_config, open_database
 from storage.models import ArticleVersion, LshBucket, Meta, StoryArticle

@@ -18,10 +18,11 @@ from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
 from sqlalchemy import func, select
 
-from monitor import digest, pipeline
 from monitor.app import App, open_app
 from monitor.config import EmailSettings
 from monitor.errors import ConfigError, MonitorError
+from monitor.poll.round import poll
+from monitor.publish import digest
 from storage import storyfile
 from storage.models import Digest
 from tests.conftest import at
@@ -60,7 +61,7 @@ def _round(app: App, replay, manifest: dict, index: int) -> datetime:
     spec = manifest["round"][index]
     replay.set_round(spec["name"])
     now = at(spec["now"])
-    pipeline.poll(app, now=now)
+    poll(app, now=now)
     return now
 
 
@@ -325,10 +326,10 @@ def test_a_source_failing_for_over_a_day_is_named_in_the_digest(demo_config, rep
     first, second = manifest["round"][0], manifest["round"][1]
     with open_app(config, now=at(first["now"])) as app:
         replay.set_round(first["name"])
-        pipeline.poll(app, now=at(first["now"]))
+        poll(app, now=at(first["now"]))
         (sent1,) = digest.send_due(app, now=at(first["now"]))
         replay.set_round(second["name"])
-        pipeline.poll(app, now=at(second["now"]), everything=True)
+        poll(app, now=at(second["now"]), everything=True)
         (sent2,) = digest.send_due(app, now=at(second["now"]))
     text1, html1 = _parts(_parse(Path(sent1.delivered_to).read_bytes()))
     text2, html2 = _parts(_parse(Path(sent2.delivered_to).read_bytes()))

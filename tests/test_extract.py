@@ -18,8 +18,8 @@ from bs4 import BeautifulSoup
 from monitor import demo
 from monitor.errors import ExtractError
 from monitor.extract import Extracted, count_words, extract
-from monitor.extract_meta import canonical_url, language, parse_date, read_jsonld, read_meta
-from monitor.extract_text import clean_text
+from monitor.extract.meta import canonical_url, language, parse_date, read_jsonld, read_meta
+from monitor.extract.text import clean_text
 from tests.conftest import SHARED_DATA
 
 BASE = "http://127.0.0.1:1"

@@ -21,7 +21,7 @@ import pytest
 from benchmarks import extraction as bench
 from monitor.errors import ExtractError
 from monitor.extract import Extracted, extract
-from monitor.extract_status import STATUSES
+from monitor.extract.status import STATUSES
 from tests.conftest import SHARED_DATA
 
 FLOORS_FILE = Path(__file__).parent / "quality" / "extraction_floors.json"

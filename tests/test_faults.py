@@ -37,8 +37,8 @@ import pytest
 from sqlalchemy import inspect, select
 
 from monitor import config as configmod
-from monitor import pipeline
 from monitor.app import App, open_app
+from monitor.poll.round import poll
 from storage.models import Article, ArticleVersion, Entry, Source, Story, StoryArticle, StoryEvent
 from tests.conftest import REPO, at, toml_value
 from tests.httpserver import Handler, Reply, Route, Site, send, serve
@@ -524,7 +524,7 @@ def members(app: App) -> dict[str, str]:
 
 
 def first_round(site: Site, app: App) -> None:
-    report = pipeline.poll(app, now=T1, everything=True)
+    report = poll(app, now=T1, everything=True)
     assert (report.sources_polled, report.sources_failed, report.articles_new) == (2, 0, 2)
     stored = members(app)
     for article in (LEDGER_1, WIRE_1):
@@ -544,7 +544,7 @@ def assert_ok(row: dict[str, Any], *, at_: datetime) -> None:
 def healed_round(site: Site, app: App) -> None:
     """Round 3 at T3: the Ledger's feed is healthy again with one more item, which is read."""
     publish(site, healed=True)
-    report = pipeline.poll(app, now=T3, everything=True)
+    report = poll(app, now=T3, everything=True)
     assert report.sources_failed == 0
     ledger = source(app, LEDGER)
     assert_ok(ledger, at_=T3)
@@ -570,13 +570,13 @@ def check_fault(fault: Fault, tmp_path: Path) -> None:
         if fault.id == "gzip-bomb":
             tracemalloc.start()
             try:
-                report = pipeline.poll(app, now=T2)
+                report = poll(app, now=T2)
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
             assert peak < BOMB_SIZE // 16, f"peak {peak} bytes while inflating a gzip bomb"
         else:
-            report = pipeline.poll(app, now=T2)
+            report = poll(app, now=T2)
 
         ledger = source(app, LEDGER)
         assert ledger["error_kind"] == fault.kind
@@ -628,7 +628,7 @@ def test_a_parse_error_message_names_the_feed_url(fault: Fault, tmp_path: Path) 
     """A feed that cannot be read as a feed leaves an error_message naming the feed's URL."""
     with two_sources(tmp_path) as (site, app):
         site.routes[LEDGER_FEED] = fault.route
-        pipeline.poll(app, now=T1, everything=True)
+        poll(app, now=T1, everything=True)
         ledger = source(app, LEDGER)
     assert ledger["error_kind"] == fault.kind
     assert site.url(LEDGER_FEED) in ledger["error_message"]
@@ -644,7 +644,7 @@ def test_xml_broken_inside_the_only_item_is_a_parse_error(tmp_path: Path) -> Non
             f"<item><title>{LEDGER_2.title}</title><link>{link}</lnk></item></channel></rss>"
         )
         site.routes[LEDGER_FEED] = Reply(200, broken.encode(), {"Content-Type": RSS_TYPE})
-        report = pipeline.poll(app, now=T1, everything=True)
+        report = poll(app, now=T1, everything=True)
         ledger = source(app, LEDGER)
     assert report.entries_new == 1  # the Wire's; the Ledger's item is unreadable
     assert ledger["error_kind"] == "parse"
@@ -658,9 +658,9 @@ def test_a_second_consecutive_error_doubles_the_wait(tmp_path: Path) -> None:
         first_round(site, app)
         before = snapshot(app)
         site.routes[LEDGER_FEED] = Reply(500, b"internal error")
-        pipeline.poll(app, now=T2)
+        poll(app, now=T2)
         assert source(app, LEDGER)["next_check_at"] == t3
-        report = pipeline.poll(app, now=t3)
+        report = poll(app, now=t3)
         ledger = source(app, LEDGER)
         assert report.sources_failed == 1
         assert (ledger["error_kind"], ledger["error_count"]) == ("http_5xx", 2)
@@ -687,7 +687,7 @@ def test_a_304_leaves_the_source_ok_and_everything_as_it_was(tmp_path: Path) -> 
             send(h, Reply(304, headers={"ETag": LEDGER_ETAG}) if matches else newer)
 
         site.routes[LEDGER_FEED] = not_modified
-        report = pipeline.poll(app, now=T2)
+        report = poll(app, now=T2)
         ledger = source(app, LEDGER)
         assert_ok(ledger, at_=T2)
         assert ledger["last_status"] == 304
@@ -708,7 +708,7 @@ def test_a_windows_1252_feed_labelled_utf_8_is_read_not_failed(tmp_path: Path) -
         with pytest.raises(UnicodeDecodeError):
             body.decode("utf-8")
         site.routes[LEDGER_FEED] = Reply(200, body, {"Content-Type": RSS_TYPE})
-        report = pipeline.poll(app, now=T2)
+        report = poll(app, now=T2)
         ledger = source(app, LEDGER)
         assert_ok(ledger, at_=T2)
         assert (report.sources_failed, report.articles_new) == (0, 1)

@@ -26,7 +26,7 @@ import pytest
 
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
-from monitor.fetch import Fetcher, is_public_address, parse_retry_after
+from monitor.fetch.client import Fetcher, is_public_address, parse_retry_after
 from tests.httpserver import Handler, Reply, Site, send
 
 CAP = 100_000

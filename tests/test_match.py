@@ -20,8 +20,6 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 
-from monitor import match as match_module
-from monitor import match_story
 from monitor import text as textmod
 from monitor.match import (
     Decision,
@@ -35,6 +33,8 @@ from monitor.match import (
     minhash_of,
     shingle_hashes,
 )
+from monitor.match import index as match_module
+from monitor.match import story as match_story
 from tests.conftest import REPO, SHARED_DATA
 
 SEEDS = REPO.parent / "shared" / "seeds"

@@ -17,16 +17,11 @@ import pytest
 from benchmarks import parse as parse_bench
 from monitor.errors import ParseError
 
-# _parse_fast and _parse_with_feedparser are the two readers behind parse_feed: the tests hold
+# parse_fast and _parse_with_feedparser are the two readers behind parse_feed: the tests hold
 # them to the same answers.
-from monitor.parse import (
-    Feed,
-    FeedEntry,
-    _parse_fast,
-    _parse_with_feedparser,
-    _utf8_xml,
-    parse_feed,
-)
+from monitor.parse import Feed, FeedEntry, parse_feed
+from monitor.parse.fast import parse_fast
+from monitor.parse.feeds import _parse_with_feedparser, _utf8_xml
 from monitor.urls import normalise_url
 from tests.conftest import SHARED_DATA
 from tests.httpserver import Reply, Site
@@ -923,7 +918,7 @@ def both_readers(
         slow: Feed | ParseError = _parse_with_feedparser(data, body, url, headers)
     except ParseError as exc:
         slow = exc
-    return _parse_fast(data, url, headers), slow
+    return parse_fast(data, url, headers), slow
 
 
 def _xml_feed_files() -> list[str]:
@@ -943,7 +938,7 @@ def test_fast_path_agrees_with_feedparser_on_every_corpus_file_it_reads() -> Non
     fast_read = 0
     for rel in XML_FEED_FILES:
         body = gzip.decompress(body_of(rel)) if is_gzip(rel) else body_of(rel)
-        if _parse_fast(_utf8_xml(body, {}), base_url(rel), {}) is None:
+        if parse_fast(_utf8_xml(body, {}), base_url(rel), {}) is None:
             continue  # feedparser alone reads it: nothing to compare
         fast, slow = both_readers(body, base_url(rel), {})
         assert fast is not None

@@ -6,17 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor import pipeline
 from monitor.app import open_app
+from monitor.poll.round import RoundReport, poll
 from storage import storyfile
 from tests.conftest import at, with_db
 
 
-def _run_rounds(app, replay, manifest, upto: int | None = None) -> list[pipeline.RoundReport]:
+def _run_rounds(app, replay, manifest, upto: int | None = None) -> list[RoundReport]:
     reports = []
     for spec in manifest["round"][:upto]:
         replay.set_round(spec["name"])
-        reports.append(pipeline.poll(app, now=at(spec["now"])))
+        reports.append(poll(app, now=at(spec["now"])))
     return reports
 
 
@@ -106,7 +106,7 @@ def test_a_second_poll_at_the_same_time_changes_nothing(demo_config, replay, man
         _run_rounds(app, replay, manifest, upto=1)
         with app.db.read() as session:
             before = storyfile.build(session, manifest["slug"])
-        again = pipeline.poll(app, now=at(manifest["round"][0]["now"]))
+        again = poll(app, now=at(manifest["round"][0]["now"]))
         with app.db.read() as session:
             after = storyfile.build(session, manifest["slug"])
     assert again.sources_polled == 0
@@ -120,7 +120,7 @@ def test_poll_all_refetches_with_conditional_get(demo_config, replay, manifest):
     with open_app(demo_config, now=now) as app:
         _run_rounds(app, replay, manifest, upto=1)
         first = len(replay.requests)
-        report = pipeline.poll(app, now=now + timedelta(minutes=1), everything=True)
+        report = poll(app, now=now + timedelta(minutes=1), everything=True)
     assert report.sources_polled == len(manifest["outlet"])
     assert report.sources_unchanged == len(manifest["outlet"])
     assert report.articles_new == 0
@@ -157,7 +157,7 @@ def test_recheck_schedule_is_due_only_when_its_time_comes(demo_config, replay, m
     with open_app(demo_config, now=now) as app:
         _run_rounds(app, replay, manifest, upto=1)
         later = now + timedelta(hours=hours)
-        report = pipeline.poll(app, now=later)
+        report = poll(app, now=later)
     assert (report.rechecked > 0) == (hours >= 1)
 
 
@@ -167,7 +167,7 @@ def test_times_are_stored_in_utc(demo_config, replay, manifest):
     local = at(spec["now"]).astimezone(datetime.now(UTC).astimezone().tzinfo)
     with open_app(demo_config, now=local) as app:
         replay.set_round(spec["name"])
-        pipeline.poll(app, now=local)
+        poll(app, now=local)
         with app.db.read() as session:
             story = storyfile.build(session, manifest["slug"])
     assert story is not None
@@ -222,7 +222,7 @@ def test_one_page_reached_by_two_urls_is_one_article(tmp_path):
     )
     now = at("2023-03-24T12:00:00+00:00")
     with open_app(config, now=now, transport=httpx.MockTransport(handler)) as app:
-        report = pipeline.poll(app, now=now)
+        report = poll(app, now=now)
         with app.db.read() as session:
             from sqlalchemy import func, select
 

@@ -14,8 +14,8 @@ import httpx
 from sqlalchemy import select
 
 from monitor import config as configmod
-from monitor import pipeline
 from monitor.app import App, open_app
+from monitor.poll.round import poll
 from storage.models import Article, Entry, Source, StoryArticle
 from tests.conftest import at
 from tests.httpserver import NOT_FOUND, Reply, Site
@@ -145,7 +145,7 @@ def test_a_page_robots_txt_disallows_is_not_fetched_and_says_why(tmp_path: Path)
         },
     )
     with round_app(tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),)) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         articles = _articles(app)
     assert "/private/closed" not in a.paths
     assert "/news/open" in a.paths
@@ -169,7 +169,7 @@ def test_a_source_with_robots_false_fetches_what_robots_txt_disallows(tmp_path: 
     )
     source = configmod.Source("https://a.test/feed", "A", robots=False)
     with round_app(tmp_path, [a], (source,)) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         articles = _articles(app)
     assert articles["https://a.test/private/closed"].status == "ok"
     assert "/robots.txt" not in a.paths
@@ -203,7 +203,7 @@ def test_the_original_is_stored_before_its_copy_whichever_host_answers_first(
         configmod.Source("https://second.test/feed", "Second"),
     )
     with round_app(tmp_path, sites, sources, before=before, story=True) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         with app.db.read() as session:
             relations = {
                 a.url: m.relation
@@ -226,15 +226,15 @@ def test_a_long_first_poll_takes_the_newest_entries_and_leaves_the_rest(tmp_path
     ]
     routes = {"/feed": rss(*items)} | {f"/{i}": page(f"Item {i}") for i in range(5)}
     a = site_of("https://a.test", routes)
-    poll = configmod.PollSettings(max_new_entries=3)
+    settings = configmod.PollSettings(max_new_entries=3)
     with round_app(
-        tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),), poll=poll
+        tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),), poll=settings
     ) as app:
-        first = pipeline.poll(app, now=NOW)
+        first = poll(app, now=NOW)
         first_urls = set(_articles(app))
         with app.db.write() as session:  # the same body again must not be skipped as unchanged
             session.scalars(select(Source)).one().body_sha256 = None
-        pipeline.poll(app, now=NOW + timedelta(hours=1), everything=True)
+        poll(app, now=NOW + timedelta(hours=1), everything=True)
         with app.db.read() as session:
             entries = set(session.scalars(select(Entry.url)))
     assert first.entries_new == 3
@@ -273,7 +273,7 @@ def test_a_sitemap_index_is_read_through_its_newest_child(tmp_path: Path) -> Non
     )
     source = configmod.Source("https://a.test/sitemap.xml", "A")
     with round_app(tmp_path, [a], (source,), poll=configmod.PollSettings()) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         articles = _articles(app)
         with app.db.read() as session:
             fmt = session.scalars(select(Source.format)).one()
@@ -301,7 +301,7 @@ def test_a_source_learns_its_interval_and_a_fixed_one_does_not(tmp_path: Path) -
         configmod.Source("https://b.test/feed", "Fixed", interval=3600.0),
     )
     with round_app(tmp_path, sites, sources) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         with app.db.read() as session:
             state = {
                 s.name: (s.next_check_at, s.next_check_reason, s.learned_interval_s)
@@ -324,10 +324,10 @@ def test_an_entry_with_a_new_updated_date_gets_its_article_rechecked(tmp_path: P
 
     a = site_of("https://a.test", {"/feed": atom("2023-03-24T10:00:00Z"), "/story": page("Deal")})
     with round_app(tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),)) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         a.routes["/feed"] = reply(atom("2023-03-24T12:30:00Z"))
         a.routes["/story"] = reply(page("Deal, updated with the minister's reply"))
-        report = pipeline.poll(app, now=NOW + timedelta(minutes=40), everything=True)
+        report = poll(app, now=NOW + timedelta(minutes=40), everything=True)
         with app.db.read() as session:
             article = session.scalars(select(Article)).one()
             versions = len(article.versions)
@@ -340,7 +340,7 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
 ) -> None:
     """The extractor raising an unexpected error on one page: that article is stored as not an
     article with the error, and the other page of the round is stored normally."""
-    from monitor import ingest
+    from monitor.poll import ingest
 
     real = ingest.extract
 
@@ -361,7 +361,7 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
         },
     )
     with round_app(tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),)) as app:
-        report = pipeline.poll(app, now=NOW)
+        report = poll(app, now=NOW)
         articles = _articles(app)
     bad = articles["https://a.test/bad"]
     assert (bad.status, "lxml exploded" in (bad.error or "")) == ("not_article", True)
@@ -392,7 +392,7 @@ def test_a_paywalled_teaser_is_stored_with_its_status_and_never_matched(tmp_path
     )
     sources = (configmod.Source("https://a.test/feed", "A"),)
     with round_app(tmp_path, [a], sources, story=True) as app:
-        report = pipeline.poll(app, now=NOW)
+        report = poll(app, now=NOW)
         articles = _articles(app)
         with app.db.read() as session:
             decided = set(
@@ -428,7 +428,7 @@ def test_a_date_known_only_to_the_day_is_kept_as_a_day(tmp_path: Path) -> None:
     )
     sources = (configmod.Source("https://a.test/feed", "A"),)
     with round_app(tmp_path, [a], sources, story=True) as app:
-        pipeline.poll(app, now=NOW)
+        poll(app, now=NOW)
         with app.db.read() as session:
             story = storyfile.build(session, "roxham")
     assert story is not None

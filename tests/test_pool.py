@@ -1,4 +1,4 @@
-"""monitor.pool.by_host: parallel work, one host at a time, no worker idle while a host is
+"""monitor.fetch.pool.by_host: parallel work, one host at a time, no worker idle while a host is
 ready."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from monitor.pool import by_host
+from monitor.fetch.pool import by_host
 
 
 def test_every_item_once_hosts_in_parallel_never_one_host_twice_at_once() -> None:

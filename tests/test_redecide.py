@@ -14,11 +14,12 @@ from email.policy import default
 from pathlib import Path
 
 from monitor import config as configmod
-from monitor import digest, pipeline
 from monitor.app import open_app
-from monitor.ingest import Indexes
 from monitor.match import band_keys, fingerprint, would_flip
-from monitor.redecide import backfill, redecide
+from monitor.poll.ingest import Indexes
+from monitor.poll.round import poll
+from monitor.publish import digest
+from monitor.stories.redecide import backfill, redecide
 from storage import archive, store, storyfile
 from tests.conftest import at, with_db, write_demo_config
 from tests.test_cli import monitor, ok
@@ -36,7 +37,7 @@ def _rounds(config: configmod.Config, replay, manifest) -> None:
     with open_app(config, now=at(manifest["round"][0]["now"])) as app:
         for spec in manifest["round"]:
             replay.set_round(spec["name"])
-            pipeline.poll(app, now=at(spec["now"]))
+            poll(app, now=at(spec["now"]))
 
 
 def _redecide(config: configmod.Config, now, *, dry_run: bool = False):

@@ -12,8 +12,8 @@ import pytest
 
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, ConfigError, FetchError
-from monitor.fetch import Fetcher, FetchResult
-from monitor.robots import (
+from monitor.fetch.client import Fetcher, FetchResult
+from monitor.fetch.robots import (
     GIVE_UP,
     MAX_BYTES,
     MIN_LIFETIME,
@@ -371,7 +371,7 @@ def test_refusals_are_logged(http_server: Site, fetcher: Fetcher) -> None:
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
-    robots_logger = logging.getLogger("monitor.robots")
+    robots_logger = logging.getLogger("monitor.fetch.robots")
     level = robots_logger.level
     robots_logger.addHandler(handler)
     robots_logger.setLevel(logging.INFO)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from monitor.schedule import (
+from monitor.poll.schedule import (
     MAX_RETRY_AFTER,
     Outcome,
     Policy,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import SeedError, UserError
-from monitor.seeds import load_seeds
+from monitor.stories.seeds import load_seeds
 from tests.conftest import REPO
 
 ROXHAM = REPO / "seeds" / "roxham-road"

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from monitor import config as configmod
-from monitor.discover import COMMON_PATHS, common_urls, feed_links
 from monitor.errors import ConfigError, UserError
-from monitor.fetch import Fetcher
-from monitor.opml import OpmlFeed, read_opml, write_opml
-from monitor.sources import NewSource, append_sources, find_feed, status_of, toml_string
+from monitor.fetch.client import Fetcher
+from monitor.sources.discover import COMMON_PATHS, common_urls, feed_links
+from monitor.sources.manage import NewSource, append_sources, find_feed, status_of, toml_string
+from monitor.sources.opml import OpmlFeed, read_opml, write_opml
 from storage.models import Source
 from tests.conftest import SHARED_DATA, at, toml_value
 from tests.httpserver import Reply, Site, serve

@@ -8,10 +8,10 @@ from collections import Counter
 
 from sqlalchemy import delete, select
 
-from monitor import match_story
 from monitor.app import open_app
-from monitor.ingest import Indexes
 from monitor.match import StoryIndex
+from monitor.match import story as match_story
+from monitor.poll.ingest import Indexes
 from storage import archive, termstats
 from storage.models import Meta, TermDf
 from tests.conftest import at, with_db

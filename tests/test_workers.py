@@ -7,8 +7,8 @@ from __future__ import annotations
 import multiprocessing
 
 from monitor import config as configmod
-from monitor import pipeline
 from monitor.app import open_app
+from monitor.poll.round import poll
 from storage import storyfile
 from tests.conftest import at, with_db
 from tests.test_pipeline import assert_ground_truth
@@ -23,7 +23,7 @@ def _worker(config: configmod.Config, times: list[str], barrier: object, out: ob
     with open_app(config, now=at(times[0])) as app:
         for now in times:
             barrier.wait()  # type: ignore[attr-defined]  # the parent has set the round
-            report = pipeline.poll(app, now=at(now))
+            report = poll(app, now=at(now))
             polled, stored = polled + report.sources_polled, stored + report.articles_new
             barrier.wait()  # type: ignore[attr-defined]  # every worker is done with it
     out.put((polled, stored))  # type: ignore[attr-defined]

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from monitor import config as configmod
-from monitor import digest, pipeline, render
 from monitor.app import open_app
 from monitor.demo.server import ReplayServer
+from monitor.poll.round import poll
+from monitor.publish import digest, render
 from storage import storyfile
 
 STORY = Path(__file__).with_name("story")
@@ -110,7 +111,7 @@ def run(out: Path) -> DemoResult:
             for spec in data["round"]:
                 server.set_round(spec["name"])
                 now = datetime.fromisoformat(spec["now"])
-                report = pipeline.poll(app, now=now)
+                report = poll(app, now=now)
                 sent = digest.send_due(app, now=now)
                 digests += [d.delivered_to for d in sent]
                 line = (

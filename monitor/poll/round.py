@@ -28,11 +28,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from monitor import pool, schedule
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
-from monitor.fetch import FetchResult
-from monitor.ingest import (
+from monitor.fetch import pool
+from monitor.fetch.client import FetchResult
+from monitor.log import log
+from monitor.parse import Feed, FeedEntry, parse_feed
+from monitor.poll import schedule
+from monitor.poll.ingest import (
     Indexes,
     NewArticle,
     Page,
@@ -41,8 +44,6 @@ from monitor.ingest import (
     store_new,
     store_recheck,
 )
-from monitor.log import log
-from monitor.parse import Feed, FeedEntry, parse_feed
 from monitor.urls import normalise_url
 from storage import queue, store
 

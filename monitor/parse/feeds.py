@@ -32,13 +32,14 @@ from urllib.parse import urljoin
 
 import feedparser
 
-# Feed and FeedEntry are public from here, not from monitor.feed; tests/test_parse.py and
-# benchmarks/parse.py also import _parse_fast from here.
-from monitor import charset
 from monitor.errors import ParseError
-from monitor.feed import Feed, FeedEntry, _entry, _plain_title, _root, _ttl_seconds
-from monitor.parse_fast import _parse_fast
-from monitor.parse_sitemap import _parse_sitemap
+
+# Feed and FeedEntry are public from here, not from monitor.feed; tests/test_parse.py and
+# benchmarks/parse.py also import parse_fast from here.
+from monitor.parse import charset
+from monitor.parse.fast import parse_fast
+from monitor.parse.model import Feed, FeedEntry, make_entry, plain_title, root_element, ttl_seconds
+from monitor.parse.sitemap import parse_sitemap
 from monitor.urls import normalise_url
 
 # Bozo flags that say nothing about the feed itself: a missing or generic Content-Type, or a
@@ -98,7 +99,7 @@ def _utf8_xml(body: bytes, headers: Mapping[str, str]) -> bytes:
 
 
 def _root_name(data: bytes) -> str | None:
-    found = _root(data)
+    found = root_element(data)
     return found[0] if found else None
 
 
@@ -178,7 +179,7 @@ def _parse_with_feedparser(
         raise ParseError("parse", warning or "malformed feed with no entries")
     entries = []
     for item in parsed.entries:
-        entry = _entry(
+        entry = make_entry(
             item.get("link"),
             item.get("id"),
             item.get("title"),
@@ -195,13 +196,13 @@ def _parse_with_feedparser(
         # Broken inside its items, leaving none we can use: still an error, not an empty feed.
         raise ParseError("parse", warning or "malformed feed with no readable entry")
     return Feed(
-        title=_plain_title(
+        title=plain_title(
             parsed.feed.get("title"), parsed.feed.get("title_detail", {}).get("type")
         ),
         link=parsed.feed.get("link"),
         format=parsed.version or "unknown",
         entries=tuple(entries),
-        ttl_s=_ttl_seconds(parsed.feed.get("ttl")),
+        ttl_s=ttl_seconds(parsed.feed.get("ttl")),
         warning=warning,
     )
 
@@ -225,9 +226,9 @@ def parse_feed(body: bytes, base_url: str, headers: Mapping[str, str] | None = N
     data = _utf8_xml(body, headers)
     root = _root_name(data)
     if root in ("urlset", "sitemapindex"):
-        return _parse_sitemap(data, base_url)
+        return parse_sitemap(data, base_url)
     if root in ("rss", "feed"):
-        feed = _parse_fast(data, base_url, headers)
+        feed = parse_fast(data, base_url, headers)
         if feed is not None:
             return feed
     return _parse_with_feedparser(data, body, base_url, headers)

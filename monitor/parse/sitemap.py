@@ -1,7 +1,7 @@
 """Sitemaps (sitemaps.org 0.9, Google's older 0.84, Google News) and sitemap indexes -> Feed.
 
 Pure: no network, no files, no clock. Part of ``monitor.parse``, which inflates and decodes the
-body, sniffs the root element and hands the UTF-8 bytes to ``_parse_sitemap``: call
+body, sniffs the root element and hands the UTF-8 bytes to ``parse_sitemap``: call
 ``monitor.parse.parse_feed``, not this module. Sitemaps are read with lxml, with entities,
 network and huge trees refused: no sitemap needs a DTD, and an expanded entity or a fetched one
 is how an XML document becomes a bomb or a request. Minor breakage (a cut-off tail, a stray "&")
@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
 from monitor.errors import ParseError
-from monitor.feed import Feed, FeedEntry, _root
+from monitor.parse.model import Feed, FeedEntry, root_element
 from monitor.urls import normalise_url
 
 _W3C_DATETIME = re.compile(
@@ -135,8 +135,8 @@ def _sitemap_from_root(root: etree._Element, base_url: str, warning: str | None)
     return reader(root, ns, base_url, warning)
 
 
-def _parse_sitemap(data: bytes, base_url: str) -> Feed:
-    found = _root(data)
+def parse_sitemap(data: bytes, base_url: str) -> Feed:
+    found = root_element(data)
     if found and b"<!ENTITY" in data[: found[1]].upper():
         # No sitemap needs entities; unexpanded ones would only leave broken URLs behind.
         raise ParseError("parse", "sitemap declares entities in a DTD")

@@ -8,7 +8,7 @@ this code does not model, or any doubt, raises _Doubt and feedparser reads the d
 tests/test_parse.py runs both paths over every corpus file the fast path takes and requires
 the same Feed.
 
-Pure: no network, no files, no clock. Part of ``monitor.parse``, which hands ``_parse_fast`` the
+Pure: no network, no files, no clock. Part of ``monitor.parse``, which hands ``parse_fast`` the
 UTF-8 bytes of a document whose root is ``rss`` or ``feed`` and falls back to feedparser when it
 returns None: call ``monitor.parse.parse_feed``, not this module.
 """
@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
-from monitor.feed import _HTML_TYPES, Feed, FeedEntry, _entry, _plain_title, _ttl_seconds
+from monitor.parse.model import HTML_TYPES, Feed, FeedEntry, make_entry, plain_title, ttl_seconds
 
 try:  # feedparser's own tables and date parser, so that both paths read alike
     from feedparser.datetimes import _parse_date as _fp_parse_date
@@ -176,7 +176,7 @@ class _Links:
         if "href" in attrs:  # even empty: feedparser then links to the base URI
             if len(element):
                 raise _Doubt
-            if rel == "alternate" and _TEXT_TYPES.get(kind, kind) in _HTML_TYPES:
+            if rel == "alternate" and _TEXT_TYPES.get(kind, kind) in HTML_TYPES:
                 self.value, self.present = _fp_urljoin(base, attrs["href"]), True
             return
         text = _leaf_text(element)
@@ -293,7 +293,7 @@ def _fast_entry(
     # one, and a <source> resets that bookkeeping.
     if titles > 1 or guids > 1 or (media_title and (not title or has_source)):
         raise _Doubt
-    return _entry(links.value, guid, title, title_type, published, updated, base_url)
+    return make_entry(links.value, guid, title, title_type, published, updated, base_url)
 
 
 def _fast_feed(container: etree._Element, base: str, base_url: str, *, atom: bool) -> Feed:
@@ -346,11 +346,11 @@ def _fast_feed(container: etree._Element, base: str, base_url: str, *, atom: boo
     if titles > 1 or ids > 1:
         raise _Doubt
     return Feed(
-        title=_plain_title(title, title_type),
+        title=plain_title(title, title_type),
         link=links.value,
         format="atom10" if atom else "rss20",
         entries=tuple(entries),
-        ttl_s=_ttl_seconds(ttl),
+        ttl_s=ttl_seconds(ttl),
     )
 
 
@@ -370,7 +370,7 @@ def _fp_base(base_url: str, headers: Mapping[str, str]) -> str:
     return joined if joined.strip().split(":", 1)[0] in ACCEPTABLE_URI_SCHEMES else base
 
 
-def _parse_fast(data: bytes, base_url: str, headers: Mapping[str, str]) -> Feed | None:
+def parse_fast(data: bytes, base_url: str, headers: Mapping[str, str]) -> Feed | None:
     """Well-formed RSS 2.0 or Atom 1.0 read with lxml; None when feedparser must decide."""
     if _FPMixin is None or not _namespaces_ok(data):
         return None

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 from protego import Protego
 
 from monitor.errors import ConfigError, FetchError
-from monitor.fetch import FetchResult
+from monitor.fetch.client import FetchResult
 from monitor.log import log
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from monitor.extract_meta import Tree, text_of
+from monitor.extract.meta import Tree, text_of
 
 PRUNE_XPATH = ["//*[contains(translate(@style, ' ', ''), 'display:none')]"]
 

@@ -1,4 +1,4 @@
-"""Renderings of the story file and digests (Jinja templates in monitor/templates). Pure."""
+"""Renderings of the story file and digests (Jinja templates in monitor/publish/templates). Pure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("monitor", "templates"),
+    loader=jinja2.PackageLoader("monitor.publish", "templates"),
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
     trim_blocks=True,
     lstrip_blocks=True,

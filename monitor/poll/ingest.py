@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor import diff, schedule
 from monitor.app import App, StoryRef, store_version
 from monitor.errors import ExtractError, FetchError
 from monitor.extract import Extracted, extract
@@ -32,8 +31,10 @@ from monitor.match import (
     fingerprint,
     version_key,
 )
-from monitor.match_story import TermChange
+from monitor.match.story import TermChange
 from monitor.parse import FeedEntry
+from monitor.poll import schedule
+from monitor.publish import diff
 from monitor.urls import domain_of, normalise_url
 from storage import archive, lsh, meta, queue, store, termstats
 from storage.models import Article, ArticleVersion

@@ -36,9 +36,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.app import App, StoryRef, index_member
-from monitor.ingest import Indexes, as_known, record, remember
 from monitor.log import log
-from monitor.match import Decision, MatchSettings, band_keys, fingerprint, story_bar, would_flip
+from monitor.match import (
+    Decision,
+    MatchSettings,
+    band_keys,
+    fingerprint,
+    story_bar,
+    would_flip,
+)
+from monitor.poll.ingest import Indexes, as_known, record, remember
 from storage import archive, lsh, meta, store
 from storage.models import Article, StoryArticle
 

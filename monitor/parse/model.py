@@ -47,7 +47,7 @@ _NAME = re.compile(rb"[A-Za-z_][\w.:\-]*")
 _END_OF_SUBSET = re.compile(rb"\]\s*>")
 
 
-def _root(data: bytes, window: int = 65536) -> tuple[str, int] | None:
+def root_element(data: bytes, window: int = 65536) -> tuple[str, int] | None:
     """The local name (lower-cased) and offset of the document's first element.
 
     A scan rather than one regular expression: nested repetition over whitespace and comments
@@ -110,17 +110,17 @@ def _entry_url(link: Any, guid: Any, base_url: str) -> str | None:
 
 # An HTML tag, comment or declaration ("<" then a letter, "/", "!" or "?"): "a < b" is text.
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*>")
-_HTML_TYPES = ("text/html", "application/xhtml+xml")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
-def _plain_title(title: str | None, content_type: str | None) -> str | None:
+def plain_title(title: str | None, content_type: str | None) -> str | None:
     """A title as plain text: feedparser hands HTML titles over as HTML (tags, ``&amp;``)."""
-    if title is None or content_type not in _HTML_TYPES:
+    if title is None or content_type not in HTML_TYPES:
         return title
     return " ".join(html.unescape(_TAG.sub("", title)).split())
 
 
-def _entry(
+def make_entry(
     link: Any,
     guid: Any,
     title: str | None,
@@ -136,13 +136,13 @@ def _entry(
     return FeedEntry(
         key=guid or normalise_url(url),
         url=url,
-        title=_plain_title(title, title_type),
+        title=plain_title(title, title_type),
         published_at=_struct_to_dt(published),
         updated_at=_struct_to_dt(updated),
     )
 
 
-def _ttl_seconds(ttl: Any) -> float | None:
+def ttl_seconds(ttl: Any) -> float | None:
     if ttl and str(ttl).strip().isdigit():
         return int(str(ttl).strip()) * 60.0
     return None

@@ -59,7 +59,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from monitor.errors import ExtractError
-from monitor.extract_meta import (
+from monitor.extract.meta import (
     DAY,
     JsonLd,
     Tree,
@@ -75,8 +75,8 @@ from monitor.extract_meta import (
     read_meta,
     text_of,
 )
-from monitor.extract_status import NOT_ARTICLE, classify
-from monitor.extract_text import PRUNE_XPATH, clean_text
+from monitor.extract.status import NOT_ARTICLE, classify
+from monitor.extract.text import PRUNE_XPATH, clean_text
 
 # The pipeline's default for poll.min_words; extract() callers pass their own.
 DEFAULT_MIN_WORDS = 60

@@ -44,8 +44,7 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
-from monitor.log import log
-from monitor.transport import (
+from monitor.fetch.transport import (
     AddressRefused,
     GuardedTransport,
     Resolver,
@@ -54,6 +53,7 @@ from monitor.transport import (
     request_deadline,
     system_resolver,
 )
+from monitor.log import log
 
 logger = logging.getLogger(__name__)
 

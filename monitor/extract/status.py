@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from monitor.extract_meta import ARTICLE_TYPES, JsonLd, Tree, meta_value, text_of
+from monitor.extract.meta import ARTICLE_TYPES, JsonLd, Tree, meta_value, text_of
 
 OK = "ok"
 TOO_SHORT = "too_short"

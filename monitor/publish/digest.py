@@ -23,7 +23,7 @@ from monitor.app import App
 from monitor.config import EmailSettings
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import log
-from monitor.render import template
+from monitor.publish.render import template
 from storage import archive
 from storage.models import Digest, Story, StoryArticle
 from storage.storyfile import iso

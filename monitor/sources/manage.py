@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from monitor import config as configmod
-from monitor.discover import common_urls, feed_links
 from monitor.errors import FetchError, NotFoundError, ParseError, UserError
-from monitor.fetch import Fetcher, FetchResult
+from monitor.fetch.client import Fetcher, FetchResult
 from monitor.log import log
-from monitor.opml import OpmlFeed, read_opml, write_opml
 from monitor.parse import Feed, parse_feed
+from monitor.sources.discover import common_urls, feed_links
+from monitor.sources.opml import OpmlFeed, read_opml, write_opml
 from monitor.urls import normalise_url
 
 if TYPE_CHECKING:
@@ -332,7 +332,7 @@ class SourceStatus:
 def status_of(source: Source, *, now: datetime) -> SourceStatus:
     """How ``source`` is doing at ``now``: failing means errors for at least ``FAILING_FOR``
     (the day after which digests name it too)."""
-    from monitor.digest import FAILING_FOR  # imported here: it brings the whole app with it
+    from monitor.publish.digest import FAILING_FOR  # imported here: it brings the whole app with it
 
     if not source.active:
         state = "inactive"
