@@ -34,7 +34,7 @@ from monitor import config as configmod  # noqa: E402
 from monitor.app import open_app, store_version  # noqa: E402
 from monitor.match import MatchSettings, fingerprint  # noqa: E402
 from monitor.stories.redecide import backfill  # noqa: E402
-from storage import archive, store  # noqa: E402
+from storage import members  # noqa: E402
 from storage.models import Source  # noqa: E402
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             with app.db.write() as session:
                 source_id = session.query(Source.id).filter(Source.name == "bench").scalar()
                 for n, a in enumerate(articles):
-                    article = store.create_article(
+                    article = articles.create_article(
                         session,
                         url=f"https://bench.test/{n}",  # keys repeat
                         source_id=source_id,
@@ -123,9 +123,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 done = backfill(app, story, now=NOW)
                 seconds = time.perf_counter() - started
                 with app.db.read() as session:
-                    members = archive.story_members(session, story.id)
+                    found = members.story_members(session, story.id)
                 # The seed's own text, stored as an article too, is its copy: left out.
-                got = {int(m.url.rsplit("/", 1)[-1]) for m in members if m.relation != "seed"}
+                got = {int(m.url.rsplit("/", 1)[-1]) for m in found if m.relation != "seed"}
                 got.discard(s)
                 want = {j for j, a in enumerate(articles) if a.event == articles[s].event} - {s}
                 row = seeded[n]

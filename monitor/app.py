@@ -33,7 +33,7 @@ from monitor.match import (
 from monitor.match.story import TERMS_VERSION, TermChange, document_terms
 from monitor.stories.seeds import Seed, load_seeds
 from monitor.urls import domain_of
-from storage import archive, lsh, store, termstats
+from storage import articles, lsh, members, sources, stories, termstats
 from storage.db import Database, DatabaseError, open_database
 from storage.models import Article, ArticleVersion
 
@@ -135,7 +135,7 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
     cfg = app.config
     with app.db.write() as session:
         for source in cfg.sources:
-            store.sync_source(
+            sources.sync_source(
                 session,
                 url=source.url,
                 name=source.name,
@@ -144,12 +144,12 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
                 now=now,
                 obey_robots=source.robots,
             )
-        store.deactivate_sources_except(session, {s.url for s in cfg.sources})
+        sources.deactivate_sources_except(session, {s.url for s in cfg.sources})
         new = set()
         for story in cfg.stories:
-            if archive.story_by_slug(session, story.slug) is None:
+            if stories.story_by_slug(session, story.slug) is None:
                 new.add(story.slug)
-            row = store.sync_story(
+            row = stories.sync_story(
                 session, slug=story.slug, title=story.title, keywords=list(story.keywords), now=now
             )
             app.stories.append(
@@ -170,7 +170,7 @@ def _sync(app: App, seeds: dict[str, list[Seed]], now: datetime) -> None:
     for ref in app.stories:
         if ref.slug in new:
             with app.db.read() as session:
-                stored = len(archive.undecided(session, ref.id, sources=ref.sources))
+                stored = len(members.undecided(session, ref.id, sources=ref.sources))
             if stored:
                 # Deciding them takes minutes on a large archive: the user's call, not a start's.
                 log(
@@ -215,7 +215,7 @@ def _sync_terms(app: App) -> None:
         termstats.reset(session, TERMS_VERSION)
         df: Counter[str] = Counter()
         docs = 0
-        for docs, text in enumerate(archive.latest_texts(session), start=1):
+        for docs, text in enumerate(articles.latest_texts(session), start=1):
             df.update(document_terms(text))
             if docs % 10_000 == 0:
                 log(logger, "term_df_progress", texts=docs)
@@ -263,7 +263,7 @@ def store_version(
     in memory)."""
     change = TermChange.between(previous.text if previous else None, text)
     termstats.apply(session, change.added, change.removed, new_doc=change.new_doc)
-    version = store.add_version(
+    version = articles.add_version(
         session,
         article,
         fetched_at=now,
@@ -281,9 +281,9 @@ def store_version(
 def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
     fp = fingerprint(seed.text, app.match_settings)
     with app.db.write() as session:
-        article = store.find_article(session, seed.url)
+        article = articles.find_article(session, seed.url)
         if article is None:
-            article = store.create_article(
+            article = articles.create_article(
                 session,
                 url=seed.url,
                 canonical_url=None,
@@ -299,9 +299,9 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                 last_fetched_at=now,
                 status="ok",
             )
-        latest = store.latest_version(session, article.id)
+        latest = articles.latest_version(session, article.id)
         if latest is not None and latest.content_sha256 == fp.sha256 and latest.title == seed.title:
-            if store.membership(session, story.id, article.id) is not None:
+            if members.membership(session, story.id, article.id) is not None:
                 return
         else:
             version, _ = store_version(
@@ -315,8 +315,8 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                 previous=latest,
             )
             article.title = seed.title
-            if latest is not None and store.membership(session, story.id, article.id):
-                store.add_event(
+            if latest is not None and members.membership(session, story.id, article.id):
+                stories.add_event(
                     session,
                     story_id=story.id,
                     article_id=article.id,
@@ -325,8 +325,8 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                     now=now,
                     article_version=version.version,
                 )
-        if store.membership(session, story.id, article.id) is None:
-            off_topic = archive.count_off_topic(session, story.id)
+        if members.membership(session, story.id, article.id) is None:
+            off_topic = members.count_off_topic(session, story.id)
             if off_topic:
                 # They were judged without this seed: the user's call to judge them again.
                 log(
@@ -338,7 +338,7 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                     off_topic_articles=off_topic,
                     hint=f"monitor story backfill {story.slug} --off-topic",
                 )
-            store.record_decision(
+            members.record_decision(
                 session,
                 story_id=story.id,
                 article_id=article.id,
@@ -348,7 +348,7 @@ def _sync_seed(app: App, story: StoryRef, seed: Seed, now: datetime) -> None:
                 match={"kind": "seed", "reason": f"seed file {seed.path.name}"},
                 now=now,
             )
-            store.add_event(
+            stories.add_event(
                 session,
                 story_id=story.id,
                 article_id=article.id,

@@ -130,12 +130,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_story_list(args: argparse.Namespace) -> int:
     from monitor.app import open_db
-    from storage import archive
+    from storage import stories
 
     db = open_db(_config(args))
     try:
         with db.read() as session:
-            rows = archive.list_stories(session)
+            rows = stories.list_stories(session)
     finally:
         db.close()
     if args.json:
@@ -181,26 +181,26 @@ def cmd_story_export(args: argparse.Namespace) -> int:
 def cmd_story_scores(args: argparse.Namespace) -> int:
     from monitor.app import open_db
     from monitor.match import story_bar, would_flip
-    from storage import archive
+    from storage import members, stories
 
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise UserError(f"--threshold: expected a number from 0 to 1, got {args.threshold}")
     db = open_db(_config(args))
     try:
         with db.read() as session:
-            story = archive.story_by_slug(session, args.slug)
+            story = stories.story_by_slug(session, args.slug)
             if story is None:
                 raise NotFoundError(f"no story {args.slug!r} (see: monitor story list)")
-            rows = archive.story_scores(session, story.id)
+            rows = members.story_scores(session, story.id)
     finally:
         db.close()
 
-    def needed(r: archive.StoryScore) -> float:
+    def needed(r: members.StoryScore) -> float:
         """What the article needs at the threshold looked at: the one it was decided with, or
         ``--threshold`` to see what another would decide."""
         return story_bar(r.threshold if args.threshold is None else args.threshold, r.keyword_hits)
 
-    def flips(r: archive.StoryScore) -> bool:
+    def flips(r: members.StoryScore) -> bool:
         return args.threshold is not None and would_flip(r, args.threshold)
 
     # The articles nearest the line are the ones another story_threshold would decide otherwise.
@@ -303,12 +303,12 @@ def cmd_story_backfill(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from monitor.app import open_db
-    from storage import archive
+    from storage import search
 
     db = open_db(_config(args))
     try:
         with db.read() as session:
-            hits = archive.search(session, args.text, limit=args.limit, story=args.story)
+            hits = search.search(session, args.text, limit=args.limit, story=args.story)
     finally:
         db.close()
     for h in hits:
@@ -334,16 +334,16 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from monitor.app import open_db
     from monitor.urls import normalise_url
-    from storage import archive
+    from storage import articles, members
 
     db = open_db(_config(args))
     try:
         with db.read() as session:
             # As the archive stores it (normalised), else as given.
-            article = archive.stored(session, normalise_url(args.url)) or archive.stored(
+            article = articles.stored(session, normalise_url(args.url)) or articles.stored(
                 session, args.url
             )
-            rows = archive.explain(session, article.url) if article is not None else []
+            rows = members.explain(session, article.url) if article is not None else []
     finally:
         db.close()
     if article is None:
@@ -448,11 +448,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
         )
         return 0
     from monitor.app import open_app
-    from storage import archive
+    from storage.sources import all_sources
 
     now = _now(args.now)
     with open_app(cfg, now=now) as app, app.db.read() as session:
-        rows = [sources.status_of(s, now=now) for s in archive.sources(session)]
+        rows = [sources.status_of(s, now=now) for s in all_sources(session)]
     if args.format == "json":
         print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return 0

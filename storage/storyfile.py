@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.archive import story_by_slug
 from storage.models import Article, StoryArticle, StoryEvent
+from storage.stories import story_by_slug
 
 SCHEMA_VERSION = 1
 

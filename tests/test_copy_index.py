@@ -26,7 +26,7 @@ from monitor.app import App, open_app
 from monitor.extract import Extracted, extract
 from monitor.match import band_keys, fingerprint, lsh_params
 from monitor.poll.ingest import Indexes, Page, RoundReport, first_version, store_recheck
-from storage import lsh, queue, store
+from storage import articles, lsh, members, queue, stories
 from storage.db import alembic_config, open_database
 from storage.models import ArticleVersion, LshBucket, Meta, StoryArticle
 from tests.conftest import with_db
@@ -66,7 +66,7 @@ def _page(path: str = PAGE) -> Extracted:
 
 def _new_article(app: App, url: str, published_at: datetime) -> int:
     with app.db.write() as session:
-        article = store.create_article(
+        article = articles.create_article(
             session,
             url=url,
             source_id=None,
@@ -278,7 +278,7 @@ def test_a_copy_published_before_its_group_becomes_the_original(
         assert relations[reprint] == ("copy", wire)
         assert relations[later] == ("copy", wire)
         with app.db.read() as session:
-            old = store.membership(session, app.stories[0].id, reprint)
+            old = members.membership(session, app.stories[0].id, reprint)
             assert old is not None and old.match["copy_of_earlier"] == "https://wire.example/deal"
         # The in-memory index agrees: the next copy points at the wire too.
         again = _new_article(app, "https://again.example/deal", NOW + timedelta(hours=5))
@@ -349,7 +349,7 @@ def test_a_story_threshold_of_its_own_decides_in_place_of_the_match_one(
         article = _new_article(app, "https://a.example/weak", NOW)
         _ingest(app, article, weak)
         with app.db.read() as session:
-            decided = store.membership(session, app.stories[0].id, article)
+            decided = members.membership(session, app.stories[0].id, article)
             assert decided is not None
             relation, match = decided.relation, decided.match
     # Scores are stored to four decimals; a story keyword in the text halves the threshold.
@@ -365,7 +365,7 @@ def test_a_story_threshold_of_its_own_decides_in_place_of_the_match_one(
         article = _new_article(app, "https://a.example/weak", NOW)
         _ingest(app, article, weak)
         with app.db.read() as session:
-            decided = store.membership(session, app.stories[0].id, article)
+            decided = members.membership(session, app.stories[0].id, article)
             assert decided is not None
             assert decided.relation == "original"
             assert decided.match["thresholds"]["story"] == pytest.approx(threshold, abs=1e-4)
@@ -381,7 +381,7 @@ def test_appended_entries_of_any_id_and_version_read_back_exactly(db_url: str) -
     db = open_database(db_url)
     try:
         with db.write() as session:
-            story = store.sync_story(session, slug="s", title="s", keywords=[], now=NOW)
+            story = stories.sync_story(session, slug="s", title="s", keywords=[], now=NOW)
             story_id = story.id
         for article_id, version in sorted(versions):
             with db.write() as session:
@@ -460,7 +460,7 @@ def test_two_rechecks_of_one_change_store_one_version(db_url: str, tmp_path: Pat
         edited = dataclasses.replace(edited, text=edited.text + " Updated at 18:00 with reaction.")
         page = Page(url="https://a.example/deal", extracted=edited)
         with one.db.read() as session:
-            row = store.latest_version(session, article)
+            row = articles.latest_version(session, article)
             assert row is not None and row.version == 1
             due = queue.DueArticle(article, "https://a.example/deal", None, "a", NOW, 0, None, None)
 

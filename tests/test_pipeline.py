@@ -8,7 +8,7 @@ import pytest
 
 from monitor.app import open_app
 from monitor.poll.round import RoundReport, poll
-from storage import storyfile
+from storage import sources, storyfile
 from tests.conftest import at, with_db
 
 
@@ -131,7 +131,6 @@ def test_a_broken_source_is_recorded_and_the_rest_goes_on(demo_config, replay, m
     """A source whose feed 404s gets an error and a backed-off next check; the other sources'
     articles are still stored."""
     from monitor import config as configmod
-    from storage import archive
 
     broken = configmod.Source(
         url=replay.url("/no-such-outlet/feed.xml"), name="Broken", interval=1800.0
@@ -141,7 +140,7 @@ def test_a_broken_source_is_recorded_and_the_rest_goes_on(demo_config, replay, m
     with open_app(config, now=now) as app:
         report = _run_rounds(app, replay, manifest, upto=1)[0]
         with app.db.read() as session:
-            rows = {s.name: s for s in archive.sources(session)}
+            rows = {s.name: s for s in sources.all_sources(session)}
     assert report.sources_failed == 1
     assert report.originals >= 2
     bad = rows["Broken"]

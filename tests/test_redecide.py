@@ -20,7 +20,7 @@ from monitor.poll.ingest import Indexes
 from monitor.poll.round import poll
 from monitor.publish import digest
 from monitor.stories.redecide import backfill, redecide
-from storage import archive, store, storyfile
+from storage import articles, members, storyfile
 from tests.conftest import at, with_db, write_demo_config
 from tests.test_cli import monitor, ok
 from tests.test_pipeline import _articles, assert_ground_truth
@@ -46,7 +46,7 @@ def _redecide(config: configmod.Config, now, *, dry_run: bool = False):
         changes = redecide(app, story, now=now, dry_run=dry_run)
         with app.db.read() as session:
             built = storyfile.build(session, story.slug)
-            scores = archive.story_scores(session, story.id)
+            scores = members.story_scores(session, story.id)
     return changes, built, scores
 
 
@@ -95,7 +95,7 @@ def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
     with open_app(config, now=_after_rounds(manifest)) as app:
         with app.db.read() as session:
             before = storyfile.build(session, manifest[SLUG_KEY])
-            rows = archive.story_scores(session, app.stories[0].id)
+            rows = members.story_scores(session, app.stories[0].id)
         digest.send_due(app, now=_after_rounds(manifest))
     assert before is not None
     copied = {a["copy_of"] for a in _articles(before).values() if a["relation"] == "copy"}
@@ -204,13 +204,13 @@ def test_a_match_index_built_before_members_left_is_built_again(demo_config, rep
         indexes = Indexes(app)
         indexes.get(story)  # built now, as a round builds it before its write transaction
         with app.db.read() as session:
-            rows = archive.story_scores(session, story.id)
+            rows = members.story_scores(session, story.id)
         target = min(rows, key=lambda r: r.score if r.kind == "same_story" else 9.0)
         raised = round((target.score + 0.001) * (2 if target.keyword_hits else 1), 4)
         changes, _, _ = _redecide(_with_threshold(demo_config, raised), now)
         assert target.url in {c.url for c in changes}
         with app.db.write() as session:
-            latest = store.latest_version(session, target.article_id)
+            latest = articles.latest_version(session, target.article_id)
             assert latest is not None
             fp = fingerprint(latest.text, app.match_settings)
             bands = band_keys(fp.minhash, app.match_settings)
@@ -301,7 +301,7 @@ def test_a_seed_added_to_a_story_with_off_topic_articles_names_the_backfill_to_r
         _backfill(config, now, since=now)
     (warning,) = [r for r in caplog.records if r.getMessage() == "seed_added"]
     with open_app(config, now=now) as app, app.db.read() as session:
-        off_topic = archive.count_off_topic(session, app.stories[0].id)
+        off_topic = members.count_off_topic(session, app.stories[0].id)
     assert warning.__dict__["seed"] == "002-ottawa.txt"
     assert warning.__dict__["off_topic_articles"] == off_topic > 0
     assert warning.__dict__["hint"] == f"monitor story backfill {manifest[SLUG_KEY]} --off-topic"

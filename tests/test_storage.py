@@ -14,7 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import StatementError
 
-from storage import archive, queue, store, storyfile
+from storage import articles, members, queue, search, sources, stories, storyfile
 from storage.db import Database, alembic_config, open_database
 from storage.models import (
     Article,
@@ -59,7 +59,7 @@ def db(db_url: str) -> Iterator[Database]:
 
 def _source(db: Database, name: str, next_check_at: datetime, *, active: bool = True) -> int:
     with db.write() as session:
-        source = store.sync_source(
+        source = sources.sync_source(
             session,
             url=f"https://{name}.example/feed.xml",
             name=name,
@@ -78,7 +78,7 @@ def _names(claimed: list[queue.DueSource]) -> list[str]:
 
 def _article(session: Any, url: str, outlet: str, **values: Any) -> Any:
     values.setdefault("first_seen_at", T0)
-    return store.create_article(
+    return articles.create_article(
         session,
         url=url,
         outlet=outlet,
@@ -89,7 +89,7 @@ def _article(session: Any, url: str, outlet: str, **values: Any) -> Any:
 
 
 def _version(session: Any, article: Any, text_: str, *, at: datetime, **extra: Any) -> Any:
-    return store.add_version(
+    return articles.add_version(
         session,
         article,
         fetched_at=at,
@@ -104,7 +104,7 @@ def _version(session: Any, article: Any, text_: str, *, at: datetime, **extra: A
 
 
 def _story(session: Any, slug: str) -> Story:
-    return store.sync_story(
+    return stories.sync_story(
         session, slug=slug, title=f"Story {slug}", keywords=[slug, "harbour"], now=T0
     )
 
@@ -269,7 +269,7 @@ def test_a_downgrade_to_the_first_migration_and_back_keeps_every_row(db: Databas
     source_id = _source(db, "wire", T0)
     with db.write() as session:
         article = _article(session, "https://wire.example/1", "Wire", source_id=source_id)
-        store.add_version(
+        articles.add_version(
             session,
             article,
             fetched_at=T0,
@@ -281,8 +281,8 @@ def test_a_downgrade_to_the_first_migration_and_back_keeps_every_row(db: Databas
             minhash=b"",
             changes={},
         )
-        story = store.sync_story(session, slug="s", title="S", keywords=[], now=T0)
-        store.record_decision(
+        story = stories.sync_story(session, slug="s", title="S", keywords=[], now=T0)
+        members.record_decision(
             session,
             story_id=story.id,
             article_id=article.id,
@@ -338,7 +338,7 @@ def test_inactive_sources_are_never_claimed(db: Database) -> None:
         "on"
     ]
     with db.write() as session:
-        store.deactivate_sources_except(session, set())
+        sources.deactivate_sources_except(session, set())
     assert queue.claim_sources(db, now=later + LEASE, limit=5, lease=LEASE, everything=True) == []
 
 
@@ -408,7 +408,7 @@ def test_add_version_numbers_versions_per_article(db: Database) -> None:
                 ArticleVersion.article_id, ArticleVersion.version
             )
         ).all()
-        assert store.latest_version(session, ids[0]).text == "third"  # type: ignore[union-attr]
+        assert articles.latest_version(session, ids[0]).text == "third"  # type: ignore[union-attr]
     assert rows == [
         (ids[0], 1, "first"),
         (ids[0], 2, "second"),
@@ -427,7 +427,7 @@ def test_add_event_bumps_the_story_version_once_per_event(db: Database) -> None:
         assert story.version == 0
         recorded = []
         for i, kind in enumerate(["first_report", "update", "removed"]):
-            event = store.add_event(
+            event = stories.add_event(
                 session,
                 story_id=story.id,
                 article_id=article.id,
@@ -508,7 +508,7 @@ def test_story_file_has_the_contract_keys_and_aware_iso_timestamps(db: Database)
             (copy, "copy", original.id, 0.912345),
         ]
         for article, relation, copy_of_id, similarity in decisions:
-            store.record_decision(
+            members.record_decision(
                 session,
                 story_id=story.id,
                 article_id=article.id,
@@ -525,7 +525,7 @@ def test_story_file_has_the_contract_keys_and_aware_iso_timestamps(db: Database)
             (original, "update", T0 + timedelta(hours=3), 2),
         ]
         for article, kind, at, article_version in events:
-            store.add_event(
+            stories.add_event(
                 session,
                 story_id=story.id,
                 article_id=article.id,
@@ -632,7 +632,7 @@ def test_search_matches_words_in_any_case_in_the_newest_version_and_filters_by_s
             (budget, other, "original"),
             (harbour, off, "off_topic"),
         ]:
-            store.record_decision(
+            members.record_decision(
                 session,
                 story_id=story.id,
                 article_id=article.id,
@@ -644,7 +644,7 @@ def test_search_matches_words_in_any_case_in_the_newest_version_and_filters_by_s
             )
 
     with db.read() as session:
-        everywhere = archive.search(session, "hARBOUR TUNNEL")
+        everywhere = search.search(session, "hARBOUR TUNNEL")
         assert [h.url for h in everywhere] == [
             "https://three.example/c",
             "https://two.example/b",
@@ -656,16 +656,16 @@ def test_search_matches_words_in_any_case_in_the_newest_version_and_filters_by_s
         assert by_url["https://three.example/c"].stories == ()
         assert "Harbour Tunnel" in by_url["https://one.example/a"].snippet
 
-        assert archive.search(session, "scandal") == []
-        assert archive.search(session, "harbour scandal") == []
-        assert archive.search(session, "tunnel submarine") == []
+        assert search.search(session, "scandal") == []
+        assert search.search(session, "harbour scandal") == []
+        assert search.search(session, "tunnel submarine") == []
 
-        in_story = archive.search(session, "Harbour tunnel", story="harbour")
+        in_story = search.search(session, "Harbour tunnel", story="harbour")
         assert [h.url for h in in_story] == ["https://one.example/a"]
-        assert [h.url for h in archive.search(session, "tunnel", story="budget")] == [
+        assert [h.url for h in search.search(session, "tunnel", story="budget")] == [
             "https://two.example/b"
         ]
-        assert archive.search(session, "tunnel", story="nothing") == []
+        assert search.search(session, "tunnel", story="nothing") == []
 
 
 # -- source outcomes -------------------------------------------------------------------------
@@ -680,7 +680,7 @@ def test_source_errors_count_up_keep_failing_since_and_an_ok_clears_them(db: Dat
         at = T0 + timedelta(minutes=10 * i)
         with db.write() as session:
             counts.append(
-                store.record_source_error(
+                sources.record_source_error(
                     session,
                     source_id,
                     now=at,
@@ -703,7 +703,7 @@ def test_source_errors_count_up_keep_failing_since_and_an_ok_clears_them(db: Dat
 
     ok_at = T0 + timedelta(minutes=20)
     with db.write() as session:
-        store.record_source_ok(
+        sources.record_source_ok(
             session,
             source_id,
             now=ok_at,
@@ -726,7 +726,7 @@ def test_source_errors_count_up_keep_failing_since_and_an_ok_clears_them(db: Dat
 
     with db.write() as session:
         assert (
-            store.record_source_error(
+            sources.record_source_error(
                 session,
                 source_id,
                 now=ok_at + timedelta(hours=1),

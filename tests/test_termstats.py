@@ -12,7 +12,7 @@ from monitor.app import open_app
 from monitor.match import StoryIndex
 from monitor.match import story as match_story
 from monitor.poll.ingest import Indexes
-from storage import archive, termstats
+from storage import articles, termstats
 from storage.models import Meta, TermDf
 from tests.conftest import at, with_db
 from tests.test_pipeline import _run_rounds
@@ -34,7 +34,7 @@ def _recounted(app) -> tuple[Counter[str], int]:
     """The frequencies counted afresh from every article's newest stored text."""
     df: Counter[str] = Counter()
     with app.db.read() as session:
-        texts = list(archive.latest_texts(session))
+        texts = list(articles.latest_texts(session))
     for text in texts:
         df.update(match_story.document_terms(text))
     return df, len(texts)
@@ -58,7 +58,7 @@ def test_stored_frequencies_are_those_of_every_articles_newest_text(
         from_table = Indexes(app).get(story)
         from_texts = StoryIndex(app.match_settings, story.keywords)
         with app.db.read() as session:
-            for text in archive.latest_texts(session):
+            for text in articles.latest_texts(session):
                 from_texts.add_background(text)
         # The round's index read only its members' terms, with the frequencies a full count
         # gives them.

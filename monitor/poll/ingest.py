@@ -36,7 +36,7 @@ from monitor.parse import FeedEntry
 from monitor.poll import schedule
 from monitor.publish import diff
 from monitor.urls import domain_of, normalise_url
-from storage import archive, lsh, meta, queue, store, termstats
+from storage import articles, lsh, members, meta, queue, stories, termstats
 from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Indexes:
                 # The archive's document frequencies stay in the database: only the terms of
                 # the story's members, and of each article decided, are read.
                 index.use_background(termstats.documents(s))
-                for m in archive.story_members(s, story.id):
+                for m in members.story_members(s, story.id):
                     index.add(as_known(m))
                 _provide_df(s, index)
                 self._left[story.id] = meta.get(s, meta.members_left(story.id))
@@ -125,7 +125,7 @@ class Indexes:
         if not index.knows_text(fp.sha256):
             missing |= lsh.members_with_text(session, story.id, fp.sha256)
         if missing:
-            for m in archive.story_members(session, story.id, only=missing):
+            for m in members.story_members(session, story.id, only=missing):
                 index.add(as_known(m))
         _provide_df(session, index, title, text)
         return index.decide(
@@ -156,7 +156,7 @@ def _provide_df(
         index.provide_df(asked, termstats.lookup(session, asked))
 
 
-def as_known(m: archive.Member) -> Known:
+def as_known(m: members.Member) -> Known:
     return Known(
         m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title, m.language
     )
@@ -283,7 +283,7 @@ def store_new(
     canonical = _canonical(extracted, page)
     if canonical:
         with app.db.read() as session:
-            known = store.find_article(session, canonical)
+            known = articles.find_article(session, canonical)
         if known is not None:
             # The same page under another URL (a feed's tracking link, a redirect, AMP).
             log(logger, "same_article", url=new.url, canonical=canonical, article=known.url)
@@ -292,7 +292,7 @@ def store_new(
         report.page_errors += 1
         report.errors.append(f"{new.url}: {page.error}")
     with app.db.write() as session:
-        article = store.create_article(
+        article = articles.create_article(
             session,
             url=new.url,
             source_id=source.id,
@@ -375,7 +375,7 @@ def first_version(
     with app.db.write() as session:
         lsh.lock(session, (key for _, key in bands))
         article = session.get_one(Article, article_id, with_for_update=True)
-        if store.latest_version(session, article.id) is not None:
+        if articles.latest_version(session, article.id) is not None:
             return  # another process re-checking it stored it first (store_recheck)
         # As stored: the page's date, else the feed's. The story stage weighs time proximity.
         decisions = [
@@ -470,7 +470,7 @@ def record(
 ) -> None:
     """Store one story's decision on ``article`` with ``match`` as its reason: the copy group
     it leads re-pointed at it, and its event on the timeline unless it is off-topic."""
-    store.record_decision(
+    members.record_decision(
         session,
         story_id=story_id,
         article_id=article.id,
@@ -481,7 +481,7 @@ def record(
         now=now,
     )
     if decision.leads_group and decision.matched_id is not None:
-        store.repoint_copy_group(
+        members.repoint_copy_group(
             session,
             story_id=story_id,
             old_id=decision.matched_id,
@@ -490,7 +490,7 @@ def record(
             now=now,
         )
     if decision.relation != "off_topic":
-        store.add_event(
+        stories.add_event(
             session,
             story_id=story_id,
             article_id=article.id,
@@ -531,8 +531,8 @@ def store_recheck(
                 article.last_fetched_at = now
             elif page.gone and article.status == "ok":
                 article.status, article.removed_at, article.next_check_at = "removed", now, None
-                for member in store.stories_of_article(session, article.id):
-                    store.add_event(
+                for member in members.stories_of_article(session, article.id):
+                    stories.add_event(
                         session,
                         story_id=member.story_id,
                         article_id=article.id,
@@ -557,7 +557,7 @@ def store_recheck(
             article.error = page.why_not
             return
         _refresh(article, extracted, page, now, next_check, check_count)
-        latest = store.latest_version(session, article.id)
+        latest = articles.latest_version(session, article.id)
         if latest is None:
             # The first fetch failed or found no article; this one is its first version,
             # stored with the stories' decisions by first_version (below).
@@ -600,12 +600,12 @@ def _record_change(
         changes=changes,
         previous=latest,
     )
-    members = store.stories_of_article(session, article.id)
+    stories_in = members.stories_of_article(session, article.id)
     bands = band_keys(fp.minhash, app.match_settings)
-    lsh.fill(session, [(m.story_id, article.id, version.version, bands) for m in members])
+    lsh.fill(session, [(m.story_id, article.id, version.version, bands) for m in stories_in])
     at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now
-    for member in members:
-        store.add_event(
+    for member in stories_in:
+        stories.add_event(
             session,
             story_id=member.story_id,
             article_id=article.id,
@@ -614,7 +614,7 @@ def _record_change(
             now=now,
             article_version=version.version,
         )
-    return version, change, {m.story_id for m in members}, changes
+    return version, change, {m.story_id for m in stories_in}, changes
 
 
 def _refresh(

@@ -45,7 +45,7 @@ from monitor.poll.ingest import (
     store_recheck,
 )
 from monitor.urls import normalise_url
-from storage import queue, store
+from storage import articles, queue, sources
 
 __all__ = ["RoundReport", "poll"]
 
@@ -287,7 +287,7 @@ class _Round:
         entries whose updated date moved put their article in ``recheck``."""
         by_key = {e.key: e for e in outcome.entries}  # a feed may repeat a GUID; the last wins
         with self.app.db.read() as session:
-            seen = store.seen_entries(session, source.id, list(by_key))
+            seen = sources.seen_entries(session, source.id, list(by_key))
             for key, entry in by_key.items():
                 old = seen.get(key)
                 if (
@@ -303,7 +303,7 @@ class _Round:
                 url = normalise_url(entry.url)
                 if url in new or url in linked:
                     continue
-                article = store.find_article(session, url)
+                article = articles.find_article(session, url)
                 if article is not None:
                     linked[url] = article.id
                 else:
@@ -323,12 +323,14 @@ class _Round:
         new. Entries over the ``max_new_entries`` cap stay unrecorded, to be taken next time."""
         fresh_keys = {e.key for e in fresh}
         rows = {  # a feed may repeat a key; the last one wins
-            e.key: store.EntryRow(
+            e.key: sources.EntryRow(
                 e.key, normalise_url(e.url), e.title, _updated(e), linked.get(normalise_url(e.url))
             )
             for e in entries
         }
-        store.record_entries(session, source.id, list(rows.values()), new=fresh_keys, now=self.now)
+        sources.record_entries(
+            session, source.id, list(rows.values()), new=fresh_keys, now=self.now
+        )
         return len(fresh_keys)
 
     def _policy(self) -> schedule.Policy:
@@ -358,7 +360,7 @@ class _Round:
             now=self.now,
             policy=self._policy(),
         )
-        store.record_source_ok(
+        sources.record_source_ok(
             session,
             source.id,
             now=self.now,
@@ -395,7 +397,7 @@ class _Round:
             now=self.now,
             policy=self._policy(),
         )
-        count = store.record_source_error(
+        count = sources.record_source_error(
             session,
             source.id,
             now=self.now,
@@ -446,7 +448,7 @@ class _Round:
 
     def _obeying_sources(self) -> set[int]:
         with self.app.db.read() as session:
-            return store.sources_obeying_robots(session)
+            return sources.sources_obeying_robots(session)
 
 
 def _dates(entries: list[FeedEntry]) -> tuple[datetime, ...]:

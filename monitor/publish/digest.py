@@ -24,7 +24,7 @@ from monitor.config import EmailSettings
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import log
 from monitor.publish.render import template
-from storage import archive
+from storage import digests, sources
 from storage.models import Digest, Story, StoryArticle
 from storage.storyfile import iso
 
@@ -141,7 +141,7 @@ def compose(
 
 
 def _items(session: Any, story_id: int, after: int) -> tuple[list[DigestItem], int]:
-    events = archive.events_after(session, story_id, after)
+    events = digests.events_after(session, story_id, after)
     items = []
     for e in events:
         a = e.article
@@ -208,13 +208,13 @@ def send_due(app: App, *, now: datetime) -> list[Delivered]:
     out = []
     for ref in app.stories:
         with app.db.read() as session:
-            last = archive.last_digest(session, ref.id)
+            last = digests.last_digest(session, ref.id)
             after = last.last_event_id if last else 0
             items, last_id = _items(session, ref.id, after)
             story = session.get_one(Story, ref.id)
             failing = [
                 FailingSource(s.name, s.url, iso(s.failing_since) or "", s.error_message or "")
-                for s in archive.failing_sources(session, since=now - FAILING_FOR)
+                for s in sources.failing_sources(session, since=now - FAILING_FOR)
                 if ref.sources is None or s.name in ref.sources
             ]
             summary = {

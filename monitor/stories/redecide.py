@@ -46,7 +46,7 @@ from monitor.match import (
     would_flip,
 )
 from monitor.poll.ingest import Indexes, as_known, record, remember
-from storage import archive, lsh, meta, store
+from storage import articles, lsh, members, meta, stories
 from storage.models import Article, StoryArticle
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _redecide(
     app: App, session: Session, story: StoryRef, settings: MatchSettings, now: datetime
 ) -> list[Change]:
     threshold = settings.story_threshold
-    rows = [r for r in archive.story_scores(session, story.id) if would_flip(r, threshold)]
+    rows = [r for r in members.story_scores(session, story.id) if would_flip(r, threshold)]
     changes: list[Change] = []
     # Leaving first: the copy stage of the joining articles then sees the story without them.
     for r in rows:
@@ -143,7 +143,7 @@ def _redecide(
 
 
 def _member(session: Session, story_id: int, article_id: int) -> StoryArticle:
-    member = store.membership(session, story_id, article_id)
+    member = members.membership(session, story_id, article_id)
     if member is None:  # story_scores read it in this transaction
         raise LookupError(f"story {story_id} has no decision on article {article_id}")
     return member
@@ -176,7 +176,7 @@ def _leave(
     new["redecided"] = _history(member, now)
     member.relation, member.copy_of_id = "off_topic", None
     member.match, member.decided_at = new, now
-    store.add_event(
+    stories.add_event(
         session,
         story_id=story.id,
         article_id=article.id,
@@ -197,7 +197,7 @@ def _decide(
 ) -> tuple[Decision, int]:
     """The story's decision on the newest version of a stored article (and that version's
     number), as first_version would make it now: copy stage first, under the band-key locks."""
-    latest = store.latest_version(session, article.id)
+    latest = articles.latest_version(session, article.id)
     if latest is None:  # callers only ask about articles with a version
         raise LookupError(f"article {article.id} has no version")
     fp = fingerprint(latest.text, settings)
@@ -226,7 +226,7 @@ def _store(
     record(session, story.id, article, decision, match, version=version, at=at, now=now)
     if decision.relation != "off_topic":
         index_member(session, settings, story.id, article.id)
-        (known,) = archive.story_members(session, story.id, only={article.id})
+        (known,) = members.story_members(session, story.id, only={article.id})
         remember(indexes.get(story, session), decision, as_known(known), None)
 
 
@@ -236,7 +236,7 @@ def _join(
     story: StoryRef,
     settings: MatchSettings,
     article: Article,
-    scored: archive.StoryScore | None,
+    scored: members.StoryScore | None,
     now: datetime,
 ) -> Change | None:
     """Decide ``article`` again, copy stage first. ``scored``: it joins on its stored score
@@ -293,7 +293,7 @@ def backfill(
     progress log after each."""
     settings = app.story_settings(story)
     with app.db.read() as session:
-        ids = archive.undecided(
+        ids = members.undecided(
             session, story.id, sources=story.sources, since=since, off_topic=off_topic
         )
     result = Backfill()
@@ -302,7 +302,7 @@ def backfill(
         with app.db.write() as session:
             for article_id in ids[start : start + BACKFILL_BATCH]:
                 article = session.get_one(Article, article_id, with_for_update=True)
-                member = store.membership(session, story.id, article_id)
+                member = members.membership(session, story.id, article_id)
                 if member is not None and member.relation != "off_topic":
                     continue  # decided meanwhile (another backfill)
                 decision, version = _decide(session, indexes, story, settings, article)

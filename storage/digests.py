@@ -1,0 +1,27 @@
+"""Digests: what each story's last digest covered, and the events since."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Digest,
+    StoryEvent,
+)
+
+
+def last_digest(session: Session, story_id: int) -> Digest | None:
+    return session.scalar(
+        select(Digest).where(Digest.story_id == story_id).order_by(Digest.id.desc()).limit(1)
+    )
+
+
+def events_after(session: Session, story_id: int, after_id: int) -> list[StoryEvent]:
+    return list(
+        session.scalars(
+            select(StoryEvent)
+            .where(StoryEvent.story_id == story_id, StoryEvent.id > after_id)
+            .order_by(StoryEvent.id)
+        )
+    )
