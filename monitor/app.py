@@ -34,7 +34,7 @@ from monitor.match.story import TERMS_VERSION, TermChange, document_terms
 from monitor.stories.seeds import Seed, load_seeds
 from monitor.urls import domain_of
 from storage import articles, lsh, members, sources, stories, termstats
-from storage.db import Database, DatabaseError, open_database
+from storage.db import Database, DatabaseError, WriteSession, open_database
 from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
@@ -239,7 +239,9 @@ def _bands(
     return band_keys(minhash, settings)
 
 
-def index_member(session: Session, settings: MatchSettings, story_id: int, article_id: int) -> None:
+def index_member(
+    session: WriteSession, settings: MatchSettings, story_id: int, article_id: int
+) -> None:
     """Put every version of a story's member into the band table (a no-op for those in it)."""
     for version, signature in lsh.article_signatures(session, article_id):
         bands = _bands(session, settings, article_id, version, signature)
@@ -247,7 +249,7 @@ def index_member(session: Session, settings: MatchSettings, story_id: int, artic
 
 
 def store_version(
-    session: Session,
+    session: WriteSession,
     article: Article,
     *,
     title: str | None,

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import searchtext
+from storage.db import WriteSession
 from storage.models import (
     Article,
     ArticleVersion,
@@ -27,7 +28,7 @@ def find_article(session: Session, *urls: str | None) -> Article | None:
     )
 
 
-def create_article(session: Session, **values: Any) -> Article:
+def create_article(session: WriteSession, **values: Any) -> Article:
     article = Article(**values)
     session.add(article)
     session.flush()
@@ -44,7 +45,7 @@ def latest_version(session: Session, article_id: int) -> ArticleVersion | None:
 
 
 def add_version(
-    session: Session,
+    session: WriteSession,
     article: Article,
     *,
     fetched_at: datetime,

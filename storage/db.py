@@ -3,6 +3,12 @@
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
 ``BEGIN IMMEDIATE``: the writer takes the lock up front instead of failing half-way when
 another process writes too. PostgreSQL needs none of this.
+
+The single-writer rule holds by construction, not by convention: only ``Database.write``
+hands out a ``WriteSession``, every storage function that writes takes one (so mypy refuses
+a write on a read session), and a read session refuses to flush or execute an INSERT, UPDATE
+or DELETE at run time (on SQLite it would otherwise take the write lock half-way through a
+deferred transaction, and fail there when another process holds it).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -31,22 +37,47 @@ class DatabaseError(Exception):
     """The database cannot be opened, reached or migrated (translated by the caller)."""
 
 
+class ReadOnlyError(RuntimeError):
+    """A write was attempted in a read session: a programming error, never a user's."""
+
+
+class ReadSession(Session):
+    """A session for queries only: see the module docstring."""
+
+
+class WriteSession(Session):
+    """The session of one write transaction (``Database.write``); storage functions that write
+    take this type."""
+
+
+@event.listens_for(ReadSession, "before_flush")
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyError("a read session cannot write: use Database.write()")
+
+
+@event.listens_for(ReadSession, "do_orm_execute")
+def _refuse_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyError("a read session cannot write: use Database.write()")
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         writer = engine.execution_options(begin_immediate=True)
-        self._read = sessionmaker(engine, expire_on_commit=False)
-        self._write = sessionmaker(writer, expire_on_commit=False)
+        self._read = sessionmaker(engine, class_=ReadSession, expire_on_commit=False)
+        self._write = sessionmaker(writer, class_=WriteSession, expire_on_commit=False)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for queries; rolled back at the end."""
+    def read(self) -> Iterator[ReadSession]:
+        """A session for queries; rolled back at the end. It refuses to write."""
         with self._read() as session:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> Iterator[WriteSession]:
         """One write transaction: committed at the end, rolled back on any exception."""
         with self._write() as session, session.begin():
             yield session

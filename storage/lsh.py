@@ -30,7 +30,7 @@ from sqlalchemy import LargeBinary, cast, delete, select, text
 from sqlalchemy.orm import Session
 
 from storage import meta
-from storage.db import upsert_insert
+from storage.db import WriteSession, upsert_insert
 from storage.models import ArticleVersion, LshBucket, StoryArticle
 
 GEOMETRY = "lsh_geometry"
@@ -59,7 +59,7 @@ def unpack(blob: bytes) -> set[Version]:
     return set(zip((values >> VERSION_BITS).tolist(), (values & mask).tolist(), strict=True))
 
 
-def lock(session: Session, keys: Iterable[int]) -> None:
+def lock(session: WriteSession, keys: Iterable[int]) -> None:
     """Serialise writers whose new articles share a band key (PostgreSQL; a no-op on SQLite,
     whose write transactions are serial already). Locks are taken in key order, so two writers
     never wait for each other in a cycle, and released at commit."""
@@ -116,7 +116,7 @@ def candidates(session: Session, story_id: int, bands: Bands) -> set[Version]:
     return unpack(b"".join(bytes(blob) for (blob,) in rows if blob))
 
 
-def add(session: Session, story_id: int, article_id: int, version: int, bands: Bands) -> None:
+def add(session: WriteSession, story_id: int, article_id: int, version: int, bands: Bands) -> None:
     """Index one version of a member; a version indexed already stays as it is (its entry is
     in its first band's bucket exactly when it is in all of them: they are written together)."""
     if not bands:
@@ -132,7 +132,7 @@ def add(session: Session, story_id: int, article_id: int, version: int, bands: B
     fill(session, [(story_id, article_id, version, bands)])
 
 
-def fill(session: Session, versions: Iterable[tuple[int, int, int, Bands]]) -> None:
+def fill(session: WriteSession, versions: Iterable[tuple[int, int, int, Bands]]) -> None:
     """Append (story_id, article_id, version, bands) to their buckets, without ``add``'s check
     that they are not there yet: for versions that cannot be (one stored in the same
     transaction, or a rebuild after ``reset``).
@@ -179,7 +179,7 @@ def geometry(session: Session) -> str | None:
     return meta.get(session, GEOMETRY)
 
 
-def reset(session: Session, built_with: str) -> None:
+def reset(session: WriteSession, built_with: str) -> None:
     """Empty the table before a rebuild with another geometry, and record the new one."""
     session.execute(delete(LshBucket))
     meta.put(session, GEOMETRY, built_with)

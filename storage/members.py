@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.articles import article_at
+from storage.db import WriteSession
 from storage.models import (
     Article,
     ArticleVersion,
@@ -30,7 +31,7 @@ def membership(session: Session, story_id: int, article_id: int) -> StoryArticle
 
 
 def record_decision(
-    session: Session,
+    session: WriteSession,
     *,
     story_id: int,
     article_id: int,
@@ -60,7 +61,7 @@ def record_decision(
 
 
 def repoint_copy_group(
-    session: Session, *, story_id: int, old_id: int, new_id: int, new_url: str, now: datetime
+    session: WriteSession, *, story_id: int, old_id: int, new_id: int, new_url: str, now: datetime
 ) -> None:
     """``new_id`` was published before ``old_id``, the original of its copy group, and copies
     it: the old original becomes a copy of the new one, and so do the old one's copies. A seed

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.db import WriteSession
 from storage.models import Meta
 
 
@@ -19,7 +20,7 @@ def members_left(story_id: int) -> str:
     return f"members_left:{story_id}"
 
 
-def put(session: Session, name: str, value: str) -> None:
+def put(session: WriteSession, name: str, value: str) -> None:
     row = session.get(Meta, name)
     if row is None:
         session.add(Meta(name=name, value=value))

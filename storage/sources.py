@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.db import WriteSession
 from storage.models import (
     Entry,
     Source,
@@ -15,7 +16,7 @@ from storage.models import (
 
 
 def sync_source(
-    session: Session,
+    session: WriteSession,
     *,
     url: str,
     name: str,
@@ -50,7 +51,7 @@ def sync_source(
     return source
 
 
-def deactivate_sources_except(session: Session, urls: set[str]) -> None:
+def deactivate_sources_except(session: WriteSession, urls: set[str]) -> None:
     """Sources removed from the configuration stop being polled; their history stays."""
     for source in session.scalars(select(Source).where(Source.active.is_(True))):
         if source.url not in urls:
@@ -58,7 +59,7 @@ def deactivate_sources_except(session: Session, urls: set[str]) -> None:
 
 
 def record_source_ok(
-    session: Session,
+    session: WriteSession,
     source_id: int,
     *,
     now: datetime,
@@ -90,7 +91,7 @@ def record_source_ok(
 
 
 def record_source_error(
-    session: Session,
+    session: WriteSession,
     source_id: int,
     *,
     now: datetime,
@@ -142,7 +143,7 @@ class EntryRow:
 
 
 def record_entries(
-    session: Session, source_id: int, rows: list[EntryRow], *, new: set[str], now: datetime
+    session: WriteSession, source_id: int, rows: list[EntryRow], *, new: set[str], now: datetime
 ) -> None:
     """Record a poll's entries of one source in one go: seen ones get their last sighting,
     title and updated date (and an article if they had none); unseen ones are added if their

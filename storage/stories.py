@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import WriteSession
 from storage.models import (
     Article,
     Story,
@@ -17,7 +18,7 @@ from storage.models import (
 
 
 def sync_story(
-    session: Session, *, slug: str, title: str, keywords: list[str], now: datetime
+    session: WriteSession, *, slug: str, title: str, keywords: list[str], now: datetime
 ) -> Story:
     story = session.scalar(select(Story).where(Story.slug == slug))
     if story is None:
@@ -80,7 +81,7 @@ def list_stories(session: Session) -> list[StorySummary]:
     return out
 
 
-def bump_story(session: Session, story_id: int, now: datetime) -> int:
+def bump_story(session: WriteSession, story_id: int, now: datetime) -> int:
     """Add one to the story's version, atomically: concurrent writers never reuse a number."""
     version = session.execute(
         update(Story)
@@ -96,7 +97,7 @@ def bump_story(session: Session, story_id: int, now: datetime) -> int:
 
 
 def add_event(
-    session: Session,
+    session: WriteSession,
     *,
     story_id: int,
     article_id: int,

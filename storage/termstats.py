@@ -17,7 +17,7 @@ from sqlalchemy import insert as insert_rows
 from sqlalchemy.orm import Session
 
 from storage import meta
-from storage.db import upsert_insert
+from storage.db import WriteSession, upsert_insert
 from storage.models import TermDf
 
 MARKER = "term_df"
@@ -25,7 +25,7 @@ DOCS = ""  # the row that counts documents
 
 
 def apply(
-    session: Session, added: Collection[str], removed: Collection[str], *, new_doc: bool
+    session: WriteSession, added: Collection[str], removed: Collection[str], *, new_doc: bool
 ) -> None:
     """Count ``added`` terms once more and ``removed`` ones once less; ``new_doc`` counts one
     more document."""
@@ -43,7 +43,7 @@ def apply(
         )
 
 
-def insert(session: Session, df: Counter[str], docs: int) -> None:
+def insert(session: WriteSession, df: Counter[str], docs: int) -> None:
     """Fill the emptied table with counts made elsewhere (a recount)."""
     rows = [{"term": DOCS, "df": docs}, *({"term": t, "df": n} for t, n in df.items())]
     for start in range(0, len(rows), 10_000):
@@ -71,7 +71,7 @@ def built_with(session: Session) -> str | None:
     return meta.get(session, MARKER)
 
 
-def reset(session: Session, version: str) -> None:
+def reset(session: WriteSession, version: str) -> None:
     """Empty the table before a recount, and record the term definition it will hold."""
     session.execute(delete(TermDf))
     meta.put(session, MARKER, version)

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.exc import StatementError
 
 from storage import articles, members, queue, search, sources, stories, storyfile
-from storage.db import Database, alembic_config, open_database
+from storage.db import Database, ReadOnlyError, alembic_config, open_database
 from storage.models import (
     Article,
     ArticleVersion,
@@ -52,6 +52,38 @@ def db(db_url: str) -> Iterator[Database]:
         yield database
     finally:
         database.close()
+
+
+def test_a_read_session_refuses_every_write_and_keeps_the_database_as_it_was(db: Database) -> None:
+    """A write in a read session (an ORM change flushed, or an INSERT, UPDATE or DELETE
+    statement) raises ReadOnlyError and changes nothing; the same write in a write session
+    lands."""
+    with db.write() as session:
+        sources.sync_source(
+            session, url="https://a.test/feed", name="A", domain="a.test", interval_s=60, now=T0
+        )
+    with db.read() as session:
+        source = session.scalars(select(Source)).one()
+        source.name = "changed"
+        with pytest.raises(ReadOnlyError):
+            session.flush()
+        session.rollback()
+        with pytest.raises(ReadOnlyError):
+            session.execute(update(Source).values(name="changed"))
+        with pytest.raises(ReadOnlyError):
+            session.execute(delete(Source))
+        with pytest.raises(ReadOnlyError):
+            session.add(
+                Story(slug="s", title="S", keywords=[], version=0, created_at=T0, updated_at=T0)
+            )
+            session.flush()
+    with db.read() as session:
+        assert session.scalars(select(Source.name)).all() == ["A"]
+        assert session.scalar(select(func.count()).select_from(Story)) == 0
+    with db.write() as session:
+        session.execute(update(Source).values(name="B"))
+    with db.read() as session:
+        assert session.scalars(select(Source.name)).all() == ["B"]
 
 
 # -- helpers ---------------------------------------------------------------------------------

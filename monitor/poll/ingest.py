@@ -37,6 +37,7 @@ from monitor.poll import schedule
 from monitor.publish import diff
 from monitor.urls import domain_of, normalise_url
 from storage import articles, lsh, members, meta, queue, stories, termstats
+from storage.db import WriteSession
 from storage.models import Article, ArticleVersion
 
 logger = logging.getLogger(__name__)
@@ -458,7 +459,7 @@ def first_version(
 
 
 def record(
-    session: Session,
+    session: WriteSession,
     story_id: int,
     article: Article,
     decision: Decision,
@@ -578,7 +579,7 @@ def store_recheck(
 
 def _record_change(
     app: App,
-    session: Session,
+    session: WriteSession,
     article: Article,
     latest: ArticleVersion,
     extracted: Extracted,

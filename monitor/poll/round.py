@@ -26,8 +26,6 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import pool
@@ -46,6 +44,7 @@ from monitor.poll.ingest import (
 )
 from monitor.urls import normalise_url
 from storage import articles, queue, sources
+from storage.db import WriteSession
 
 __all__ = ["RoundReport", "poll"]
 
@@ -313,7 +312,7 @@ class _Round:
 
     def _record_entries(
         self,
-        session: Session,
+        session: WriteSession,
         source: queue.DueSource,
         entries: list[FeedEntry],
         fresh: list[FeedEntry],
@@ -339,7 +338,7 @@ class _Round:
 
     def _source_ok(
         self,
-        session: Session,
+        session: WriteSession,
         source: queue.DueSource,
         outcome: _Polled,
         fixed: bool,
@@ -377,7 +376,7 @@ class _Round:
 
     def _source_failed(
         self,
-        session: Session,
+        session: WriteSession,
         source: queue.DueSource,
         exc: FetchError | ParseError,
         fixed: bool,

@@ -47,6 +47,7 @@ from monitor.match import (
 )
 from monitor.poll.ingest import Indexes, as_known, record, remember
 from storage import articles, lsh, members, meta, stories
+from storage.db import WriteSession
 from storage.models import Article, StoryArticle
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def redecide(app: App, story: StoryRef, *, now: datetime, dry_run: bool = False)
 
 
 def _redecide(
-    app: App, session: Session, story: StoryRef, settings: MatchSettings, now: datetime
+    app: App, session: WriteSession, story: StoryRef, settings: MatchSettings, now: datetime
 ) -> list[Change]:
     threshold = settings.story_threshold
     rows = [r for r in members.story_scores(session, story.id) if would_flip(r, threshold)]
@@ -160,7 +161,7 @@ def _history(member: StoryArticle, now: datetime) -> list[dict[str, Any]]:
 
 
 def _leave(
-    session: Session,
+    session: WriteSession,
     story: StoryRef,
     member: StoryArticle,
     why: str,
@@ -189,7 +190,7 @@ def _leave(
 
 
 def _decide(
-    session: Session,
+    session: WriteSession,
     indexes: Indexes,
     story: StoryRef,
     settings: MatchSettings,
@@ -210,7 +211,7 @@ def _decide(
 
 
 def _store(
-    session: Session,
+    session: WriteSession,
     indexes: Indexes,
     story: StoryRef,
     settings: MatchSettings,
@@ -231,7 +232,7 @@ def _store(
 
 
 def _join(
-    session: Session,
+    session: WriteSession,
     indexes: Indexes,
     story: StoryRef,
     settings: MatchSettings,
