@@ -21,6 +21,8 @@ stops the command with one line naming the file, key or URL.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 # The closed set of ways a fetch or parse can fail, stored on the source (``error_kind``).
 FETCH_ERROR_KINDS = (
     "dns",
@@ -65,7 +67,9 @@ class FetchError(MonitorError):
     """A URL could not be fetched.
 
     ``kind`` is one of FETCH_ERROR_KINDS; ``status`` is the HTTP status when there was one;
-    ``retry_after`` is the server's Retry-After in seconds, when it sent one.
+    ``retry_after`` is the server's Retry-After, when it sent one: seconds, or the time it named
+    when only that is known (an HTTP date without a usable Date header). ``retry_delay(now)``
+    reads either as seconds from the caller's clock, so a ``--now`` replay never mixes clocks.
     """
 
     def __init__(
@@ -75,7 +79,7 @@ class FetchError(MonitorError):
         message: str,
         *,
         status: int | None = None,
-        retry_after: float | None = None,
+        retry_after: float | datetime | None = None,
     ) -> None:
         assert kind in FETCH_ERROR_KINDS, kind
         super().__init__(f"{url}: {message}")
@@ -84,6 +88,12 @@ class FetchError(MonitorError):
         self.message = message
         self.status = status
         self.retry_after = retry_after
+
+    def retry_delay(self, now: datetime) -> float | None:
+        """Seconds to wait from ``now`` before asking again, if the server said."""
+        if isinstance(self.retry_after, datetime):
+            return max(0.0, (self.retry_after - now).total_seconds())
+        return self.retry_after
 
 
 class BlockedAddressError(FetchError):

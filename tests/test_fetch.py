@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 
@@ -840,11 +841,23 @@ def test_parse_retry_after_http_date_against_date_header() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", date) == 0.0
 
 
-def test_parse_retry_after_http_date_against_local_clock() -> None:
-    """Without a (usable) Date header an HTTP-date Retry-After is measured from now."""
-    later = formatdate(time.time() + 600, usegmt=True)
-    assert parse_retry_after(later) == pytest.approx(600, abs=3)
-    assert parse_retry_after(later, "not a date") == pytest.approx(600, abs=3)
+def test_parse_retry_after_http_date_is_measured_from_the_callers_now() -> None:
+    """Without a (usable) Date header an HTTP-date Retry-After is kept as the time it names and
+    measured from the caller's ``now`` (a replay's clock), never from the machine's clock."""
+    now = datetime(2015, 10, 21, 7, 20, tzinfo=UTC)
+    later = formatdate(now.timestamp() + 600, usegmt=True)
+    error = FetchError(
+        "http_429", "https://a.test/", "HTTP 429", retry_after=parse_retry_after(later)
+    )
+    assert error.retry_delay(now) == pytest.approx(600)
+    error = FetchError(
+        "http_429",
+        "https://a.test/",
+        "HTTP 429",
+        retry_after=parse_retry_after(later, "not a date"),
+    )
+    assert error.retry_delay(now) == pytest.approx(600)
+    assert error.retry_delay(now + timedelta(hours=1)) == 0.0
 
 
 @pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5", "1e3", "Mon, 99 Foo 2020"])

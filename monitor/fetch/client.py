@@ -36,6 +36,7 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -71,8 +72,10 @@ class FetchResult:
         return self.status == 304
 
 
-def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
-    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date."""
+def parse_retry_after(value: str | None, date_header: str | None = None) -> float | datetime | None:
+    """A Retry-After value: seconds (delta-seconds, or an HTTP date measured from the response's
+    own Date header), else the time the HTTP date names, which the caller measures from its
+    ``now`` (FetchError.retry_delay): the fetcher never reads a clock of its own for it."""
     if not value:
         return None
     value = value.strip()
@@ -82,11 +85,13 @@ def parse_retry_after(value: str | None, date_header: str | None = None) -> floa
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    reference = time.time()
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; "-0000" reads as naive
+        when = when.replace(tzinfo=UTC)
     if date_header:
         with contextlib.suppress(TypeError, ValueError):
-            reference = parsedate_to_datetime(date_header).timestamp()
-    return max(0.0, when.timestamp() - reference)
+            sent = parsedate_to_datetime(date_header)
+            return max(0.0, when.timestamp() - sent.timestamp())
+    return when.astimezone(UTC)
 
 
 # Largest piece of body inflated at once; the cap is checked between pieces.

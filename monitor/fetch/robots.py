@@ -257,7 +257,7 @@ def interpret(
     # fetcher passed through without being 2xx (a 304 to a request that was not conditional).
     if isinstance(outcome, FetchError):
         note = outcome.kind
-        wait = max(retry, min(outcome.retry_after or 0.0, ttl))
+        wait = max(retry, min(outcome.retry_delay(now) or 0.0, ttl))
     else:
         note = f"HTTP {outcome.status}"
         wait = retry

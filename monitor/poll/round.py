@@ -391,7 +391,7 @@ class _Round:
             None if fixed else source.learned_interval_s,
             schedule.Outcome(
                 error_count=source.error_count + 1,
-                retry_after=exc.retry_after if isinstance(exc, FetchError) else None,
+                retry_after=exc.retry_delay(self.now) if isinstance(exc, FetchError) else None,
             ),
             now=self.now,
             policy=self._policy(),
