@@ -140,11 +140,11 @@ class StoryIndex:
         thresholds = thresholds_of(self.settings)
         same = self._copies.same_text(fp.sha256)
         if same is not None:
-            return reasons.exact(same, self.original(same), published_at, thresholds)
+            return reasons.exact_decision(same, self.original(same), published_at, thresholds)
         near = self._copies.nearest(fp, candidates)
         if near is not None and near.value >= self.settings.copy_threshold:
             original = self.original(near.known)
-            return reasons.copy(near, original, published_at, self.settings, thresholds)
+            return reasons.copy_decision(near, original, published_at, self.settings, thresholds)
         article = self._terms.article_vector(title, text)
         found = self._story.match(
             title,
@@ -154,4 +154,4 @@ class StoryIndex:
             published_at=published_at,
             language=language,
         )
-        return reasons.same_story_or_off_topic(found, near, self.settings, thresholds)
+        return reasons.story_decision(found, near, self.settings, thresholds)

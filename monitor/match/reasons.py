@@ -20,7 +20,7 @@ _HOW_COPIED = {
 }
 
 
-def exact(
+def exact_decision(
     same: Known,
     original: Known,
     published_at: datetime | None,
@@ -41,7 +41,7 @@ def exact(
     )
 
 
-def copy(
+def copy_decision(
     best: CopyScore,
     original: Known,
     published_at: datetime | None,
@@ -98,7 +98,7 @@ def _how_scored(found: StoryMatch) -> str:
     return how
 
 
-def same_story_or_off_topic(
+def story_decision(
     found: StoryMatch,
     near: CopyScore | None,
     settings: MatchSettings,
