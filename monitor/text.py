@@ -312,7 +312,8 @@ def _without_combining(text: str) -> str:
     marks = (_char_flags()[cps] & _COMBINING).astype(bool)
     if not marks.any():
         return text
-    return cps[~marks].tobytes().decode("utf-32-le", "surrogatepass")
+    kept: bytes = cps[~marks].tobytes()
+    return kept.decode("utf-32-le", "surrogatepass")
 
 
 def fold(text: str) -> str:

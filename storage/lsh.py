@@ -1,15 +1,16 @@
 """The copy stage's LSH index as a table: band keys in, candidate versions out.
 
 Every version of every member of a story (seeds, originals, copies) is indexed under one key per
-band (``monitor.match_signature.band_keys``). The table has one row per bucket, ``(story_id,
-band, key)``, holding the versions filed under that key as packed 8-byte entries. A new
-article's candidates are the versions in the buckets of its own keys: one index seek per band.
+band (``monitor.match.band_keys``). The table has one row per bucket, ``(story_id, band,
+key)``, holding the versions filed under that key as packed 8-byte entries. A new article's
+candidates are the versions in the buckets of its own keys: one index seek per band.
 
-One row per bucket rather than per version: a text with 121 near copies in the story shares
-about 19 of its 51 keys with each, so a row per version meant 2,300 index entries to read and
-send for one lookup (1.15 ms on PostgreSQL at 100,000 versions); buckets make it 51 seeks and one
-value. Appending to a bucket is an upsert, so writers that share a bucket must not interleave:
-they do not, because they share a band key (below).
+One row per bucket rather than per version: a text with many near copies in the story shares a
+good part of its band keys with each, so a row per version meant an index entry to read and send
+for every key shared with every copy; a bucket makes it one seek and one value per band (the
+figures: benchmarks/README.md, "Experiment history"). Appending to a bucket is an upsert, so
+writers that share a bucket must not interleave: they do not, because they share a band key
+(below).
 
 Deciding and recording must be one step, or two processes ingesting two copies of the same
 text at once would each find no candidate and both record an original. The caller decides inside

@@ -33,7 +33,7 @@ from monitor.match import (
     minhash_of,
     shingle_hashes,
 )
-from monitor.match import index as match_module
+from monitor.match import copies as match_module
 from monitor.match import story as match_story
 from tests.conftest import REPO, SHARED_DATA
 
@@ -587,6 +587,37 @@ def test_lsh_bands_share_a_key_exactly_when_minhashlsh_returns_the_pair():
     assert pairs > len(signatures)  # the comparison saw many candidate pairs, not only self
     assert lsh_bands(minhash_from_bytes(signatures[0].hashvalues.astype("<u4").tobytes()),
                      SETTINGS) == lsh_bands(signatures[0], SETTINGS)  # fmt: skip
+
+
+def test_lsh_geometry_is_the_one_datasketch_computes():
+    """lsh_params picks datasketch's own (bands, rows) for every threshold from 0.05 to 0.95 by
+    0.05 and 16 to 256 permutations, and optimal_param does with uneven weights too."""
+    from datasketch.lsh import _optimal_param
+
+    from monitor.match.geometry import optimal_param
+
+    for num_perm in (16, 32, 64, 128, 256):
+        for step in range(1, 20):
+            threshold = round(0.05 * step, 2)
+            expected = _optimal_param(threshold, num_perm, 0.5, 0.5)
+            assert lsh_params(threshold, num_perm) == expected, (threshold, num_perm)
+    for weights in ((0.2, 0.8), (0.8, 0.2)):
+        for threshold in (0.1, 0.3, 0.5, 0.7, 0.9):
+            expected = _optimal_param(threshold, 64, *weights)
+            assert optimal_param(threshold, 64, *weights) == expected, (threshold, weights)
+
+
+def test_importing_the_matcher_loads_neither_datasketch_nor_scipy():
+    """`import monitor.match` leaves datasketch (whose package imports SciPy) to the first
+    signature, so commands that make none start without them."""
+    code = (
+        "import sys, monitor.match; "
+        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == "[]"
 
 
 def test_band_keys_are_the_band_bytes_as_integers_for_the_database():

@@ -79,8 +79,9 @@ def _false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
 
 
-def read_jsonld(tree: Tree) -> JsonLd:
-    items: list[dict[str, Any]] = []
+def _jsonld_blocks(tree: Tree) -> list[Any]:
+    """The parsed JSON of every JSON-LD script that parses."""
+    blocks: list[Any] = []
     for script in tree.iter("script"):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
@@ -89,9 +90,16 @@ def read_jsonld(tree: Tree) -> JsonLd:
             raw = raw.removeprefix("<!--").removesuffix("-->")
         try:
             # strict=False: raw newlines inside strings are common in hand-written JSON-LD.
-            data = json.loads(raw, strict=False)
+            blocks.append(json.loads(raw, strict=False))
         except ValueError:
             continue  # broken JSON-LD is common; the other layers still count
+    return blocks
+
+
+def _jsonld_items(tree: Tree) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page, those inside ``@graph`` and ``mainEntity`` too."""
+    items: list[dict[str, Any]] = []
+    for data in _jsonld_blocks(tree):
         stack = as_list(data)
         while stack:
             item = stack.pop(0)
@@ -101,6 +109,12 @@ def read_jsonld(tree: Tree) -> JsonLd:
             stack.extend(as_list(item.get("@graph")))
             # mainEntity / hasPart may hold the article inside a WebPage object.
             stack.extend(x for x in as_list(item.get("mainEntity")) if isinstance(x, dict))
+    return items
+
+
+def read_jsonld(tree: Tree) -> JsonLd:
+    """What the page's JSON-LD says: its article objects, types, nodes and paywall markup."""
+    items = _jsonld_items(tree)
     nodes = {str(i["@id"]): i for i in items if isinstance(i.get("@id"), str) and len(i) > 2}
     types: set[str] = set()
     articles: list[dict[str, Any]] = []

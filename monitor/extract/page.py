@@ -2,14 +2,12 @@
 
 The page is parsed once with lxml (trafilatura's loader: charset detection and repairs), and
 that one tree serves trafilatura's text extraction, the parts of trafilatura's metadata search
-used here, and monitor.extract_meta (JSON-LD, meta tags, links). htmldate alone reads the bytes
-again (see _htmldate). Before: three parses (trafilatura, BeautifulSoup, htmldate) and
-trafilatura's whole metadata pass, 64 ms median a page against trafilatura's 25; after: about
-the same time as trafilatura alone (benchmarks/README.md).
+used here, and monitor.extract.meta (JSON-LD, meta tags, links), so a page costs about what
+trafilatura alone does. htmldate alone reads the bytes again (see _htmldate).
 
 Main text: trafilatura's (measured best of the maintained extractors on
-../shared/data/article_extraction_benchmark), cleaned by monitor.extract_text. Status (``ok``,
-``too_short``, ``paywalled``, ``not_article``): monitor.extract_status.
+../shared/data/article_extraction_benchmark), cleaned by monitor.extract.text. Status (``ok``,
+``too_short``, ``paywalled``, ``not_article``): monitor.extract.status.
 
 Order of trust, field by field (first layer that has a usable value wins):
 
@@ -34,7 +32,8 @@ Order of trust, field by field (first layer that has a usable value wins):
 - language: JSON-LD ``inLanguage``, ``<html lang>``, ``og:locale``, ``language`` meta.
 
 Every choice was measured with benchmarks/extraction.py and is pinned by
-tests/test_extraction_gate.py.
+tests/test_extraction_gate.py; the figures, and what was tried and not kept, are in
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ DEFAULT_MIN_WORDS = 60
 # when the benchmark says so.
 #
 # Tables stay in: dropping them cost 0.003 F1 on the 181-page benchmark, no snippet changed.
-# favor_precision is off: it raised F1 (0.9696 -> 0.971 with the cleaning of extract_text, or
+# favor_precision is off: it raised F1 (0.9696 -> 0.971 with the cleaning of extract.text, or
 # 0.974 when taken only if it keeps half the default text) but found fewer must-contain
 # snippets on trafilatura's 143 news pages (0.956 -> 0.935 or 0.940), and it is a second
 # trafilatura run; a missed paragraph costs us more than a stray one.
@@ -125,7 +124,7 @@ class Extracted:
     canonical_url: str | None
     language: str | None
     site_name: str | None
-    # monitor.extract_status: ok, too_short, paywalled or not_article; the reason unless ok.
+    # monitor.extract.status: ok, too_short, paywalled or not_article; the reason unless ok.
     status: str = "ok"
     status_reason: str | None = None
     # "day" when the page gives only the day (the datetime is then midnight UTC), else "time".
@@ -338,33 +337,23 @@ def _main_text(tree: Tree, url: str, headlines: list[str]) -> tuple[str, bool]:
     return clean_text(raw, tree, headlines), False
 
 
-def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) -> Extracted:
-    """Extract the main text, metadata and status of the page ``html`` fetched from ``url``.
-
-    A page with no usable text still comes back, with a status saying why (``too_short``,
-    ``not_article``); ExtractError is raised only when the bytes hold no HTML page at all.
-    ``min_words`` is the length below which the text is ``too_short``.
-    """
-    # Bytes from here on: given a str that looks like a URL, htmldate would download it.
-    data = html.encode("utf-8") if isinstance(html, str) else html
-    tree = _parse(data, url)
-    meta = read_meta(tree)
-    ld = read_jsonld(tree)
-    text, nav_only = _main_text(tree, url, _headlines(tree, meta, ld))
-    doc = _trafilatura_meta(tree)
-
-    publisher = names(ld.main.get("publisher"), ld)
-    site_name = _first(publisher[0] if publisher else None, clean(meta_value(meta, "og:site_name")))
-    doc_site = doc.sitename
-    title = _title(tree, meta, ld, doc, site_name or doc_site)
-    not_people = {n.casefold() for n in (*publisher, site_name, doc_site) if n}
+def _authors(
+    tree: Tree, meta: dict[str, str], ld: JsonLd, doc: Document, not_people: set[str]
+) -> list[str]:
+    """The article's authors, layer by layer (see the module docstring)."""
     authors = _people(names(ld.main.get("author"), ld), not_people) or _people(
         names(meta_value(meta, "author", "article:author")), not_people
     )
     if not authors:
         byline = doc.author or extract_author(tree)
         authors = _people([a.strip() for a in (byline or "").split(";")], not_people)
+    return authors
 
+
+def _dates(
+    tree: Tree, meta: dict[str, str], ld: JsonLd, data: bytes, url: str
+) -> tuple[When | None, When | None]:
+    """When the article was published and last updated (see the module docstring)."""
     time_tag = tree.find(".//time[@datetime]")
     published = _published(
         [
@@ -382,6 +371,29 @@ def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) 
         parse_date(ld.main.get("dateModified")),
         parse_date(meta_value(meta, "article:modified_time", "og:updated_time", "datemodified")),
     )
+    return published, updated
+
+
+def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) -> Extracted:
+    """Extract the main text, metadata and status of the page ``html`` fetched from ``url``.
+
+    A page with no usable text still comes back, with a status saying why (``too_short``,
+    ``not_article``); ExtractError is raised only when the bytes hold no HTML page at all.
+    ``min_words`` is the length below which the text is ``too_short``.
+    """
+    # Bytes from here on: given a str that looks like a URL, htmldate would download it.
+    data = html.encode("utf-8") if isinstance(html, str) else html
+    tree = _parse(data, url)
+    meta = read_meta(tree)
+    ld = read_jsonld(tree)
+    text, nav_only = _main_text(tree, url, _headlines(tree, meta, ld))
+    doc = _trafilatura_meta(tree)
+    publisher = names(ld.main.get("publisher"), ld)
+    site_name = _first(publisher[0] if publisher else None, clean(meta_value(meta, "og:site_name")))
+    title = _title(tree, meta, ld, doc, site_name or doc.sitename)
+    not_people = {n.casefold() for n in (*publisher, site_name, doc.sitename) if n}
+    authors = _authors(tree, meta, ld, doc, not_people)
+    published, updated = _dates(tree, meta, ld, data, url)
 
     words = count_words(text)
     status: str = NOT_ARTICLE

@@ -13,29 +13,33 @@ Three stages, in order:
              ``copy_threshold``. A copy points at the original of its copy group: the
              earliest-published member;
 3. story     other outlets' own reporting shares facts, not sentences (their 5-word shingles
-             barely overlap), so a second stage scores TF-IDF cosine (``match_story``) against
+             barely overlap), so a second stage scores TF-IDF cosine (``story``) against
              the seeds, and against accepted articles that anchor the story, with time
              proximity and story keywords as extra evidence.
 
-Signatures and LSH bands live in ``signature``, the story stage's terms and scores in ``story``,
-the index that decides in ``index``.
+Modules:
+
+- ``decision``     settings, a known article, a decision; the story bar and ``would_flip``;
+- ``signature``    a text's fingerprint: shingle hashes, MinHash signature, LSH band keys;
+- ``geometry``     the LSH (bands, rows) for a threshold, as datasketch picks it;
+- ``groups``       the members and their copy groups: chain heads, originals, repointing;
+- ``copies``       the copy stage: versions by key and hash, candidates scored on shingles;
+- ``story``        the story stage's terms and scores (TF-IDF, time, language);
+- ``terms``        document frequencies and the members' weighted vectors;
+- ``story_stage``  anchors and an article's best one, with the story keywords it contains;
+- ``reasons``      each stage's finding as a Decision with its reason text;
+- ``index``        ``StoryIndex``, which composes them and decides.
 """
 
-from monitor.match.index import (
-    Decision,
-    Fingerprint,
-    Known,
-    MatchSettings,
-    StoryIndex,
-    fingerprint,
-    story_bar,
-    version_key,
-    would_flip,
-)
+from monitor.match.copies import version_key
+from monitor.match.decision import Decision, Known, MatchSettings, story_bar, would_flip
+from monitor.match.geometry import lsh_params
+from monitor.match.index import StoryIndex
 from monitor.match.signature import (
+    Fingerprint,
     band_keys,
+    fingerprint,
     lsh_bands,
-    lsh_params,
     minhash_from_bytes,
     minhash_of,
     shingle_hashes,

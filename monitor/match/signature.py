@@ -1,10 +1,13 @@
-"""Near-duplicate signatures: shingle hashes, MinHash, and the LSH bands a database can index.
+"""Near-duplicate signatures: a text's fingerprint, shingle hashes, MinHash, and its LSH bands.
 
 Pure. The signatures are datasketch's own: the permutation parameters come from datasketch for
 our seed, and the values equal what ``MinHash.update_batch`` computes on the same 32-bit shingle
 hashes (a test holds us to it), so they compare with, and index into, any datasketch structure.
 What we skip is datasketch's per-value Python work: each shingle is hashed once with numpy and
 the 128 permutations are applied to all of them in one array operation.
+
+datasketch is imported where a signature is first made, not with this module: its package
+imports SciPy (about 0.3 s), which commands that make no signature need not wait for.
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ from __future__ import annotations
 import functools
 import zlib
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
-from datasketch.lsh import _optimal_param
+
+from monitor import text as textmod
+from monitor.match.decision import MatchSettings
+from monitor.match.geometry import lsh_params
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHash
 
 _SEED = 1
 _SCHEME = "affine32"  # datasketch 2's default; signatures are stored as uint32
@@ -87,6 +96,8 @@ def _identity(value: int) -> int:
 @functools.cache
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's permutation parameters (a, b) for our seed and scheme, made once."""
+    from datasketch import MinHash
+
     m = MinHash(num_perm=num_perm, seed=_SEED, hashfunc=_identity, scheme=_SCHEME)
     a, b = m.permutations
     return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
@@ -98,7 +109,8 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     h = h * np.uint32(0x85EBCA6B)
     h = h ^ (h >> np.uint32(13))
     h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+    mixed: np.ndarray = h ^ (h >> np.uint32(16))
+    return mixed
 
 
 def signature_values(shingles: np.ndarray, num_perm: int) -> np.ndarray:
@@ -118,21 +130,17 @@ def signature_values(shingles: np.ndarray, num_perm: int) -> np.ndarray:
 
 def minhash_of(shingles: np.ndarray, num_perm: int) -> LeanMinHash:
     """A datasketch LeanMinHash of shingles that are already hashed to 32 bits."""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=_SEED, hashvalues=signature_values(shingles, num_perm), scheme=_SCHEME)
 
 
 def minhash_from_bytes(data: bytes) -> LeanMinHash:
     """A stored signature (``Fingerprint.minhash_bytes``) back as a LeanMinHash."""
     values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
-
-
-@functools.cache
-def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band): what datasketch's MinHashLSH picks for this threshold and
-    signature size with its default weights (it integrates numerically, ~40 ms: done once)."""
-    bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
-    return int(bands), int(rows)
 
 
 def lsh_bands(minhash: LeanMinHash | MinHash, settings: _LSHSettings) -> list[tuple[int, bytes]]:
@@ -165,3 +173,29 @@ def band_keys(minhash: LeanMinHash | MinHash, settings: _LSHSettings) -> list[tu
             keys *= _KEY_MIX
             keys ^= keys >> _SHIFT29
     return list(enumerate(keys.view(np.int64).tolist()))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    sha256: str
+    word_count: int
+    shingles: np.ndarray  # sorted unique 32-bit shingle hashes (as uint64)
+    minhash: LeanMinHash
+
+    def minhash_bytes(self) -> bytes:
+        data: bytes = self.minhash.hashvalues.astype("<u4").tobytes()
+        return data
+
+
+def fingerprint(text: str, settings: MatchSettings) -> Fingerprint:
+    """What the copy stages compare and the database stores: the content hash, the word count,
+    the shingle hashes and their MinHash signature (a datasketch LeanMinHash)."""
+    tokens = textmod.word_bytes(text)
+    shingles = shingle_hashes_of_bytes(tokens, settings.shingle_size)
+    return Fingerprint(
+        # textmod.content_sha256 of the same text, without tokenising it a second time
+        sha256=textmod.sha256_of_words(tokens),
+        word_count=len(tokens),
+        shingles=shingles,
+        minhash=minhash_of(shingles, settings.num_perm),
+    )

@@ -15,62 +15,11 @@ SemEval-2022 English and French pairs the benchmark also prints were never used 
 anything. Its cross-language pairs chose one constant, CROSS_LANGUAGE_RATIO: a French article
 against English seeds shares names and numbers, not words, and scores about a quarter as high.
 
-Measured on the same benchmark and not kept (seeded F1 at each variant's best threshold on the
-three sets against 0.868 here, ECB+ hard negatives accepted against 68; a bootstrap over seeds
-puts differences under 0.02 within noise): BM25 weights 0.851-0.863; title terms counted x2 or
-x3 0.869; capitalised-word bigrams 0.848-0.867 (71-99); all content-word bigrams 0.863-0.871
-(65-83); idf squared 0.858; binary or square-root tf 0.818, 0.863; pivoted length normalisation
-0.838-0.861; exponential position decay instead of the 300-word lead 0.845-0.871; at least two
-shared terms of document frequency 20 or less 0.867; a df-based estimate of the seed's chance
-score spread as divisor 0.873-0.878 (66-75). Methods that reach about 0.89 (z-score of the
-score against the seed's scores over the background, 0.887; pseudo-relevance feedback from the
-seed's nearest background document, 0.892) need the background documents' vectors, which the
-index does not keep (it only counts document frequencies), and were not adopted: feedback gains
-nothing once the neighbour must be related (cosine 0.3 or more: 0.871), and on the SemEval
-pairs, where a seed rarely has a related neighbour, it lowers F1 at the default threshold
-(English 0.800 to 0.753, French 0.717 to 0.571): a new story with nothing related stored yet
-would face a higher bar. A static-embedding model installable from PyPI with its weights
-(WordLlama 0.4, l2_supercat 256 dimensions, title and lead) scores 0.793 alone and 0.839-0.864
-mixed with this score: no gain either.
-
-A second round aimed at ECB+'s same-kind events, also not kept (same figures; "held out": fitted on
-two sets, scored on the third): names as capitalised words not at a sentence start and not weekdays
-or months 0.865 (x2 0.861), also not written lower case in the text 0.857-0.864; decimals kept
-whole (#4.4) 0.869; a factor 0.7-0.9 when the candidate's (or either side's) one to three most
-weighted names are missing from the other 0.847-0.874 (hard negatives 16-56 at 0.26), a bonus when
-they are shared at most 0.873 (NewsWCL50 down to 0.72); a lower threshold when the top name is
-shared 0.854-0.864 held out; a logistic combiner of cosine, names and other words' cosines,
-numbers' cosine and top-name overlap 0.838-0.865 held out, 0.843-0.871 with the cosines of the
-first 80 words, of the whole text and of the best sentence pair; those cosines mixed in by hand
-0.858-0.872; a factor 0.5-0.9 when the years the two texts mention are disjoint 0.851-0.868; the
-seed's mean score over all candidates subtracted 0.863-0.871, the score scaled by the seed's
-halves' similarity or its weight in rare terms 0.858-0.875; repeated sentences counted once 0.863;
-terms in more than 10-30% of documents dropped 0.848-0.865. Names fail because the hard negatives
-share the topic's real names (Sixers and Cheeks, Sonoma County, the Gulf of Aden, Matt Smith and
-the BBC): the candidate's top name is missing from the seed in 66% of the accepted hard negatives,
-but also in 54% of the missed positives (24% of the accepted). What limits this score is
-calibration across seeds, not ranking: within a seed, its positives outrank the other candidates
-(AUC 0.99 or more for all seeds but one), and each seed's own best threshold would give F1 0.956
-(32 hard negatives), but those thresholds range from 0.12 to 0.43 and nothing measured on the seed
-alone predicts them well (term count, norm, weight in rare terms, similarity of its two halves: |r|
-0.01-0.48), nor does its score against unrelated articles (the other data sets): a threshold raised
-to its top, 99th or 99.9th percentile score there reaches 0.873-0.874; nor does asking the seed
-to be among the candidate's own nearest articles (reciprocal neighbours over all 825, which a
-service would need an archive-wide search for): within its k nearest 0.665-0.882 (0.882 only at
-k = 12, just above ECB+'s event sizes), within a fraction 0.3-0.7 of its best score 0.756-0.870;
-nor does scaling the score by either side's nearest articles (hubness correction: the score less
-a share of the mean of the candidate's, the seed's or both sides' k best scores over all 825, or
-divided by it, k 1-100): 0.886-0.908 at in-sample best settings, but 0.864-0.883 with the
-threshold fitted on the other two sets; nor a cut at the largest gap in the seed's sorted scores
-(0.76-0.85); nor two seeds per event, the better of their scores (0.858-0.864 at 0.26-0.30).
-A transformer sentence model does no better: all-MiniLM-L6-v2 (from a PyPI wheel that bundles
-its weights; title and first 200 words) scores 0.808 alone, 0.843-0.877 mixed with this score at
-in-sample best weights, 0.869 as a second gate; fine-tuned for event identity here (in-batch
-negatives, on 3,000 same-story headline pairs of the UCI News Aggregator set and SemEval's
-English same-story pairs, none of the three sets) it scores 0.809 alone, 0.871-0.879 mixed at
-in-sample best weights and 0.857-0.871 with the threshold fitted on the other two sets. Hence
-the per-story ``story_threshold`` (monitor.config): the analyst who knows the story can set what
-no statistic of the seed predicts.
+What limits this score is calibration across seeds, not ranking: within a seed, its own
+articles outrank the others, but each seed's best threshold is its own and nothing measured on
+the seed alone predicts it. Hence the per-story ``story_threshold`` (monitor.config): the analyst
+who knows the story can set what no statistic of the seed predicts. The variants measured and not
+kept, with their figures, are in benchmarks/README.md ("Experiment history").
 """
 
 from __future__ import annotations
@@ -224,4 +173,5 @@ def time_factor(a: datetime | None, b: datetime | None) -> float:
     if a is None or b is None:
         return 1.0
     days = abs((as_utc(a) - as_utc(b)).total_seconds()) / 86400.0
-    return 0.5 ** (max(days - TIME_GRACE_DAYS, 0.0) / TIME_HALF_LIFE_DAYS)
+    factor: float = 0.5 ** (max(days - TIME_GRACE_DAYS, 0.0) / TIME_HALF_LIFE_DAYS)
+    return factor

@@ -1,0 +1,112 @@
+"""The story stage's term statistics: document frequencies, the terms still to look up, and the
+members' weighted vectors (cached while the statistics stand still)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from monitor.match import story
+
+Vector = dict[str, float]
+# A weighted vector and its norm, what ``story.cosine`` takes.
+Normed = tuple[Vector, float]
+
+
+class TermStats:
+    """Document frequencies over ``docs`` documents, counted here or looked up elsewhere, and
+    the members' terms weighted by them."""
+
+    def __init__(self) -> None:
+        self.df: Counter[str] = Counter()
+        self.docs = 0
+        # None: every document is counted here (add_background), so a term absent has df 0.
+        # A set: the frequencies live elsewhere (the database) and only these terms were looked
+        # up; the caller provides the rest (terms_to_look_up, provide_df) before a decision.
+        self._looked_up: set[str] | None = None
+        self._pending: set[str] = set()  # members' terms not looked up yet
+        self._members: dict[int, dict[str, float]] = {}
+        # Members' weighted vectors and norms, valid while the term statistics are unchanged.
+        self._vectors: dict[int, Normed] = {}
+        self._vectors_docs = -1
+        # The terms of the article last asked about: terms_to_look_up, then decide, want them.
+        self._last_article: tuple[str | None, str, dict[str, float]] | None = None
+
+    @property
+    def looked_up(self) -> set[str] | None:
+        """The terms looked up so far; None when every document is counted here."""
+        return self._looked_up
+
+    def add_background(self, text: str) -> None:
+        self.df.update(story.document_terms(text))
+        self.docs += 1
+
+    def use_background(self, docs: int) -> None:
+        self.df, self.docs, self._looked_up = Counter(), docs, set()
+        self._vectors_docs = -1
+
+    def terms_to_look_up(self, title: str | None, text: str | None) -> set[str]:
+        if self._looked_up is None:
+            return set()
+        wanted = set(self._pending)
+        if text is not None:
+            wanted.update(self.article_terms(title, text))
+        return wanted - self._looked_up
+
+    def article_terms(self, title: str | None, text: str) -> dict[str, float]:
+        last = self._last_article
+        if last is None or last[0] != title or last[1] != text:
+            # Looked up on the module each time: benchmarks/matching.py swaps in a memo.
+            last = self._last_article = (title, text, story.story_terms(title, text))
+        return last[2]
+
+    def provide_df(self, asked: Iterable[str], found: dict[str, int]) -> None:
+        assert self._looked_up is not None, "provide_df is for an index with use_background"
+        asked = set(asked)
+        for term in asked:
+            self.df[term] = found.get(term, 0)
+            self._looked_up.add(term)
+        if self._pending & asked:
+            # Members' vectors change only with their own terms: the terms of each article
+            # decided, looked up once per decision, leave them as they are.
+            self._pending -= asked
+            self._vectors_docs = -1
+
+    def update(self, change: story.TermChange) -> None:
+        known = self._looked_up
+        self.df.update(t for t in change.added if known is None or t in known)
+        self.df.subtract(t for t in change.removed if known is None or t in known)
+        self.docs += change.new_doc
+        self._vectors_docs = -1
+
+    def set_member(self, article_id: int, terms: dict[str, float]) -> None:
+        """A member's terms (its newest version's), new or changed."""
+        self._vectors_docs = -1
+        self._members[article_id] = terms
+        if self._looked_up is not None:
+            self._pending.update(t for t in terms if t not in self._looked_up)
+
+    def _check_looked_up(self, counts: Iterable[str]) -> None:
+        if self._looked_up is not None:
+            missing = set(counts) - self._looked_up
+            if missing:  # a caller's mistake: scores would silently use df 0
+                raise ValueError(f"document frequencies not provided for {sorted(missing)[:5]}")
+
+    def article_vector(self, title: str | None, text: str) -> Normed:
+        """The article's weighted vector and norm; ValueError when a frequency it needs was not
+        provided."""
+        counts = self.article_terms(title, text)
+        self._check_looked_up(counts)
+        vector = story.weights(counts, self.df, self.docs)
+        return vector, story.norm(vector)
+
+    def member_vectors(self) -> dict[int, Normed]:
+        """Every member's weighted vector and norm, in the order members were first added."""
+        if self._vectors_docs != self.docs or len(self._vectors) != len(self._members):
+            self._vectors = {}
+            for article_id, counts in self._members.items():
+                self._check_looked_up(counts)
+                vector = story.weights(counts, self.df, self.docs)
+                self._vectors[article_id] = (vector, story.norm(vector))
+            self._vectors_docs = self.docs
+        return self._vectors
