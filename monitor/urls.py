@@ -59,3 +59,37 @@ def domain_of(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().removeprefix("www.")
     return f"{host}:{parts.port}" if parts.port else host
+
+
+# The database's limit on a source's URL (storage.models.Source.url).
+URL_MAX = 2048
+
+
+class BadUrl(ValueError):
+    """Why a URL cannot be a source. ``kind`` names the rule it breaks, so each caller can word
+    the refusal its own way: ``syntax`` (urlsplit's own message), ``scheme`` (not http(s) with
+    a host), ``space`` (whitespace or a control character) or ``length``."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def check_source_url(url: str) -> str:
+    """``url`` if it can be a source (an http(s) URL with a host, no whitespace or control
+    character, at most URL_MAX characters); BadUrl saying why not. The one rule for the
+    configuration's ``[[source]] url`` and for ``monitor sources add`` and ``import``."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
+    except ValueError as exc:
+        raise BadUrl("syntax", str(exc)) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadUrl("scheme", "not an http(s) URL")
+    # urlsplit silently drops tabs and newlines and keeps spaces; the URL would then be stored
+    # and fetched as something other than what the file says.
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise BadUrl("space", "contains whitespace or a control character")
+    if len(url) > URL_MAX:
+        raise BadUrl("length", f"longer than {URL_MAX} characters")
+    return url

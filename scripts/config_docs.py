@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Print the settings tables of docs/configuration.md from monitor.config.SETTINGS.
+"""Print the settings tables of docs/configuration.md from monitor.config.SETTINGS, and the
+tables of the [[source]] and [[story]] keys from monitor.config.TABLE_KEYS.
 
     .venv/bin/python scripts/config_docs.py
 
 One Markdown table per section, one row per setting: key as written in TOML, type, default (as
-TOML), environment variable and help text. docs/configuration.md must contain every row this
-prints, verbatim (tests/test_config.py checks it); paste the output there when a setting changes.
+TOML), environment variable and help text; then one table per kind of table, one row per key:
+key, type, whether it is required, default and help text. docs/configuration.md must contain
+every row this prints, verbatim (tests/test_config.py checks it); paste the output there when a
+setting or a key changes.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config import SETTINGS, Setting
+from monitor.config import SETTINGS, TABLE_KEYS, Setting, TableKey
 
 HEADER = "| Key | Type | Default | Environment variable | Description |"
+TABLE_HEADER = "| Key | Type | Required | Default | Description |"
 RULE = "|---|---|---|---|---|"
 
 
@@ -29,7 +33,7 @@ def toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return str(int(value)) if value == int(value) else repr(value)
-    if isinstance(value, int | str | list):
+    if isinstance(value, int | str | list | tuple):
         return json.dumps(value, ensure_ascii=False)
     raise TypeError(f"no TOML form for {value!r}")
 
@@ -55,6 +59,15 @@ def row(setting: Setting) -> str:
     )
 
 
+def table_row(key: TableKey) -> str:
+    if key.shown is not None:
+        default = key.shown
+    else:
+        default = "" if key.required else f"`{toml_value(key.default)}`"
+    required = "yes" if key.required else "no"
+    return f"| `{key.key}` | {key.type} | {required} | {default} | {key.help} |"
+
+
 def tables() -> list[str]:
     lines: list[str] = []
     section = None
@@ -65,6 +78,12 @@ def tables() -> list[str]:
                 lines.append("")
             lines += [f"### `[{section}]`", "", HEADER, RULE]
         lines.append(row(setting))
+    table = None
+    for key in TABLE_KEYS:
+        if key.table != table:
+            table = key.table
+            lines += ["", f"### `[[{table}]]`", "", TABLE_HEADER, RULE]
+        lines.append(table_row(key))
     return lines
 
 

@@ -366,6 +366,57 @@ def test_missing_config_file_is_one_error_line(tmp_path):
     assert _one_error_line(proc) == "monitor: error: gone.toml: no such configuration file"
 
 
+# The library modules that make start-up slow; a configuration mistake is answered before any.
+HEAVY = ("httpx", "sqlalchemy", "trafilatura", "datasketch", "numpy")
+CONFIGURED = [
+    ("poll",),
+    ("run",),
+    ("extract", "page.html"),
+    ("story", "list"),
+    ("story", "export", "s"),
+    ("story", "scores", "s"),
+    ("story", "redecide", "s"),
+    ("story", "backfill", "s"),
+    ("search", "roxham"),
+    ("explain", "https://example.org/a"),
+    ("digest", "send"),
+    ("sources",),
+    ("sources", "add", "example.org"),
+    ("sources", "import", "feeds.opml"),
+    ("sources", "export"),
+]
+
+
+@pytest.mark.parametrize("command", CONFIGURED, ids=" ".join)
+def test_a_configuration_mistake_is_answered_before_the_library_is_imported(tmp_path, command):
+    """Every command that reads the configuration, given a broken one through the real entry
+    point, exits 2 with the one error line without having imported httpx, SQLAlchemy,
+    trafilatura, datasketch or numpy (so the answer is quick)."""
+    config = tmp_path / "broken.toml"
+    config.write_text("x = [\n", encoding="utf-8")
+    script = (
+        "import json, sys\n"
+        "from monitor.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        f"print(json.dumps([code, [m for m in {HEAVY!r} if m in sys.modules]]))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "--config", str(config), *command],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, imported = json.loads(proc.stdout.splitlines()[-1])
+    assert code == 2
+    assert proc.stderr.startswith(f"monitor: error: {config}: invalid TOML"), proc.stderr
+    assert imported == [], f"imported before the configuration was read: {imported}"
+
+
 def test_now_without_offset_is_one_error_line(tmp_path):
     """``--now`` without a UTC offset: exit 2, one line naming --now."""
     line = _one_error_line(monitor("poll", "--now", "2023-03-23T18:00:00", cwd=tmp_path))

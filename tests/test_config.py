@@ -284,6 +284,34 @@ MISTAKES = {
         '[[source]]\nurl = "https:///feed.xml"\n',
         ["[[source]] #1", "url: expected an http(s) URL"],
     ),
+    "source url with a space": (
+        '[[source]]\nurl = "https://example.org/a feed.xml"\n',
+        ["[[source]] #1", "url: contains whitespace or a control character", "'https://"],
+    ),
+    "source url with a tab": (
+        '[[source]]\nurl = "https://example.org/a\\tfeed.xml"\n',
+        ["[[source]] #1", "url: contains whitespace or a control character"],
+    ),
+    "source url too long": (
+        f'[[source]]\nurl = "https://example.org/{"a" * 2048}"\n',
+        ["[[source]] #1", "url: longer than 2048 characters"],
+    ),
+    "source name not a string": (
+        '[[source]]\nurl = "https://example.org/feed.xml"\nname = false\n',
+        ["[[source]] #1", "name: expected a string, got False"],
+    ),
+    "story seeds name too long": (
+        f'[[story]]\nslug = "s"\nseeds = "{"x" * 300}"\n',
+        ["[[story]] #1", "seeds: cannot read", "xxx"],
+    ),
+    "nan threshold": (
+        "[match]\ncopy_threshold = nan\n",
+        ["[match] copy_threshold", "must be at least 0, got nan"],
+    ),
+    "nan story threshold": (
+        '[[story]]\nslug = "s"\nstory_threshold = nan\n',
+        ["[[story]] #1", "story_threshold: expected a number from 0 to 1, got nan"],
+    ),
     "duplicate source url": (
         SOURCE + '[[source]]\nurl = "https://example.org/feed.xml"\nname = "Again"\n',
         ["[[source]] #2", "url: https://example.org/feed.xml is listed twice"],
@@ -433,11 +461,36 @@ def test_doc_contains_every_row_the_script_prints():
         timeout=60,
     ).stdout
     printed = [line for line in out.splitlines() if line.startswith("| `")]
-    assert len(printed) == len(configmod.SETTINGS)
+    assert len(printed) == len(configmod.SETTINGS) + len(configmod.TABLE_KEYS)
     missing = [line for line in printed if line not in _doc_rows()]
     assert not missing, "run scripts/config_docs.py and update docs/configuration.md:\n" + (
         "\n".join(missing)
     )
+
+
+def test_every_table_key_is_documented():
+    """docs/configuration.md has a row for every [[source]] and [[story]] key in TABLE_KEYS with
+    its type, whether it is required, its default and its help (fails when a key is added to
+    Source or Story but not documented)."""
+    doc = DOC.read_text(encoding="utf-8")
+    assert {k.table for k in configmod.TABLE_KEYS} == {"source", "story"}
+    assert [k.key for k in configmod.TABLE_KEYS if k.table == "story"] == list(configmod.STORY_KEYS)
+    for table in ("source", "story"):
+        section = doc.split(f"## `[[{table}]]`", 1)[1].split("\n## ", 1)[0]
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        keys = [k for k in configmod.TABLE_KEYS if k.table == table]
+        assert len(rows) == len(keys), table
+        for key, row in zip(keys, rows, strict=True):
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            assert cells[0] == f"`{key.key}`", row
+            assert cells[1] == key.type, row
+            assert cells[2] == ("yes" if key.required else "no"), row
+            default = list(key.default) if isinstance(key.default, tuple) else key.default
+            if key.shown is not None:
+                assert cells[3] == key.shown, row
+            elif not key.required:
+                assert cells[3] == f"`{_toml(default)}`", row
+            assert key.help in row, row
 
 
 def test_doc_covers_tables_durations_environment_and_seeds():

@@ -1,9 +1,11 @@
-"""monitor.robots: the rules (pure), RFC 9309's status rules (pure), and the cache against real
-HTTP servers on 127.0.0.1."""
+"""robots.txt: the rules (pure, monitor.fetch.robots_rules), RFC 9309's status rules (pure), and
+the cache (monitor.fetch.robots) against real HTTP servers on 127.0.0.1."""
 
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,18 +14,20 @@ import pytest
 
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, ConfigError, FetchError
-from monitor.fetch.client import Fetcher, FetchResult
-from monitor.fetch.robots import (
+from monitor.fetch.client import Fetcher
+from monitor.fetch.result import FetchResult
+from monitor.fetch.robots import RobotsCache
+from monitor.fetch.robots_rules import (
     GIVE_UP,
     MAX_BYTES,
     MIN_LIFETIME,
     Entry,
-    RobotsCache,
     Rules,
     interpret,
     product_token,
     robots_url,
 )
+from tests.conftest import REPO
 from tests.httpserver import Handler, Reply, Site, send, serve
 
 TOKEN = "news-monitor"
@@ -442,3 +446,23 @@ def test_different_origins_do_not_wait_for_each_other(fetcher: Fetcher) -> None:
             release.set()
             waiting.join(10)
     assert len(slow.requests) == len(fast.requests) == 1
+
+
+def test_the_pure_rules_import_no_http_client() -> None:
+    """monitor.fetch.robots_rules (the rules and RFC 9309's reading of a fetch) imports neither
+    the HTTP client nor httpx: it is pure, and the cache is what fetches."""
+    script = (
+        "import sys\n"
+        "import monitor.fetch.robots_rules\n"
+        "print(sorted(m for m in ('httpx', 'monitor.fetch.client', 'monitor.fetch.robots')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.strip() == "[]"

@@ -433,6 +433,28 @@ def test_append_sources_skips_urls_already_there_normalised(tmp_path):
     assert len(configmod.load(config, env={}).sources) == 2
 
 
+def test_append_sources_refuses_what_the_configuration_refuses(tmp_path):
+    """A URL with a space, a tab or a control character inside, or longer than 2048
+    characters, is reported as invalid with the configuration's own reason (one rule,
+    monitor.urls.check_source_url), and the file is not touched."""
+    config = write_config(tmp_path)
+    before = config.read_bytes()
+    bad = [
+        "https://a.example/my feed.xml",
+        "https://a.example/my\tfeed.xml",
+        "https://a.example/\x00",
+        "https://a.example/" + "a" * 2048,
+    ]
+    done = append_sources(config, [NewSource(url) for url in bad])
+    assert [why for _, why in done.invalid] == [
+        "contains whitespace or a control character",
+        "contains whitespace or a control character",
+        "contains whitespace or a control character",
+        "longer than 2048 characters",
+    ]
+    assert done.added == [] and config.read_bytes() == before
+
+
 def test_append_sources_keeps_crlf_line_endings(tmp_path):
     """A file written with CRLF line endings gets its new tables with CRLF too."""
     config = tmp_path / "crlf.toml"
@@ -538,6 +560,28 @@ def test_cli_add_discovers_appends_and_keeps_the_file_loadable(tmp_path, sites):
         ("Unlinked", unlinked.base + "/feed", 900.0),
     ]
     assert "# a throwaway database" in after and "# news-monitor, as the user wrote it" in after
+
+
+def test_cli_add_refuses_a_url_with_a_space_typed_or_discovered(tmp_path):
+    """``sources add`` of a URL with a space is one error line; so is a site whose advertised
+    feed URL has one (it would be refused by the configuration): exit 2, the file unchanged."""
+    config = write_config(tmp_path)
+    before = config.read_bytes()
+    cli = ("--config", str(config), "--log-level", "warning", "sources", "add")
+    line = _one_error_line(monitor(*cli, "https://a.example/my feed", cwd=tmp_path, env=ENV))
+    assert line == (
+        "monitor: error: https://a.example/my feed: contains whitespace or a control character"
+    )
+    routes = {
+        "/": page('<link rel="alternate" type="application/rss+xml" href="/my feed.xml">'),
+        "/my%20feed.xml": rss("Spaced"),
+    }
+    with serve(routes) as site:
+        line = _one_error_line(monitor(*cli, site.base + "/", cwd=tmp_path, env=ENV))
+    assert line == (
+        f"monitor: error: {site.base}/my feed.xml: contains whitespace or a control character"
+    )
+    assert config.read_bytes() == before
 
 
 def test_cli_add_and_import_need_a_configuration_file(tmp_path):

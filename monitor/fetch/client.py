@@ -45,6 +45,7 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
+from monitor.fetch.result import FetchResult
 from monitor.fetch.transport import (
     AddressRefused,
     GuardedTransport,
@@ -56,20 +57,20 @@ from monitor.fetch.transport import (
 )
 from monitor.log import log
 
+# FetchResult lives in monitor.fetch.result (robots.txt's pure rules read it without httpx); it
+# is still importable from here.
+__all__ = [
+    "ACCEPT_ENCODING",
+    "FetchResult",
+    "Fetcher",
+    "HostGate",
+    "Resolver",
+    "is_public_address",
+    "parse_retry_after",
+    "system_resolver",
+]
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    url: str  # the final URL, after redirects
-    status: int
-    headers: dict[str, str] = field(repr=False)
-    body: bytes = field(repr=False)
-    duration_ms: int = 0
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
 
 
 def parse_retry_after(value: str | None, date_header: str | None = None) -> float | datetime | None:
@@ -269,59 +270,20 @@ class Fetcher:
         """GET ``url``; a 304 comes back as a result with ``not_modified``, errors as
         FetchError. ``host_delay`` lengthens the pause since the host's last request (a
         robots.txt Crawl-delay)."""
-        started = time.monotonic()
-        waited = 0.0
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        fields = dict(log_fields or {})
-        status: int | None = None
-        size = 0
-        current = url
+        trip = _Trip(url, dict(log_fields or {}))
         token = request_deadline.set(None)
-        deadline: float | None = None
         try:
-            for _hop in range(self.settings.max_redirects + 1):
-                self._check_target(current)
-                with self.gate.slot(current, host_delay) as wait:
-                    waited += wait
-                    if deadline is None:
-                        # The whole-request clock starts once the host is ours: waiting for
-                        # the host's turn is politeness, not the server being slow.
-                        deadline = time.monotonic() + self.settings.total_timeout
-                        request_deadline.set(deadline)
-                    status, response_headers, body, location = self._one(current, headers, deadline)
-                size = len(body)
-                if location is None:
-                    break
-                current = urljoin(current, location)
-            else:
-                raise FetchError(
-                    "too_many_redirects", url, f"more than {self.settings.max_redirects} redirects"
-                )
-            if status == 429 or status >= 400:
-                kind = "http_429" if status == 429 else "http_4xx" if status < 500 else "http_5xx"
-                raise FetchError(
-                    kind,
-                    current,
-                    f"HTTP {status}",
-                    status=status,
-                    retry_after=parse_retry_after(
-                        response_headers.get("retry-after"), response_headers.get("date")
-                    ),
-                )
-            return FetchResult(
-                current,
-                status,
-                response_headers,
-                body,
-                int((time.monotonic() - started - waited) * 1000),
-            )
+            status, response_headers, body = self._follow(trip, headers, host_delay)
+            _refuse_error_status(trip.current, status, response_headers)
+            return FetchResult(trip.current, status, response_headers, body, trip.network_ms())
         except FetchError as exc:
-            fields["error"] = exc.kind
-            fields["error_message"] = exc.message
+            trip.fields["error"] = exc.kind
+            trip.fields["error_message"] = exc.message
             raise
         finally:
             request_deadline.reset(token)
@@ -329,23 +291,47 @@ class Fetcher:
                 logger,
                 "fetch",
                 url=url,
-                final_url=current,
-                status=status,
-                duration_ms=int((time.monotonic() - started - waited) * 1000),
-                wait_ms=int(waited * 1000),
-                bytes=size,
-                **fields,
+                final_url=trip.current,
+                status=trip.status,
+                duration_ms=trip.network_ms(),
+                wait_ms=int(trip.waited * 1000),
+                bytes=trip.size,
+                **trip.fields,
             )
+
+    def _follow(
+        self, trip: _Trip, headers: dict[str, str], host_delay: float | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Request ``trip.current``, and each redirect's target in turn, until an answer that
+        is not a redirect: its status, headers and body."""
+        for _hop in range(self.settings.max_redirects + 1):
+            self._check_target(trip.current)
+            with self.gate.slot(trip.current, host_delay) as wait:
+                trip.waited += wait
+                if trip.deadline is None:
+                    # The whole-request clock starts once the host is ours: waiting for the
+                    # host's turn is politeness, not the server being slow.
+                    trip.deadline = time.monotonic() + self.settings.total_timeout
+                    request_deadline.set(trip.deadline)
+                status, response_headers, body, location = self._one(
+                    trip.current, headers, trip.deadline
+                )
+            trip.status, trip.size = status, len(body)
+            if location is None:
+                return status, response_headers, body
+            trip.current = urljoin(trip.current, location)
+        raise FetchError(
+            "too_many_redirects", trip.url, f"more than {self.settings.max_redirects} redirects"
+        )
 
     def _one(
         self, url: str, headers: dict[str, str], deadline: float
     ) -> tuple[int, dict[str, str], bytes, str | None]:
         """One request: status, headers, body (capped), and the redirect target if any."""
-        cap = self.settings.max_bytes
         try:
             with self.client.stream("GET", url, headers=headers) as response:
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
-                if response.status_code in (301, 302, 303, 307, 308):
+                if response.status_code in _REDIRECTS:
                     location = response.headers.get("location")
                     if not location:
                         raise FetchError(
@@ -355,48 +341,87 @@ class Fetcher:
                             status=response.status_code,
                         )
                     return response.status_code, response_headers, b"", location
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > cap:
-                    raise FetchError(
-                        "too_large", url, f"Content-Length {declared} is over the {cap}-byte cap"
-                    )
-                chunks: list[bytes] = []
-                received = 0
-                if response.is_stream_consumed:  # a Response built with content (a mock)
-                    pieces: Iterable[bytes] = [response.content]  # already decoded by httpx
-                else:
-                    raw = response.iter_raw(_PIECE)
-                    pieces = _inflate(response.headers.get("content-encoding", ""), raw)
-                for chunk in pieces:
-                    received += len(chunk)
-                    if received > cap:
-                        raise FetchError("too_large", url, f"body over the {cap}-byte cap")
-                    if time.monotonic() > deadline:
-                        raise FetchError(
-                            "timeout",
-                            url,
-                            f"the whole request took over {self.settings.total_timeout:g}s",
-                        )
-                    chunks.append(chunk)
-                return response.status_code, response_headers, b"".join(chunks), None
-        except FetchError:
-            raise
-        except AddressRefused as exc:
-            raise BlockedAddressError(url, str(exc)) from exc
-        except Unresolvable as exc:
-            raise FetchError("dns", url, str(exc)) from exc
-        except (httpx.DecodingError, zlib.error) as exc:
-            raise FetchError("connect", url, f"cannot decode the body: {exc}") from exc
-        except httpx.InvalidURL as exc:
-            raise FetchError("bad_url", url, str(exc)) from exc
-        except httpx.TimeoutException as exc:
-            if time.monotonic() >= deadline:
+                body = self._body(url, response, deadline)
+                return response.status_code, response_headers, body, None
+        except (AddressRefused, Unresolvable, zlib.error, httpx.InvalidURL, httpx.HTTPError) as exc:
+            raise _failure(url, exc, deadline, self.settings.total_timeout) from exc
+
+    def _body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
+        """The body, inflated, refused past the size cap or the request's deadline."""
+        cap = self.settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(
+                "too_large", url, f"Content-Length {declared} is over the {cap}-byte cap"
+            )
+        if response.is_stream_consumed:  # a Response built with content (a mock)
+            pieces: Iterable[bytes] = [response.content]  # already decoded by httpx
+        else:
+            raw = response.iter_raw(_PIECE)
+            pieces = _inflate(response.headers.get("content-encoding", ""), raw)
+        chunks: list[bytes] = []
+        received = 0
+        for chunk in pieces:
+            received += len(chunk)
+            if received > cap:
+                raise FetchError("too_large", url, f"body over the {cap}-byte cap")
+            if time.monotonic() > deadline:
                 raise FetchError(
                     "timeout", url, f"the whole request took over {self.settings.total_timeout:g}s"
-                ) from exc
-            raise FetchError("timeout", url, f"{type(exc).__name__}: {exc}") from exc
-        except httpx.HTTPError as exc:
-            kind = _classify(exc)
-            raise FetchError(
-                kind, url, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            ) from exc
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass
+class _Trip:
+    """One ``Fetcher.get`` as it goes from hop to hop: what its log line reports."""
+
+    url: str  # as asked
+    fields: dict[str, Any]  # the caller's log fields, and the error if there is one
+    current: str = ""  # the hop being requested (the final URL once done)
+    status: int | None = None
+    size: int = 0
+    waited: float = 0.0  # seconds spent waiting for the host's turn
+    deadline: float | None = None  # set when the first hop gets its turn
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.current = self.current or self.url
+
+    def network_ms(self) -> int:
+        """Milliseconds since the start, less the waits for the host's turn."""
+        return int((time.monotonic() - self.started - self.waited) * 1000)
+
+
+def _refuse_error_status(url: str, status: int, headers: dict[str, str]) -> None:
+    if status == 429 or status >= 400:
+        kind = "http_429" if status == 429 else "http_4xx" if status < 500 else "http_5xx"
+        raise FetchError(
+            kind,
+            url,
+            f"HTTP {status}",
+            status=status,
+            retry_after=parse_retry_after(headers.get("retry-after"), headers.get("date")),
+        )
+
+
+def _failure(url: str, exc: Exception, deadline: float, total_timeout: float) -> FetchError:
+    """The FetchError a library error during a request stands for."""
+    if isinstance(exc, AddressRefused):
+        return BlockedAddressError(url, str(exc))
+    if isinstance(exc, Unresolvable):
+        return FetchError("dns", url, str(exc))
+    if isinstance(exc, httpx.DecodingError | zlib.error):
+        return FetchError("connect", url, f"cannot decode the body: {exc}")
+    if isinstance(exc, httpx.InvalidURL):
+        return FetchError("bad_url", url, str(exc))
+    if isinstance(exc, httpx.TimeoutException):
+        if time.monotonic() >= deadline:
+            return FetchError("timeout", url, f"the whole request took over {total_timeout:g}s")
+        return FetchError("timeout", url, f"{type(exc).__name__}: {exc}")
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return FetchError(_classify(exc), url, message)

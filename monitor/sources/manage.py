@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from monitor import config as configmod
-from monitor.errors import FetchError, NotFoundError, ParseError, UserError
-from monitor.fetch.client import Fetcher, FetchResult
+from monitor.errors import ConfigError, FetchError, NotFoundError, ParseError, UserError
+from monitor.fetch.client import Fetcher
+from monitor.fetch.result import FetchResult
 from monitor.log import log
 from monitor.parse import Feed, parse_feed
 from monitor.sources.discover import common_urls, feed_links
 from monitor.sources.opml import OpmlFeed, read_opml, write_opml
-from monitor.urls import normalise_url
+from monitor.urls import BadUrl, check_source_url, normalise_url
 
 if TYPE_CHECKING:
     from storage.models import Source
@@ -41,9 +42,8 @@ DISCOVERY_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 )
-# The database's limits on a source's name and URL (storage.models.Source).
+# The database's limit on a source's name (storage.models.Source; its URL's is urls.URL_MAX).
 NAME_MAX = 200
-URL_MAX = 2048
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -147,16 +147,12 @@ def export_opml(sources: Sequence[configmod.Source], *, now: datetime) -> str:
 
 
 def check_url(url: str) -> str | None:
-    """Why ``url`` cannot be a source (the configuration's own rules), or None."""
+    """Why ``url`` cannot be a source (the configuration's own rule, urls.check_source_url), or
+    None."""
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
-    except ValueError as exc:
+        check_source_url(url)
+    except BadUrl as exc:
         return str(exc)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "not an http(s) URL"
-    if len(url) > URL_MAX:
-        return f"longer than {URL_MAX} characters"
     return None
 
 
@@ -201,7 +197,7 @@ def _urls_in(text: str, where: str) -> set[str]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise configmod.ConfigError(f"{where}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
     tables: Any = data.get("source") or []
     return {
         normalise_url(t["url"])
@@ -221,9 +217,9 @@ def append_sources(
         with open(path, encoding="utf-8", newline="") as handle:
             text = handle.read()
     except FileNotFoundError:
-        raise configmod.ConfigError(f"{where}: no such configuration file") from None
+        raise ConfigError(f"{where}: no such configuration file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise configmod.ConfigError(f"{where}: cannot read: {exc}") from None
+        raise ConfigError(f"{where}: cannot read: {exc}") from None
     known = _urls_in(text, where)
     result = Appended()
     for source in new:
@@ -263,13 +259,13 @@ def _replace_checked(path: Path, where: str, text: str, urls: list[str]) -> None
             os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
         try:
             loaded = configmod.load(temporary)
-        except configmod.ConfigError as exc:
+        except ConfigError as exc:
             message = str(exc).replace(temporary, where)
-            raise configmod.ConfigError(f"{where}: not changed: {message}") from None
+            raise ConfigError(f"{where}: not changed: {message}") from None
         listed = {normalise_url(s.url) for s in loaded.sources}
         missing = [u for u in urls if normalise_url(u) not in listed]
         if missing:  # e.g. sources given as an inline array, which [[source]] cannot extend
-            raise configmod.ConfigError(f"{where}: not changed: cannot append {missing[0]}")
+            raise ConfigError(f"{where}: not changed: cannot append {missing[0]}")
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -8,7 +8,7 @@ expanded or fetched.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -60,12 +60,14 @@ def _repair_tag(match: re.Match[bytes]) -> bytes:
 def _parse(body: bytes, where: str) -> ET.Element:
     """The document's root, parsed with entities refused; a file that is malformed only by
     unescaped ``&`` or ``"`` in outline attributes is mended first."""
+    # defusedxml has no type hints: its fromstring is ElementTree's, behind the entity checks.
+    fromstring: Callable[[bytes], ET.Element] = SafeET.fromstring
     try:
         try:
-            return SafeET.fromstring(body)
+            return fromstring(body)
         except ET.ParseError as exc:
             try:
-                return SafeET.fromstring(_OUTLINE.sub(_repair_tag, body))
+                return fromstring(_OUTLINE.sub(_repair_tag, body))
             except ET.ParseError:
                 # The first error names the line of the file as the user has it.
                 raise UserError(f"{where}: not well-formed XML: {exc}") from exc

@@ -1,0 +1,125 @@
+"""The commands that poll, run, extract, search, explain and send digests. Each reads its
+options and configuration first, then imports the library it needs (a mistake is answered
+before anything heavy loads), calls it, and prints what a presenter makes of the result."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor import log as logmod
+from monitor.cli import present
+from monitor.cli.common import load_config, now_option, reading
+from monitor.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from monitor.fetch.client import Fetcher
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    now = now_option(args.now)
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.poll.round import poll
+    from monitor.publish import digest
+
+    with open_app(config, now=now) as app:
+        report = poll(app, now=now, everything=args.all)
+        sent = digest.send_due(app, now=now) if report.changed else []
+    print(present.poll_report(report, len(sent)))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from monitor import daemon
+
+    daemon.run(config)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitor import demo
+
+    logmod.setup(args.log_level or "warning", "text")
+    result = demo.run(Path(args.out))
+    print(result.summary())
+    return 0
+
+
+def _page(fetcher: Fetcher, source: str) -> tuple[bytes, str]:
+    """The HTML of ``source`` (a URL, an .html file or an .html.gz file) and its URL."""
+    if source.startswith(("http://", "https://")):
+        result = fetcher.get(source, accept="text/html, */*;q=0.5")
+        return result.body, result.url
+    path = Path(source)
+    html = path.read_bytes()
+    if path.suffix == ".gz":
+        html = gzip.decompress(html)
+    return html, path.resolve().as_uri()
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from monitor.errors import ExtractError, FetchError
+    from monitor.extract import extract
+    from monitor.fetch.client import Fetcher
+
+    failed = 0
+    with Fetcher(config.fetch) as fetcher:
+        for source in args.inputs:
+            try:
+                html, url = _page(fetcher, source)
+                row = present.extracted(source, extract(html, url, min_words=config.poll.min_words))
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                failed += 1
+                row = {"source": source, "error": f"cannot read: {exc}"}
+            except (ExtractError, FetchError) as exc:
+                failed += 1
+                row = {"source": source, "error": str(exc)}
+            print(present.json_line(row), flush=True)
+    return 1 if failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from storage import search
+
+    with reading(config) as session:
+        hits = search.search(session, args.text, limit=args.limit, story=args.story)
+    present.emit(present.hits(args.text, hits, as_json=args.json))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from monitor.urls import normalise_url
+    from storage import articles, members
+
+    with reading(config) as session:
+        # As the archive stores it (normalised), else as given.
+        article = articles.stored(session, normalise_url(args.url)) or articles.stored(
+            session, args.url
+        )
+        rows = members.explain(session, article.url) if article is not None else []
+    if article is None:
+        raise NotFoundError(f"{args.url}: no such article in the archive (see: monitor search)")
+    if not rows:
+        present.emit(present.undecided(article))
+    for r in rows:
+        present.emit(present.explanation(r))
+    return 0
+
+
+def cmd_digest_send(args: argparse.Namespace) -> int:
+    now = now_option(args.now)
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.publish import digest
+
+    with open_app(config, now=now) as app:
+        sent = digest.send_due(app, now=now)
+    present.emit(present.digests_sent(sent))
+    return 0

@@ -1,0 +1,76 @@
+"""What the commands share: reading the clock options and the configuration, and a read session
+on the database. Imports only the configuration and the standard library: the library is
+imported by each command once its arguments and configuration are known to be good."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from monitor import config as configmod
+from monitor import log as logmod
+from monitor.errors import NotFoundError, UserError
+
+if TYPE_CHECKING:
+    from monitor.app import App, StoryRef
+    from storage.db import ReadSession
+
+
+def now_option(value: str | None) -> datetime:
+    """``--now``: the clock the pipeline sees, the real one when not given."""
+    return datetime.now(UTC) if value is None else time_option("--now", value)
+
+
+def time_option(option: str, value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{option}: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise UserError(f"{option}: give a UTC offset, e.g. {value}+00:00")
+    return parsed.astimezone(UTC)
+
+
+def load_config(args: argparse.Namespace) -> configmod.Config:
+    """The configuration ``--config`` (or $MONITOR_CONFIG) names, with logging set up by it."""
+    cfg = configmod.load(args.config)
+    logmod.setup(args.log_level or cfg.log.level, cfg.log.format)
+    return cfg
+
+
+def writable_config(args: argparse.Namespace, command: str) -> None:
+    """UserError unless a configuration file is named, for a command that writes to it."""
+    if not (args.config or os.environ.get("MONITOR_CONFIG")):
+        raise UserError(
+            f"{command}: no configuration file to write to "
+            "(give --config FILE or set MONITOR_CONFIG)"
+        )
+
+
+@contextlib.contextmanager
+def reading(config: configmod.Config) -> Iterator[ReadSession]:
+    """A read session on the configured database, which is closed on the way out."""
+    from monitor.app import open_db
+
+    db = open_db(config)
+    try:
+        with db.read() as session:
+            yield session
+    finally:
+        db.close()
+
+
+def configured_story(app: App, config: configmod.Config, slug: str) -> StoryRef:
+    """The story ``slug`` of the configuration (a command that decides needs its settings)."""
+    story = next((s for s in app.stories if s.slug == slug), None)
+    if story is None:
+        raise NotFoundError(f"{config.path}: no [[story]] with slug {slug!r}")
+    return story
+
+
+def no_such_story(slug: str) -> NotFoundError:
+    return NotFoundError(f"no story {slug!r} (see: monitor story list)")

@@ -1,0 +1,188 @@
+"""The ``monitor`` command line: one function per group of commands, each command's handler set
+as ``func``. Building the parser imports no library module, so ``--help`` is quick."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from monitor.cli.commands import (
+    cmd_demo,
+    cmd_digest_send,
+    cmd_explain,
+    cmd_extract,
+    cmd_poll,
+    cmd_run,
+    cmd_search,
+)
+from monitor.cli.sources import (
+    cmd_sources_add,
+    cmd_sources_export,
+    cmd_sources_import,
+    cmd_sources_list,
+)
+from monitor.cli.story import (
+    cmd_story_backfill,
+    cmd_story_export,
+    cmd_story_list,
+    cmd_story_redecide,
+    cmd_story_scores,
+)
+
+Commands = Any  # argparse's _SubParsersAction, which typeshed does not name publicly
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor", description="Follow one news story across many outlets."
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="configuration file (TOML); default $MONITOR_CONFIG, else defaults",
+    )
+    parser.add_argument("--log-level", default=None, help="debug, info, warning or error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_pipeline(sub)
+    _add_story(sub)
+    _add_archive(sub)
+    _add_digest(sub)
+    _add_sources(sub)
+    return parser
+
+
+def _add_pipeline(sub: Commands) -> None:
+    """poll, run, demo and extract: the pipeline, whole or one stage."""
+    p = sub.add_parser("poll", help="poll due sources, re-check due articles, then exit")
+    p.add_argument("--all", action="store_true", help="treat every source and article as due")
+    p.add_argument("--now", help="the clock the pipeline sees (ISO 8601 with offset)")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("run", help="the daemon: poll on schedule until SIGTERM or SIGINT")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="run the whole pipeline offline on a replayed demo story")
+    p.add_argument(
+        "--out",
+        default="data/demo",
+        help="folder for the demo's database, story "
+        "file and digests (emptied first; default data/demo)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "extract",
+        help="print what extraction makes of pages (text, metadata, status), one JSON per line",
+    )
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help=".html or .html.gz files, URLs")
+    p.set_defaults(func=cmd_extract)
+
+
+def _add_story(sub: Commands) -> None:
+    p = sub.add_parser(
+        "story", help="list or export stories, see their scores, re-decide at a new threshold"
+    )
+    story = p.add_subparsers(dest="story_command", required=True, metavar="SUBCOMMAND")
+    q = story.add_parser("list", help="every story with its counts")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_story_list)
+
+    q = story.add_parser("export", help="print the story file")
+    q.add_argument("slug")
+    q.add_argument("--format", choices=("json", "md"), default="json")
+    q.add_argument("--output", "-o", help="write to this file instead of standard output")
+    q.set_defaults(func=cmd_story_export)
+
+    q = story.add_parser(
+        "scores",
+        help="what each article scored in the same-story stage against what it needed: for "
+        "choosing a story's story_threshold",
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "--limit", type=int, default=20, help="the N nearest the threshold (0: every article)"
+    )
+    q.add_argument(
+        "--threshold",
+        type=float,
+        help="see what this story_threshold would decide instead of the one in force",
+    )
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_story_scores)
+    _add_story_deciding(story)
+
+
+def _add_story_deciding(story: Commands) -> None:
+    """story redecide and backfill: the commands that decide again."""
+    q = story.add_parser(
+        "redecide",
+        help="apply the story's story_threshold to the articles decided before it was set",
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "--dry-run", action="store_true", help="print what would change and change nothing"
+    )
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.add_argument("--json", action="store_true", help="one JSON object per change")
+    q.set_defaults(func=cmd_story_redecide)
+
+    q = story.add_parser(
+        "backfill",
+        help="decide the archive's articles the story has not decided (stored before it was "
+        "configured), oldest first",
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "--off-topic",
+        action="store_true",
+        help="also those it judged off-topic: after adding seeds or keywords",
+    )
+    q.add_argument("--since", help="only articles published (else first seen) from this time on")
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.add_argument("--json", action="store_true", help="the counts as one JSON object")
+    q.set_defaults(func=cmd_story_backfill)
+
+
+def _add_archive(sub: Commands) -> None:
+    """search and explain: reading the archive."""
+    p = sub.add_parser("search", help="articles containing every word of TEXT")
+    p.add_argument("text")
+    p.add_argument("--story", help="only this story's articles")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("explain", help="why an article is in a story, a copy, or off-topic")
+    p.add_argument("url")
+    p.set_defaults(func=cmd_explain)
+
+
+def _add_digest(sub: Commands) -> None:
+    p = sub.add_parser("digest", help="digest emails")
+    digest = p.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")
+    q = digest.add_parser("send", help="send every digest that is due now")
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.set_defaults(func=cmd_digest_send)
+
+
+def _add_sources(sub: Commands) -> None:
+    p = sub.add_parser("sources", help="every source with its state; add, import or export sources")
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one tab-separated line per source; json: a list of objects, for scripts",
+    )
+    p.add_argument("--now", help="the clock the states are judged at (ISO 8601 with offset)")
+    p.set_defaults(func=cmd_sources_list)  # without a subcommand: the list
+    srcs = p.add_subparsers(dest="sources_command", metavar="SUBCOMMAND")
+    q = srcs.add_parser("add", help="find the feed of URL (a feed or a site) and add it")
+    q.add_argument("url")
+    q.add_argument("--name", help="the outlet's name (default: the feed's title)")
+    q.add_argument("--interval", help="seconds between polls (or 30m, 6h, ...)")
+    q.set_defaults(func=cmd_sources_add)
+    q = srcs.add_parser("import", help="add every feed of OPML files not already there")
+    q.add_argument("files", nargs="+", metavar="FILE.opml")
+    q.set_defaults(func=cmd_sources_import)
+    q = srcs.add_parser("export", help="print the configured sources as OPML")
+    q.set_defaults(func=cmd_sources_export)

@@ -1,0 +1,258 @@
+"""What the commands print: plain data in, lines of text (or JSON objects) out. No I/O and no
+library imports at run time, so a command can format its answer without loading anything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.extract import Extracted
+    from monitor.poll.ingest import RoundReport
+    from monitor.publish.digest import Delivered
+    from monitor.sources.manage import Appended, SourceStatus
+    from monitor.stories.redecide import Backfill, Change
+    from storage.articles import Stored
+    from storage.members import Explanation, StoryScore
+    from storage.search import Hit
+    from storage.stories import StorySummary
+
+
+def emit(lines: Iterable[str]) -> None:
+    """Print each line (a line may hold a newline of its own)."""
+    for line in lines:
+        print(line)
+
+
+def json_line(row: Any) -> str:
+    return json.dumps(row, ensure_ascii=False)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- poll, digest, extract -----------------------------------------------------------------------
+
+
+def poll_report(report: RoundReport, digests: int) -> str:
+    return (
+        f"polled {report.sources_polled} sources ({report.sources_failed} failed, "
+        f"{report.sources_unchanged} unchanged), {report.articles_new} new articles: "
+        f"{report.originals} original, {report.copies} copies, {report.off_topic} off-topic, "
+        f"{report.not_articles} not articles; {report.updates} updated, "
+        f"{report.removed} removed; {digests} digests"
+    )
+
+
+def digests_sent(sent: Sequence[Delivered]) -> list[str]:
+    if not sent:
+        return ["no digest due: nothing new since the last one"]
+    return [f"{d.story}: {d.events} events -> {d.delivered_to}" for d in sent]
+
+
+def extracted(source: str, e: Extracted) -> dict[str, Any]:
+    """One line of ``monitor extract``: the contract's fields, then the status and precisions."""
+    return {
+        "source": source,
+        "title": e.title,
+        "text": e.text,
+        "authors": list(e.authors),
+        "published_at": _iso(e.published_at),
+        "updated_at": _iso(e.updated_at),
+        "canonical_url": e.canonical_url,
+        "language": e.language,
+        "site_name": e.site_name,
+        "word_count": e.word_count,
+        # ok, too_short, paywalled or not_article; the reason is null when ok.
+        "status": e.status,
+        "status_reason": e.status_reason,
+        # "day": the page gives only the day, and the time above is midnight UTC.
+        "published_precision": e.published_precision,
+        "updated_precision": e.updated_precision,
+    }
+
+
+# --- story -------------------------------------------------------------------------------------
+
+
+def story_list(rows: Sequence[StorySummary], *, as_json: bool) -> list[str]:
+    if as_json:
+        out = [{**r.__dict__, "updated_at": r.updated_at.isoformat()} for r in rows]
+        return [json.dumps(out, ensure_ascii=False, indent=2)]
+    if not rows:
+        return ["no stories (add a [[story]] table to the configuration)"]
+    return [
+        f"{r.slug}\tv{r.version}\t{r.outlets} outlets\t{r.articles} articles "
+        f"({r.copies} copies, {r.off_topic} off-topic)\t{r.title}"
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A same-story decision seen at a threshold: what it needed there, by how much it cleared
+    it (negative: fell short), and whether that threshold would decide it otherwise."""
+
+    row: StoryScore
+    needed: float
+    margin: float
+    flips: bool
+
+
+def scores_json(shown: Sequence[Scored]) -> list[str]:
+    lines = []
+    for s in shown:
+        row = {**s.row.__dict__, "needed": s.needed, "margin": round(s.margin, 4)}
+        row["decided_at"] = s.row.decided_at.isoformat()
+        row["would_be"] = "same_story" if s.margin >= 0 else "off_topic"
+        lines.append(json_line(row))
+    return lines
+
+
+def scores_text(
+    slug: str, total: int, shown: Sequence[Scored], threshold: float | None
+) -> list[str]:
+    """The decisions ``shown`` (of ``total``), margin first, under a heading saying at which
+    threshold they are seen."""
+    if not total:
+        return [f"{slug}: no article has been through the same-story stage yet"]
+    which = f"the {len(shown)} nearest the threshold" if len(shown) < total else "all"
+    at = "it was decided with" if threshold is None else str(threshold)
+    lines = [
+        f"{slug}: {total} articles scored by the same-story stage, {which}, by how far "
+        f"they scored above what they need at the story threshold {at} (half with a keyword)",
+        f"{'score':>6} {'needed':>6} {'margin':>7}  {'decided':9}  outlet: title / url",
+    ]
+    for s in shown:
+        r = s.row
+        decided = "in story" if r.kind == "same_story" else "off-topic"
+        flip = "  (would flip)" if s.flips else ""
+        lines.append(
+            f"{r.score:6.3f} {s.needed:6.3f} {s.margin:+7.3f}  {decided:9}  "
+            f"{r.outlet}: {r.title or ''}{flip}\n{'':35}{r.url}"
+        )
+        if r.shared_terms:
+            lines.append(f"{'':35}shared: {', '.join(t.lstrip('#') for t in r.shared_terms)}")
+    return lines
+
+
+def flips_summary(slug: str, threshold: float, flipped: Sequence[StoryScore]) -> str:
+    joins = sum(r.relation == "off_topic" for r in flipped)
+    leaves = len(flipped) - joins
+    return (
+        f"at {threshold}: {joins} would join the story and {leaves} leave it, with "
+        "their copies (set it as the story's story_threshold, then: monitor story redecide "
+        f"{slug})"
+    )
+
+
+def redecided(
+    slug: str, threshold: float, changes: Sequence[Change], *, dry_run: bool
+) -> list[str]:
+    joined = [c for c in changes if c.after != "off_topic"]
+    copies = sum(c.after == "copy" for c in joined)
+    verb = "would change" if dry_run else "changed"
+    lines = [
+        f"{slug}: at story_threshold {threshold}, {len(changes)} decisions {verb}: "
+        f"{len(joined)} joining the story ({copies} as copies), "
+        f"{len(changes) - len(joined)} leaving it"
+    ]
+    for c in changes:
+        lines.append(f"{c.before:>9} -> {c.after:9}  {c.outlet}: {c.title or ''}\n{'':25}{c.url}")
+        lines.append(f"{'':25}{c.reason}")
+    return lines
+
+
+def backfilled(slug: str, done: Backfill, *, off_topic: bool) -> str:
+    again = f" ({done.joined} of them judged off-topic before)" if off_topic else ""
+    return (
+        f"{slug}: decided {done.articles} articles of the archive: {done.originals} new "
+        f"reporting, {done.copies} copies{again}, {done.off_topic} off-topic"
+    )
+
+
+# --- search and explain --------------------------------------------------------------------------
+
+
+def hits(text: str, found: Sequence[Hit], *, as_json: bool) -> list[str]:
+    if as_json:
+        return [
+            json_line(
+                {**h.__dict__, "published_at": _iso(h.published_at), "stories": list(h.stories)}
+            )
+            for h in found
+        ]
+    if not found:
+        return [f"no article contains every word of {text!r}"]
+    lines = []
+    for h in found:
+        when = h.published_at.date().isoformat() if h.published_at else "????-??-??"
+        lines.append(f"{when}  {h.outlet}: {h.title or h.url}\n    {h.url}\n    …{h.snippet}…")
+    return lines
+
+
+_VERDICTS = {
+    "seed": "is a seed of",
+    "original": "is new reporting in",
+    "copy": "is a copy in",
+    "off_topic": "was judged off-topic for",
+}
+
+
+def undecided(article: Stored) -> list[str]:
+    """An article stored but in no story's decisions, and why that may be."""
+    lines = [f"{article.outlet}: {article.title or article.url}"]
+    if not article.versions:
+        why = f": {article.error}" if article.error else ""
+        lines.append(f"  stored but never matched: status {article.status}{why}")
+    else:
+        lines.append(
+            "  stored, but no story has decided it: its source feeds none of the configured "
+            "stories, or the story was added after it (monitor story backfill SLUG)"
+        )
+    return lines
+
+
+def explanation(r: Explanation) -> list[str]:
+    """One story's decision on an article, with the reason, scores and thresholds it kept."""
+    lines = [
+        f"{r.outlet}: {r.title or r.url}\n  {_VERDICTS[r.relation]} story {r.story!r} "
+        f"(decided {r.decided_at.isoformat()})"
+    ]
+    if r.copy_of:
+        lines.append(f"  copy of: {r.copy_of}")
+    if r.match.get("reason"):
+        lines.append(f"  because: {r.match['reason']}")
+    for name in ("scores", "thresholds"):
+        values = r.match.get(name) or {}
+        if values:
+            lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+    for before in r.match.get("redecided") or []:
+        lines.append(
+            f"  re-decided {before['at']} (monitor story redecide): before, "
+            f"{before['relation']} at story_threshold {before['story_threshold']}"
+        )
+    return lines
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+def source_states(rows: Sequence[SourceStatus], *, as_json: bool) -> list[str]:
+    if as_json:
+        return [json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2)]
+    if not rows:
+        return ["no sources (add one with: monitor sources add URL)"]
+    return [r.as_line() for r in rows]
+
+
+def imported(done: Appended, path: str) -> list[str]:
+    lines = [f"skipped {source.url}: {problem}" for source, problem in done.invalid]
+    lines.append(
+        f"{len(done.added)} added to {path}; skipped {len(done.present)} already there "
+        f"and {len(done.invalid)} with an invalid URL"
+    )
+    return lines

@@ -1,0 +1,123 @@
+"""``monitor story``: list and export stories, see their same-story scores, re-decide them at a
+new threshold, backfill the archive. Each command reads its options and configuration before it
+imports the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor.cli import present
+from monitor.cli.common import (
+    configured_story,
+    load_config,
+    no_such_story,
+    now_option,
+    reading,
+    time_option,
+)
+from monitor.errors import UserError
+
+if TYPE_CHECKING:
+    from storage.members import StoryScore
+
+
+def cmd_story_list(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from storage import stories
+
+    with reading(config) as session:
+        rows = stories.list_stories(session)
+    present.emit(present.story_list(rows, as_json=args.json))
+    return 0
+
+
+def cmd_story_export(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from monitor.publish import render
+    from storage import storyfile
+
+    with reading(config) as session:
+        story = storyfile.build(session, args.slug)
+    if story is None:
+        raise no_such_story(args.slug)
+    text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _scored(rows: Sequence[StoryScore], threshold: float | None) -> list[present.Scored]:
+    """Each decision seen at ``threshold`` (None: the one it was decided with), nearest the line
+    first: those are the ones another story_threshold would decide otherwise."""
+    from monitor.match import story_bar, would_flip
+
+    out = []
+    for r in rows:
+        needed = story_bar(r.threshold if threshold is None else threshold, r.keyword_hits)
+        flips = threshold is not None and would_flip(r, threshold)
+        out.append(present.Scored(r, needed, r.score - needed, flips))
+    return sorted(out, key=lambda s: abs(s.margin))
+
+
+def cmd_story_scores(args: argparse.Namespace) -> int:
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise UserError(f"--threshold: expected a number from 0 to 1, got {args.threshold}")
+    config = load_config(args)
+    from storage import members, stories
+
+    with reading(config) as session:
+        story = stories.story_by_slug(session, args.slug)
+        if story is None:
+            raise no_such_story(args.slug)
+        rows = members.story_scores(session, story.id)
+    scored = _scored(rows, args.threshold)
+    shown = sorted(scored[: args.limit] if args.limit else scored, key=lambda s: -s.margin)
+    if args.json:
+        present.emit(present.scores_json(shown))
+        return 0
+    present.emit(present.scores_text(args.slug, len(rows), shown, args.threshold))
+    if rows and args.threshold is not None:
+        flipped = [s.row for s in scored if s.flips]
+        print(present.flips_summary(args.slug, args.threshold, flipped))
+    return 0
+
+
+def cmd_story_redecide(args: argparse.Namespace) -> int:
+    now = now_option(args.now)
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.stories.redecide import redecide
+
+    with open_app(config, now=now) as app:
+        story = configured_story(app, config, args.slug)
+        threshold = app.story_settings(story).story_threshold
+        changes = redecide(app, story, now=now, dry_run=args.dry_run)
+    if args.json:
+        present.emit(present.json_line(c.__dict__) for c in changes)
+        return 0
+    present.emit(present.redecided(args.slug, threshold, changes, dry_run=args.dry_run))
+    return 0
+
+
+def cmd_story_backfill(args: argparse.Namespace) -> int:
+    now = now_option(args.now)
+    since = None if args.since is None else time_option("--since", args.since)
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.stories.redecide import backfill
+
+    with open_app(config, now=now) as app:
+        story = configured_story(app, config, args.slug)
+        done = backfill(app, story, now=now, since=since, off_topic=args.off_topic)
+    if args.json:
+        print(json.dumps({"story": args.slug, **done.__dict__}))
+        return 0
+    print(present.backfilled(args.slug, done, off_topic=args.off_topic))
+    return 0
