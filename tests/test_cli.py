@@ -122,6 +122,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_demo_exits_0_and_prints_a_summary_naming_files_that_exist(demo_run, manifest):
     """``monitor demo`` exits 0 and prints each round, the story's counts (outlets, articles,
     copies, versions) and the story file and digest paths, which all exist."""
@@ -151,6 +152,7 @@ def test_demo_exits_0_and_prints_a_summary_naming_files_that_exist(demo_run, man
     assert set(demo_run["digests"]) == set(demo_run["digest_paths"]), "every digest exists"
 
 
+@pytest.mark.slow
 def test_demo_story_file_has_the_contract_keys(demo_run, manifest):
     """The demo's story JSON has every key GUIDE §3 promises, and the ground truth's
     relations and copies."""
@@ -170,6 +172,7 @@ def test_demo_story_file_has_the_contract_keys(demo_run, manifest):
     assert {e["event"] for e in story["timeline"]} == {"first_report", "copy", "update", "removed"}
 
 
+@pytest.mark.slow
 def test_demo_digests_are_multipart_alternative_with_text_and_html(demo_run, manifest):
     """Each .eml digest parses as multipart/alternative with a text/plain and a text/html part
     that both name the story."""
@@ -185,6 +188,7 @@ def test_demo_digests_are_multipart_alternative_with_text_and_html(demo_run, man
         assert message["Subject"] and message["From"]
 
 
+@pytest.mark.slow
 def test_demo_story_markdown_puts_headings_and_items_on_their_own_lines(demo_run):
     """In the Markdown story file '## Timeline' is a heading line and each timeline event is
     its own list item."""
@@ -195,6 +199,7 @@ def test_demo_story_markdown_puts_headings_and_items_on_their_own_lines(demo_run
     assert len(items) == len(demo_run["story"]["timeline"])
 
 
+@pytest.mark.slow
 def test_demo_twice_gives_the_same_story(demo_run):
     """A second ``monitor demo`` into the same folder replaces the first and writes the same
     story: relations, copy_of, versions, timeline, every field but the replay's port."""
@@ -249,6 +254,7 @@ def _counts(stdout: str) -> dict[str, int]:
     return dict(zip([*names.split(), "removed", "digests"], map(int, match.groups()), strict=True))
 
 
+@pytest.mark.slow
 def test_poll_then_poll_again_poll_all_and_digest_send(polled, tmp_path, manifest):
     """``poll --now`` polls every source and prints the round's counts; the same --now again
     polls nothing; ``--all`` polls every source again (unchanged); ``digest send`` then has
@@ -285,6 +291,7 @@ def test_poll_then_poll_again_poll_all_and_digest_send(polled, tmp_path, manifes
     assert list((tmp_path / "outbox").glob("*.eml")) == outbox
 
 
+@pytest.mark.slow
 def test_story_list_export_and_search_after_a_poll(polled, tmp_path, manifest, replay):
     """After a poll: ``story list`` shows the story; ``story export`` prints the contract JSON
     and Markdown with the title and a Timeline; ``search`` prints hits, or the no-hit line."""
@@ -447,6 +454,7 @@ def _pages() -> tuple[Path, Path]:
     return html, (gz[0] if gz else sorted((SHARED_DATA / "article_html").rglob("*.html"))[1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (SHARED_DATA / "article_html").is_dir(), reason="../shared/data/article_html absent"
 )
@@ -484,6 +492,7 @@ def test_help_lists_every_command(tmp_path):
     assert {"poll", "run", "demo", "extract", "story", "search", "digest", "sources"} <= commands
 
 
+@pytest.mark.slow
 def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     """``monitor story scores SLUG`` lists every article the same-story stage decided, with its
     score, what it needed, the margin and the terms that added most to the score: the story's
@@ -539,6 +548,7 @@ def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     assert "--threshold" in _one_error_line(proc)
 
 
+@pytest.mark.slow
 def test_explain_prints_the_stored_reason_of_every_decision(demo_run):
     """``monitor explain URL`` says, for a copy, what it copies and why (scores and
     thresholds), and for an off-topic article why it was left out; an unknown URL is exit 2."""

@@ -50,6 +50,7 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_daemon_polls_then_stops_cleanly_on_a_signal(tmp_path, replay, manifest, signum):
     """The daemon stores the replay's round-1 articles, then exits 0 within 10 s of the signal,

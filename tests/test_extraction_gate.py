@@ -24,6 +24,8 @@ from monitor.extract import Extracted, extract
 from monitor.extract.status import STATUSES
 from tests.conftest import SHARED_DATA
 
+pytestmark = pytest.mark.slow  # extracts every page of the benchmark corpus
+
 FLOORS_FILE = Path(__file__).parent / "quality" / "extraction_floors.json"
 FLOORS: dict[str, Any] = json.loads(FLOORS_FILE.read_text(encoding="utf-8"))
 # Two worker processes: the sets take about twice as long in one on this project's 2-core

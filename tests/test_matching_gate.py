@@ -11,9 +11,12 @@ from benchmarks import matching
 
 FLOORS = Path(__file__).parent / "quality" / "matching_floors.json"
 
-pytestmark = pytest.mark.skipif(
-    not (matching.DATA / "basil").is_dir(), reason="../shared/data/dedup_story is not here"
-)
+pytestmark = [
+    pytest.mark.slow,  # scores the labelled corpora
+    pytest.mark.skipif(
+        not (matching.DATA / "basil").is_dir(), reason="../shared/data/dedup_story is not here"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

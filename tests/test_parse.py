@@ -933,6 +933,7 @@ def _xml_feed_files() -> list[str]:
 XML_FEED_FILES = _xml_feed_files()
 
 
+@pytest.mark.slow
 def test_fast_path_agrees_with_feedparser_on_every_corpus_file_it_reads() -> None:
     """On each corpus feed the fast path reads, its Feed equals feedparser's, entry by entry."""
     fast_read = 0

@@ -37,6 +37,7 @@ def test_every_item_once_hosts_in_parallel_never_one_host_twice_at_once() -> Non
     assert most_overall[0] > 1
 
 
+@pytest.mark.slow
 def test_a_worker_serves_another_host_while_one_host_pauses() -> None:
     """One worker, host A pausing 1 s after each request, host B always ready: B's three items
     run during A's pause instead of after A's second item."""

@@ -521,6 +521,7 @@ def test_status_of_each_state():
 # --- the commands --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_add_discovers_appends_and_keeps_the_file_loadable(tmp_path, sites):
     """``sources add`` of a home page adds its advertised feed, named after the feed's title,
     after the user's text (comments kept); adding it again, even by its feed URL, says it is
@@ -597,6 +598,7 @@ def test_cli_add_and_import_need_a_configuration_file(tmp_path):
     assert _one_error_line(proc).startswith("monitor: error: --interval: expected a duration")
 
 
+@pytest.mark.slow
 @needs_feeds
 def test_cli_import_export_reimport_has_no_duplicates(tmp_path):
     """Importing the 26 real OPML lists adds their 268 distinct feeds (2 skipped as already
@@ -652,6 +654,7 @@ def test_cli_import_refuses_broken_and_billion_laughs_files(tmp_path):
     assert config.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_cli_sources_states_as_json_and_text(tmp_path, sites):
     """After a poll where one feed answers 500: ``sources --format json`` gives each source
     with the stable keys and ISO 8601 times: the failing one backing off an hour later with
