@@ -55,41 +55,14 @@ def store_recheck(
         _record_unread(app, due, page, now, check_count, next_check, report)
         return
     extracted = page.article
+    if extracted is None:
+        _record_not_article(app, due, page, now, check_count, next_check)
+        return
     with app.db.write() as session:
-        # The article's row is locked (PostgreSQL; SQLite's writers are serial already) and its
-        # newest version read under the lock: two processes re-checking it at once (two feeds
-        # listing it as changed) must not both store the same new text as a version.
-        article = articles.lock_article(session, due.id)
-        if extracted is None:
-            articles.record_not_article(
-                session,
-                due.id,
-                check_count=check_count,
-                next_check_at=next_check,
-                now=now,
-                error=page.why_not,
-            )
-            return
-        articles.refresh_from_page(
-            session,
-            due.id,
-            title=extracted.title,
-            updated_at=extracted.updated_at,
-            authors=extracted.authors,
-            etag=page.etag,
-            last_modified=page.last_modified,
-            check_count=check_count,
-            next_check_at=next_check,
-            now=now,
+        first, updated = _record_read(
+            app, session, due, page, extracted, now, check_count, next_check
         )
-        latest = articles.latest_version(session, article.id)
-        if latest is None:
-            # The first fetch failed or found no article; this one is its first version,
-            # stored with the stories' decisions by first_version (below).
-            articles.mark_ok(session, article.id)
-        else:
-            updated = _record_change(app, session, article, latest, extracted, now)
-    if latest is None:
+    if first:
         source_name = due.outlet if due.source_id is not None else None
         first_version(app, due.id, extracted, source_name, now, indexes, report)
         return
@@ -99,6 +72,65 @@ def store_recheck(
     report.updates += 1
     _learn_version(indexes, app, member_ids, due.id, extracted, change)
     log(logger, "update", url=due.url, source=due.outlet, version=version.version, **changes)
+
+
+def _record_not_article(
+    app: App,
+    due: queue.DueArticle,
+    page: Page,
+    now: datetime,
+    check_count: int,
+    next_check: datetime | None,
+) -> None:
+    """A re-check that read a page but no article to version (``page.why_not`` says why)."""
+    with app.db.write() as session:
+        # Under the row lock every re-check that read a page takes (see _record_read).
+        articles.lock_article(session, due.id)
+        articles.record_not_article(
+            session,
+            due.id,
+            check_count=check_count,
+            next_check_at=next_check,
+            now=now,
+            error=page.why_not,
+        )
+
+
+def _record_read(
+    app: App,
+    session: WriteSession,
+    due: queue.DueArticle,
+    page: Page,
+    extracted: Extracted,
+    now: datetime,
+    check_count: int,
+    next_check: datetime | None,
+) -> tuple[bool, Updated | None]:
+    """A re-check that read the article: its row refreshed, and a new version when it
+    changed. Returns whether it has no version yet (for first_version to store, with the
+    stories' decisions, after this transaction), and the new version if one was stored."""
+    # The article's row is locked (PostgreSQL; SQLite's writers are serial already) and its
+    # newest version read under the lock: two processes re-checking it at once (two feeds
+    # listing it as changed) must not both store the same new text as a version.
+    article = articles.lock_article(session, due.id)
+    articles.refresh_from_page(
+        session,
+        due.id,
+        title=extracted.title,
+        updated_at=extracted.updated_at,
+        authors=extracted.authors,
+        etag=page.etag,
+        last_modified=page.last_modified,
+        check_count=check_count,
+        next_check_at=next_check,
+        now=now,
+    )
+    latest = articles.latest_version(session, article.id)
+    if latest is None:
+        # The first fetch failed or found no article: this one is its first version.
+        articles.mark_ok(session, article.id)
+        return True, None
+    return False, _record_change(app, session, article, latest, extracted, now)
 
 
 def _record_unread(
