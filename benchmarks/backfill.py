@@ -31,10 +31,12 @@ sys.path.insert(0, str(REPO))
 from benchmarks.matching import DATASETS, load_articles, seeds_of, story_rows  # noqa: E402
 from benchmarks.report import table, versions  # noqa: E402
 from monitor import config as configmod  # noqa: E402
-from monitor.app import open_app, store_version  # noqa: E402
+from monitor.app import open_app  # noqa: E402
 from monitor.match import MatchSettings, fingerprint  # noqa: E402
-from monitor.stories.redecide import backfill  # noqa: E402
+from monitor.poll.record import store_version  # noqa: E402
+from monitor.stories.backfill import backfill  # noqa: E402
 from storage import members  # noqa: E402
+from storage.articles import create_article  # noqa: E402
 from storage.models import Source  # noqa: E402
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -88,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             with app.db.write() as session:
                 source_id = session.query(Source.id).filter(Source.name == "bench").scalar()
                 for n, a in enumerate(articles):
-                    article = articles.create_article(
+                    article = create_article(
                         session,
                         url=f"https://bench.test/{n}",  # keys repeat
                         source_id=source_id,

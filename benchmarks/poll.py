@@ -105,7 +105,8 @@ import feedparser  # noqa: E402
 import httpx  # noqa: E402
 
 import monitor.fetch.pool  # noqa: E402
-import monitor.poll.ingest  # noqa: E402
+import monitor.poll.feed  # noqa: E402
+import monitor.poll.page  # noqa: E402
 import monitor.poll.round  # noqa: E402
 import storage.queue  # noqa: E402
 from benchmarks.report import table, versions  # noqa: E402
@@ -486,8 +487,8 @@ class Probe:
     then says so)."""
 
     WORK = (
-        (monitor.poll.round, "parse_feed", "parse_feed (workers)"),
-        (monitor.poll.ingest, "extract", "extract (workers)"),
+        (monitor.poll.feed, "parse_feed", "parse_feed (workers)"),
+        (monitor.poll.page, "extract", "extract (workers)"),
         (monitor.poll.round, "store_new", "store and match new articles (main thread)"),
         (monitor.poll.round, "store_recheck", "store re-checks (main thread)"),
         (storage.queue, "claim_sources", "claim due sources (main thread)"),

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage import meta
 from storage.articles import article_at
 from storage.db import WriteSession
 from storage.models import (
@@ -28,6 +29,16 @@ def membership(session: Session, story_id: int, article_id: int) -> StoryArticle
             StoryArticle.story_id == story_id, StoryArticle.article_id == article_id
         )
     )
+
+
+def decision(session: Session, story_id: int, article_id: int) -> StoryArticle:
+    """The story's decision on the article, which the caller knows exists (NoResultFound
+    otherwise)."""
+    return session.execute(
+        select(StoryArticle).where(
+            StoryArticle.story_id == story_id, StoryArticle.article_id == article_id
+        )
+    ).scalar_one()
 
 
 def record_decision(
@@ -75,15 +86,56 @@ def repoint_copy_group(
             "published earlier",
         }
         old.decided_at = now
-    for row in session.scalars(
-        select(StoryArticle).where(
-            StoryArticle.story_id == story_id,
-            StoryArticle.copy_of_id == old_id,
-            StoryArticle.relation == "copy",
-        )
-    ):
+    for row in copies_of(session, story_id, old_id):
         row.copy_of_id = new_id
     session.flush()
+
+
+def copies_of(session: Session, story_id: int, article_id: int) -> list[StoryArticle]:
+    """The story's members that are copies of ``article_id``."""
+    return list(
+        session.scalars(
+            select(StoryArticle).where(
+                StoryArticle.story_id == story_id,
+                StoryArticle.copy_of_id == article_id,
+                StoryArticle.relation == "copy",
+            )
+        )
+    )
+
+
+def leave(
+    session: WriteSession, story_id: int, article_id: int, *, match: dict[str, Any], now: datetime
+) -> None:
+    """A member leaves the story (``monitor story redecide``): off-topic from now, with
+    ``match`` as its new reason; its similarity stays as scored."""
+    row = decision(session, story_id, article_id)
+    row.relation, row.copy_of_id = "off_topic", None
+    row.match, row.decided_at = match, now
+
+
+def left_with(session: Session, story_id: int, article_ids: Collection[int]) -> list[int]:
+    """Articles the story judged off-topic because they left it with one of ``article_ids``
+    (the ``left_with`` of their reason), of which they are copies."""
+    if not article_ids:
+        return []
+    # A JSON path that both backends read.
+    return list(
+        session.scalars(
+            select(StoryArticle.article_id).where(
+                StoryArticle.story_id == story_id,
+                StoryArticle.relation == "off_topic",
+                StoryArticle.match["left_with"].as_integer().in_(sorted(article_ids)),
+            )
+        )
+    )
+
+
+def note_members_left(session: WriteSession, story_id: int) -> None:
+    """Count once more that members left the story: other processes' match indexes built
+    before hold members that are no longer in it (``meta.members_left``)."""
+    key = meta.members_left(story_id)
+    meta.put(session, key, str(int(meta.get(session, key) or 0) + 1))
 
 
 def stories_of_article(session: Session, article_id: int) -> list[StoryArticle]:

@@ -15,7 +15,7 @@ def get(session: Session, name: str) -> str | None:
 
 
 def members_left(story_id: int) -> str:
-    """The meta key that counts the times members left a story (monitor.redecide): a match
+    """The meta key that counts the times members left a story (monitor.stories.redecide): a match
     index built before the count changed holds members that are no longer in it."""
     return f"members_left:{story_id}"
 

@@ -166,7 +166,7 @@ class LshBucket(Base):
     """One LSH bucket of a story: the versions of its members (seeds, originals, copies) whose
     signature has ``key`` in ``band``, as packed entries (storage.lsh.pack). The copy stage's
     index, shared by every process and kept across restarts: two versions are candidate copies
-    when they share a bucket (see monitor.match_signature). Entries carry no foreign key to
+    when they share a bucket (see monitor.match.signature). Entries carry no foreign key to
     their articles, which are never deleted; a deleted story takes its buckets with it."""
 
     __tablename__ = "lsh_buckets"
@@ -250,7 +250,7 @@ class StoryEvent(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     at: Mapped[datetime]
     recorded_at: Mapped[datetime]
-    # first_report | copy | update | removed | dropped (monitor.redecide)
+    # first_report | copy | update | removed | dropped (monitor.stories.redecide)
     event: Mapped[str] = mapped_column(String(16))
     article_version: Mapped[int | None]
     story_version: Mapped[int]

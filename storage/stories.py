@@ -36,6 +36,10 @@ def story_by_slug(session: Session, slug: str) -> Story | None:
     return session.scalar(select(Story).where(Story.slug == slug))
 
 
+def story_by_id(session: Session, story_id: int) -> Story:
+    return session.get_one(Story, story_id)
+
+
 @dataclass(frozen=True)
 class StorySummary:
     slug: str

@@ -27,71 +27,98 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
     story = story_by_slug(session, slug)
     if story is None:
         return None
+    outlets: dict[str, dict[str, Any]] = {}
+    off_topic = []
+    for row in _decisions(session, story.id):
+        a = row.article
+        if row.relation == "off_topic":
+            off_topic.append(_off_topic(row))
+            continue
+        outlet = outlets.setdefault(
+            a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
+        )
+        outlet["articles"].append(_member(row))
+    return {
+        "schema": SCHEMA_VERSION,
+        "story": story.slug,
+        "title": story.title,
+        "keywords": story.keywords,
+        "version": story.version,
+        "updated_at": iso(story.updated_at),
+        "outlets": list(outlets.values()),
+        "timeline": _timeline(session, story.id),
+        "off_topic": off_topic,
+    }
+
+
+def _decisions(session: Session, story_id: int) -> list[StoryArticle]:
+    """Every decision of the story with its article and versions, in publication order (first
+    seen, for the undated)."""
     rows = session.scalars(
         select(StoryArticle)
-        .where(StoryArticle.story_id == story.id)
+        .where(StoryArticle.story_id == story_id)
         .options(
             selectinload(StoryArticle.article).selectinload(Article.versions),
             selectinload(StoryArticle.copy_of),
         )
     ).all()
-    outlets: dict[str, dict[str, Any]] = {}
-    off_topic = []
-    for row in sorted(
+    return sorted(
         rows, key=lambda r: (r.article.published_at or r.article.first_seen_at, r.article.id)
-    ):
-        a = row.article
-        if row.relation == "off_topic":
-            off_topic.append(
-                {
-                    "url": a.url,
-                    "title": a.title,
-                    "outlet": a.outlet,
-                    "first_seen_at": iso(a.first_seen_at),
-                    "match": row.match,
-                }
-            )
-            continue
-        outlet = outlets.setdefault(
-            a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
-        )
-        outlet["articles"].append(
+    )
+
+
+def _off_topic(row: StoryArticle) -> dict[str, Any]:
+    a = row.article
+    return {
+        "url": a.url,
+        "title": a.title,
+        "outlet": a.outlet,
+        "first_seen_at": iso(a.first_seen_at),
+        "match": row.match,
+    }
+
+
+def _member(row: StoryArticle) -> dict[str, Any]:
+    """One article of an outlet: the article, the decision and every version."""
+    a = row.article
+    return {
+        "url": a.url,
+        "canonical_url": a.canonical_url,
+        "title": a.title,
+        "authors": a.authors,
+        "language": a.language,
+        "published_at": iso(a.published_at),
+        "published_precision": a.published_precision,
+        "updated_at": iso(a.updated_at),
+        "first_seen_at": iso(a.first_seen_at),
+        "status": a.status,
+        "removed_at": iso(a.removed_at),
+        "relation": row.relation,
+        "copy_of": row.copy_of.url if row.copy_of is not None else None,
+        "similarity": round(row.similarity, 4) if row.similarity is not None else None,
+        "match": row.match,
+        "versions": [
             {
-                "url": a.url,
-                "canonical_url": a.canonical_url,
-                "title": a.title,
-                "authors": a.authors,
-                "language": a.language,
-                "published_at": iso(a.published_at),
-                "published_precision": a.published_precision,
-                "updated_at": iso(a.updated_at),
-                "first_seen_at": iso(a.first_seen_at),
-                "status": a.status,
-                "removed_at": iso(a.removed_at),
-                "relation": row.relation,
-                "copy_of": row.copy_of.url if row.copy_of is not None else None,
-                "similarity": round(row.similarity, 4) if row.similarity is not None else None,
-                "match": row.match,
-                "versions": [
-                    {
-                        "version": v.version,
-                        "fetched_at": iso(v.fetched_at),
-                        "title": v.title,
-                        "content_sha256": v.content_sha256,
-                        "word_count": v.word_count,
-                        "changes": v.changes,
-                    }
-                    for v in a.versions
-                ],
+                "version": v.version,
+                "fetched_at": iso(v.fetched_at),
+                "title": v.title,
+                "content_sha256": v.content_sha256,
+                "word_count": v.word_count,
+                "changes": v.changes,
             }
-        )
+            for v in a.versions
+        ],
+    }
+
+
+def _timeline(session: Session, story_id: int) -> list[dict[str, Any]]:
     events = session.scalars(
         select(StoryEvent)
-        .where(StoryEvent.story_id == story.id)
+        .where(StoryEvent.story_id == story_id)
         .options(selectinload(StoryEvent.article))
         .order_by(StoryEvent.at, StoryEvent.id)
     ).all()
-    timeline = [
+    return [
         {
             "at": iso(e.at),
             "outlet": e.article.outlet,
@@ -103,14 +130,3 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
         }
         for e in events
     ]
-    return {
-        "schema": SCHEMA_VERSION,
-        "story": story.slug,
-        "title": story.title,
-        "keywords": story.keywords,
-        "version": story.version,
-        "updated_at": iso(story.updated_at),
-        "outlets": list(outlets.values()),
-        "timeline": timeline,
-        "off_topic": off_topic,
-    }

@@ -25,7 +25,11 @@ from monitor import demo
 from monitor.app import App, open_app
 from monitor.extract import Extracted, extract
 from monitor.match import band_keys, fingerprint, lsh_params
-from monitor.poll.ingest import Indexes, Page, RoundReport, first_version, store_recheck
+from monitor.poll.indexes import Indexes
+from monitor.poll.ingest import first_version
+from monitor.poll.page import Page
+from monitor.poll.recheck import store_recheck
+from monitor.poll.report import RoundReport
 from storage import articles, lsh, members, queue, stories
 from storage.db import alembic_config, open_database
 from storage.models import ArticleVersion, LshBucket, Meta, StoryArticle

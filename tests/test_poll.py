@@ -340,16 +340,16 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
 ) -> None:
     """The extractor raising an unexpected error on one page: that article is stored as not an
     article with the error, and the other page of the round is stored normally."""
-    from monitor.poll import ingest
+    from monitor.poll import page as page_module
 
-    real = ingest.extract
+    real = page_module.extract
 
     def fragile(body: bytes, url: str, **options):
         if url.endswith("/bad"):
             raise RuntimeError("lxml exploded")
         return real(body, url, **options)
 
-    monkeypatch.setattr(ingest, "extract", fragile)
+    monkeypatch.setattr(page_module, "extract", fragile)
     a = site_of(
         "https://a.test",
         {

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from monitor.app import open_app
 from monitor.match import StoryIndex
 from monitor.match import story as match_story
-from monitor.poll.ingest import Indexes
+from monitor.poll.indexes import Indexes
 from storage import articles, termstats
 from storage.models import Meta, TermDf
 from tests.conftest import at, with_db

@@ -4,7 +4,7 @@ This module wires the pure stages (parse, extract, match, schedule, diff) to the
 storage). A round takes due sources from the database in batches (at most ``poll.per_host`` of
 one host in a batch), and for each batch:
 
-1. fetches and parses the feeds in parallel, one host at a time (``monitor.pool``);
+1. fetches and parses the feeds in parallel, one host at a time (``monitor.poll.feed``);
 2. finds the entries not seen before, on this thread;
 3. fetches and extracts their pages in parallel, again one host at a time;
 4. stores, decides and versions them on this thread, oldest first, so that within a round an
@@ -18,7 +18,6 @@ page is recorded against it and the round goes on; nothing already stored is tou
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -29,33 +28,22 @@ from datetime import datetime, timedelta
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import pool
-from monitor.fetch.client import FetchResult
 from monitor.log import log
-from monitor.parse import Feed, FeedEntry, parse_feed
+from monitor.parse import FeedEntry
 from monitor.poll import schedule
-from monitor.poll.ingest import (
-    Indexes,
-    NewArticle,
-    Page,
-    RoundReport,
-    read_page,
-    store_new,
-    store_recheck,
-)
-from monitor.urls import normalise_url
-from storage import articles, queue, sources
+from monitor.poll.feed import Polled, read_feed
+from monitor.poll.indexes import Indexes
+from monitor.poll.ingest import NewArticle, store_new
+from monitor.poll.page import Page, read_page
+from monitor.poll.plan import EntryPlan, entry_rows, oldest_first
+from monitor.poll.recheck import store_recheck
+from monitor.poll.report import RoundReport
+from storage import queue, sources
 from storage.db import WriteSession
 
 __all__ = ["RoundReport", "poll"]
 
 logger = logging.getLogger(__name__)
-
-FEED_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, "
-    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
-)
-# Child sitemaps of a sitemap index read per poll: the newest, where news is.
-SITEMAP_CHILDREN = 3
 
 
 def poll(
@@ -110,17 +98,6 @@ def poll(
 
 
 @dataclass
-class _Polled:
-    """A worker's answer for one source: a feed to read, an unchanged body, or an error."""
-
-    result: FetchResult | None = None
-    body_sha: str | None = None
-    feed: Feed | None = None
-    error: FetchError | ParseError | None = None
-    entries: list[FeedEntry] = field(default_factory=list)
-
-
-@dataclass
 class _Round:
     app: App
     now: datetime
@@ -128,6 +105,11 @@ class _Round:
     report: RoundReport
     executor: Executor
     stop: threading.Event | None
+    # Sources with a configured interval: their schedule learns nothing from their entries.
+    fixed: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fixed = {s.url for s in self.app.config.sources if s.interval is not None}
 
     def stopped(self) -> bool:
         return bool(self.stop and self.stop.is_set())
@@ -140,8 +122,8 @@ class _Round:
         ``batch_size`` answers (or at the end) are handed to ``sources`` on this thread."""
         batch_size = self.app.config.poll.batch_size
         window = max(batch_size, 2 * self.app.config.poll.workers)
-        in_flight: dict[Future[_Polled], queue.DueSource] = {}
-        ready: list[tuple[queue.DueSource, _Polled]] = []
+        in_flight: dict[Future[Polled], queue.DueSource] = {}
+        ready: list[tuple[queue.DueSource, Polled]] = []
         exhausted = False
         while not self.stopped():
             # Top up once half the window has drained: a claim is a write transaction, and
@@ -150,7 +132,8 @@ class _Round:
                 batch = claim(window - len(in_flight))
                 exhausted = not batch
                 for source in batch:
-                    in_flight[self.executor.submit(self._fetch_source, source)] = source
+                    future = self.executor.submit(read_feed, self.app, source, self.stop)
+                    in_flight[future] = source
             if not in_flight and not ready:
                 break
             if in_flight:
@@ -162,32 +145,58 @@ class _Round:
         for future in in_flight:  # stopped: what has not started never will
             future.cancel()
 
-    def sources(self, polled: list[tuple[queue.DueSource, _Polled]]) -> None:
-        """Record what the sources' fetches found, then ingest their new entries."""
-        fixed = {s.url for s in self.app.config.sources if s.interval is not None}
-        feeds: list[tuple[queue.DueSource, _Polled]] = []
-        # Failures and unchanged bodies are settled at once, in one transaction for the lot.
+    def sources(self, polled: list[tuple[queue.DueSource, Polled]]) -> None:
+        """Record what the sources' fetches found, then ingest their new entries: failures
+        and unchanged bodies at once, then the entries planned, their pages fetched and
+        stored, the articles the feeds updated re-checked, and each source's entries and next
+        check last."""
+        feeds = self._settle(polled)
+        plan = self._plan(feeds)
+        if self.stopped():
+            return
+        stored = self._store_pages(plan.new)
+        if plan.recheck and not self.stopped():
+            self._recheck_listed(plan.recheck)
+        if self.stopped():
+            return  # unrecorded sources stay claimed until the lease ends, then are due
+        self._record_feeds(feeds, plan, plan.linked | stored)
+
+    def _settle(
+        self, polled: list[tuple[queue.DueSource, Polled]]
+    ) -> list[tuple[queue.DueSource, Polled]]:
+        """Record failures and unchanged bodies, in one transaction for the lot; returns the
+        sources that sent a feed to read."""
+        feeds: list[tuple[queue.DueSource, Polled]] = []
         with self.app.db.write() as session:
             for source, outcome in polled:
                 self.report.sources_polled += 1
+                fixed = source.url in self.fixed
                 if outcome.error is not None:
                     status = outcome.result.status if outcome.result else None
-                    self._source_failed(session, source, outcome.error, source.url in fixed, status)
+                    self._source_failed(session, source, outcome.error, fixed, status)
                 elif outcome.feed is None:
                     self.report.sources_unchanged += 1
-                    self._source_ok(session, source, outcome, source.url in fixed, new_items=0)
+                    self._source_ok(session, source, outcome, fixed, new_items=0)
                 else:
                     feeds.append((source, outcome))
-        # Which entries are new, and which known ones changed.
-        new: dict[str, NewArticle] = {}
-        linked: dict[str, int] = {}
-        recheck: set[int] = set()
-        fresh: dict[int, list[FeedEntry]] = {}
+        return feeds
+
+    def _plan(self, feeds: list[tuple[queue.DueSource, Polled]]) -> EntryPlan:
+        """Which entries are new, which name a stored article, which articles to re-check:
+        one read per source."""
+        plan = EntryPlan()
+        max_new = self.app.config.poll.max_new_entries
         for source, outcome in feeds:
-            fresh[source.id] = self._sort_entries(source, outcome, new, linked, recheck)
-        if self.stopped():
-            return
-        # Pages in parallel; then stored oldest first.
+            with self.app.db.read() as session:
+                fresh = plan.add_source(
+                    session, source, outcome.entries, max_new=max_new, now=self.now
+                )
+            self.report.entries_new += fresh
+        return plan
+
+    def _store_pages(self, new: dict[str, NewArticle]) -> dict[str, int]:
+        """Fetch the new entries' pages in parallel, then store them oldest first; returns the
+        article stored under each URL (those stored before the round was stopped)."""
         pages = dict(
             pool.by_host(
                 self.executor,
@@ -201,136 +210,46 @@ class _Round:
                 stop=self.stop,
             )
         )
-        for item in sorted(pages, key=_oldest_first(self.now)):
+        stored: dict[str, int] = {}
+        for item in sorted(pages, key=oldest_first(self.now)):
             if self.stopped():
-                return
-            linked[item.url] = store_new(
+                break
+            stored[item.url] = store_new(
                 self.app, item, pages[item], self.now, self.indexes, self.report
             )
-        if recheck and not self.stopped():
-            self.rechecks(
-                queue.claim_articles(
-                    self.app.db,
-                    now=self.now,
-                    limit=len(recheck),
-                    everything=True,
-                    ids=sorted(recheck),
-                )
+        return stored
+
+    def _recheck_listed(self, ids: set[int]) -> None:
+        """Re-check now the stored articles a feed listed as updated (those another process
+        has not claimed)."""
+        self.rechecks(
+            queue.claim_articles(
+                self.app.db, now=self.now, limit=len(ids), everything=True, ids=sorted(ids)
             )
-        if self.stopped():
-            return  # unrecorded sources stay claimed until the lease ends, then are due
+        )
+
+    def _record_feeds(
+        self,
+        feeds: list[tuple[queue.DueSource, Polled]],
+        plan: EntryPlan,
+        linked: dict[str, int],
+    ) -> None:
+        """Each source's entries (new ones with their article) and its next check, in one
+        transaction. Entries over the ``max_new_entries`` cap stay unrecorded, to be taken
+        next time."""
         with self.app.db.write() as session:
             for source, outcome in feeds:
-                new_items = self._record_entries(
-                    session, source, outcome.entries, fresh[source.id], linked
+                fresh_keys = {e.key for e in plan.fresh[source.id]}
+                sources.record_entries(
+                    session,
+                    source.id,
+                    entry_rows(outcome.entries, linked),
+                    new=fresh_keys,
+                    now=self.now,
                 )
-                self._source_ok(session, source, outcome, source.url in fixed, new_items=new_items)
-
-    def _fetch_source(self, source: queue.DueSource) -> _Polled:
-        """Worker side: fetch and parse one source (and the newest children of a sitemap index)."""
-        try:
-            result = self.app.fetcher.get(
-                source.url,
-                etag=source.etag,
-                last_modified=source.last_modified,
-                accept=FEED_ACCEPT,
-                log_fields={"source": source.name},
-            )
-            body_sha = hashlib.sha256(result.body).hexdigest()
-            if result.not_modified or body_sha == source.body_sha256:
-                return _Polled(result=result, body_sha=body_sha)
-            try:
-                feed = parse_feed(result.body, result.url, result.headers)
-            except ParseError as exc:
-                # The parser knows bytes, not where they came from: name the feed, as every
-                # fetch error does, and keep the status the bytes came with.
-                return _Polled(result=result, error=ParseError(exc.kind, f"{result.url}: {exc}"))
-            entries = list(feed.entries)
-            for child in feed.children[:SITEMAP_CHILDREN]:
-                if self.stopped():
-                    break
-                try:
-                    child_result = self.app.fetcher.get(
-                        child, accept=FEED_ACCEPT, log_fields={"source": source.name}
-                    )
-                    entries.extend(
-                        parse_feed(
-                            child_result.body, child_result.url, child_result.headers
-                        ).entries
-                    )
-                except (FetchError, ParseError) as exc:
-                    # One unreadable child sitemap is logged; the others still count.
-                    log(
-                        logger,
-                        "sitemap_child_error",
-                        level=logging.WARNING,
-                        source=source.name,
-                        url=child,
-                        error=exc.kind,
-                        error_message=str(exc),
-                    )
-            return _Polled(result=result, body_sha=body_sha, feed=feed, entries=entries)
-        except (FetchError, ParseError) as exc:
-            return _Polled(error=exc)
-
-    def _sort_entries(
-        self,
-        source: queue.DueSource,
-        outcome: _Polled,
-        new: dict[str, NewArticle],
-        linked: dict[str, int],
-        recheck: set[int],
-    ) -> list[FeedEntry]:
-        """The source's entries not seen before (the newest ``poll.max_new_entries``); their
-        pages join ``new`` unless an article already has the URL (then ``linked``). Known
-        entries whose updated date moved put their article in ``recheck``."""
-        by_key = {e.key: e for e in outcome.entries}  # a feed may repeat a GUID; the last wins
-        with self.app.db.read() as session:
-            seen = sources.seen_entries(session, source.id, list(by_key))
-            for key, entry in by_key.items():
-                old = seen.get(key)
-                if (
-                    old is not None
-                    and old.article_id is not None
-                    and old.updated != _updated(entry)
-                ):
-                    recheck.add(old.article_id)
-            unseen = [e for k, e in by_key.items() if k not in seen]
-            unseen.sort(key=_oldest_first_entry(self.now), reverse=True)
-            fresh = unseen[: self.app.config.poll.max_new_entries]
-            for entry in fresh:
-                url = normalise_url(entry.url)
-                if url in new or url in linked:
-                    continue
-                article = articles.find_article(session, url)
-                if article is not None:
-                    linked[url] = article.id
-                else:
-                    new[url] = NewArticle(url, source, entry)
-        self.report.entries_new += len(fresh)
-        return fresh
-
-    def _record_entries(
-        self,
-        session: WriteSession,
-        source: queue.DueSource,
-        entries: list[FeedEntry],
-        fresh: list[FeedEntry],
-        linked: dict[str, int],
-    ) -> int:
-        """Write every entry of the body (new ones with their article); returns how many were
-        new. Entries over the ``max_new_entries`` cap stay unrecorded, to be taken next time."""
-        fresh_keys = {e.key for e in fresh}
-        rows = {  # a feed may repeat a key; the last one wins
-            e.key: sources.EntryRow(
-                e.key, normalise_url(e.url), e.title, _updated(e), linked.get(normalise_url(e.url))
-            )
-            for e in entries
-        }
-        sources.record_entries(
-            session, source.id, list(rows.values()), new=fresh_keys, now=self.now
-        )
-        return len(fresh_keys)
+                new_items = len(fresh_keys)
+                fixed = source.url in self.fixed
+                self._source_ok(session, source, outcome, fixed, new_items=new_items)
 
     def _policy(self) -> schedule.Policy:
         cfg = self.app.config.poll
@@ -340,7 +259,7 @@ class _Round:
         self,
         session: WriteSession,
         source: queue.DueSource,
-        outcome: _Polled,
+        outcome: Polled,
         fixed: bool,
         *,
         new_items: int,
@@ -452,17 +371,3 @@ class _Round:
 
 def _dates(entries: list[FeedEntry]) -> tuple[datetime, ...]:
     return tuple(d for d in (e.published_at or e.updated_at for e in entries) if d is not None)
-
-
-def _updated(entry: FeedEntry) -> str | None:
-    return entry.updated_at.isoformat() if entry.updated_at else None
-
-
-def _oldest_first_entry(now: datetime) -> Callable[[FeedEntry], tuple[bool, datetime, str]]:
-    """Sort key: dated entries oldest first, then the undated (as if published ``now``)."""
-    return lambda e: (e.published_at is None, e.published_at or now, e.url)
-
-
-def _oldest_first(now: datetime) -> Callable[[NewArticle], tuple[bool, datetime, str]]:
-    entry_key = _oldest_first_entry(now)
-    return lambda item: entry_key(item.entry)

@@ -24,8 +24,7 @@ from monitor.config import EmailSettings
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import log
 from monitor.publish.render import template
-from storage import digests, sources
-from storage.models import Digest, Story, StoryArticle
+from storage import digests, members, sources, stories
 from storage.storyfile import iso
 
 logger = logging.getLogger(__name__)
@@ -149,7 +148,7 @@ def _items(session: Any, story_id: int, after: int) -> tuple[list[DigestItem], i
         changes = None
         reason = None
         if e.event in ("copy", "dropped"):
-            row = session.query(StoryArticle).filter_by(story_id=story_id, article_id=a.id).one()
+            row = members.decision(session, story_id, a.id)
             copy_of = row.copy_of.url if row.copy_of is not None else None
             if e.event == "dropped":
                 reason = (row.match or {}).get("reason")
@@ -211,7 +210,7 @@ def send_due(app: App, *, now: datetime) -> list[Delivered]:
             last = digests.last_digest(session, ref.id)
             after = last.last_event_id if last else 0
             items, last_id = _items(session, ref.id, after)
-            story = session.get_one(Story, ref.id)
+            story = stories.story_by_id(session, ref.id)
             failing = [
                 FailingSource(s.name, s.url, iso(s.failing_since) or "", s.error_message or "")
                 for s in sources.failing_sources(session, since=now - FAILING_FOR)
@@ -236,15 +235,14 @@ def send_due(app: App, *, now: datetime) -> list[Delivered]:
         stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ref.slug}-v{summary['version']}"
         where = deliver(message, app.config.email, stem=stem)
         with app.db.write() as session:
-            session.add(
-                Digest(
-                    story_id=ref.id,
-                    created_at=now,
-                    last_event_id=last_id,
-                    events=len(items),
-                    recipients=list(app.config.email.to),
-                    delivered_to=where,
-                )
+            digests.record_digest(
+                session,
+                story_id=ref.id,
+                created_at=now,
+                last_event_id=last_id,
+                events=len(items),
+                recipients=list(app.config.email.to),
+                delivered_to=where,
             )
         log(logger, "digest", story=ref.slug, events=len(items), delivered_to=where)
         out.append(Delivered(ref.slug, len(items), where))

@@ -1,6 +1,4 @@
-"""Deciding stored articles again: a story's past decisions after its ``story_threshold``
-changed (``redecide``), and the archive's articles for a story added after they were stored
-(``backfill``).
+"""Deciding a story's past decisions again after its ``story_threshold`` changed.
 
 A story's threshold applies to the articles decided after it is set; ``redecide`` applies it to
 those decided before, from the score each decision stored, so that it changes exactly what
@@ -18,11 +16,6 @@ the relation before, the threshold before). The band table keeps a leaving artic
 the copy stage skips a candidate that is not a member (``Indexes.decide`` finds no member row
 for it), and an article that joins again finds them there. The whole re-decision is one write
 transaction; a dry run makes it and rolls it back, so it reports what the real one would do.
-
-A backfill decides each article as ``ingest.first_version`` would have, against the story as it
-is now, oldest first so that members anchor the story as they join, in batches of
-``BACKFILL_BATCH`` per write transaction so that the pipeline's writers are not kept waiting.
-benchmarks/backfill.py checks that it accepts what benchmarks/matching.py's seeded scoring does.
 """
 
 from __future__ import annotations
@@ -30,30 +23,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from monitor.app import App, StoryRef, index_member
+from monitor.app import App, StoryRef
 from monitor.log import log
-from monitor.match import (
-    Decision,
-    MatchSettings,
-    band_keys,
-    fingerprint,
-    story_bar,
-    would_flip,
-)
-from monitor.poll.ingest import Indexes, as_known, record, remember
-from storage import articles, lsh, members, meta, stories
+from monitor.match import Decision, MatchSettings, story_bar, would_flip
+from monitor.poll.indexes import Indexes
+from monitor.stories.decide import decide_again, history, store_again
+from storage import articles, members, stories
 from storage.db import WriteSession
-from storage.models import Article, StoryArticle
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Article, StoryArticle
 
 logger = logging.getLogger(__name__)
-# Articles decided per write transaction by a backfill: on SQLite each holds the one write lock,
-# and 200 decisions take about half a second (1.5 s on PostgreSQL: benchmarks/backfill.py).
-BACKFILL_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -93,11 +78,35 @@ def _redecide(
 ) -> list[Change]:
     threshold = settings.story_threshold
     rows = [r for r in members.story_scores(session, story.id) if would_flip(r, threshold)]
-    changes: list[Change] = []
     # Leaving first: the copy stage of the joining articles then sees the story without them.
+    changes = _leaving(
+        session, story, [r for r in rows if r.relation != "off_topic"], threshold, now
+    )
+    if changes:
+        # Other processes' match indexes built before this hold the members that left.
+        members.note_members_left(session, story.id)
+    joining = {r.article_id: r for r in rows if r.relation == "off_topic"}
+    # Copies that left with an article joining now come back with it.
+    came_back = members.left_with(session, story.id, joining)
+    found = articles.articles_by_id(session, set(joining) | set(came_back))
+    indexes = Indexes(app)
+    for article in sorted(found, key=lambda a: (a.published_at or a.first_seen_at, a.id)):
+        change = _join(session, indexes, story, settings, article, joining.get(article.id), now)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def _leaving(
+    session: WriteSession,
+    story: StoryRef,
+    rows: list[members.StoryScore],
+    threshold: float,
+    now: datetime,
+) -> list[Change]:
+    """Members whose stored score now falls short leave the story, and their copies with them."""
+    changes: list[Change] = []
     for r in rows:
-        if r.relation == "off_topic":
-            continue
         needed = story_bar(threshold, r.keyword_hits)
         member = _member(session, story.id, r.article_id)
         why = (
@@ -105,41 +114,10 @@ def _redecide(
             f"needed (in the story at {r.threshold} before)"
         )
         changes.append(_leave(session, story, member, why, {"kind": "off_topic"}, threshold, now))
-        copies = session.scalars(
-            select(StoryArticle).where(
-                StoryArticle.story_id == story.id,
-                StoryArticle.copy_of_id == r.article_id,
-                StoryArticle.relation == "copy",
-            )
-        ).all()
-        for copy in copies:
+        for copy in members.copies_of(session, story.id, r.article_id):
             why = f"left the story with {r.url}, of which it is a copy"
             left_with = {"left_with": r.article_id}
             changes.append(_leave(session, story, copy, why, left_with, threshold, now))
-    if changes:
-        # Other processes' match indexes built before this hold the members that left.
-        key = meta.members_left(story.id)
-        meta.put(session, key, str(int(meta.get(session, key) or 0) + 1))
-    joining = {r.article_id: r for r in rows if r.relation == "off_topic"}
-    # Copies that left with an article joining now come back with it (JSON path: both backends).
-    came_back = (
-        session.scalars(
-            select(StoryArticle.article_id).where(
-                StoryArticle.story_id == story.id,
-                StoryArticle.relation == "off_topic",
-                StoryArticle.match["left_with"].as_integer().in_(sorted(joining)),
-            )
-        ).all()
-        if joining
-        else []
-    )
-    ids = set(joining) | set(came_back)
-    articles = session.scalars(select(Article).where(Article.id.in_(ids))).all()
-    indexes = Indexes(app)
-    for article in sorted(articles, key=lambda a: (a.published_at or a.first_seen_at, a.id)):
-        change = _join(session, indexes, story, settings, article, joining.get(article.id), now)
-        if change is not None:
-            changes.append(change)
     return changes
 
 
@@ -148,16 +126,6 @@ def _member(session: Session, story_id: int, article_id: int) -> StoryArticle:
     if member is None:  # story_scores read it in this transaction
         raise LookupError(f"story {story_id} has no decision on article {article_id}")
     return member
-
-
-def _history(member: StoryArticle, now: datetime) -> list[dict[str, Any]]:
-    match = member.match or {}
-    before = {
-        "at": now.isoformat(),
-        "relation": member.relation,
-        "story_threshold": (match.get("thresholds") or {}).get("story"),
-    }
-    return [*match.get("redecided", []), before]
 
 
 def _leave(
@@ -170,13 +138,12 @@ def _leave(
     now: datetime,
 ) -> Change:
     match = member.match or {}
-    article = session.get_one(Article, member.article_id)
+    article = articles.get_article(session, member.article_id)
     change = Change(article.url, article.outlet, article.title, member.relation, "off_topic", why)
     thresholds = (match.get("thresholds") or {}) | {"story": threshold}
     new = match | extra | {"thresholds": thresholds, "reason": why}
-    new["redecided"] = _history(member, now)
-    member.relation, member.copy_of_id = "off_topic", None
-    member.match, member.decided_at = new, now
+    new["redecided"] = history(member, now)
+    members.leave(session, story.id, article.id, match=new, now=now)
     stories.add_event(
         session,
         story_id=story.id,
@@ -187,48 +154,6 @@ def _leave(
         article_version=None,
     )
     return change
-
-
-def _decide(
-    session: WriteSession,
-    indexes: Indexes,
-    story: StoryRef,
-    settings: MatchSettings,
-    article: Article,
-) -> tuple[Decision, int]:
-    """The story's decision on the newest version of a stored article (and that version's
-    number), as first_version would make it now: copy stage first, under the band-key locks."""
-    latest = articles.latest_version(session, article.id)
-    if latest is None:  # callers only ask about articles with a version
-        raise LookupError(f"article {article.id} has no version")
-    fp = fingerprint(latest.text, settings)
-    bands = band_keys(fp.minhash, settings)
-    lsh.lock(session, (key for _, key in bands))
-    decision = indexes.decide(
-        session, story, latest.title, latest.text, fp, bands, article.published_at, article.language
-    )
-    return decision, latest.version
-
-
-def _store(
-    session: WriteSession,
-    indexes: Indexes,
-    story: StoryRef,
-    settings: MatchSettings,
-    article: Article,
-    decision: Decision,
-    match: dict[str, Any],
-    version: int,
-    now: datetime,
-) -> None:
-    """Record a decision made again; an article now in the story joins its band table and the
-    match index, so that the next one decided can be its copy."""
-    at = article.published_at or article.first_seen_at
-    record(session, story.id, article, decision, match, version=version, at=at, now=now)
-    if decision.relation != "off_topic":
-        index_member(session, settings, story.id, article.id)
-        (known,) = members.story_members(session, story.id, only={article.id})
-        remember(indexes.get(story, session), decision, as_known(known), None)
 
 
 def _join(
@@ -243,8 +168,8 @@ def _join(
     """Decide ``article`` again, copy stage first. ``scored``: it joins on its stored score
     unless it is a copy; None: it left with its original, and joins only as a copy of it."""
     member = _member(session, story.id, article.id)
-    decision, version = _decide(session, indexes, story, settings, article)
-    history = _history(member, now)
+    decision, version = decide_again(session, indexes, story, settings, article)
+    before_history = history(member, now)
     if decision.kind in ("exact", "copy"):
         match = decision.as_match()
     elif scored is None:
@@ -260,75 +185,7 @@ def _join(
         match = old | {"kind": "same_story", "thresholds": thresholds, "reason": why}
         decision = Decision("same_story", None, None, member.similarity or 0.0, {}, thresholds, why)
     before = member.relation
-    match |= {"redecided": history}
-    _store(session, indexes, story, settings, article, decision, match, version, now)
+    match |= {"redecided": before_history}
+    store_again(session, indexes, story, settings, article, decision, match, version, now)
     reason = str(match["reason"])
     return Change(article.url, article.outlet, article.title, before, decision.relation, reason)
-
-
-@dataclass
-class Backfill:
-    """What a backfill decided: counts by relation, and how many of the articles judged
-    off-topic before are in the story now."""
-
-    articles: int = 0
-    originals: int = 0
-    copies: int = 0
-    off_topic: int = 0
-    joined: int = 0
-
-
-def backfill(
-    app: App,
-    story: StoryRef,
-    *,
-    now: datetime,
-    since: datetime | None = None,
-    off_topic: bool = False,
-) -> Backfill:
-    """Decide, against the story as it is now, the articles of the archive it has not decided:
-    those stored before it was configured, or from a source it follows since. With
-    ``off_topic``, also those it judged off-topic, against seeds, keywords or a threshold changed
-    since (those still off-topic keep their first decision). Oldest first, so a copy group is
-    led by its earliest member, in write transactions of ``BACKFILL_BATCH`` articles with a
-    progress log after each."""
-    settings = app.story_settings(story)
-    with app.db.read() as session:
-        ids = members.undecided(
-            session, story.id, sources=story.sources, since=since, off_topic=off_topic
-        )
-    result = Backfill()
-    indexes = Indexes(app)
-    for start in range(0, len(ids), BACKFILL_BATCH):
-        with app.db.write() as session:
-            for article_id in ids[start : start + BACKFILL_BATCH]:
-                article = session.get_one(Article, article_id, with_for_update=True)
-                member = members.membership(session, story.id, article_id)
-                if member is not None and member.relation != "off_topic":
-                    continue  # decided meanwhile (another backfill)
-                decision, version = _decide(session, indexes, story, settings, article)
-                result.articles += 1
-                if member is not None and decision.relation == "off_topic":
-                    result.off_topic += 1
-                    continue
-                match = decision.as_match()
-                if member is not None:
-                    match["redecided"] = _history(member, now)
-                    result.joined += 1
-                _store(session, indexes, story, settings, article, decision, match, version, now)
-                if decision.relation == "copy":
-                    result.copies += 1
-                elif decision.relation == "original":
-                    result.originals += 1
-                else:
-                    result.off_topic += 1
-        log(
-            logger,
-            "backfill_progress",
-            story=story.slug,
-            articles=min(start + BACKFILL_BATCH, len(ids)),
-            of=len(ids),
-            originals=result.originals,
-            copies=result.copies,
-        )
-    return result

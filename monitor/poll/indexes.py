@@ -1,0 +1,112 @@
+"""The match indexes a round decides with (``Indexes``), and a decision recorded joining one
+after the commit (``remember``)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from monitor.app import App, StoryRef
+from monitor.match import Decision, Fingerprint, Known, StoryIndex, version_key
+from monitor.match.story import TermChange
+from storage import lsh, members, meta, termstats
+
+
+class Indexes:
+    """The match index of each story: its members and term statistics, read from the database
+    on first use in a round. The copy stage's LSH index is the database's band table
+    (``storage.lsh``), read inside each decision's write transaction, so members that another
+    process added since are seen too."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._built: dict[int, StoryIndex] = {}
+        # Per story, how many times members had left it when its index was built (see decide).
+        self._left: dict[int, str | None] = {}
+
+    def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
+        if story.id not in self._built:
+            index = StoryIndex(self.app.story_settings(story), story.keywords, in_memory_lsh=False)
+            with nullcontext(session) if session is not None else self.app.db.read() as s:
+                # The archive's document frequencies stay in the database: only the terms of
+                # the story's members, and of each article decided, are read.
+                index.use_background(termstats.documents(s))
+                for m in members.story_members(s, story.id):
+                    index.add(as_known(m))
+                _provide_df(s, index)
+                self._left[story.id] = meta.get(s, meta.members_left(story.id))
+            self._built[story.id] = index
+        return self._built[story.id]
+
+    def decide(
+        self,
+        session: Session,
+        story: StoryRef,
+        title: str | None,
+        text: str,
+        fp: Fingerprint,
+        bands: list[tuple[int, int]],
+        published_at: datetime | None,
+        language: str | None = None,
+    ) -> Decision:
+        """Decide inside the caller's write transaction, on what the database holds now: the
+        band table proposes the candidates, and members this index has not seen (another
+        process stored them) are read in first. An index built before members left the story
+        (``monitor story redecide`` in another process) is built again: it would match them."""
+        if story.id in self._built and self._left[story.id] != meta.get(
+            session, meta.members_left(story.id)
+        ):
+            del self._built[story.id]
+        index = self.get(story, session)
+        found = lsh.candidates(session, story.id, bands)
+        missing = {a for a, v in found if not index.has_version(a, v)}
+        if not index.knows_text(fp.sha256):
+            missing |= lsh.members_with_text(session, story.id, fp.sha256)
+        if missing:
+            for m in members.story_members(session, story.id, only=missing):
+                index.add(as_known(m))
+        _provide_df(session, index, title, text)
+        return index.decide(
+            title,
+            text,
+            fp,
+            published_at=published_at,
+            candidates=[version_key(a, v) for a, v in sorted(found)],
+            language=language,
+        )
+
+    def built(self, story: StoryRef) -> StoryIndex | None:
+        return self._built.get(story.id)
+
+    def learn(self, change: TermChange) -> None:
+        """A newly stored version's terms join the statistics of every built index (the
+        database's changed in the same transaction: storage.termstats)."""
+        for index in self._built.values():
+            index.update_background(change)
+
+
+def _provide_df(
+    session: Session, index: StoryIndex, title: str | None = None, text: str | None = None
+) -> None:
+    """Read the document frequencies the index lacks: its members' terms, and the article's."""
+    asked = index.terms_to_look_up(title, text)
+    if asked:
+        index.provide_df(asked, termstats.lookup(session, asked))
+
+
+def as_known(m: members.Member) -> Known:
+    return Known(
+        m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title, m.language
+    )
+
+
+def remember(
+    index: StoryIndex, decision: Decision, known: Known, minhashes: list[Any] | None
+) -> None:
+    """After the commit: a member just recorded joins the story's index of this round."""
+    if decision.leads_group and decision.matched_id is not None:
+        index.repoint(decision.matched_id, known.article_id)
+    index.add(known, minhashes)

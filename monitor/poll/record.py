@@ -1,0 +1,128 @@
+"""Recording what the pipeline read and decided, inside the caller's write transaction: a
+version with its term statistics, one story's decision with its timeline event, and a member's
+entries in the band table.
+
+Ingest (``monitor.poll.ingest``, ``monitor.poll.recheck``), the seed sync
+(``monitor.stories.sync``) and deciding again (``monitor.stories.redecide``, ``backfill``) all
+record through these, so that a version, a decision or a member is stored the same way
+whichever of them stores it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from monitor.match import (
+    Decision,
+    Fingerprint,
+    MatchSettings,
+    band_keys,
+    fingerprint,
+    minhash_from_bytes,
+)
+from monitor.match.story import TermChange
+from storage import articles, lsh, members, stories, termstats
+from storage.db import WriteSession
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Article, ArticleVersion
+
+
+def store_version(
+    session: WriteSession,
+    article: Article,
+    *,
+    title: str | None,
+    text: str,
+    fp: Fingerprint,
+    now: datetime,
+    changes: dict[str, Any],
+    previous: ArticleVersion | None,
+) -> tuple[ArticleVersion, TermChange]:
+    """Store ``text`` as the article's next version after ``previous`` (its newest, as the
+    caller read it in this transaction; None for the first), with its fingerprint, and count its
+    terms in place of the predecessor's in the document frequencies (returned, for the indexes
+    in memory)."""
+    change = TermChange.between(previous.text if previous else None, text)
+    termstats.apply(session, change.added, change.removed, new_doc=change.new_doc)
+    version = articles.add_version(
+        session,
+        article,
+        fetched_at=now,
+        title=title,
+        text=text,
+        content_sha256=fp.sha256,
+        word_count=fp.word_count,
+        shingle_count=len(fp.shingles),
+        minhash=fp.minhash_bytes(),
+        changes=changes,
+    )
+    return version, change
+
+
+def store_decision(
+    session: WriteSession,
+    story_id: int,
+    article: Article,
+    decision: Decision,
+    match: dict[str, Any],
+    *,
+    version: int,
+    at: datetime,
+    now: datetime,
+) -> None:
+    """Store one story's decision on ``article`` with ``match`` as its reason: the copy group
+    it leads re-pointed at it, and its event on the timeline unless it is off-topic."""
+    members.record_decision(
+        session,
+        story_id=story_id,
+        article_id=article.id,
+        relation=decision.relation,
+        copy_of_id=decision.matched_id if decision.relation == "copy" else None,
+        similarity=decision.similarity,
+        match=match,
+        now=now,
+    )
+    if decision.leads_group and decision.matched_id is not None:
+        members.repoint_copy_group(
+            session,
+            story_id=story_id,
+            old_id=decision.matched_id,
+            new_id=article.id,
+            new_url=article.url,
+            now=now,
+        )
+    if decision.relation != "off_topic":
+        stories.add_event(
+            session,
+            story_id=story_id,
+            article_id=article.id,
+            event="copy" if decision.relation == "copy" else "first_report",
+            at=at,
+            now=now,
+            article_version=version,
+        )
+
+
+def index_member(
+    session: WriteSession, settings: MatchSettings, story_id: int, article_id: int
+) -> None:
+    """Put every version of a story's member into the band table (a no-op for those in it)."""
+    for version, signature in lsh.article_signatures(session, article_id):
+        bands = member_bands(session, settings, article_id, version, signature)
+        lsh.add(session, story_id, article_id, version, bands)
+
+
+def member_bands(
+    session: Session, settings: MatchSettings, article_id: int, version: int, signature: bytes
+) -> list[tuple[int, int]]:
+    """A stored version's band keys: from its signature, or from its text when the signature
+    was made with another ``num_perm``."""
+    minhash = minhash_from_bytes(signature)
+    if len(minhash.hashvalues) != settings.num_perm:
+        stored = articles.version_text(session, article_id, version)
+        minhash = fingerprint(stored or "", settings).minhash
+    return band_keys(minhash, settings)

@@ -1,0 +1,213 @@
+"""The configuration brought into the database at start: sources, stories, and the seed
+articles that define each story (a seed whose text or title changed gets a new version).
+
+Sources and stories are one transaction; then the derived tables are rebuilt if their
+definition changed (``monitor.stories.rebuild``), then each seed is one transaction of its own.
+What a start cannot decide quickly it names instead of doing: the articles a new story has not
+decided, and those judged off-topic before a seed was added, each with the command that decides
+them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from monitor import config as configmod
+from monitor.log import log
+from monitor.match import Fingerprint, MatchSettings, fingerprint
+from monitor.poll.record import index_member, store_version
+from monitor.stories import rebuild
+from monitor.stories.seeds import Seed
+from monitor.urls import domain_of
+from storage import articles, members, sources, stories
+from storage.db import Database, WriteSession
+
+if TYPE_CHECKING:
+    from monitor.app import App, StoryRef
+    from storage.models import Article, ArticleVersion
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SyncedStory:
+    """A configured story as the database now has it."""
+
+    id: int
+    config: configmod.Story
+    new: bool  # not in the database before this start
+
+
+def configuration(db: Database, config: configmod.Config, now: datetime) -> list[SyncedStory]:
+    """The configured sources (the others deactivated) and stories, in one transaction."""
+    with db.write() as session:
+        for source in config.sources:
+            sources.sync_source(
+                session,
+                url=source.url,
+                name=source.name,
+                domain=domain_of(source.url),
+                interval_s=source.interval or config.poll.default_interval,
+                now=now,
+                obey_robots=source.robots,
+            )
+        sources.deactivate_sources_except(session, {s.url for s in config.sources})
+        synced = []
+        for story in config.stories:
+            new = stories.story_by_slug(session, story.slug) is None
+            row = stories.sync_story(
+                session, slug=story.slug, title=story.title, keywords=list(story.keywords), now=now
+            )
+            synced.append(SyncedStory(row.id, story, new))
+        return synced
+
+
+def archive(app: App, seeds: dict[str, list[Seed]], *, new: set[str], now: datetime) -> None:
+    """Bring the archive in line with the stories of ``app``: the derived tables, every seed
+    (``seeds`` by story slug), then a word about each story in ``new`` (slugs)."""
+    rebuild.band_table(app.db, app.match_settings)
+    rebuild.term_frequencies(app.db)
+    for ref in app.stories:
+        for seed in seeds.get(ref.slug, []):
+            sync_seed(app.db, app.match_settings, ref, seed, now)
+    for ref in app.stories:
+        if ref.slug in new:
+            _name_backfill(app.db, ref)
+
+
+def _name_backfill(db: Database, story: StoryRef) -> None:
+    """A story added to an archive that holds articles of its sources has not decided them."""
+    with db.read() as session:
+        stored = len(members.undecided(session, story.id, sources=story.sources))
+    if stored:
+        # Deciding them takes minutes on a large archive: the user's call, not a start's.
+        log(
+            logger,
+            "story_added",
+            level=logging.WARNING,
+            story=story.slug,
+            undecided_articles=stored,
+            hint=f"monitor story backfill {story.slug}",
+        )
+
+
+def sync_seed(
+    db: Database, settings: MatchSettings, story: StoryRef, seed: Seed, now: datetime
+) -> None:
+    """Store the seed's article, a new version of it when its file changed, and its decision
+    as the story's seed, in one transaction; an unchanged seed of the story changes nothing."""
+    fp = fingerprint(seed.text, settings)
+    with db.write() as session:
+        article = _seed_article(session, seed, now)
+        latest = articles.latest_version(session, article.id)
+        member = members.membership(session, story.id, article.id) is not None
+        unchanged = (
+            latest is not None and latest.content_sha256 == fp.sha256 and latest.title == seed.title
+        )
+        if unchanged and member:
+            return
+        if not unchanged:
+            _seed_version(session, story, article, seed, fp, latest, member=member, now=now)
+        if not member:
+            _join_as_seed(session, story, article, seed, now)
+        index_member(session, settings, story.id, article.id)
+    log(logger, "seed", story=story.slug, url=seed.url, file=str(seed.path))
+
+
+def _seed_article(session: WriteSession, seed: Seed, now: datetime) -> Article:
+    """The seed's article, stored under its URL the first time."""
+    article = articles.find_article(session, seed.url)
+    if article is not None:
+        return article
+    return articles.create_article(
+        session,
+        url=seed.url,
+        canonical_url=None,
+        source_id=None,
+        outlet=seed.outlet,
+        domain=domain_of(seed.url) or "seed",
+        title=seed.title,
+        authors=[],
+        language=seed.language,
+        published_at=seed.published_at,
+        published_precision=seed.published_precision,
+        first_seen_at=now,
+        last_fetched_at=now,
+        status="ok",
+    )
+
+
+def _seed_version(
+    session: WriteSession,
+    story: StoryRef,
+    article: Article,
+    seed: Seed,
+    fp: Fingerprint,
+    latest: ArticleVersion | None,
+    *,
+    member: bool,
+    now: datetime,
+) -> None:
+    """The seed file's text as the article's next version (its first, or an ``update`` on the
+    timeline of a story it is a seed of already)."""
+    version, _ = store_version(
+        session,
+        article,
+        title=seed.title,
+        text=seed.text,
+        fp=fp,
+        now=now,
+        changes={} if latest is None else {"seed_file_changed": True},
+        previous=latest,
+    )
+    articles.set_title(session, article.id, seed.title)
+    if latest is not None and member:
+        stories.add_event(
+            session,
+            story_id=story.id,
+            article_id=article.id,
+            event="update",
+            at=now,
+            now=now,
+            article_version=version.version,
+        )
+
+
+def _join_as_seed(
+    session: WriteSession, story: StoryRef, article: Article, seed: Seed, now: datetime
+) -> None:
+    """The article becomes a seed of the story, first on its timeline."""
+    off_topic = members.count_off_topic(session, story.id)
+    if off_topic:
+        # They were judged without this seed: the user's call to judge them again.
+        log(
+            logger,
+            "seed_added",
+            level=logging.WARNING,
+            story=story.slug,
+            seed=seed.path.name,
+            off_topic_articles=off_topic,
+            hint=f"monitor story backfill {story.slug} --off-topic",
+        )
+    members.record_decision(
+        session,
+        story_id=story.id,
+        article_id=article.id,
+        relation="seed",
+        copy_of_id=None,
+        similarity=None,
+        match={"kind": "seed", "reason": f"seed file {seed.path.name}"},
+        now=now,
+    )
+    stories.add_event(
+        session,
+        story_id=story.id,
+        article_id=article.id,
+        event="first_report",
+        at=seed.published_at or now,
+        now=now,
+        article_version=1,
+    )
