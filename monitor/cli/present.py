@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.extract import Extracted
-    from monitor.poll.ingest import RoundReport
+    from monitor.poll.report import RoundReport
     from monitor.publish.digest import Delivered
     from monitor.sources.manage import Appended, SourceStatus
-    from monitor.stories.redecide import Backfill, Change
+    from monitor.stories.backfill import Backfill
+    from monitor.stories.redecide import Change
     from storage.articles import Stored
     from storage.members import Explanation, StoryScore
     from storage.search import Hit

@@ -111,7 +111,7 @@ def cmd_story_backfill(args: argparse.Namespace) -> int:
     since = None if args.since is None else time_option("--since", args.since)
     config = load_config(args)
     from monitor.app import open_app
-    from monitor.stories.redecide import backfill
+    from monitor.stories.backfill import backfill
 
     with open_app(config, now=now) as app:
         story = configured_story(app, config, args.slug)

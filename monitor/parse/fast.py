@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
@@ -246,6 +246,61 @@ def _walk(element: etree._Element, names: _Names, *, in_source: bool = False) ->
     return media_title
 
 
+def _elements(parent: etree._Element) -> Iterator[etree._Element]:
+    """The child elements (not comments or processing instructions) of ``parent``."""
+    return (child for child in parent if isinstance(child.tag, str))
+
+
+@dataclass
+class _Common:
+    """What an entry and a feed read alike: the title, the link and the GUID or id."""
+
+    atom: bool
+    entry: bool
+    links: _Links = field(default_factory=_Links)
+    title: str | None = None
+    title_type: str | None = None
+    guid: str | None = None
+    titles: int = 0
+    guids: int = 0
+
+    def take(self, name: str, child: etree._Element, base: str) -> bool:
+        """Read ``child`` if it is one of these; False if it is not."""
+        if name == "title":
+            self.titles += 1
+            self.title, self.title_type = _title(child, atom=self.atom)
+        elif name == "link":
+            self.links.element(child, base, entry=self.entry)
+        elif name in ("guid", "id"):
+            self.guids += 1
+            self.guid, permalink = _guid(child, base)
+            if permalink:
+                self.links.guid(self.guid)
+        else:
+            return False
+        return True
+
+    def check(self) -> None:
+        """feedparser keeps one title and one GUID per context; two would need its rules."""
+        if self.titles > 1 or self.guids > 1:
+            raise _Doubt
+
+
+def _entry_other(name: str, child: etree._Element, names: _Names) -> bool:
+    """An entry's child that is no field we model: checked, and True if it is (or holds) a
+    media:title."""
+    if name == "media_title":
+        return True
+    if name in _CONTENT:
+        _content_ok(child)
+        return False
+    if name in _RESERVED or name in ("image", "textinput"):
+        raise _Doubt
+    if name in _SAFE or name not in _FP_HANDLED:
+        return _walk(child, names)
+    raise _Doubt
+
+
 def _fast_entry(
     item: etree._Element, base: str, base_url: str, names: _Names, *, atom: bool
 ) -> FeedEntry | None:
@@ -253,101 +308,85 @@ def _fast_entry(
     if set(attrs) - {"xml:lang", "xml:base", "base"}:
         raise _Doubt  # rdf:about, href and lastmod attributes set the id, link or date
     base = _rebase(base, attrs)
-    links = _Links()
-    title = title_type = guid = None
+    common = _Common(atom=atom, entry=True)
     published = updated = None
-    titles = guids = 0
     media_title = has_source = False
-    for child in item:
-        if not isinstance(child.tag, str):
-            continue
+    for child in _elements(item):
         name = _fp_name(child, names)
-        if name == "title":
-            titles += 1
-            title, title_type = _title(child, atom=atom)
-        elif name == "link":
-            links.element(child, base, entry=True)
-        elif name in ("guid", "id"):
-            guids += 1
-            guid, permalink = _guid(child, base)
-            if permalink:
-                links.guid(guid)
-        elif name in _PUBLISHED:
+        if common.take(name, child, base):
+            continue
+        if name in _PUBLISHED:
             published = _fp_parse_date(_fp_finish(_leaf_text(child)))
         elif name in _UPDATED:
             updated = _fp_parse_date(_fp_finish(_leaf_text(child)))
-        elif name == "media_title":
-            media_title = True
-        elif name in _CONTENT:
-            _content_ok(child)
         elif name == "source":
             has_source = True
             media_title |= _walk(child, names, in_source=True)
-        elif name in _RESERVED or name in ("image", "textinput"):
-            raise _Doubt
-        elif name in _SAFE or name not in _FP_HANDLED:
-            media_title |= _walk(child, names)
         else:
-            raise _Doubt
+            media_title |= _entry_other(name, child, names)
+    common.check()
     # feedparser keeps the first non-empty title per entry; a media:title counts only without
     # one, and a <source> resets that bookkeeping.
-    if titles > 1 or guids > 1 or (media_title and (not title or has_source)):
+    if media_title and (not common.title or has_source):
         raise _Doubt
-    return make_entry(links.value, guid, title, title_type, published, updated, base_url)
+    return make_entry(
+        common.links.value,
+        common.guid,
+        common.title,
+        common.title_type,
+        published,
+        updated,
+        base_url,
+    )
+
+
+def _feed_other(name: str, child: etree._Element, names: _Names) -> str | None:
+    """A feed's child that is neither an entry nor a common field: checked; the text of a
+    ``<ttl>``, else None."""
+    if name == "ttl":
+        if child.attrib:
+            raise _Doubt
+        return _fp_finish(_leaf_text(child))
+    if name in _PUBLISHED or name in _UPDATED:
+        _leaf_text(child)
+    elif name in ("image", "textinput"):
+        allowed = _IMAGE_CHILDREN if name == "image" else _TEXTINPUT_CHILDREN
+        for part in child:
+            if isinstance(part.tag, str) and _fp_name(part, names) not in allowed:
+                raise _Doubt  # feedparser would leave the image context early
+            _leaf_text(part)
+    elif name in _CONTENT:
+        _content_ok(child)
+    elif name in _RESERVED or name in _MODELED or name == "media_title":
+        raise _Doubt
+    elif name in _SAFE or name not in _FP_HANDLED:
+        if _walk(child, names):
+            raise _Doubt
+    else:
+        raise _Doubt
+    return None
 
 
 def _fast_feed(container: etree._Element, base: str, base_url: str, *, atom: bool) -> Feed:
     names: _Names = {}
     base = _rebase(base, _fp_attrs(container))
     item_name = "entry" if atom else "item"
-    links = _Links()
-    title = title_type = ttl = None
-    titles = ids = 0
+    common = _Common(atom=atom, entry=False)
+    ttl = None
     entries = []
-    for child in container:
-        if not isinstance(child.tag, str):
-            continue
+    for child in _elements(container):
         name = _fp_name(child, names)
         if name == item_name:
             entry = _fast_entry(child, base, base_url, names, atom=atom)
             if entry is not None:
                 entries.append(entry)
-        elif name == "title":
-            titles += 1
-            title, title_type = _title(child, atom=atom)
-        elif name == "link":
-            links.element(child, base, entry=False)
-        elif name in ("guid", "id"):
-            ids += 1
-            value, permalink = _guid(child, base)
-            if permalink:
-                links.guid(value)
-        elif name == "ttl":
-            if child.attrib:
-                raise _Doubt
-            ttl = _fp_finish(_leaf_text(child))
-        elif name in _PUBLISHED or name in _UPDATED:
-            _leaf_text(child)
-        elif name in ("image", "textinput"):
-            allowed = _IMAGE_CHILDREN if name == "image" else _TEXTINPUT_CHILDREN
-            for part in child:
-                if isinstance(part.tag, str) and _fp_name(part, names) not in allowed:
-                    raise _Doubt  # feedparser would leave the image context early
-                _leaf_text(part)
-        elif name in _CONTENT:
-            _content_ok(child)
-        elif name in _RESERVED or name in _MODELED or name == "media_title":
-            raise _Doubt
-        elif name in _SAFE or name not in _FP_HANDLED:
-            if _walk(child, names):
-                raise _Doubt
-        else:
-            raise _Doubt
-    if titles > 1 or ids > 1:
-        raise _Doubt
+        elif not common.take(name, child, base):
+            found = _feed_other(name, child, names)
+            ttl = found if found is not None else ttl
+    common.check()
     return Feed(
-        title=plain_title(title, title_type),
-        link=links.value,
+        title=plain_title(common.title, common.title_type),
+        link=common.links.value,
         format="atom10" if atom else "rss20",
         entries=tuple(entries),
         ttl_s=ttl_seconds(ttl),

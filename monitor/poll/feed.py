@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
-from monitor.fetch.client import FetchResult
+from monitor.fetch.result import FetchResult
 from monitor.log import log
 from monitor.parse import Feed, FeedEntry, parse_feed
 from storage import queue
