@@ -227,6 +227,7 @@ def _race(config: configmod.Config, article_id: int, path: str, barrier: object)
         _ingest(app, article_id, _page(path), indexes)
 
 
+@pytest.mark.slow
 def test_two_processes_storing_two_copies_at_once_record_one_original(
     db_url: str, tmp_path: Path
 ) -> None:

@@ -720,6 +720,7 @@ def test_a_windows_1252_feed_labelled_utf_8_is_read_not_failed(tmp_path: Path) -
 # --- every fault at once, through the command line ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_poll_command_survives_every_fault_at_once(tmp_path: Path) -> None:
     """``python -m monitor poll --all`` against one source per socket-level fault (the guard
     cases need the mock transport, so they are left out) exits 0, logs one source_error JSON

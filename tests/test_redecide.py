@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
+import pytest
+
 from monitor import config as configmod
 from monitor.app import open_app
 from monitor.match import band_keys, fingerprint, would_flip
@@ -152,6 +154,7 @@ def test_a_dry_run_reports_the_changes_and_changes_nothing(demo_config, replay, 
     assert made == planned
 
 
+@pytest.mark.slow
 def test_cli_redecide_prints_the_changes_and_rejects_an_unknown_slug(replay, manifest, tmp_path):
     """``monitor story redecide SLUG`` applies the configured story_threshold and prints one
     summary line and each change; ``--dry-run`` says "would change" and changes nothing (a
@@ -344,6 +347,7 @@ def test_backfill_takes_only_the_sources_the_story_follows(demo_config, replay, 
     assert outlets | {a["outlet"] for a in story["off_topic"]} == {outlet}
 
 
+@pytest.mark.slow
 def test_cli_backfill_prints_its_counts_and_rejects_a_bad_time(replay, manifest, tmp_path):
     """Before it, ``monitor explain`` says no story has decided an article and names the
     backfill; ``monitor story backfill SLUG`` decides the articles polled before the story was

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 from monitor import config as configmod
 from monitor.app import open_app
 from monitor.poll.round import poll
@@ -29,6 +31,7 @@ def _worker(config: configmod.Config, times: list[str], barrier: object, out: ob
     out.put((polled, stored))  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_two_processes_polling_one_database_make_the_single_process_story(
     demo_config, replay, manifest, db_url
 ):
