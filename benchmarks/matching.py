@@ -479,7 +479,7 @@ def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 # SemEval-2022 language pairs the benchmark scores: English and French pairs, never used to
-# choose anything; cross-language pairs that fitted match_story.CROSS_LANGUAGE_RATIO; and
+# choose anything; cross-language pairs that fitted story.CROSS_LANGUAGE_RATIO; and
 # German-French, held out from that fit (the set has no English-French pairs).
 SEMEVAL_PAIRS = (
     ("en", "en", "held out"),

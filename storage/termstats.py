@@ -67,7 +67,7 @@ def documents(session: Session) -> int:
 
 
 def built_with(session: Session) -> str | None:
-    """The term definition the table was counted with (``match_story.TERMS_VERSION``)."""
+    """The term definition the table was counted with (``monitor.match.story.TERMS_VERSION``)."""
     return meta.get(session, MARKER)
 
 
