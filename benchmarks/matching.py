@@ -247,8 +247,7 @@ def _fresh_index(proto: StoryIndex) -> StoryIndex:
     """An empty index sharing ``proto``'s background term statistics (read-only here): counting
     825 texts again for each of ~150 seeds would take most of the run."""
     index = StoryIndex(proto.settings, proto.keywords)
-    index._df = proto._df
-    index._docs = proto._docs
+    index.share_background(proto)
     return index
 
 

@@ -712,7 +712,9 @@ def test_an_index_with_frequencies_elsewhere_decides_only_once_they_are_provided
         decide(lazy, article)
     asked = lazy.terms_to_look_up(None, article)
     assert asked >= set(match_story.story_terms(None, article))
-    lazy.provide_df(asked, {t: counted._df[t] for t in asked if counted._df[t]})
+    lazy.provide_df(
+        asked, {t: counted.document_frequency(t) for t in asked if counted.document_frequency(t)}
+    )
     assert lazy.terms_to_look_up(None, article) == set()
     assert decide(lazy, article) == decide(counted, article)
 

@@ -62,11 +62,11 @@ def test_stored_frequencies_are_those_of_every_articles_newest_text(
                 from_texts.add_background(text)
         # The round's index read only its members' terms, with the frequencies a full count
         # gives them.
-        looked_up = from_table._looked_up
+        looked_up = from_table.terms_looked_up
         assert looked_up and len(looked_up) < len(expected[0])
-        assert from_table._docs == from_texts._docs == expected[1]
-        assert {t: from_table._df[t] for t in looked_up} == {
-            t: from_texts._df[t] for t in looked_up
+        assert from_table.documents == from_texts.documents == expected[1]
+        assert {t: from_table.document_frequency(t) for t in looked_up} == {
+            t: from_texts.document_frequency(t) for t in looked_up
         }
 
 

@@ -4,7 +4,6 @@ statistics and the story stage."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -38,30 +37,28 @@ class StoryIndex:
         self._terms = TermStats()
         self._story = StoryStage(settings, self._groups, self.keywords)
 
-    # The document frequencies, their document count and the terms looked up, under the names
-    # they had when the index kept them itself: benchmarks/matching.py shares one background
-    # between indexes through the first two, and tests read all three.
-    @property
-    def _looked_up(self) -> set[str] | None:
-        return self._terms.looked_up
+    # -- term statistics --------------------------------------------------------------------
 
     @property
-    def _df(self) -> Counter[str]:
-        return self._terms.df
-
-    @_df.setter
-    def _df(self, df: Counter[str]) -> None:
-        self._terms.df = df
-
-    @property
-    def _docs(self) -> int:
+    def documents(self) -> int:
+        """How many documents the term statistics count."""
         return self._terms.docs
 
-    @_docs.setter
-    def _docs(self, docs: int) -> None:
-        self._terms.docs = docs
+    @property
+    def terms_looked_up(self) -> frozenset[str] | None:
+        """The terms whose frequencies were looked up so far; None when every document is
+        counted here (``add_background``)."""
+        looked = self._terms.looked_up
+        return None if looked is None else frozenset(looked)
 
-    # -- term statistics --------------------------------------------------------------------
+    def document_frequency(self, term: str) -> int:
+        """In how many of the counted documents ``term`` occurs (as known to this index)."""
+        return self._terms.df[term]
+
+    def share_background(self, other: StoryIndex) -> None:
+        """Count documents as ``other`` counted them, sharing (not copying) its frequencies,
+        which neither may then change: many indexes over one background, counted once."""
+        self._terms.df, self._terms.docs = other._terms.df, other._terms.docs
 
     def add_background(self, text: str) -> None:
         """Count a document (of this story or not) in the term statistics."""
