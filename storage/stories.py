@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -124,3 +125,27 @@ def add_event(
     session.add(row)
     session.flush()
     return row
+
+
+def add_events(
+    session: WriteSession,
+    story_ids: Iterable[int],
+    *,
+    article_id: int,
+    event: str,
+    at: datetime,
+    now: datetime,
+    article_version: int | None,
+) -> None:
+    """The same event of one article on the timeline of each of ``story_ids`` (an update or a
+    removal reaches every story the article is in)."""
+    for story_id in story_ids:
+        add_event(
+            session,
+            story_id=story_id,
+            article_id=article_id,
+            event=event,
+            at=at,
+            now=now,
+            article_version=article_version,
+        )

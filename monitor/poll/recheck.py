@@ -150,16 +150,15 @@ def _record_unread(
                 session, due.id, check_count=check_count, next_check_at=next_check, now=now
             )
         elif page.gone and articles.mark_removed(session, due.id, check_count=check_count, now=now):
-            for member in members.stories_of_article(session, due.id):
-                stories.add_event(
-                    session,
-                    story_id=member.story_id,
-                    article_id=due.id,
-                    event="removed",
-                    at=now,
-                    now=now,
-                    article_version=None,
-                )
+            stories.add_events(
+                session,
+                (m.story_id for m in members.stories_of_article(session, due.id)),
+                article_id=due.id,
+                event="removed",
+                at=now,
+                now=now,
+                article_version=None,
+            )
             report.removed += 1
         else:
             articles.record_check_error(
@@ -191,21 +190,20 @@ def _record_change(
         changes=changes,
         previous=latest,
     )
-    stories_in = members.stories_of_article(session, article.id)
+    story_ids = [m.story_id for m in members.stories_of_article(session, article.id)]
     bands = band_keys(fp.minhash, app.match_settings)
-    lsh.fill(session, [(m.story_id, article.id, version.version, bands) for m in stories_in])
+    lsh.fill(session, [(s, article.id, version.version, bands) for s in story_ids])
     at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now
-    for member in stories_in:
-        stories.add_event(
-            session,
-            story_id=member.story_id,
-            article_id=article.id,
-            event="update",
-            at=at,
-            now=now,
-            article_version=version.version,
-        )
-    return version, change, {m.story_id for m in stories_in}, changes
+    stories.add_events(
+        session,
+        story_ids,
+        article_id=article.id,
+        event="update",
+        at=at,
+        now=now,
+        article_version=version.version,
+    )
+    return version, change, set(story_ids), changes
 
 
 def _learn_version(
