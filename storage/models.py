@@ -130,6 +130,10 @@ class Article(Base):
     removed_at: Mapped[datetime | None]
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(64))
+    # Where the last fetch of the page ended, after redirects; where a tracked article started
+    # redirecting to another page (a ``redirected`` event names it).
+    final_url: Mapped[str | None] = mapped_column(String(2048))
+    redirected_to: Mapped[str | None] = mapped_column(String(2048))
 
     versions: Mapped[list[ArticleVersion]] = relationship(
         back_populates="article", order_by="ArticleVersion.version", cascade="all, delete-orphan"
@@ -156,6 +160,22 @@ class ArticleVersion(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Title and text folded by storage.searchtext, for case- and accent-blind search.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # What changed from the previous version: the sentence alignment (null for version 1),
+    # the change kinds with the evidence that decided each, and the earlier version whose text
+    # and title this one returns to (an A/B headline flipping back).
+    diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    kinds: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    returns_to: Mapped[int | None]
+    authors: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # The evidence of the fetch that found this version, so every claim can be checked: the
+    # HTTP status and validators, the URL it ended at, and the page as fetched (compressed;
+    # ``html_size`` is its size before compression; null when [storage] keep_html is off).
+    http_status: Mapped[int | None]
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    final_url: Mapped[str | None] = mapped_column(String(2048))
+    html: Mapped[bytes | None] = mapped_column(LargeBinary)
+    html_size: Mapped[int | None]
 
     article: Mapped[Article] = relationship(back_populates="versions")
 
@@ -250,10 +270,13 @@ class StoryEvent(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     at: Mapped[datetime]
     recorded_at: Mapped[datetime]
-    # first_report | copy | update | removed | dropped (monitor.stories.redecide)
+    # first_report | copy | update | removed | redirected | dropped (monitor.stories.redecide)
     event: Mapped[str] = mapped_column(String(16))
     article_version: Mapped[int | None]
     story_version: Mapped[int]
+    # What the event changed, enough to rebuild the story as it stood at this version: the
+    # decision for first_report and copy, the change kinds for update, the target of a redirect.
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     article: Mapped[Article] = relationship()
 

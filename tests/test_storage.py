@@ -174,6 +174,24 @@ def test_migrations_create_the_schema_and_a_second_open_is_a_no_op(db_url: str) 
         second.close()
 
 
+
+def test_the_migrations_build_exactly_the_schema_the_models_declare(db: Database) -> None:
+    """After every migration the database has the columns, types and nullability the models
+    declare, and nothing else: a column added to a model without its migration (or the other
+    way round) fails here, on every backend."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": False}
+        )
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
 # -- UTCDateTime -----------------------------------------------------------------------------
 
 
