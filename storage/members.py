@@ -71,14 +71,25 @@ def record_decision(
     return row
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A member a repoint moved, with its relation and copy before."""
+
+    row: StoryArticle
+    relation_before: str
+    copy_of_before: int | None
+
+
 def repoint_copy_group(
     session: WriteSession, *, story_id: int, old_id: int, new_id: int, new_url: str, now: datetime
-) -> None:
+) -> list[Moved]:
     """``new_id`` was published before ``old_id``, the original of its copy group, and copies
     it: the old original becomes a copy of the new one, and so do the old one's copies. A seed
-    is never re-pointed."""
+    is never re-pointed. Returns the members moved (each is a ``repointed`` event)."""
+    moved = []
     old = membership(session, story_id, old_id)
     if old is not None and old.relation == "original":
+        moved.append(Moved(old, old.relation, old.copy_of_id))
         old.relation, old.copy_of_id = "copy", new_id
         old.match = old.match | {
             "copy_of_earlier": new_url,
@@ -87,8 +98,10 @@ def repoint_copy_group(
         }
         old.decided_at = now
     for row in copies_of(session, story_id, old_id):
+        moved.append(Moved(row, row.relation, row.copy_of_id))
         row.copy_of_id = new_id
     session.flush()
+    return moved
 
 
 def copies_of(session: Session, story_id: int, article_id: int) -> list[StoryArticle]:

@@ -2,17 +2,22 @@
 
 ``build`` returns plain JSON-ready data; its schema is documented in docs/story-file.md and is a
 public contract: add keys freely, change or remove one only with a CHANGELOG entry.
+``build_as_of`` returns the file as it stood at an earlier story version or time, rebuilt from
+the timeline's events (``storage.history``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Article, StoryArticle, StoryEvent
+from storage import details, history
+from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
+from storage.outlets import summarise
 from storage.stories import story_by_slug
 
 SCHEMA_VERSION = 1
@@ -38,6 +43,7 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
             a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
         )
         outlet["articles"].append(_member(row))
+    summarise(list(outlets.values()))
     return {
         "schema": SCHEMA_VERSION,
         "story": story.slug,
@@ -46,9 +52,97 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
         "version": story.version,
         "updated_at": iso(story.updated_at),
         "outlets": list(outlets.values()),
-        "timeline": _timeline(session, story.id),
+        "timeline": _timeline(history.events_of(session, story.id), _title_now),
         "off_topic": off_topic,
     }
+
+
+def build_as_of(session: Session, slug: str, when: int | datetime) -> dict[str, Any] | None:
+    """The story file of ``slug`` as it stood at story version ``when`` (or at a time: the
+    newest version recorded by then), or None if there is no such story. NoSuchPoint
+    (``storage.history``) for a version the story has not reached or a time before it existed.
+    Keys this does not rebuild (``canonical_url``, ``language``, the story's title) are as
+    stored now; docs/story-file.md lists what is rebuilt."""
+    story = story_by_slug(session, slug)
+    if story is None:
+        return None
+    events = history.events_of(session, story.id)
+    rows = _decisions(session, story.id)
+    state = history.rebuild(rows, events, history.point(story, events, when))
+    at = state.point
+    outlets: dict[str, dict[str, Any]] = {}
+    off_topic = []
+    titles: dict[int, str | None] = {}
+    for row in rows:
+        a = row.article
+        then = state.articles.get(a.id)
+        if then is not None and then.relation != "off_topic":
+            entry = _member_then(row, then, at)
+            titles[a.id] = entry["title"]
+            outlet = outlets.setdefault(
+                a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
+            )
+            outlet["articles"].append(entry)
+        elif a.id in state.off_topic:
+            title = _title_by(a, at)
+            off_topic.append(_off_topic(row) | {"title": title, "match": state.off_topic[a.id]})
+    summarise(list(outlets.values()))
+    return {
+        "schema": SCHEMA_VERSION,
+        "story": story.slug,
+        "title": story.title,
+        "keywords": story.keywords,
+        "version": at.version,
+        "updated_at": iso(at.updated_at),
+        "outlets": list(outlets.values()),
+        "timeline": _timeline(
+            state.events, lambda a: titles[a.id] if a.id in titles else _title_by(a, at)
+        ),
+        "off_topic": off_topic,
+    }
+
+
+def _member_then(row: StoryArticle, then: history.Then, at: history.Point) -> dict[str, Any]:
+    """A member's entry as it stood at ``at``: today's entry with the decision, the versions,
+    the title, byline and dateModified, and the removal of then."""
+    a = row.article
+    entry = _member(row)
+    newest = _older_version(a, then.version)
+    removed = then.removed_at
+    if removed is None and a.status == "removed" and a.removed_at and at.made_by(a.removed_at):
+        removed = a.removed_at  # taken down while outside the story: no event of it here
+    entry.update(
+        relation=then.relation,
+        copy_of=then.copy_of,
+        copy_of_outlet=then.copy_of_outlet,
+        similarity=then.similarity,
+        match=then.match,
+        status="removed" if removed else ("ok" if a.status == "removed" else a.status),
+        removed_at=iso(removed),
+    )
+    if newest is not None:
+        entry["versions"] = [v for v in entry["versions"] if v["version"] <= newest.version]
+        entry["title"] = newest.title or a.title
+        entry["authors"] = newest.authors or a.authors
+        entry["updated_at"] = then.updated_at if then.updated_known else None
+    return entry
+
+
+def _older_version(article: Article, number: int | None) -> ArticleVersion | None:
+    """The article's newest version up to ``number``, unless that is its newest of all (None):
+    then the article's own fields are as they were."""
+    if number is None or not article.versions or number >= article.versions[-1].version:
+        return None
+    older = [v for v in article.versions if v.version <= number]
+    return older[-1] if older else None
+
+
+def _title_by(article: Article, at: history.Point) -> str | None:
+    """The title of an article outside the story at ``at``: its newest version's fetched by then."""
+    fetched = [v for v in article.versions if at.made_by(v.fetched_at)]
+    if not fetched or fetched[-1] is article.versions[-1]:
+        return article.title
+    return fetched[-1].title or article.title
 
 
 def _decisions(session: Session, story_id: int) -> list[StoryArticle]:
@@ -95,6 +189,7 @@ def _member(row: StoryArticle) -> dict[str, Any]:
         "removed_at": iso(a.removed_at),
         "relation": row.relation,
         "copy_of": row.copy_of.url if row.copy_of is not None else None,
+        "copy_of_outlet": row.copy_of.outlet if row.copy_of is not None else None,
         "similarity": round(row.similarity, 4) if row.similarity is not None else None,
         "match": row.match,
         "versions": [
@@ -111,22 +206,43 @@ def _member(row: StoryArticle) -> dict[str, Any]:
     }
 
 
-def _timeline(session: Session, story_id: int) -> list[dict[str, Any]]:
-    events = session.scalars(
-        select(StoryEvent)
-        .where(StoryEvent.story_id == story_id)
-        .options(selectinload(StoryEvent.article))
-        .order_by(StoryEvent.at, StoryEvent.id)
-    ).all()
-    return [
-        {
-            "at": iso(e.at),
-            "outlet": e.article.outlet,
-            "url": e.article.url,
-            "title": e.article.title,
-            "event": e.event,
-            "article_version": e.article_version,
-            "story_version": e.story_version,
-        }
-        for e in events
-    ]
+def _title_now(article: Article) -> str | None:
+    return article.title
+
+
+def _timeline(
+    events: Sequence[StoryEvent], title: Callable[[Article], str | None]
+) -> list[dict[str, Any]]:
+    """The events as the story file shows them, ``title`` giving each article's title, in time
+    order; an event known only by its date (a seed's bare ``published_at``) after that day's
+    timed events, where its 00:00 would read as the first report of the day."""
+    shown = [_event(e, title(e.article)) for e in events]
+    order = sorted(range(len(events)), key=lambda i: _when(events[i], shown[i]))
+    return [shown[i] for i in order]
+
+
+def _when(e: StoryEvent, shown: dict[str, Any]) -> tuple[Any, ...]:
+    day = shown["at_precision"] == "day"
+    return (e.at.date(), day, e.at, e.id)
+
+
+def _event(e: StoryEvent, title: str | None) -> dict[str, Any]:
+    a = e.article
+    day = (
+        e.event in history.MEMBER_EVENTS
+        and a.published_precision == "day"
+        and a.published_at is not None
+        and e.at == a.published_at
+    )
+    return {
+        "at": iso(e.at),
+        "at_precision": "day" if day else "time",
+        "recorded_at": iso(e.recorded_at),
+        "outlet": a.outlet,
+        "url": a.url,
+        "title": title,
+        "event": e.event,
+        "article_version": e.article_version,
+        "story_version": e.story_version,
+        "detail": details.public(e.detail or {}),
+    }

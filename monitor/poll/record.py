@@ -22,7 +22,7 @@ from monitor.match import (
     minhash_from_bytes,
 )
 from monitor.match.story import TermChange
-from storage import articles, lsh, members, stories, termstats
+from storage import articles, details, lsh, members, stories, termstats
 from storage.db import WriteSession
 
 if TYPE_CHECKING:
@@ -74,9 +74,12 @@ def store_decision(
     at: datetime,
     now: datetime,
 ) -> None:
-    """Store one story's decision on ``article`` with ``match`` as its reason: the copy group
-    it leads re-pointed at it, and its event on the timeline unless it is off-topic."""
-    members.record_decision(
+    """Store one story's decision on ``article`` with ``match`` as its reason and, unless it is
+    off-topic, its event on the timeline with the decision as its detail; then the copy group
+    it leads re-pointed at it, each member moved with a ``repointed`` event (after its own
+    event, so that at every story version the members point at an article in the story)."""
+    was = details.before(members.membership(session, story_id, article.id))
+    row = members.record_decision(
         session,
         story_id=story_id,
         article_id=article.id,
@@ -86,15 +89,6 @@ def store_decision(
         match=match,
         now=now,
     )
-    if decision.leads_group and decision.matched_id is not None:
-        members.repoint_copy_group(
-            session,
-            story_id=story_id,
-            old_id=decision.matched_id,
-            new_id=article.id,
-            new_url=article.url,
-            now=now,
-        )
     if decision.relation != "off_topic":
         stories.add_event(
             session,
@@ -104,6 +98,36 @@ def store_decision(
             at=at,
             now=now,
             article_version=version,
+            detail=details.decided(session, row, article, was=was),
+        )
+    if decision.leads_group and decision.matched_id is not None:
+        _repoint(session, story_id, decision.matched_id, article, now)
+
+
+def _repoint(
+    session: WriteSession, story_id: int, old_id: int, article: Article, now: datetime
+) -> None:
+    """``article`` leads the copy group ``old_id`` led: the group re-pointed at it, a
+    ``repointed`` event for each member moved."""
+    moved = members.repoint_copy_group(
+        session, story_id=story_id, old_id=old_id, new_id=article.id, new_url=article.url, now=now
+    )
+    for m in moved:
+        stories.add_event(
+            session,
+            story_id=story_id,
+            article_id=m.row.article_id,
+            event="repointed",
+            at=now,
+            now=now,
+            article_version=None,
+            detail=details.repointed(
+                session,
+                m.row,
+                relation_before=m.relation_before,
+                copy_of_before=m.copy_of_before,
+                because=article.url,
+            ),
         )
 
 

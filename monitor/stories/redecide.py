@@ -30,7 +30,7 @@ from monitor.log import log
 from monitor.match import Decision, MatchSettings, story_bar, would_flip
 from monitor.poll.indexes import Indexes
 from monitor.stories.decide import decide_again, history, store_again
-from storage import articles, members, stories
+from storage import articles, details, members, stories
 from storage.db import WriteSession
 
 if TYPE_CHECKING:
@@ -143,6 +143,7 @@ def _leave(
     thresholds = (match.get("thresholds") or {}) | {"story": threshold}
     new = match | extra | {"thresholds": thresholds, "reason": why}
     new["redecided"] = history(member, now)
+    relation_before, copy_of_before = member.relation, member.copy_of_id
     members.leave(session, story.id, article.id, match=new, now=now)
     stories.add_event(
         session,
@@ -152,6 +153,14 @@ def _leave(
         at=now,
         now=now,
         article_version=None,
+        detail=details.dropped(
+            session,
+            member,
+            relation_before=relation_before,
+            copy_of_before=copy_of_before,
+            reason=why,
+            left_with=extra.get("left_with"),
+        ),
     )
     return change
 

@@ -22,7 +22,7 @@ from monitor.poll.record import index_member, store_version
 from monitor.stories import rebuild
 from monitor.stories.seeds import Seed
 from monitor.urls import domain_of
-from storage import articles, members, sources, stories
+from storage import articles, details, members, sources, stories
 from storage.db import Database, WriteSession
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def sync_seed(
         if unchanged and member:
             return
         if not unchanged:
-            _seed_version(session, story, article, seed, fp, latest, member=member, now=now)
+            _seed_version(session, article, seed, fp, latest, now=now)
         if not member:
             _join_as_seed(session, story, article, seed, now)
         index_member(session, settings, story.id, article.id)
@@ -142,17 +142,15 @@ def _seed_article(session: WriteSession, seed: Seed, now: datetime) -> Article:
 
 def _seed_version(
     session: WriteSession,
-    story: StoryRef,
     article: Article,
     seed: Seed,
     fp: Fingerprint,
     latest: ArticleVersion | None,
     *,
-    member: bool,
     now: datetime,
 ) -> None:
     """The seed file's text as the article's next version (its first, or an ``update`` on the
-    timeline of a story it is a seed of already)."""
+    timeline of every story it is in already)."""
     version, _ = store_version(
         session,
         article,
@@ -164,10 +162,12 @@ def _seed_version(
         previous=latest,
     )
     articles.set_title(session, article.id, seed.title)
-    if latest is not None and member:
-        stories.add_event(
+    if latest is not None:
+        # On the timeline of every story it is in, as a re-check's new version is: a seed of
+        # one story may be another's original.
+        stories.add_events(
             session,
-            story_id=story.id,
+            (m.story_id for m in members.stories_of_article(session, article.id)),
             article_id=article.id,
             event="update",
             at=now,
@@ -192,7 +192,8 @@ def _join_as_seed(
             off_topic_articles=off_topic,
             hint=f"monitor story backfill {story.slug} --off-topic",
         )
-    members.record_decision(
+    was = details.before(members.membership(session, story.id, article.id))
+    row = members.record_decision(
         session,
         story_id=story.id,
         article_id=article.id,
@@ -202,6 +203,7 @@ def _join_as_seed(
         match={"kind": "seed", "reason": f"seed file {seed.path.name}"},
         now=now,
     )
+    latest = articles.latest_version(session, article.id)
     stories.add_event(
         session,
         story_id=story.id,
@@ -209,5 +211,7 @@ def _join_as_seed(
         event="first_report",
         at=seed.published_at or now,
         now=now,
-        article_version=1,
+        # The article may have had versions before it became this story's seed.
+        article_version=latest.version if latest is not None else 1,
+        detail=details.decided(session, row, article, was=was),
     )
