@@ -135,8 +135,10 @@ def test_round_one_digest_is_a_multipart_eml_listing_every_new_article(
     message = _parse(files[0].read_bytes())
     subject = message["Subject"]
     assert manifest["title"] in subject
-    # Round 1 brings the seed and two outlets' first reports, nothing else.
-    assert subject.endswith(f": {sent[0].events} new reports")
+    # Round 1 brings the seed and two outlets' first reports, nothing else; the seed is not
+    # news, and is listed apart.
+    assert sent[0].events == 3
+    assert subject.endswith(": 2 new reports, 1 seed")
     plain, html = _parts(message)
     new = _new_urls(replay, manifest, "round-1")
     assert len(new) == 2
@@ -148,6 +150,48 @@ def test_round_one_digest_is_a_multipart_eml_listing_every_new_article(
         assert url not in plain and url not in html
     assert message["To"] == ", ".join(demo_config.email.to)
     assert message["From"] == demo_config.email.from_
+
+
+def test_the_first_digest_lists_the_seed_apart_dated_by_its_day(
+    demo_config, replay, manifest, tmp_path
+):
+    """The seed (known by its date only) is not "New reporting": it has its own section,
+    after the news, dated 2023-03-23 rather than at a 00:00 it never had."""
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        now = _round(app, replay, manifest, 0)
+        (sent,) = digest.send_due(app, now=now)
+    plain, html = _parts(_parse(Path(sent.delivered_to).read_bytes()))
+    for part in (plain, html):
+        news = part[part.index("New reporting") : part.index("Seed articles")]
+        seeds = part[part.index("Seed articles the story started from (1)") :]
+        assert "seed:" not in news
+        assert "seed:roxham-road-demo/001-wire-brief" in seeds
+        assert "2023-03-23 ·" not in news
+        assert "2023-03-23T00:00" not in part
+        assert "2023-03-23" in seeds
+        assert _new_urls(replay, manifest, "round-1") <= set(re.findall(r"http\S+?(?=[\s\"<])", news))
+
+
+def test_the_digest_suggests_an_export_command_with_the_configuration_it_was_sent_with():
+    """A configuration read from a file is named in the suggested command (quoted for the
+    shell); the defaults need none."""
+    assert digest.export_command("<defaults>", "s") == "monitor story export s --format md"
+    assert (
+        digest.export_command("data/my demo/monitor.toml", "s")
+        == "monitor --config 'data/my demo/monitor.toml' story export s --format md"
+    )
+    item = digest.DigestItem("first_report", "2023-03-23", "Wire", "T", "https://example.org/a")
+    message = digest.compose(
+        story={"slug": "s", "title": "Story", "version": 1, "updated_at": None},
+        items=[item],
+        since=None,
+        now=datetime(2023, 3, 23, 18, tzinfo=UTC),
+        settings=EmailSettings(to=["desk@example.org"]),
+        export="monitor --config x.toml story export s --format md",
+    )
+    plain, html = _parts(_parse(bytes(message)))
+    assert "run `monitor --config x.toml story export s --format md`" in plain
+    assert "<code>monitor --config x.toml story export s --format md</code>" in html
 
 
 def test_compose_escapes_html_in_titles_and_keeps_text_literal():

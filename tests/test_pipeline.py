@@ -84,7 +84,8 @@ def test_an_edit_becomes_a_second_version_with_its_changes(demo_config, replay, 
 
 def test_timeline_is_time_ordered_with_every_event_kind(demo_config, replay, manifest):
     """The timeline holds first reports, copies, the update and the removal, ordered by time,
-    each with an offset-carrying timestamp."""
+    each with an offset-carrying timestamp; the seed, dated by its day only, comes after that
+    day's timed reports instead of reading as the first report at 00:00."""
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
         _run_rounds(app, replay, manifest)
         with app.db.read() as session:
@@ -92,7 +93,15 @@ def test_timeline_is_time_ordered_with_every_event_kind(demo_config, replay, man
     assert story is not None
     times = [datetime.fromisoformat(e["at"]) for e in story["timeline"]]
     assert all(t.tzinfo is not None for t in times)
-    assert times == sorted(times)
+    days = [e["at_precision"] == "day" for e in story["timeline"]]
+    keys = [(t.date(), day, t) for t, day in zip(times, days, strict=True)]
+    assert keys == sorted(keys)
+    (seed,) = [e for e in story["timeline"] if e["at_precision"] == "day"]
+    assert seed["url"].startswith("seed:") and seed["at"] == "2023-03-23T00:00:00+00:00"
+    same_day = [e for e in story["timeline"] if e["at"].startswith("2023-03-23")]
+    assert same_day[-1] is seed and len(same_day) > 1
+    assert story["timeline"][0]["event"] == "first_report"
+    assert not story["timeline"][0]["url"].startswith("seed:")
     kinds = {e["event"] for e in story["timeline"]}
     assert kinds == {"first_report", "copy", "update", "removed"}
     versions = [e["story_version"] for e in story["timeline"]]

@@ -23,6 +23,7 @@ from monitor.cli.sources import (
 )
 from monitor.cli.story import (
     cmd_story_backfill,
+    cmd_story_diff,
     cmd_story_export,
     cmd_story_list,
     cmd_story_redecide,
@@ -91,7 +92,23 @@ def _add_story(sub: Commands) -> None:
     q.add_argument("slug")
     q.add_argument("--format", choices=("json", "md"), default="json")
     q.add_argument("--output", "-o", help="write to this file instead of standard output")
+    q.add_argument(
+        "--as-of",
+        metavar="VERSION_OR_TIME",
+        help="the file as it stood at this story version, or at this time (ISO 8601 with offset)",
+    )
     q.set_defaults(func=cmd_story_export)
+
+    q = story.add_parser(
+        "diff", help="what changed in a story between two versions (or times), in words"
+    )
+    q.add_argument("slug")
+    q.add_argument(
+        "start", metavar="FROM", help="a story version, or a time (ISO 8601 with offset)"
+    )
+    q.add_argument("end", metavar="TO", help="a later story version, or a later time")
+    q.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    q.set_defaults(func=cmd_story_diff)
 
     q = story.add_parser(
         "scores",

@@ -1,4 +1,5 @@
-"""``monitor story``: list and export stories, see their same-story scores, re-decide them at a
+"""``monitor story``: list and export stories (as they stand or stood), say what changed between
+two versions, see their same-story scores, re-decide them at a
 new threshold, backfill the archive. Each command reads its options and configuration before it
 imports the library."""
 
@@ -8,8 +9,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli import present
 from monitor.cli.common import (
@@ -23,6 +25,7 @@ from monitor.cli.common import (
 from monitor.errors import UserError
 
 if TYPE_CHECKING:
+    from storage.db import ReadSession
     from storage.members import StoryScore
 
 
@@ -36,20 +39,74 @@ def cmd_story_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def point_option(option: str, value: str) -> int | datetime:
+    """A point in a story's history: a story version (a whole number) or an ISO 8601 time."""
+    if value.isdigit():
+        return int(value)
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(
+            f"{option}: expected a story version (0, 1, 2...) or an ISO 8601 time with a UTC "
+            f"offset, got {value!r}"
+        ) from None
+    return time_option(option, value)
+
+
+def _story_file(
+    session: ReadSession, slug: str, when: int | datetime | None, option: str
+) -> dict[str, Any]:
+    """The story file of ``slug``, as it stands or as it stood at ``when``; a UserError naming
+    ``option`` for a point the story never had."""
+    from storage import history, storyfile
+
+    try:
+        story = (
+            storyfile.build(session, slug)
+            if when is None
+            else storyfile.build_as_of(session, slug, when)
+        )
+    except history.NoSuchPoint as exc:
+        raise UserError(f"{option}: {exc}") from None
+    if story is None:
+        raise no_such_story(slug)
+    return story
+
+
 def cmd_story_export(args: argparse.Namespace) -> int:
+    when = None if args.as_of is None else point_option("--as-of", args.as_of)
     config = load_config(args)
     from monitor.publish import render
-    from storage import storyfile
 
     with reading(config) as session:
-        story = storyfile.build(session, args.slug)
-    if story is None:
-        raise no_such_story(args.slug)
+        story = _story_file(session, args.slug, when, "--as-of")
     text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def cmd_story_diff(args: argparse.Namespace) -> int:
+    start = point_option("FROM", args.start)
+    end = point_option("TO", args.end)
+    config = load_config(args)
+    from monitor.publish import storydiff
+
+    with reading(config) as session:
+        before = _story_file(session, args.slug, start, "FROM")
+        after = _story_file(session, args.slug, end, "TO")
+    if before["version"] > after["version"]:
+        raise UserError(
+            f"FROM ({args.start}: version {before['version']}) comes after TO ({args.end}: "
+            f"version {after['version']}): give the earlier first"
+        )
+    found = storydiff.changes(before, after)
+    if args.json:
+        print(json.dumps(storydiff.as_json(before, after, found), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(storydiff.text(before, after, found))
     return 0
 
 

@@ -9,6 +9,8 @@ written to the output folder.
 
 from __future__ import annotations
 
+import json
+import shlex
 import shutil
 import tomllib
 from dataclasses import dataclass, field
@@ -17,13 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from monitor import config as configmod
-from monitor.app import open_app
+from monitor.app import App, open_app
 from monitor.demo.server import ReplayServer
+from monitor.errors import UserError
 from monitor.poll.round import poll
 from monitor.publish import digest, render
-from storage import storyfile
+from storage import stories, storyfile
 
 STORY = Path(__file__).with_name("story")
+DATABASE = "demo.sqlite"
+CONFIG = "monitor.toml"
 
 
 def manifest() -> dict[str, Any]:
@@ -31,31 +36,56 @@ def manifest() -> dict[str, Any]:
         return tomllib.load(f)
 
 
+# The first line of the configuration file the demo writes: a file without it is not the demo's,
+# and the demo never overwrites it.
+MARKER = "# news-monitor demo configuration: written by `monitor demo`, rewritten by each run."
+
+
+def config_toml(base: str, out: Path, data: dict[str, Any]) -> str:
+    """The demo's configuration as a TOML file: the replay's outlets at ``base``, an SQLite
+    file and the outbox in ``out``, the demo story with its seeds (absolute paths, so the
+    file works from any folder)."""
+    out = out.resolve()
+
+    def value(v: object) -> str:
+        # JSON's strings and lists of strings are valid TOML.
+        return json.dumps(v, ensure_ascii=False)
+
+    lines = [
+        MARKER,
+        "# The sources point at the demo's replay server, which stopped with the demo: the",
+        "# commands that read the story (story export, story diff, search, explain) work on it.",
+        "",
+        "[storage]",
+        f"url = {value(f'sqlite:///{out / DATABASE}')}",
+        "",
+        "[fetch]",
+        "allow_private_networks = true",
+        "# One local server stands in for five outlets: no per-host pause between its answers.",
+        "per_host_delay = 0",
+        "",
+        "[email]",
+        f"to = {value(['you@example.invalid'])}",
+        f"outbox_dir = {value(str(out / 'outbox'))}",
+    ]
+    for o in data["outlet"]:
+        lines += ["", "[[source]]", f"name = {value(o['name'])}"]
+        lines += [f"url = {value(base + o['feed'])}", f"interval = {value(o['interval'])}"]
+    lines += [
+        "",
+        "[[story]]",
+        f"slug = {value(data['slug'])}",
+        f"title = {value(data['title'])}",
+        f"seeds = {value(str((STORY / 'seeds').resolve()))}",
+        f"keywords = {value(list(data['keywords']))}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def demo_config(base: str, out: Path, data: dict[str, Any]) -> configmod.Config:
-    """The configuration the demo runs with: the replay's outlets, an SQLite file in ``out``."""
-    return configmod.Config(
-        path="<demo>",
-        storage=configmod.StorageSettings(url=f"sqlite:///{(out / 'demo.sqlite').resolve()}"),
-        # One local server stands in for five outlets: no per-host pause between its answers.
-        fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
-        email=configmod.EmailSettings(to=["you@example.invalid"], outbox_dir=str(out / "outbox")),
-        sources=tuple(
-            configmod.Source(
-                url=base + o["feed"],
-                name=o["name"],
-                interval=configmod.parse_duration(o["interval"]),
-            )
-            for o in data["outlet"]
-        ),
-        stories=(
-            configmod.Story(
-                slug=data["slug"],
-                title=data["title"],
-                seeds=STORY / "seeds",
-                keywords=tuple(data["keywords"]),
-            ),
-        ),
-    )
+    """The configuration the demo runs with (``config_toml``), read as the file is."""
+    text = config_toml(base, out, data)
+    return configmod.from_mapping(tomllib.loads(text), where="<demo>", base=out, env={})
 
 
 @dataclass
@@ -65,6 +95,8 @@ class DemoResult:
     story_md: Path
     digests: list[str] = field(default_factory=list)
     rounds: list[str] = field(default_factory=list)
+    config: Path | None = None  # the configuration file written beside the data
+    versions: list[int] = field(default_factory=list)  # the story's version after each round
 
     def summary(self) -> str:
         articles = [a for o in self.story["outlets"] for a in o["articles"]]
@@ -84,12 +116,30 @@ class DemoResult:
             f"            {self.story_md}",
             *[f"digest:     {d}" for d in self.digests],
         ]
+        if self.config is not None:
+            lines += [f"configuration: {self.config}", *self.commands()]
         return "\n".join(lines)
+
+    def commands(self) -> list[str]:
+        """Commands to try on the demo's data, each under a line saying what it shows."""
+        assert self.config is not None
+        run = f"monitor --config {shlex.quote(str(self.config))} story"
+        slug = shlex.quote(self.story["story"])
+        lines = ["try:", "  the story file as Markdown:", f"    {run} export {slug} --format md"]
+        if len(self.versions) > 1:
+            first, last = self.versions[0], self.versions[-1]
+            lines += [
+                f"  the story as it stood after the first round (version {first}):",
+                f"    {run} export {slug} --as-of {first} --format md",
+                f"  what the later rounds changed (versions {first} to {last}):",
+                f"    {run} diff {slug} {first} {last}",
+            ]
+        return lines
 
 
 def _clean(out: Path) -> None:
     """Remove what an earlier demo left in ``out`` (only the demo's own files)."""
-    for name in ("demo.sqlite", "demo.sqlite-wal", "demo.sqlite-shm"):
+    for name in (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm"):
         (out / name).unlink(missing_ok=True)
     if (out / "outbox").is_dir():
         shutil.rmtree(out / "outbox")
@@ -97,37 +147,54 @@ def _clean(out: Path) -> None:
         path.unlink()
 
 
+def _ours(out: Path) -> None:
+    """A UserError if ``out`` holds a configuration file the demo did not write."""
+    path = out / CONFIG
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(MARKER):
+        raise UserError(f"{path}: exists and was not written by the demo; give another --out")
+
+
 def run(out: Path) -> DemoResult:
+    """Poll the replay round by round with the clock set to each round's time, send the
+    digests, and write the story file and the configuration (``out``/monitor.toml) that the
+    commands the summary prints read."""
     data = manifest()
     out.mkdir(parents=True, exist_ok=True)
+    _ours(out)
     _clean(out)
     rounds = [r["name"] for r in data["round"]]
-    digests: list[str] = []
-    lines: list[str] = []
+    result = DemoResult({}, out / f"{data['slug']}.story.json", out / f"{data['slug']}.story.md")
     with ReplayServer(STORY, rounds) as server:
-        config = demo_config(server.base, out, data)
+        result.config = out / CONFIG
+        result.config.write_text(config_toml(server.base, out, data), encoding="utf-8")
+        # Read as the commands after the demo read it: the digests name it.
+        config = configmod.load(result.config, env={})
         first = datetime.fromisoformat(data["round"][0]["now"])
         with open_app(config, now=first) as app:
             for spec in data["round"]:
-                server.set_round(spec["name"])
-                now = datetime.fromisoformat(spec["now"])
-                report = poll(app, now=now)
-                sent = digest.send_due(app, now=now)
-                digests += [d.delivered_to for d in sent]
-                line = (
-                    f"{spec['name']} at {now.isoformat()}: {report.sources_polled} feeds "
-                    f"polled, {report.articles_new} new articles ({report.originals} "
-                    f"original, {report.copies} {'copy' if report.copies == 1 else 'copies'}, "
-                    f"{report.off_topic} off-topic), "
-                    f"{report.updates} updated, {report.removed} removed"
-                )
-                print(line, flush=True)
-                lines.append(line)
+                _round(app, server, spec, result)
             with app.db.read() as session:
                 story = storyfile.build(session, data["slug"])
     assert story is not None
-    json_path = out / f"{data['slug']}.story.json"
-    md_path = out / f"{data['slug']}.story.md"
-    json_path.write_text(render.story_json(story), encoding="utf-8")
-    md_path.write_text(render.story_markdown(story), encoding="utf-8")
-    return DemoResult(story, json_path, md_path, digests, [])
+    result.story = story
+    result.story_json.write_text(render.story_json(story), encoding="utf-8")
+    result.story_md.write_text(render.story_markdown(story), encoding="utf-8")
+    return result
+
+
+def _round(app: App, server: ReplayServer, spec: dict[str, Any], result: DemoResult) -> None:
+    """One round of the replay: poll at its time, send the digests, print what it did."""
+    server.set_round(spec["name"])
+    now = datetime.fromisoformat(spec["now"])
+    report = poll(app, now=now)
+    result.digests += [d.delivered_to for d in digest.send_due(app, now=now)]
+    with app.db.read() as session:
+        result.versions += [s.version for s in stories.list_stories(session)]
+    line = (
+        f"{spec['name']} at {now.isoformat()}: {report.sources_polled} feeds "
+        f"polled, {report.articles_new} new articles ({report.originals} "
+        f"original, {report.copies} {'copy' if report.copies == 1 else 'copies'}, "
+        f"{report.off_topic} off-topic), "
+        f"{report.updates} updated, {report.removed} removed"
+    )
+    print(line, flush=True)

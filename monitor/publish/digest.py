@@ -8,6 +8,7 @@ delivery leaves the events for the next attempt.
 from __future__ import annotations
 
 import logging
+import shlex
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -35,6 +36,9 @@ SECTIONS = (
     ("update", "Edited articles"),
     ("removed", "Taken down"),
     ("dropped", "Taken out of the story"),
+    ("repointed", "Copies re-pointed to an earlier original"),
+    # A seed's first_report: what the story was defined with, not news.
+    ("seed", "Seed articles the story started from"),
 )
 
 
@@ -47,6 +51,8 @@ _NOUNS = {
     "Edited articles": ("edit", "edits"),
     "Taken down": ("removal", "removals"),
     "Taken out of the story": ("article taken out", "articles taken out"),
+    "Copies re-pointed to an earlier original": ("copy re-pointed", "copies re-pointed"),
+    "Seed articles the story started from": ("seed", "seeds"),
 }
 
 
@@ -100,6 +106,13 @@ def _describe(changes: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def export_command(config_path: str, slug: str) -> str:
+    """The command that prints the whole story file, with ``--config`` when the configuration
+    was read from a file (``<defaults>``, ``<demo>``: none), so that it answers as written."""
+    config = "" if config_path.startswith("<") else f" --config {shlex.quote(config_path)}"
+    return f"monitor{config} story export {shlex.quote(slug)} --format md"
+
+
 def compose(
     *,
     story: dict[str, Any],
@@ -108,9 +121,11 @@ def compose(
     now: datetime,
     settings: EmailSettings,
     failing: Sequence[FailingSource] = (),
+    export: str | None = None,
 ) -> EmailMessage:
     """A multipart (plain text and HTML) digest of ``items`` for ``story``, naming the sources
-    that have been failing for over a day (``failing``) so a silent feed is never missed."""
+    that have been failing for over a day (``failing``) so a silent feed is never missed;
+    ``export`` is the command it suggests for the whole story file."""
     every = [(title, [i for i in items if i.event == event]) for event, title in SECTIONS]
     every = [(title, rows) for title, rows in every if rows]
     # Listed up to max_items a section, the rest counted: a backfill can add thousands.
@@ -122,6 +137,7 @@ def compose(
         "since": since.isoformat() if since else None,
         "now": now.isoformat(),
         "failing": failing,
+        "export": export or export_command("<defaults>", story["slug"]),
     }
     message = EmailMessage()
     counts = ", ".join(
@@ -141,26 +157,44 @@ def compose(
 
 def _items(session: Any, story_id: int, after: int) -> tuple[list[DigestItem], int]:
     events = digests.events_after(session, story_id, after)
-    items = []
-    for e in events:
-        a = e.article
-        copy_of = None
-        changes = None
-        reason = None
-        if e.event in ("copy", "dropped"):
-            row = members.decision(session, story_id, a.id)
-            copy_of = row.copy_of.url if row.copy_of is not None else None
-            if e.event == "dropped":
-                reason = (row.match or {}).get("reason")
-        if e.event == "update":
-            version = next((v for v in a.versions if v.version == e.article_version), None)
-            changes = _describe(version.changes) if version is not None else None
-        items.append(
-            DigestItem(
-                e.event, e.at.isoformat(), a.outlet, a.title, a.url, copy_of, changes, reason
-            )
-        )
-    return items, (events[-1].id if events else after)
+    return [_item(session, story_id, e) for e in events], (events[-1].id if events else after)
+
+
+def _item(session: Any, story_id: int, e: Any) -> DigestItem:
+    """One event as a digest line: a seed's first report in its own section, a copy with the
+    article and outlet it copies (as the event recorded them), an edit with its words."""
+    a = e.article
+    detail = e.detail or {}
+    event, copy_of, changes, reason = e.event, None, None, None
+    if e.event in ("first_report", "copy", "dropped", "repointed"):
+        row = members.decision(session, story_id, a.id)
+        relation = detail.get("relation") or row.relation
+        if e.event == "first_report" and relation == "seed":
+            event = "seed"
+        copy_of = _copy_of(detail, row) if e.event in ("copy", "repointed") else None
+        if e.event == "dropped":
+            reason = detail.get("reason") or (row.match or {}).get("reason")
+    if e.event == "repointed":
+        reason = "published earlier than what it was a copy of"
+        if detail.get("previous_relation") == "original":
+            reason = "found to copy an article published earlier: no longer an original"
+    if e.event == "update":
+        version = next((v for v in a.versions if v.version == e.article_version), None)
+        changes = _describe(version.changes) if version is not None else None
+    # A seed known by its date only is dated by the day, not at a 00:00 it never had.
+    day = e.event in ("first_report", "copy") and a.published_precision == "day"
+    day = day and e.at == a.published_at
+    at = e.at.date().isoformat() if day else e.at.isoformat()
+    return DigestItem(event, at, a.outlet, a.title, a.url, copy_of, changes, reason)
+
+
+def _copy_of(detail: dict[str, Any], row: Any) -> str | None:
+    """What a copy copies, with the outlet: ``URL (Outlet)``."""
+    url = detail.get("copy_of") or (row.copy_of.url if row.copy_of is not None else None)
+    outlet = detail.get("copy_of_outlet") or (row.copy_of.outlet if row.copy_of else None)
+    if url is None:
+        return None
+    return f"{url} ({outlet})" if outlet else url
 
 
 def deliver(message: EmailMessage, settings: EmailSettings, *, stem: str) -> str:
@@ -231,6 +265,7 @@ def send_due(app: App, *, now: datetime) -> list[Delivered]:
             now=now,
             settings=app.config.email,
             failing=failing,
+            export=export_command(app.config.path, ref.slug),
         )
         stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ref.slug}-v{summary['version']}"
         where = deliver(message, app.config.email, stem=stem)
