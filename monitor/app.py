@@ -113,7 +113,7 @@ def open_app(
 ) -> App:
     """Open the database, sync sources, stories and seeds from ``config``
     (``monitor.stories.sync``), build the client."""
-    seeds = {s.slug: load_seeds(s.seeds, s.slug) for s in config.stories if s.seeds}
+    seeds = {s.slug: load_seeds(s.seeds, s.slug, s.title) for s in config.stories if s.seeds}
     db = open_db(config)
     app = App(config, db, Fetcher(config.fetch, transport=transport, resolver=resolver))
     try:

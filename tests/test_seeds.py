@@ -36,7 +36,12 @@ def test_project_seeds_load_with_their_metadata():
     assert bbc.published_at == datetime(2023, 3, 24, tzinfo=UTC)
     assert cbc.published_at == datetime(2023, 3, 23, tzinfo=UTC)
     assert bbc.title is not None and bbc.title.startswith("The US and Canada have reached a deal")
-    assert cbc.title is None
+    # The CBC seed gives no title: its first line, cut at a word, stands for one.
+    assert not cbc.titled and bbc.titled
+    assert cbc.title == (
+        "Radio-Canada has learned that the Trudeau government has reached a deal with the "
+        "United States on irregular migration…"
+    )
     assert (bbc.outlet, cbc.outlet) == ("BBC News (relayed)", "CBC News")
     assert (bbc.language, cbc.language) == ("en", "en")
     # Neither has a known URL: each is identified by its story and file.
@@ -70,6 +75,25 @@ def test_a_minimal_seed_loads(tmp_path):
     assert seed.text == "The text of the article."
     assert seed.published_at == datetime(2023, 3, 23, tzinfo=UTC)
     assert seed.outlet == "Seed" and seed.url == "seed:demo/a"
+
+
+@pytest.mark.parametrize(
+    ("body", "title"),
+    [
+        pytest.param(
+            "Ottawa closes Roxham Road.\n\nMore.", "Ottawa closes Roxham Road.", id="short"
+        ),
+        pytest.param("— * —\n\nThe text.", "The story's title", id="no-letters"),
+        pytest.param("word " * 40, ("word " * 23).strip() + "…", id="long"),
+    ],
+)
+def test_a_seed_without_a_title_takes_its_first_line_else_the_story_title(tmp_path, body, title):
+    """A seed file with no ``title`` is titled by its first line (at most 120 characters, cut
+    at a word), or by the story's title when that line has no letter or digit."""
+    _write(tmp_path, "a.txt", f"published_at: 2023-03-23\n\n{body}\n")
+    (seed,) = load_seeds(tmp_path, "demo", "The story's title")
+    assert seed.title == title and not seed.titled
+    assert len(seed.title) <= 120
 
 
 @pytest.mark.parametrize(

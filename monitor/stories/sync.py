@@ -104,9 +104,7 @@ def sync_seed(
         article = _seed_article(session, seed, now)
         latest = articles.latest_version(session, article.id)
         member = members.membership(session, story.id, article.id) is not None
-        unchanged = (
-            latest is not None and latest.content_sha256 == fp.sha256 and latest.title == seed.title
-        )
+        unchanged = _unchanged(session, article, latest, seed, fp)
         if unchanged and member:
             return
         if not unchanged:
@@ -115,6 +113,27 @@ def sync_seed(
             _join_as_seed(session, story, article, seed, now)
         index_member(session, settings, story.id, article.id)
     log(logger, "seed", story=story.slug, url=seed.url, file=str(seed.path))
+
+
+def _unchanged(
+    session: WriteSession,
+    article: Article,
+    latest: ArticleVersion | None,
+    seed: Seed,
+    fp: Fingerprint,
+) -> bool:
+    """Whether the seed file holds the text and title of the article's newest version. A
+    title made from the text (the file gives none) is no edit of a version stored without one:
+    the article takes it, the version stays as stored."""
+    if latest is None or latest.content_sha256 != fp.sha256:
+        return False
+    if latest.title == seed.title:
+        return True
+    if seed.titled or latest.title is not None:
+        return False
+    if article.title is None:
+        articles.set_title(session, article.id, seed.title)
+    return True
 
 
 def _seed_article(session: WriteSession, seed: Seed, now: datetime) -> Article:
