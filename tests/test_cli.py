@@ -8,6 +8,7 @@ import email.policy
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -200,6 +201,53 @@ def test_demo_story_markdown_puts_headings_and_items_on_their_own_lines(demo_run
 
 
 @pytest.mark.slow
+def test_the_commands_the_demo_and_its_digest_suggest_work_on_its_data(demo_run, manifest):
+    """The demo writes its configuration beside its data and prints commands that read it:
+    each, run through the real entry point from the same folder, exits 0 (the Markdown file,
+    the file as it stood after the first round, what the later rounds changed), and so does the
+    command each digest suggests."""
+    proc = demo_run["proc"]
+    ok(proc)
+    config = demo_run["out"] / "monitor.toml"
+    assert f"configuration: {config}" in proc.stdout and config.is_file()
+    commands = [shlex.split(line) for line in re.findall(r"^    (monitor .+)$", proc.stdout, re.M)]
+    assert len(commands) == 3, proc.stdout
+    outputs = []
+    for command in commands:
+        assert command[:3] == ["monitor", "--config", str(config)]
+        run = monitor(*command[1:], cwd=demo_run["cwd"])
+        ok(run)
+        outputs.append(run.stdout)
+    markdown, first_round, diff = outputs
+    assert markdown == demo_run["markdown"]
+    version = int(commands[1][commands[1].index("--as-of") + 1])
+    assert first_round.startswith(f"# {manifest['title']}\n")
+    assert f"version {version}, updated {manifest['round'][0]['now']}" in first_round
+    assert f"from version {version} (" in diff and "New articles (" in diff
+    suggested = set()
+    for raw in demo_run["digests"].values():
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        text = message.get_body(("plain",)).get_content()
+        suggested |= set(re.findall(r"run `(monitor [^`]+)`", text))
+    (command,) = suggested
+    assert shlex.split(command)[:3] == ["monitor", "--config", str(config)]
+    run = monitor(*shlex.split(command)[1:], cwd=demo_run["cwd"])
+    ok(run)
+    assert run.stdout == demo_run["markdown"]
+
+
+@pytest.mark.slow
+def test_demo_leaves_a_configuration_file_it_did_not_write_alone(tmp_path):
+    """A monitor.toml in --out that the demo did not write is kept: exit 2, one error line
+    naming it, the file unchanged."""
+    mine = tmp_path / "monitor.toml"
+    mine.write_text("[storage]\nurl = 'sqlite:///mine.sqlite'\n", encoding="utf-8")
+    line = _one_error_line(monitor("demo", "--out", str(tmp_path), cwd=tmp_path))
+    assert str(mine) in line and "not written by the demo" in line
+    assert mine.read_text("utf-8") == "[storage]\nurl = 'sqlite:///mine.sqlite'\n"
+
+
+@pytest.mark.slow
 def test_demo_twice_gives_the_same_story(demo_run):
     """A second ``monitor demo`` into the same folder replaces the first and writes the same
     story: relations, copy_of, versions, timeline, every field but the replay's port."""
@@ -381,6 +429,8 @@ CONFIGURED = [
     ("extract", "page.html"),
     ("story", "list"),
     ("story", "export", "s"),
+    ("story", "export", "s", "--as-of", "3"),
+    ("story", "diff", "s", "1", "2"),
     ("story", "scores", "s"),
     ("story", "redecide", "s"),
     ("story", "backfill", "s"),

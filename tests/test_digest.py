@@ -169,7 +169,9 @@ def test_the_first_digest_lists_the_seed_apart_dated_by_its_day(
         assert "2023-03-23 ·" not in news
         assert "2023-03-23T00:00" not in part
         assert "2023-03-23" in seeds
-        assert _new_urls(replay, manifest, "round-1") <= set(re.findall(r"http\S+?(?=[\s\"<])", news))
+        assert _new_urls(replay, manifest, "round-1") <= set(
+            re.findall(r"http\S+?(?=[\s\"<])", news)
+        )
 
 
 def test_the_digest_suggests_an_export_command_with_the_configuration_it_was_sent_with():
