@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import re
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from monitor import config as configmod
 from monitor.app import open_app
 from monitor.poll.indexes import Indexes
 from monitor.poll.round import poll
-from monitor.publish import storydiff
+from monitor.publish import render, storydiff
 from monitor.stories.redecide import redecide
 from storage import history, storyfile
 from storage.models import Article, ArticleVersion
@@ -163,7 +164,7 @@ def test_a_diff_names_each_change_between_consecutive_and_distant_versions(
     assert f"edited “{edited['title']}”: version 2" in text
     assert f"{changes['words_added']} words added, {changes['words_removed']} removed" in text
     (removed,) = [a for a in articles.values() if a["status"] == "removed"]
-    assert f"took down “{removed['title']}”" in text
+    assert f"took down “{removed['title']}” (HTTP 410)" in text
     assert "New articles (9)" in text and "New versions (1)" in text and "Taken down (1)" in text
     assert "seed article" in text and "2023-03-23  seed article" in text
     data = storydiff.as_json(files[0], last, found)
@@ -269,3 +270,39 @@ def test_a_seed_stored_without_a_title_takes_one_without_a_new_version(demo_conf
     assert seed["title"] == "Ottawa and Washington agree to close Roxham Road."
     assert story_file["version"] == 1
     assert story_file["timeline"][0]["title"] == seed["title"]
+
+
+def test_the_markdown_counts_an_outlets_off_topic_articles_and_groups_identical_lines():
+    """Twenty identical off-topic entries of one aggregator are one Markdown line with their
+    count and first URL under the outlet's count; a different entry keeps its own line and
+    URL; past five lines an outlet the rest are counted; the JSON keeps every entry."""
+
+    def entry(outlet: str, n: int, title: str, reason: str) -> dict:
+        return {
+            "url": f"https://{outlet}.example/{n}",
+            "title": title,
+            "outlet": outlet,
+            "first_seen_at": "2023-03-23T18:00:00+00:00",
+            "match": {"reason": reason},
+        }
+
+    same = [entry("agg", n, "Latest headlines", "score 0.01 < 0.26") for n in range(20)]
+    other = [entry("agg", 20, "Weather", "score 0.02 < 0.26")]
+    many = [entry("blog", n, f"Post {n}", "score 0.03 < 0.26") for n in range(7)]
+    story = {
+        "story": "s", "title": "S", "version": 1, "updated_at": "2023-03-23T18:00:00+00:00",
+        "outlets": [], "timeline": [], "off_topic": same + other + many,
+    }  # fmt: skip
+    markdown = render.story_markdown(story)
+    section = markdown[markdown.index("## Judged off-topic") :]
+    assert "28 articles from the story's sources" in section
+    assert "- agg (21):" in section and "- blog (7):" in section
+    assert section.count("Latest headlines") == 1
+    assert (
+        "  - Latest headlines (×20): https://agg.example/0, and 19 more (score 0.01 < 0.26)"
+        in section
+    )
+    assert "  - Weather: https://agg.example/20 (score 0.02 < 0.26)" in section
+    assert [n for n in range(7) if f"https://blog.example/{n}" in section] == [0, 1, 2, 3, 4]
+    assert "  - … and 2 more" in section
+    assert len(json.loads(render.story_json(story))["off_topic"]) == 28

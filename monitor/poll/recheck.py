@@ -158,6 +158,7 @@ def _record_unread(
                 at=now,
                 now=now,
                 article_version=None,
+                detail={"http_status": page.status},
             )
             report.removed += 1
         else:

@@ -138,7 +138,9 @@ def _kinds(raw: list[Any]) -> list[str]:
 
 
 def _removed(e: dict[str, Any], detail: dict[str, Any], articles: dict[str, Any]) -> Said:
-    return f"{e['outlet']} took down {quoted(e['title'], e['url'])}", {}
+    status = detail.get("http_status")
+    says = f"{e['outlet']} took down {quoted(e['title'], e['url'])}"
+    return says + (f" (HTTP {status})" if status else ""), {"http_status": status}
 
 
 def _redirected(e: dict[str, Any], detail: dict[str, Any], articles: dict[str, Any]) -> Said:
