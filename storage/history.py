@@ -105,9 +105,6 @@ class State:
     articles: dict[int, Then] = field(default_factory=dict)
     off_topic: dict[int, dict[str, Any]] = field(default_factory=dict)  # article id -> match
 
-    def members(self) -> dict[int, Then]:
-        return {k: v for k, v in self.articles.items() if v.relation != "off_topic"}
-
 
 def rebuild(rows: Sequence[StoryArticle], events: Sequence[StoryEvent], at: Point) -> State:
     """The story at ``at`` from its decisions as they are now (``rows``) and its events."""

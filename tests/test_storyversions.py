@@ -7,10 +7,13 @@ PostgreSQL."""
 from __future__ import annotations
 
 import dataclasses
+import email
 import itertools
 import json
 import re
 from datetime import timedelta
+from email.policy import default
+from pathlib import Path
 
 import pytest
 
@@ -18,13 +21,16 @@ from monitor import config as configmod
 from monitor.app import open_app
 from monitor.poll.indexes import Indexes
 from monitor.poll.round import poll
-from monitor.publish import render, storydiff
+from monitor.publish import digest, render, storydiff
 from monitor.stories.redecide import redecide
-from storage import history, storyfile
+from storage import history, members, stories, storyfile
+from storage.db import open_database
 from storage.models import Article, ArticleVersion
+from storage.outlets import summarise
 from tests.conftest import at, with_db
 from tests.test_copy_index import NOW, _config, _ingest, _new_article, _page
 from tests.test_pipeline import _articles
+from tests.test_storage import T0, _article, _story, _version
 
 
 def _with_threshold(config: configmod.Config, threshold: float | None) -> configmod.Config:
@@ -193,6 +199,7 @@ def test_a_repointed_copy_group_is_rebuilt_before_and_after_the_repoint(db_url, 
         assert _as_of(app, slug, before["version"]) == before
         assert _as_of(app, slug, after["version"]) == after
         middle = _as_of(app, slug, before["version"] + 1)
+        (sent,) = digest.send_due(app, now=NOW)
     urls = ("https://reprint.example/deal", "https://later.example/deal")
     was = _articles(before)
     assert was[urls[0]]["relation"] == "original" and "copy_of_earlier" not in was[urls[0]]["match"]
@@ -211,6 +218,11 @@ def test_a_repointed_copy_group_is_rebuilt_before_and_after_the_repoint(db_url, 
     text = storydiff.text(before, after, storydiff.changes(before, after))
     assert "Re-pointed (2)" in text and "no longer an original" in text
     assert "now points at wire.example's" in text and "(was reprint.example's" in text
+    message = email.message_from_bytes(Path(sent.delivered_to).read_bytes(), policy=default)
+    plain = message.get_body(("plain",)).get_content()
+    moved = plain[plain.index("== Copies re-pointed to an earlier original (2) ==") :]
+    assert "found to copy an article published earlier: no longer an original" in moved
+    assert "copy of https://wire.example/deal (wire.example)" in moved
 
 
 def test_re_decisions_are_rebuilt_with_what_joined_and_what_left(
@@ -306,3 +318,127 @@ def test_the_markdown_counts_an_outlets_off_topic_articles_and_groups_identical_
     assert [n for n in range(7) if f"https://blog.example/{n}" in section] == [0, 1, 2, 3, 4]
     assert "  - … and 2 more" in section
     assert len(json.loads(render.story_json(story))["off_topic"]) == 28
+
+
+def test_events_recorded_without_detail_rebuild_with_the_decision_held_now(tmp_path):
+    """An archive whose events predate ``detail`` (an original, its copy, an edit, a removal):
+    each earlier version shows the articles in the story then with the decision they hold now,
+    the versions seen then and the removal only once made; the last equals today's file."""
+    db = open_database(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    try:
+        with db.write() as session:
+            story = _story(session, "harbour")
+            original = _article(session, "https://orig.example/o", "Orig", published_at=T0)
+            copy = _article(session, "https://copy.example/c", "Copy", published_at=T0)
+            for article, text_ in ((original, "the harbour text"), (copy, "the harbour text")):
+                _version(session, article, text_, at=T0)
+            _version(session, original, "the harbour text, edited", at=T0 + timedelta(hours=2))
+            for article, relation, copy_of in ((original, "original", None), (copy, "copy", 1)):
+                members.record_decision(
+                    session,
+                    story_id=story.id,
+                    article_id=article.id,
+                    relation=relation,
+                    copy_of_id=original.id if copy_of else None,
+                    similarity=0.91234 if copy_of else 0.4,
+                    match={"reason": relation},
+                    now=T0,
+                )
+            copy.status, copy.removed_at = "removed", T0 + timedelta(hours=3)
+            for n, (article, kind, version) in enumerate(
+                [(original, "first_report", 1), (copy, "copy", 1), (original, "update", 2),
+                 (copy, "removed", None)]
+            ):  # fmt: skip
+                at_ = T0 + timedelta(hours=n)
+                stories.add_event(
+                    session,
+                    story_id=story.id,
+                    article_id=article.id,
+                    event=kind,
+                    at=at_,
+                    now=at_,
+                    article_version=version,
+                )
+        with db.read() as session:
+            files = [storyfile.build_as_of(session, "harbour", v) for v in range(5)]
+            today = storyfile.build(session, "harbour")
+    finally:
+        db.close()
+    assert files[4] == today
+    assert [len(_articles(f)) for f in files] == [0, 1, 2, 2, 2]
+    copy_then = _articles(files[2])["https://copy.example/c"]
+    assert (copy_then["relation"], copy_then["copy_of"]) == ("copy", "https://orig.example/o")
+    assert copy_then["copy_of_outlet"] == "Orig" and copy_then["similarity"] == 0.9123
+    assert copy_then["status"] == "ok" and copy_then["removed_at"] is None
+    assert [len(_articles(f)["https://orig.example/o"]["versions"]) for f in files[1:]] == [
+        1, 1, 2, 2,
+    ]  # fmt: skip
+    assert _articles(files[4])["https://copy.example/c"]["status"] == "removed"
+
+
+def test_the_diff_says_each_kind_of_event_in_words():
+    """Pure sentences for what the pipeline records and what other parts add: a redirect with
+    its target, an edit's change kinds (names or objects), an article taken out with its
+    reason, an undated copy of an article no longer in the story, an unknown event by name."""
+
+    def event(version: int, kind: str, detail: dict, **extra: object) -> dict:
+        return {
+            "at": "2023-03-24T10:00:00+00:00", "at_precision": "time", "outlet": "Wire",
+            "url": f"https://wire.example/{version}", "title": f"Story {version}", "event": kind,
+            "article_version": extra.get("article_version"), "story_version": version,
+            "detail": detail,
+        }  # fmt: skip
+
+    before = {"story": "s", "title": "S", "version": 0, "updated_at": "t0", "outlets": []}
+    timeline = [
+        event(1, "redirected", {"target": "https://elsewhere.example/x"}),
+        event(2, "update", {"kinds": [{"kind": "correction"}, "headline"]}, article_version=2),
+        event(3, "dropped", {"previous_relation": "copy", "reason": "re-decided at 0.5"}),
+        event(4, "copy", {"relation": "copy", "copy_of": None, "similarity": 0.5}),
+        event(5, "facts_added", {}),
+    ]
+    after = {**before, "version": 5, "updated_at": "t5", "timeline": timeline}
+    found = storydiff.changes(before, after)
+    says = [c.says for c in found]
+    assert says[0] == "Wire's “Story 1” now redirects to https://elsewhere.example/x"
+    assert says[1] == "Wire edited “Story 2”: version 2 (correction, headline)"
+    assert says[2] == "Wire's “Story 3” (a copy) was taken out of the story: re-decided at 0.5"
+    assert says[3] == (
+        "Wire carried a copy of an article no longer in the story: “Story 4”, similarity 0.5"
+    )
+    assert says[4] == "Wire: facts_added “Story 5”"
+    text = storydiff.text(before, after, found)
+    for heading in ("Redirected (1)", "New versions (1)", "Taken out of the story (1)"):
+        assert heading in text
+    assert "Other changes (1)" in text
+    assert found[1].facts["kinds"] == ["correction", "headline"]
+
+
+def test_an_outlets_copies_have_no_lag_when_either_side_is_undated_or_dated_by_day():
+    """A copy's lag is null when the original or the copy has no publication time, or only a
+    date; an undated outlet's first report is when the pipeline first stored it."""
+
+    def article(url: str, published: str | None, precision: str | None, **extra: object) -> dict:
+        return {
+            "url": url, "title": url, "relation": "copy" if extra else "original",
+            "published_at": published, "published_precision": precision,
+            "first_seen_at": "2023-03-25T00:00:00+00:00", "copy_of": extra.get("copy_of"),
+            "copy_of_outlet": extra.get("copy_of_outlet"),
+        }  # fmt: skip
+
+    wire = {"name": "Wire", "articles": [article("w", "2023-03-23T00:00:00+00:00", "day")]}
+    timed = article("t", "2023-03-24T09:00:00+00:00", "time", copy_of="w", copy_of_outlet="Wire")
+    undated = article("u", None, None, copy_of="w", copy_of_outlet="Wire")
+    orphan = article("o", "2023-03-24T10:00:00+00:00", "time", copy_of="gone")
+    outlets = [
+        wire,
+        {"name": "Agg", "articles": [timed, orphan]},
+        {"name": "U", "articles": [undated]},
+    ]
+    summarise(outlets)
+    assert [c["lag_seconds"] for c in outlets[1]["copies"]] == [None, None]
+    assert outlets[2]["copies"][0]["lag_seconds"] is None
+    assert outlets[2]["first_report"] == {
+        "at": "2023-03-25T00:00:00+00:00", "at_precision": "first_seen", "url": "u",
+    }  # fmt: skip
+    assert outlets[0]["first_report"]["at_precision"] == "day"
