@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from storage.facts import FactFinder, member_texts
 from storage.models import Article, StoryArticle, StoryEvent
 from storage.stories import story_by_slug
 
@@ -22,8 +23,10 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def build(session: Session, slug: str) -> dict[str, Any] | None:
-    """The story file of ``slug``, or None if there is no such story."""
+def build(session: Session, slug: str, *, facts: FactFinder | None = None) -> dict[str, Any] | None:
+    """The story file of ``slug``, or None if there is no such story. With ``facts``
+    (``monitor.match.facts.story_facts``: storage never imports monitor) it carries the
+    story's facts, found in the members' newest texts (storage.facts)."""
     story = story_by_slug(session, slug)
     if story is None:
         return None
@@ -38,7 +41,7 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
             a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
         )
         outlet["articles"].append(_member(row))
-    return {
+    out = {
         "schema": SCHEMA_VERSION,
         "story": story.slug,
         "title": story.title,
@@ -49,6 +52,9 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
         "timeline": _timeline(session, story.id),
         "off_topic": off_topic,
     }
+    if facts is not None:
+        out["facts"] = facts(member_texts(session, story.id))
+    return out
 
 
 def _decisions(session: Session, story_id: int) -> list[StoryArticle]:

@@ -24,6 +24,7 @@ from monitor.cli.sources import (
 from monitor.cli.story import (
     cmd_story_backfill,
     cmd_story_export,
+    cmd_story_facts,
     cmd_story_list,
     cmd_story_redecide,
     cmd_story_scores,
@@ -91,6 +92,12 @@ def _add_story(sub: Commands) -> None:
     q.add_argument("slug")
     q.add_argument("--format", choices=("json", "md"), default="json")
     q.add_argument("--output", "-o", help="write to this file instead of standard output")
+    q.add_argument(
+        "--no-facts",
+        action="store_true",
+        help="leave out the facts, which are found at export time (seconds for thousands of "
+        "articles)",
+    )
     q.set_defaults(func=cmd_story_export)
 
     q = story.add_parser(
@@ -109,7 +116,20 @@ def _add_story(sub: Commands) -> None:
     )
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(func=cmd_story_scores)
+    _add_story_facts(story)
     _add_story_deciding(story)
+
+
+def _add_story_facts(story: Commands) -> None:
+    q = story.add_parser(
+        "facts",
+        help="each fact (a sentence with a number, a name, a quote or a date) carried by two "
+        "articles or more: which outlet carried it first and when, who carried it later",
+    )
+    q.add_argument("slug")
+    q.add_argument("--limit", type=int, default=20, help="the first N facts (0: all)")
+    q.add_argument("--json", action="store_true", help="one JSON object per fact")
+    q.set_defaults(func=cmd_story_facts)
 
 
 def _add_story_deciding(story: Commands) -> None:

@@ -1,6 +1,6 @@
-"""``monitor story``: list and export stories, see their same-story scores, re-decide them at a
-new threshold, backfill the archive. Each command reads its options and configuration before it
-imports the library."""
+"""``monitor story``: list and export stories, trace their facts, see their same-story scores,
+re-decide them at a new threshold, backfill the archive. Each command reads its options and
+configuration before it imports the library."""
 
 from __future__ import annotations
 
@@ -38,11 +38,12 @@ def cmd_story_list(args: argparse.Namespace) -> int:
 
 def cmd_story_export(args: argparse.Namespace) -> int:
     config = load_config(args)
+    from monitor.match.facts import story_facts
     from monitor.publish import render
     from storage import storyfile
 
     with reading(config) as session:
-        story = storyfile.build(session, args.slug)
+        story = storyfile.build(session, args.slug, facts=None if args.no_facts else story_facts)
     if story is None:
         raise no_such_story(args.slug)
     text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
@@ -120,4 +121,25 @@ def cmd_story_backfill(args: argparse.Namespace) -> int:
         print(json.dumps({"story": args.slug, **done.__dict__}))
         return 0
     print(present.backfilled(args.slug, done, off_topic=args.off_topic))
+    return 0
+
+
+def cmd_story_facts(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise UserError(f"--limit: expected 0 (all) or more, got {args.limit}")
+    config = load_config(args)
+    from monitor.match.facts import story_facts
+    from storage import facts, stories
+
+    with reading(config) as session:
+        story = stories.story_by_slug(session, args.slug)
+        if story is None:
+            raise no_such_story(args.slug)
+        texts = facts.member_texts(session, story.id)
+    found = story_facts(texts)
+    shown = found[: args.limit] if args.limit else found
+    if args.json:
+        present.emit(present.json_line(f) for f in shown)
+        return 0
+    present.emit(present.facts_text(args.slug, len(found), shown))
     return 0

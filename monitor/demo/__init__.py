@@ -19,6 +19,7 @@ from typing import Any
 from monitor import config as configmod
 from monitor.app import open_app
 from monitor.demo.server import ReplayServer
+from monitor.match.facts import story_facts
 from monitor.poll.round import poll
 from monitor.publish import digest, render
 from storage import storyfile
@@ -124,7 +125,7 @@ def run(out: Path) -> DemoResult:
                 print(line, flush=True)
                 lines.append(line)
             with app.db.read() as session:
-                story = storyfile.build(session, data["slug"])
+                story = storyfile.build(session, data["slug"], facts=story_facts)
     assert story is not None
     json_path = out / f"{data['slug']}.story.json"
     md_path = out / f"{data['slug']}.story.md"

@@ -29,8 +29,7 @@ import contextlib
 import gc
 import hashlib
 import itertools
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -47,7 +46,6 @@ MIN_CARRIERS = 2
 BLOCK_TERMS = 8
 INDEXED_PER_FACT = 8
 MAX_POSTING = 500
-_WORD = re.compile(r"\w+")
 
 
 class Reading(Protocol):
@@ -71,7 +69,7 @@ class Reading(Protocol):
 @dataclass
 class _Wording:
     text: str
-    folded: str
+    tokens: list[str]
     kinds: tuple[str, ...]
     carriers: list[tuple[int, int]]  # (member, sentence position), earliest first
     sentence: pairs.Sentence | None = None
@@ -147,23 +145,24 @@ def _story_facts(
     return out
 
 
-_Read = tuple[str, str, str, tuple[str, ...]]  # key, sentence, folded sentence, substance
+_Read = tuple[str, str, list[str], tuple[str, ...]]  # key, sentence, its tokens, substance
 
 
 def _read(text: str, seen: dict[str, _Read | None]) -> list[_Read]:
-    """The fact sentences of ``text``; ``seen`` keeps each sentence's reading for the next
-    text that carries it."""
+    """The fact sentences of ``text``; ``seen`` keeps each sentence's reading (None: not a
+    fact) for the next text that carries it."""
     out = []
     for raw in sentences.split(text):
-        found = seen.get(raw, False)
-        if found is False:
+        if raw in seen:
+            found = seen[raw]
+        else:
             sentence = substance.without_dateline(raw)
             folded = textmod.fold(sentence)
-            kinds = substance.substance(sentence, folded)
-            found = (" ".join(_WORD.findall(folded)), sentence, folded, kinds) if kinds else None
-            seen[raw] = found
+            tokens = pairs.tokens(folded)
+            kinds = substance.substance(sentence, folded, set(tokens))
+            found = seen[raw] = (" ".join(tokens), sentence, tokens, kinds) if kinds else None
         if found is not None:
-            out.append(found)  # type: ignore[arg-type]
+            out.append(found)
     return out
 
 
@@ -177,10 +176,10 @@ def _wordings(members: Sequence[Reading], stats: Stats) -> list[_Wording]:
         if found is None:
             found = texts[member.text] = _read(member.text, seen)
         stats.sentences += len(found)
-        for position, (key, sentence, folded, kinds) in enumerate(found):
+        for position, (key, sentence, tokens, kinds) in enumerate(found):
             wording = by_key.get(key)
             if wording is None:
-                by_key[key] = _Wording(sentence, folded, kinds, [(m, position)])
+                by_key[key] = _Wording(sentence, tokens, kinds, [(m, position)])
             elif wording.carriers[-1][0] != m:  # twice in one article: carried once
                 wording.carriers.append((m, position))
     stats.wordings = len(by_key)
@@ -189,21 +188,19 @@ def _wordings(members: Sequence[Reading], stats: Stats) -> list[_Wording]:
 
 def _group(wordings: list[_Wording], threshold: float, stats: Stats, blocking: bool) -> None:
     """Each wording into the fact of the earlier wording it matches best, or a new fact."""
-    read = [pairs.read_folded(w.folded) for w in wordings]
-    df: dict[str, int] = {}
-    for r in read:
-        for t in r.terms:
-            df[t] = df.get(t, 0) + 1
-    postings: dict[str, list[int]] = {}
+    read = [pairs.read_tokens(w.tokens) for w in wordings]
+    rank = _rarity(read)
+    postings: dict[int, list[int]] = {}
     indexed: list[int] = []  # wordings of each fact in the index
     for i, sentence in enumerate(read):
-        keys = _keys(sentence.terms, df)
-        best, best_score = -1, threshold
-        for c in _candidates(keys, postings, stats) if blocking else range(i):
-            stats.compared += 1
-            s = pairs.score(sentence, read[c])
-            if s > best_score or (s == best_score and best < 0):
-                best, best_score = c, s
+        keys = _keys(sentence.terms, rank)
+        best, best_score = _best(
+            sentence,
+            read,
+            _candidates(keys, postings, stats) if blocking else range(i),
+            threshold,
+            stats,
+        )
         w = wordings[i]
         w.sentence = sentence
         if best < 0:
@@ -219,16 +216,49 @@ def _group(wordings: list[_Wording], threshold: float, stats: Stats, blocking: b
                 postings.setdefault(key, []).append(i)
 
 
-def _keys(terms: frozenset[str], df: dict[str, int]) -> list[str]:
+def _best(
+    sentence: pairs.Sentence,
+    read: Sequence[pairs.Sentence],
+    candidates: Iterable[int],
+    threshold: float,
+    stats: Stats,
+) -> tuple[int, float]:
+    """The candidate ``sentence`` matches best at ``threshold`` or above (the oldest of equals)
+    and its score; (-1, threshold) when none does."""
+    best, best_score = -1, threshold
+    terms, n = sentence.terms, len(sentence.terms)
+    for c in candidates:
+        stats.compared += 1
+        other = read[c]
+        shared = len(terms & other.terms)
+        # pairs.score's own bound, checked here first: most candidates stop at it.
+        if shared < pairs.MIN_TERM_JACCARD * (n + len(other.terms) - shared):
+            continue
+        s = pairs.score(sentence, other)
+        if s > best_score or (s == best_score and best < 0):
+            best, best_score = c, s
+    return best, best_score
+
+
+def _rarity(read: Sequence[pairs.Sentence]) -> dict[str, int]:
+    """Each term's rank, rarest first: by how many wordings hold it, then alphabetically."""
+    df: dict[str, int] = {}
+    for r in read:
+        for t in r.terms:
+            df[t] = df.get(t, 0) + 1
+    return {t: i for i, t in enumerate(sorted(df, key=lambda t: (df[t], t)))}
+
+
+def _keys(terms: frozenset[str], rank: dict[str, int]) -> list[int]:
     """The blocking keys of a wording: each pair of its ``BLOCK_TERMS`` rarest terms (its one
-    term, when it has one)."""
-    rarest = sorted(sorted(terms, key=lambda t: (df[t], t))[:BLOCK_TERMS])
+    term, when it has one), as the two ranks in one integer."""
+    rarest = sorted(map(rank.__getitem__, terms))[:BLOCK_TERMS]
     if len(rarest) < 2:
         return rarest
-    return [f"{a} {b}" for a, b in itertools.combinations(rarest, 2)]
+    return [a << 32 | b for a, b in itertools.combinations(rarest, 2)]
 
 
-def _candidates(keys: list[str], postings: dict[str, list[int]], stats: Stats) -> list[int]:
+def _candidates(keys: list[int], postings: dict[int, list[int]], stats: Stats) -> list[int]:
     """The earlier wordings sharing a key, oldest first (ties go to the oldest)."""
     found: set[int] = set()
     for key in keys:

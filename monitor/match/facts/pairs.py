@@ -84,15 +84,22 @@ class Sentence:
 
 def read(sentence: str) -> Sentence:
     """``sentence`` as the pair decision sees it."""
-    return read_folded(textmod.fold(sentence))
+    return read_tokens(tokens(textmod.fold(sentence)))
 
 
-def read_folded(folded: str) -> Sentence:
-    """``read`` of a sentence already folded (``monitor.text.fold``)."""
+def tokens(folded: str) -> list[str]:
+    """The words and numbers of a folded sentence (``monitor.text.fold``), numbers with their
+    separators (``39,000``, ``3,5``)."""
+    found: list[str] = _TOKEN.findall(folded)
+    return found
+
+
+def read_tokens(found: list[str]) -> Sentence:
+    """``read`` of a sentence's ``tokens``."""
     words: list[str] = []
     terms: set[str] = set()
     numbers: set[str] = set()
-    for token in _TOKEN.findall(folded):
+    for token in found:
         if token[0].isdigit():
             token = number(token)
             numbers.add(token)
@@ -118,7 +125,7 @@ def _word(token: str) -> tuple[str, bool]:
     return fact_stem(token), is_term
 
 
-def _shares(a: frozenset[object], b: frozenset[object]) -> tuple[float, float]:
+def _shares(a: frozenset[str], b: frozenset[str]) -> tuple[float, float]:
     """The shares of ``a`` found in ``b`` and of ``b`` in ``a``, smaller first."""
     if not a or not b:
         return 0.0, 0.0
@@ -136,8 +143,8 @@ def term_jaccard(a: Sentence, b: Sentence) -> float:
 
 def features(a: Sentence, b: Sentence) -> tuple[float, ...]:
     """The six figures the score weighs, in the order of ``WEIGHTS``."""
-    w_min, w_max = _shares(a.words, b.words)  # type: ignore[arg-type]
-    b_min, b_max = _shares(a.bigrams, b.bigrams)  # type: ignore[arg-type]
+    w_min, w_max = _shares(a.words, b.words)
+    b_min, b_max = _shares(a.bigrams, b.bigrams)
     numbers_differ = 1.0 if a.numbers != b.numbers else 0.0
     length_diff = abs(a.length - b.length) / max(a.length, b.length, 1)
     return (w_min, w_max, b_min, b_max, numbers_differ, length_diff)

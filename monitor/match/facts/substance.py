@@ -70,12 +70,14 @@ def boilerplate(folded: str, words: set[str] | None = None) -> bool:
     return _BOILERPLATE.search(folded) is not None
 
 
-def substance(sentence: str, folded: str | None = None) -> tuple[str, ...]:
+def substance(
+    sentence: str, folded: str | None = None, words: set[str] | None = None
+) -> tuple[str, ...]:
     """What ``sentence`` carries that a reader can trace (``number``, ``name``, ``quote``,
     ``date``); empty for a sentence that is too short, furniture, or carries none of them.
-    ``folded`` is the sentence folded, when the caller has it already."""
+    ``folded`` is the sentence folded and ``words`` its words, when the caller has them."""
     folded = textmod.fold(sentence) if folded is None else folded
-    words = set(_WORD.findall(folded))
+    words = set(_WORD.findall(folded)) if words is None else words
     if len(sentence.split()) < MIN_WORDS or boilerplate(folded, words):
         return ()
     kinds = []
