@@ -381,6 +381,7 @@ CONFIGURED = [
     ("extract", "page.html"),
     ("story", "list"),
     ("story", "export", "s"),
+    ("story", "facts", "s"),
     ("story", "scores", "s"),
     ("story", "redecide", "s"),
     ("story", "backfill", "s"),
