@@ -303,3 +303,22 @@ def test_a_fact_never_chains_into_another():
         _member("Two", f"{a}\n\n{b}", T0 + timedelta(hours=1)),
     ]
     assert len(story_facts(members)) == 2
+
+
+def test_a_long_fact_indexes_few_wordings_and_long_lists_are_cut(monkeypatch):
+    """A fact puts at most INDEXED_PER_FACT wordings in the index and a key's list is read to
+    its MAX_POSTING latest entries: later rewordings still join the fact through the indexed
+    ones, and each cut list is counted."""
+    from monitor.match.facts import group
+
+    monkeypatch.setattr(group, "INDEXED_PER_FACT", 2)
+    monkeypatch.setattr(group, "MAX_POSTING", 1)
+    base = "Roughly 39,000 people made refugee claims after crossing at Roxham Road in 2022"
+    endings = ["", ", figures show", ", federal figures show", ", the figures show", " alone"]
+    members = [
+        _member(f"O{i}", base + end + ".", T0 + timedelta(hours=i)) for i, end in enumerate(endings)
+    ]
+    stats = Stats()
+    (fact,) = story_facts(members, stats=stats)
+    assert fact["articles"] == len(endings)
+    assert stats.truncated_lists > 0

@@ -12,8 +12,8 @@ that carried it first and those that carried it later. Pure: readings in, JSON-r
    ``BLOCK_TERMS`` rarest content terms (rarest: held by the fewest wordings of the story), an
    inverted index on term pairs. One shared term is not enough: every sentence of a story
    shares its names, and exact prefix filtering at ``MIN_TERM_JACCARD`` (All-Pairs) scored 30
-   to 60 times more pairs and grew with the square of the story. Against comparing every pair,
-   this keeps 99.5% of the joins (benchmarks/storyfile_facts.py). A fact puts at most
+   to 40 times more pairs and grew with the square of the story. Against comparing every pair,
+   this keeps 99% of the joins (benchmarks/storyfile_facts.py). A fact puts at most
    ``INDEXED_PER_FACT`` of its wordings in the index (the wire sentence reprinted with a
    hundred small edits need not be compared a hundred times), and a key's list is read to at
    most its ``MAX_POSTING`` latest wordings.
@@ -42,7 +42,8 @@ from monitor.match.story import as_utc
 # no later carrier to trace.
 MIN_CARRIERS = 2
 # Blocking (see the docstring): keys are pairs of a wording's BLOCK_TERMS rarest terms (4:
-# 91.5% of the joins comparing every pair finds, 6: 98.1%, 8: 99.5%, on a 300-article story).
+# 89.3% of the joins comparing every pair makes, 6: 97.0%, 8: 99.0%, on the 300-article
+# synthetic story of benchmarks/storyfile_facts.py).
 BLOCK_TERMS = 8
 INDEXED_PER_FACT = 8
 MAX_POSTING = 500

@@ -60,11 +60,9 @@ def without_dateline(sentence: str) -> str:
     return _DATELINE.sub("", sentence, count=1)
 
 
-def boilerplate(folded: str, words: set[str] | None = None) -> bool:
-    """Whether a folded sentence (``monitor.text.fold``) is an outlet's furniture; ``words``
-    are its words, when the caller has them (most sentences have none of the patterns' first
-    words, and the pattern is read only when one is there)."""
-    words = set(_WORD.findall(folded)) if words is None else words
+def boilerplate(folded: str, words: set[str]) -> bool:
+    """Whether a folded sentence (``monitor.text.fold``) with these ``words`` is an outlet's
+    furniture (most sentences have none of the patterns' words, and are not read by them)."""
     if "©" not in folded and words.isdisjoint(_FURNITURE_WORDS):
         return False
     return _BOILERPLATE.search(folded) is not None
