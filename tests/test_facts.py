@@ -322,3 +322,30 @@ def test_a_long_fact_indexes_few_wordings_and_long_lists_are_cut(monkeypatch):
     (fact,) = story_facts(members, stats=stats)
     assert fact["articles"] == len(endings)
     assert stats.truncated_lists > 0
+
+
+def test_the_facts_table_shows_lags_day_only_dates_and_rewordings():
+    """``monitor story facts`` shows a day-only first carrier as its day, lags in minutes, hours
+    and days, a reworded carrier's own sentence with its score and whether its figures differ,
+    and says so when no fact is carried twice."""
+    from monitor.cli import present
+
+    assert [present.lag(s) for s in (0, 59 * 60, 16 * 3600 + 50 * 60, 93_300)] == [
+        "+0m",
+        "+59m",
+        "+16h50m",
+        "+1d01h55m",
+    ]
+    brief = Member("Brief", "seed:b", T0.replace(hour=0, minute=0), "day", T0, WIRE)
+    blog = Member("Blog", "https://blog", None, None, T0 + timedelta(days=1, hours=1), WIRE)
+    reworded = WIRE.replace("Roughly 39,000", "About 39,500")
+    story = [brief, blog, _member("Post", reworded, T0 + timedelta(days=2))]
+    lines = present.facts_text("s", 2, story_facts(story))
+    assert lines[0] == "s: 2 facts carried by two articles or more, all, first report first"
+    assert "   first  Brief  2023-03-23 (day only)  seed:b" in lines
+    assert "   later  Blog  +1d01h00m  https://blog" in lines
+    assert any(
+        line.startswith("          reworded (") and "other figures): About" in line
+        for line in lines
+    )
+    assert present.facts_text("s", 0, []) == ["s: no fact is carried by two articles or more"]
