@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from storage import details, history
+from storage.facts import FactFinder, member_texts
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from storage.outlets import summarise
 from storage.stories import story_by_slug
@@ -27,8 +28,10 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def build(session: Session, slug: str) -> dict[str, Any] | None:
-    """The story file of ``slug``, or None if there is no such story."""
+def build(session: Session, slug: str, *, facts: FactFinder | None = None) -> dict[str, Any] | None:
+    """The story file of ``slug``, or None if there is no such story. With ``facts``
+    (``monitor.match.facts.story_facts``: storage never imports monitor) it carries the
+    story's facts, found in the members' newest texts (storage.facts)."""
     story = story_by_slug(session, slug)
     if story is None:
         return None
@@ -44,7 +47,7 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
         )
         outlet["articles"].append(_member(row))
     summarise(list(outlets.values()))
-    return {
+    out = {
         "schema": SCHEMA_VERSION,
         "story": story.slug,
         "title": story.title,
@@ -55,6 +58,9 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
         "timeline": _timeline(history.events_of(session, story.id), _title_now),
         "off_topic": off_topic,
     }
+    if facts is not None:
+        out["facts"] = facts(member_texts(session, story.id))
+    return out
 
 
 def build_as_of(session: Session, slug: str, when: int | datetime) -> dict[str, Any] | None:

@@ -431,6 +431,7 @@ CONFIGURED = [
     ("story", "export", "s"),
     ("story", "export", "s", "--as-of", "3"),
     ("story", "diff", "s", "1", "2"),
+    ("story", "facts", "s"),
     ("story", "scores", "s"),
     ("story", "redecide", "s"),
     ("story", "backfill", "s"),

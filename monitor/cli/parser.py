@@ -25,6 +25,7 @@ from monitor.cli.story import (
     cmd_story_backfill,
     cmd_story_diff,
     cmd_story_export,
+    cmd_story_facts,
     cmd_story_list,
     cmd_story_redecide,
     cmd_story_scores,
@@ -97,6 +98,12 @@ def _add_story(sub: Commands) -> None:
         metavar="VERSION_OR_TIME",
         help="the file as it stood at this story version, or at this time (ISO 8601 with offset)",
     )
+    q.add_argument(
+        "--no-facts",
+        action="store_true",
+        help="leave out the facts, which are found at export time (seconds for thousands of "
+        "articles)",
+    )
     q.set_defaults(func=cmd_story_export)
 
     q = story.add_parser(
@@ -126,7 +133,20 @@ def _add_story(sub: Commands) -> None:
     )
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(func=cmd_story_scores)
+    _add_story_facts(story)
     _add_story_deciding(story)
+
+
+def _add_story_facts(story: Commands) -> None:
+    q = story.add_parser(
+        "facts",
+        help="each fact (a sentence with a number, a name, a quote or a date) carried by two "
+        "articles or more: which outlet carried it first and when, who carried it later",
+    )
+    q.add_argument("slug")
+    q.add_argument("--limit", type=int, default=20, help="the first N facts (0: all)")
+    q.add_argument("--json", action="store_true", help="one JSON object per fact")
+    q.set_defaults(func=cmd_story_facts)
 
 
 def _add_story_deciding(story: Commands) -> None:

@@ -257,3 +257,49 @@ def imported(done: Appended, path: str) -> list[str]:
         f"and {len(done.invalid)} with an invalid URL"
     )
     return lines
+
+
+# --- story facts -------------------------------------------------------------------------------
+
+
+def lag(seconds: int) -> str:
+    """A carrier's lag behind the first report: ``+35m``, ``+16h50m``, ``+1d02h35m``."""
+    days, rest = divmod(max(seconds, 0), 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    if days:
+        return f"+{days}d{hours:02}h{minutes:02}m"
+    return f"+{hours}h{minutes:02}m" if hours else f"+{minutes}m"
+
+
+def _when(carrier: dict[str, Any]) -> str:
+    at = carrier["at"]
+    if carrier["time_basis"] == "published_day":
+        return f"{at[:10]} (day only)"
+    shown = f"{at[:10]} {at[11:16]} UTC"
+    return shown + (" (first seen)" if carrier["time_basis"] == "first_seen" else "")
+
+
+def facts_text(slug: str, total: int, shown: Sequence[dict[str, Any]]) -> list[str]:
+    """Each fact of ``shown`` (of ``total``): its sentence, the article that carried it first
+    and when, then each later carrier with its lag, and its own wording where it differs."""
+    if not total:
+        return [f"{slug}: no fact is carried by two articles or more"]
+    which = f"the first {len(shown)} (--limit 0 for all)" if len(shown) < total else "all"
+    lines = [f"{slug}: {total} facts carried by two articles or more, {which}, first report first"]
+    for n, fact in enumerate(shown, start=1):
+        first = fact["first"]
+        lines += [
+            "",
+            f"{n}. {fact['text']}",
+            f"   first  {first['outlet']}  {_when(first)}  {first['url']}",
+        ]
+        for later in fact["later"]:
+            lines.append(
+                f"   later  {later['outlet']}  {lag(later['lag_seconds'])}  {later['url']}"
+            )
+            if "sentence" in later:
+                figures = ", other figures" if later["figures_differ"] else ""
+                lines.append(
+                    f"          reworded ({later['similarity']:.2f}{figures}): {later['sentence']}"
+                )
+    return lines

@@ -1,7 +1,7 @@
 """``monitor story``: list and export stories (as they stand or stood), say what changed between
-two versions, see their same-story scores, re-decide them at a
-new threshold, backfill the archive. Each command reads its options and configuration before it
-imports the library."""
+two versions, trace their facts, see their same-story scores, re-decide them at a new threshold,
+backfill the archive. Each command reads its options and configuration before it imports the
+library."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from monitor.errors import UserError
 
 if TYPE_CHECKING:
     from storage.db import ReadSession
+    from storage.facts import FactFinder
     from storage.members import StoryScore
 
 
@@ -54,15 +55,20 @@ def point_option(option: str, value: str) -> int | datetime:
 
 
 def _story_file(
-    session: ReadSession, slug: str, when: int | datetime | None, option: str
+    session: ReadSession,
+    slug: str,
+    when: int | datetime | None,
+    option: str,
+    facts: FactFinder | None = None,
 ) -> dict[str, Any]:
-    """The story file of ``slug``, as it stands or as it stood at ``when``; a UserError naming
-    ``option`` for a point the story never had."""
+    """The story file of ``slug``, as it stands (with its facts when ``facts`` finds them) or as
+    it stood at ``when`` (facts are of the members as they stand: an earlier file has none); a
+    UserError naming ``option`` for a point the story never had."""
     from storage import history, storyfile
 
     try:
         story = (
-            storyfile.build(session, slug)
+            storyfile.build(session, slug, facts=facts)
             if when is None
             else storyfile.build_as_of(session, slug, when)
         )
@@ -76,10 +82,12 @@ def _story_file(
 def cmd_story_export(args: argparse.Namespace) -> int:
     when = None if args.as_of is None else point_option("--as-of", args.as_of)
     config = load_config(args)
+    from monitor.match.facts import story_facts
     from monitor.publish import render
 
     with reading(config) as session:
-        story = _story_file(session, args.slug, when, "--as-of")
+        finder = None if args.no_facts else story_facts
+        story = _story_file(session, args.slug, when, "--as-of", finder)
     text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -177,4 +185,25 @@ def cmd_story_backfill(args: argparse.Namespace) -> int:
         print(json.dumps({"story": args.slug, **done.__dict__}))
         return 0
     print(present.backfilled(args.slug, done, off_topic=args.off_topic))
+    return 0
+
+
+def cmd_story_facts(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise UserError(f"--limit: expected 0 (all) or more, got {args.limit}")
+    config = load_config(args)
+    from monitor.match.facts import story_facts
+    from storage import facts, stories
+
+    with reading(config) as session:
+        story = stories.story_by_slug(session, args.slug)
+        if story is None:
+            raise no_such_story(args.slug)
+        texts = facts.member_texts(session, story.id)
+    found = story_facts(texts)
+    shown = found[: args.limit] if args.limit else found
+    if args.json:
+        present.emit(present.json_line(f) for f in shown)
+        return 0
+    present.emit(present.facts_text(args.slug, len(found), shown))
     return 0

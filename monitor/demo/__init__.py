@@ -22,6 +22,7 @@ from monitor import config as configmod
 from monitor.app import App, open_app
 from monitor.demo.server import ReplayServer
 from monitor.errors import UserError
+from monitor.match.facts import story_facts
 from monitor.poll.round import poll
 from monitor.publish import digest, render
 from storage import stories, storyfile
@@ -174,7 +175,7 @@ def run(out: Path) -> DemoResult:
             for spec in data["round"]:
                 _round(app, server, spec, result)
             with app.db.read() as session:
-                story = storyfile.build(session, data["slug"])
+                story = storyfile.build(session, data["slug"], facts=story_facts)
     assert story is not None
     result.story = story
     result.story_json.write_text(render.story_json(story), encoding="utf-8")
