@@ -28,7 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from storage.types import UTCDateTime
 
@@ -174,8 +174,15 @@ class ArticleVersion(Base):
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(64))
     final_url: Mapped[str | None] = mapped_column(String(2048))
-    html: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: read only when asked for (storage.articles.version_html), not with every version;
+    # html_kept says whether it is there without reading it. html_size is recorded whenever the
+    # page was read, kept or not.
+    html: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     html_size: Mapped[int | None]
+    html_kept: Mapped[bool] = column_property(html.is_not(None))
+    # The correction and update notices the page showed, each {"kind", "text"} (0009): what a
+    # later version's page shows anew is announced, the rest is not.
+    notices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
 
     article: Mapped[Article] = relationship(back_populates="versions")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -110,8 +111,10 @@ def add_event(
     at: datetime,
     now: datetime,
     article_version: int | None,
+    detail: dict[str, Any] | None = None,
 ) -> StoryEvent:
-    """Append a timeline event; every event is a change, so the story version grows."""
+    """Append a timeline event; every event is a change, so the story version grows.
+    ``detail`` says what it changed (the change kinds of an update, a redirect's target)."""
     version = bump_story(session, story_id, now)
     row = StoryEvent(
         story_id=story_id,
@@ -121,6 +124,7 @@ def add_event(
         recorded_at=now,
         article_version=article_version,
         story_version=version,
+        detail=dict(detail or {}),
     )
     session.add(row)
     session.flush()
@@ -136,9 +140,10 @@ def add_events(
     at: datetime,
     now: datetime,
     article_version: int | None,
+    detail: dict[str, Any] | None = None,
 ) -> None:
-    """The same event of one article on the timeline of each of ``story_ids`` (an update or a
-    removal reaches every story the article is in)."""
+    """The same event of one article on the timeline of each of ``story_ids`` (an update, a
+    removal or a redirect reaches every story the article is in)."""
     for story_id in story_ids:
         add_event(
             session,
@@ -148,4 +153,5 @@ def add_events(
             at=at,
             now=now,
             article_version=article_version,
+            detail=detail,
         )
