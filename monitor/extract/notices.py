@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, Tag
 
+from monitor.extract.text import is_time_stamp
+
 
 def _wordset(text: str) -> frozenset[str]:
     """A set of words written as one string, separated by spaces."""
@@ -31,6 +33,9 @@ def _wordset(text: str) -> frozenset[str]:
 
 CORRECTION = "correction"
 UPDATE = "update"
+# "Updated 10:32 a.m. ET, March 24, 2023" and nothing else: many pages move it on every save,
+# or with every page view, so it announces no change in particular (monitor.publish.kinds).
+TIMESTAMP = "timestamp"
 
 # A notice longer than this is cut: it is evidence to quote, not an article.
 MAX_NOTICE = 1000
@@ -101,14 +106,15 @@ _SKIP = _wordset("script style noscript template head title option select button
 
 @dataclass(frozen=True)
 class Notice:
-    """A notice the page shows: ``correction`` or ``update``, and its text as shown."""
+    """A notice the page shows: ``correction``, ``update`` or ``timestamp``, and its text."""
 
     kind: str
     text: str
 
 
 def classify(text: str) -> str | None:
-    """``correction`` or ``update`` when ``text`` opens as a notice of that kind, else None."""
+    """``correction``, ``update`` or ``timestamp`` when ``text`` opens as a notice of that
+    kind, else None."""
     text = " ".join(text.replace("’", "'").split())
     if _POLICY.search(text):
         return None
@@ -117,7 +123,7 @@ def classify(text: str) -> str | None:
     if _EDITORS_NOTE.match(text):
         return CORRECTION if _ERROR_WORDS.search(text) else UPDATE
     if _UPDATE.match(text):
-        return UPDATE
+        return TIMESTAMP if is_time_stamp(text) else UPDATE
     return None
 
 

@@ -19,9 +19,10 @@ order, those that apply:
 - ``byline``: the authors changed (both known): ``{"old", "new"}``;
 - ``return``: the text and title are those of an earlier version: ``{"version"}``;
 - ``silent``: the page shows no correction or update notice that it did not show before:
-  ``{"notices"}`` (the notices it shows, all seen before) and ``{"updated_at"}`` (the page's
-  dateModified before and after: a changed one is not shown to readers, so it does not make
-  a change announced, but it is evidence).
+  ``{"notices"}`` (what it does show, as quoted: notices seen before, and its "Updated 10:32"
+  time stamp, which many pages move on every save and so announces no change in particular)
+  and ``{"updated_at"}`` (the page's dateModified before and after: not shown to readers, so
+  not an announcement either, but evidence).
 
 Deciding "correction" from a replaced number is a guess a reader can check: the story's figures
 also change when events move on (a toll rising). The evidence names the tokens so that the
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.extract.notices import CORRECTION, UPDATE, Notice, classify
+from monitor.extract.notices import CORRECTION, TIMESTAMP, UPDATE, Notice, classify
 from monitor.publish.align import Alignment, Edit, Sentence
 from monitor.text import STOPWORDS, fold, normalised
 
@@ -82,7 +83,7 @@ def change_kinds(
     old: Snapshot, new: Snapshot, alignment: Alignment, *, returns_to: int | None = None
 ) -> list[dict[str, Any]]:
     """The kinds of the change from ``old`` to ``new``, each ``{"kind", "evidence"}``."""
-    fresh = fresh_notices(old, new)
+    fresh = [n for n in fresh_notices(old, new) if n.kind != TIMESTAMP]
     found: list[tuple[str, dict[str, Any] | None]] = [
         ("headline", _headline(old, new)),
         ("correction", _correction(alignment, fresh)),
@@ -98,7 +99,8 @@ def change_kinds(
 
 def fresh_notices(old: Snapshot, new: Snapshot) -> list[Notice]:
     """The notices ``new`` shows that ``old`` did not: on the page (the HTML) or as a
-    paragraph of the text (trafilatura may keep a notice in the text, or drop it)."""
+    paragraph of the text (trafilatura may keep a notice in the text, or drop it). A time
+    stamp that moved is one of them; it announces nothing (see ``TIMESTAMP``)."""
     seen = {normalised(n.text) for n in old.notices} | {normalised(p) for p in _notes(old.text)}
     old_text = normalised(old.text)
     found: list[Notice] = []
@@ -248,6 +250,11 @@ def _edit(alignment: Alignment) -> dict[str, Any] | None:
     if not reworded and not alignment.moved:
         return None
     return {"sentences": reworded, "moved": len(alignment.moved)}
+
+
+def byline_changed(old: Snapshot, new: Snapshot) -> bool:
+    """Whether the byline changed, both known (see ``_byline``)."""
+    return _byline(old, new) is not None
 
 
 def _byline(old: Snapshot, new: Snapshot) -> dict[str, Any] | None:
