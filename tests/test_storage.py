@@ -174,7 +174,6 @@ def test_migrations_create_the_schema_and_a_second_open_is_a_no_op(db_url: str) 
         second.close()
 
 
-
 def test_the_migrations_build_exactly_the_schema_the_models_declare(db: Database) -> None:
     """After every migration the database has the columns, types and nullability the models
     declare, and nothing else: a column added to a model without its migration (or the other

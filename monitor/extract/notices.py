@@ -79,6 +79,20 @@ _UPDATE = re.compile(
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# "Updated" and a date or time first: a time stamp, however much follows ("Updated: Nov 18,
+# 2019 @17:26 PM", "Updated Nov 19, 6:55 AM;Posted ..."), where "Updated: Police have since
+# ..." is a note of what changed.
+_FR_DATE = (
+    r"(?:lun|mar|mer|jeu|ven|sam|dim|janv|f[ée]v|avr|mai|juin|juil|ao[uû]|sept|oct|nov|d[ée]c)"
+)
+_STAMP = re.compile(
+    rf"""^(?:
+        (?:last\s+)?updated\s*(?::\s*|on:?\s+|at\s+)?(?:\d|{_MONTH_OR_DAY})
+      | (?:dernière\s+)?mise?\s+à\s+jour\s*(?::\s*)?(?:le\s+)?(?:\d|{_FR_DATE})
+      | actualisé\s+le\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
 # What an editor's note says when it corrects rather than adds.
 _ERROR_WORDS = re.compile(
     r"\b(?:incorrect(?:ly)?|misstated|misidentified|misspelled|misquoted|misattributed|erroneous"
@@ -97,10 +111,21 @@ _MAYBE = re.compile(
     rb"|derni|note de|actualis)",
     re.IGNORECASE,
 )
+# A heading that opens a notice box on its own, and the kind of the box.
+_HEADING = {
+    **dict.fromkeys(
+        ["correction", "corrections", "clarification", "rectificatif", "erratum", "correctif"],
+        CORRECTION,
+    ),
+    **dict.fromkeys(["update", "mise à jour", "editor's note", "note de la rédaction"], UPDATE),
+}
 _BLOCKS = _wordset(
     "p div section aside article li dd dt td th blockquote figcaption header footer main "
     "h1 h2 h3 h4 h5 h6 body"
 )
+# A link or a menu opens no notice: a footer's "Corrections" page, a menu's "Editor's Note"
+# section. Their text still counts inside a notice ("... of <a>this article</a> ...").
+_MENUS = _wordset("a nav menu")
 _SKIP = _wordset("script style noscript template head title option select button svg")
 
 
@@ -123,41 +148,62 @@ def classify(text: str) -> str | None:
     if _EDITORS_NOTE.match(text):
         return CORRECTION if _ERROR_WORDS.search(text) else UPDATE
     if _UPDATE.match(text):
-        return TIMESTAMP if is_time_stamp(text) else UPDATE
+        return TIMESTAMP if is_time_stamp(text) or _STAMP.match(text) else UPDATE
     return None
 
 
 def find_notices(html: bytes) -> tuple[Notice, ...]:
-    """Every correction and update notice of the page ``html``, in page order, each once."""
+    """Every notice of the page ``html``, in page order, each once."""
     if not _MAYBE.search(html):
         return ()
-
-    # bs4 warns (an error under the test suite's filterwarnings) when the bytes open with an
-    # XML declaration; the page is read as HTML whatever its prolog, and a leading space
-    # changes neither the parse nor the encoding bs4 reads from the declaration.
-    soup = BeautifulSoup(b" " + html if html.startswith(b"<?xml") else html, "lxml")
-    found: dict[str, Notice] = {}
+    soup = BeautifulSoup(_markup(html), "lxml")
+    found: list[Notice] = []
     for string in soup.find_all(string=_could_open):
         parent = string.parent
-        if type(string) is not NavigableString or parent is None or _skipped(parent):
+        if type(string) is not NavigableString or parent is None or _skipped(parent, _MENUS):
             continue
-        block = _block(parent)
+        notice = _notice(" ".join(str(string).split()), _block(parent))
+        # Once: a box repeated for another layout, or the second string of a notice already
+        # read whole ("<b>Correction:</b> An earlier version ...").
+        if notice is not None and not any(
+            notice.text.casefold() in f.text.casefold() for f in found
+        ):
+            found.append(notice)
+    return tuple(found)
+
+
+def _markup(html: bytes) -> str | bytes:
+    """The page as bs4 should read it: valid UTF-8 is UTF-8 (as monitor.parse.charset decides
+    for feeds: a page labelled or guessed as a single-byte charset would otherwise turn "’"
+    into "â€™"), anything else bytes for bs4 to decode by the page's own declaration."""
+    # bs4 warns (an error under the test suite's filterwarnings) when the markup opens with an
+    # XML declaration; the page is read as HTML whatever its prolog, and a leading space
+    # changes neither the parse nor the encoding bs4 reads from the declaration.
+    try:
+        text = html.decode("utf-8")
+    except UnicodeDecodeError:
+        return b" " + html if html.startswith(b"<?xml") else html
+    return " " + text if text.startswith("<?xml") else text
+
+
+def _notice(start: str, block: Tag) -> Notice | None:
+    """The notice a text node opening with ``start`` begins, if it is one: from there to the
+    end of its block, or, for a heading alone ("Correction"), the box the heading opens."""
+    whole = _text(block)
+    kind = None
+    if len(whole.split()) <= 3 and block.parent is not None:
+        kind = _HEADING.get(whole.casefold().rstrip(" :.-–—"))
+        block = _block(block.parent)
         whole = _text(block)
-        if len(whole.split()) <= 3 and block.parent is not None:
-            # A heading alone ("Correction:"): the notice is the box it heads.
-            block = _block(block.parent)
-            whole = _text(block)
-        start = " ".join(str(string).split())
-        text = whole[whole.find(start) :] if start in whole else start
-        kind = classify(text)
-        if kind is not None:
-            text = text if len(text) <= MAX_NOTICE else text[: MAX_NOTICE - 1] + "…"
-            found.setdefault(text.casefold(), Notice(kind, text))
-    return tuple(found.values())
+    text = whole[whole.find(start) :] if start in whole else start
+    kind = kind or classify(text)
+    if kind is None:
+        return None
+    return Notice(kind, text if len(text) <= MAX_NOTICE else text[: MAX_NOTICE - 1] + "…")
 
 
-def _skipped(tag: Tag) -> bool:
-    return any(t.name in _SKIP for t in (tag, *tag.parents))
+def _skipped(tag: Tag, more: frozenset[str] = frozenset()) -> bool:
+    return any(t.name in _SKIP or t.name in more for t in (tag, *tag.parents))
 
 
 def _block(tag: Tag) -> Tag:
