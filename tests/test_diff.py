@@ -150,6 +150,7 @@ def test_the_stored_diff_lists_each_change_with_its_positions_and_counts() -> No
     [
         ("12", "21", "number"),
         ("twelve", "21", "number"),
+        ("1.5", "22", "number"),
         ("Friday", "Saturday", "date"),
         ("2023-03-24", "2023-03-25", "date"),
         ("Dench", "Densch", "name"),

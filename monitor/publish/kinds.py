@@ -64,7 +64,8 @@ _DATE_WORDS = _wordset(
     "juillet aout septembre octobre novembre decembre lundi mardi mercredi jeudi vendredi "
     "samedi dimanche hier aujourd demain"
 )
-_DATE_FORM = re.compile(r"\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}(?::|h)\d\d")
+# 2023-03-24, 24/03/2023, 24.03.2023, 3/24, 10:32, 10h32; not a decimal ("1.5") or a score.
+_DATE_FORM = re.compile(r"\d{4}-\d\d?-\d\d?|\d\d?[/.]\d\d?[/.]\d{2,4}|\d\d?/\d\d?|\d\d?[:h]\d\d")
 _QUOTE = re.compile(r"“([^”]+)”|\"([^\"]+)\"|«\s*([^»]+?)\s*»")
 
 
