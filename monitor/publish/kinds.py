@@ -223,11 +223,12 @@ def _removal(alignment: Alignment, new_text: str) -> dict[str, Any] | None:
     kept = normalised(new_text)
     removed = [alignment.old[i] for i in alignment.removed]
     whole = _whole_paragraphs(alignment.old, {s.paragraph for s in removed}, removed)
-    quotes = [
+    quotes = [q for s in removed for q in _quotes(s.text) if normalised(q) not in kept]
+    quotes += [
         q
-        for s in [*removed, *(alignment.old[i] for i, _ in alignment.changed)]
-        for q in _quotes(s.text)
-        if normalised(q) not in kept
+        for i, j in alignment.changed
+        for q in _quotes(alignment.old[i].text)
+        if _cut(q, alignment.new[j].words) and normalised(q) not in kept
     ]
     if not removed and not quotes:
         return None
@@ -237,6 +238,13 @@ def _removal(alignment: Alignment, new_text: str) -> dict[str, Any] | None:
         "paragraphs": paragraphs,
         "sentences": [s.text for s in removed if s.paragraph not in whole],
     }
+
+
+def _cut(quote: str, kept: frozenset[str]) -> bool:
+    """Whether a quotation of a changed sentence was cut from it: most of its words are gone
+    (one with a figure corrected or a word added inside is still there)."""
+    words = set(normalised(quote).split())
+    return len(words & kept) < len(words) / 2
 
 
 def _quotes(sentence: str) -> list[str]:
