@@ -4,7 +4,8 @@ sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
    └──────< lsh_buckets            (the copy stage's index: members' versions by band key)
-   └──────< story_events           (the timeline: first_report, copy, update, removed, dropped)
+   └──────< story_events           (the timeline: first_report, copy, update, removed,
+                                     redirected, dropped, each with its detail)
    └──────< digests                (what each digest covered, as a cursor on story_events)
 term_df                            (document frequencies of the story stage's terms)
 meta                               (what the derived tables above were built with)
