@@ -74,6 +74,8 @@ class Edition:
     notice: str = ""  # a box above the text, as outlets show corrections
     canonical: str | None = None
     stamp: str = "10:32"  # the "Updated" time the page shows
+    author: str = "Jane Doe"
+    boxed: str = ""  # a notice in a box beside the article, which the extracted text leaves out
     sidebar: tuple[str, ...] = ("Storm hits the coast", "Election results are in")
 
 
@@ -127,12 +129,13 @@ def html(outlet: Outlet, path: str, e: Edition) -> bytes:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<title>{e.title} | The Gazette</title><link rel="canonical" href="{canonical}">'
-        '<meta name="author" content="Jane Doe"></head><body>'
+        f'<meta name="author" content="{e.author}"></head><body>'
         '<header><nav><a href="/">Home</a> <a href="/canada">Canada</a></nav></header>'
-        f'<main><article><h1>{e.title}</h1><p class="byline">By Jane Doe</p>'
+        f'<main><article><h1>{e.title}</h1><p class="byline">By {e.author}</p>'
         f"<p>Updated {e.stamp} a.m. ET, March 24, 2023</p>"
         f"{notice}{paragraphs}</article>"
-        f"<aside><h2>Most read</h2><ul>{sidebar}</ul></aside></main>"
+        + (f'<aside class="correction"><p>{e.boxed}</p></aside>' if e.boxed else "")
+        + f"<aside><h2>Most read</h2><ul>{sidebar}</ul></aside></main>"
         "<footer>Copyright 2023 The Gazette</footer></body></html>"
     ).encode()
 
@@ -204,10 +207,13 @@ def round_two(outlet: Outlet) -> None:
 
 def round_three(outlet: Outlet) -> None:
     """Another hour: one page answers 404, one redirects to another article, one to itself
-    under a new URL (its canonical still names it), edited there; the stamp changes again."""
+    under a new URL (its canonical still names it), edited there; a byline changes and a
+    correction notice appears on an unchanged text; the stamp changes again."""
     for path, page in outlet.pages.items():
         if isinstance(page, Edition):
             edit(outlet, path, stamp="11:40")
+    edit(outlet, "/figure", author="John Roe")
+    edit(outlet, "/silent", boxed=SILENT_NOTICE)
     outlet.pages["/gone"] = Reply(404, b"gone", {"Content-Type": "text/plain"})
     outlet.pages["/elsewhere"] = Edition(
         "Quebec counts the cost of asylum housing",
@@ -227,6 +233,11 @@ def round_three(outlet: Outlet) -> None:
         stamp="11:40",
     )
     outlet.pages["/renamed"] = Reply(301, b"", {"Location": outlet.url("/renamed-2")})
+
+
+SILENT_NOTICE = (
+    "Correction: An earlier version of this article gave the wrong number of asylum seekers."
+)
 
 
 def round_four(outlet: Outlet) -> None:
@@ -298,8 +309,12 @@ def test_each_edit_is_a_version_with_its_kinds_and_the_rest_make_none(edited) ->
             (2, ["headline", "silent"], None),
             (3, ["headline", "return", "silent"], 1),
         ],
-        "/figure": [(1, [], None), (2, ["correction"], None)],
-        "/silent": [(1, [], None), (2, ["correction", "silent"], None)],
+        "/figure": [(1, [], None), (2, ["correction"], None), (3, ["byline", "silent"], None)],
+        "/silent": [
+            (1, [], None),
+            (2, ["correction", "silent"], None),
+            (3, ["correction"], None),
+        ],
         "/quote": [(1, [], None), (2, ["removal", "silent"], None)],
         "/added": [(1, [], None), (2, ["update", "silent"], None)],
         "/sidebar": [(1, [], None)],
@@ -316,7 +331,8 @@ NO_DATE = {"old": None, "new": None}
 def test_each_kind_quotes_the_evidence_that_decided_it(edited) -> None:
     """The corrected figure names 12 becoming 21 and quotes the notice (or, made silently,
     the time stamp the page moved and no notice); the removal quotes the quote; the update the
-    sentences added; the headline both titles; the return names version 1."""
+    sentences added; the headline both titles; the return names version 1; a new byline both
+    bylines; a correction notice on an unchanged text the notice."""
     outlet, app = edited
     got = versions(app, outlet)
     corrected = lead("figure", "21")
@@ -367,6 +383,14 @@ def test_each_kind_quotes_the_evidence_that_decided_it(edited) -> None:
         "return": {"version": 1},
         "silent": {"notices": ["Updated 12:15 a.m. ET, March 24, 2023"], "updated_at": NO_DATE},
     }
+    assert evidence_of(got["/figure"][2])["byline"] == {"old": ["Jane Doe"], "new": ["John Roe"]}
+    assert evidence_of(got["/silent"][2]) == {
+        "correction": {"replaced": [], "notices": [SILENT_NOTICE]}
+    }
+    assert (
+        got["/silent"][2].diff["counts"]["unchanged"]
+        == got["/silent"][2].diff["counts"]["old_sentences"]
+    )
 
 
 def test_the_diff_aligns_sentences_and_names_the_words_replaced(edited) -> None:
@@ -450,12 +474,14 @@ def test_a_404_is_removed_and_a_redirect_elsewhere_is_recorded_once(edited) -> N
         ("update", "/headline", 2, {"kinds": ["headline", "silent"]}),
         ("update", "/quote", 2, {"kinds": ["removal", "silent"]}),
         ("update", "/silent", 2, {"kinds": ["correction", "silent"]}),
+        ("update", "/figure", 3, {"kinds": ["byline", "silent"]}),
         ("removed", "/gone", None, {"status": 404}),
         ("redirected", "/moved", None, {"to": outlet.url("/elsewhere")}),
         ("update", "/renamed", 2, {"kinds": ["update", "silent"]}),
+        ("update", "/silent", 3, {"kinds": ["correction"]}),
         ("update", "/headline", 3, {"kinds": ["headline", "return", "silent"], "returns_to": 1}),
     ]
-    assert [e["story_version"] for e in data["timeline"]] == list(range(1, 20))
+    assert [e["story_version"] for e in data["timeline"]] == list(range(1, 22))
     assert {e["event"] for e in data["timeline"] if e["story_version"] <= 10} <= {
         "first_report",
         "copy",
@@ -487,7 +513,8 @@ def test_the_story_file_shows_each_version_s_diff_kinds_and_evidence(edited) -> 
                 v.kinds,
                 v.returns_to,
             )
-            assert shown["authors"] == ["Jane Doe"]
+            byline = "John Roe" if (path, shown["version"]) == ("/figure", 3) else "Jane Doe"
+            assert shown["authors"] == [byline]
             assert shown["evidence"] == {
                 "http_status": 200,
                 "etag": v.etag,
