@@ -4,7 +4,8 @@ sources ──< entries >── articles ──< article_versions
                             │
 stories ──< story_articles >┘      (membership: seed, original, copy or off_topic, with the reason)
    └──────< lsh_buckets            (the copy stage's index: members' versions by band key)
-   └──────< story_events           (the timeline: first_report, copy, update, removed, dropped)
+   └──────< story_events           (the timeline: first_report, copy, update, removed,
+                                     redirected, dropped, each with its detail)
    └──────< digests                (what each digest covered, as a cursor on story_events)
 term_df                            (document frequencies of the story stage's terms)
 meta                               (what the derived tables above were built with)
@@ -28,7 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from storage.types import UTCDateTime
 
@@ -174,8 +175,15 @@ class ArticleVersion(Base):
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(64))
     final_url: Mapped[str | None] = mapped_column(String(2048))
-    html: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: read only when asked for (storage.articles.version_html), not with every version;
+    # html_kept says whether it is there without reading it. html_size is recorded whenever the
+    # page was read, kept or not.
+    html: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     html_size: Mapped[int | None]
+    html_kept: Mapped[bool] = column_property(html.is_not(None))
+    # The correction and update notices the page showed, each {"kind", "text"} (0009): what a
+    # later version's page shows anew is announced, the rest is not.
+    notices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
 
     article: Mapped[Article] = relationship(back_populates="versions")
 

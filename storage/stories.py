@@ -125,7 +125,7 @@ def add_event(
         recorded_at=now,
         article_version=article_version,
         story_version=version,
-        detail=detail or {},
+        detail=dict(detail or {}),
     )
     session.add(row)
     session.flush()
@@ -143,8 +143,8 @@ def add_events(
     article_version: int | None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """The same event of one article on the timeline of each of ``story_ids`` (an update or a
-    removal reaches every story the article is in)."""
+    """The same event of one article on the timeline of each of ``story_ids`` (an update, a
+    removal or a redirect reaches every story the article is in)."""
     for story_id in story_ids:
         add_event(
             session,

@@ -198,17 +198,34 @@ def _member(row: StoryArticle) -> dict[str, Any]:
         "copy_of_outlet": row.copy_of.outlet if row.copy_of is not None else None,
         "similarity": round(row.similarity, 4) if row.similarity is not None else None,
         "match": row.match,
-        "versions": [
-            {
-                "version": v.version,
-                "fetched_at": iso(v.fetched_at),
-                "title": v.title,
-                "content_sha256": v.content_sha256,
-                "word_count": v.word_count,
-                "changes": v.changes,
-            }
-            for v in a.versions
-        ],
+        "redirected_to": a.redirected_to,
+        "versions": [_version(v) for v in a.versions],
+    }
+
+
+def _version(v: ArticleVersion) -> dict[str, Any]:
+    """One version: its text's identity, what it changed and the evidence of its fetch (never
+    the page itself: ``storage.articles.version_html`` reads it)."""
+    return {
+        "version": v.version,
+        "fetched_at": iso(v.fetched_at),
+        "title": v.title,
+        "content_sha256": v.content_sha256,
+        "word_count": v.word_count,
+        "changes": v.changes,
+        "diff": v.diff,
+        "kinds": v.kinds,
+        "returns_to": v.returns_to,
+        "authors": v.authors,
+        "notices": v.notices,
+        "evidence": {
+            "http_status": v.http_status,
+            "etag": v.etag,
+            "last_modified": v.last_modified,
+            "final_url": v.final_url,
+            "html_size": v.html_size,
+            "html_kept": v.html_kept,
+        },
     }
 
 

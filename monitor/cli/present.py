@@ -73,6 +73,8 @@ def extracted(source: str, e: Extracted) -> dict[str, Any]:
         # "day": the page gives only the day, and the time above is midnight UTC.
         "published_precision": e.published_precision,
         "updated_precision": e.updated_precision,
+        # The page's own correction and update notices, as the page words them.
+        "notices": [{"kind": n.kind, "text": n.text} for n in e.notices],
     }
 
 

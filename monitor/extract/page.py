@@ -74,6 +74,7 @@ from monitor.extract.meta import (
     read_meta,
     text_of,
 )
+from monitor.extract.notices import Notice, find_notices
 from monitor.extract.status import NOT_ARTICLE, classify
 from monitor.extract.text import PRUNE_XPATH, clean_text
 
@@ -130,6 +131,8 @@ class Extracted:
     # "day" when the page gives only the day (the datetime is then midnight UTC), else "time".
     published_precision: str | None = None
     updated_precision: str | None = None
+    # The page's own correction and update notices (monitor.extract.notices), in page order.
+    notices: tuple[Notice, ...] = ()
 
     @property
     def word_count(self) -> int:
@@ -415,4 +418,5 @@ def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) 
         status_reason=reason,
         published_precision=published.precision if published else None,
         updated_precision=updated.precision if updated else None,
+        notices=find_notices(data),
     )

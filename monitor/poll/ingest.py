@@ -81,7 +81,8 @@ def store_new(
             reason=page.why_not,
         )
     if page.article is not None:
-        first_version(app, article_id, page.article, source.name, now, indexes, report)
+        evidence = page.evidence(keep_html=app.config.storage.keep_html)
+        first_version(app, article_id, page.article, source.name, now, indexes, report, evidence)
     return article_id
 
 
@@ -111,6 +112,7 @@ def _create(session: WriteSession, app: App, new: NewArticle, page: Page, now: d
         ),
         etag=page.etag,
         last_modified=page.last_modified,
+        final_url=page.final_url,
         status=page.article_status,
         error=page.error or page.why_not,
     )
@@ -142,10 +144,12 @@ def first_version(
     now: datetime,
     indexes: Indexes,
     report: RoundReport,
+    evidence: articles.Evidence | None = None,
 ) -> None:
     """Store version 1 and the decision of every story that follows this source, in one
     transaction with the decisions, so that two processes storing two copies of one text at
-    once cannot both record an original (see storage.lsh)."""
+    once cannot both record an original (see storage.lsh). ``evidence``: what the fetch that
+    read it answered."""
     fp = fingerprint(extracted.text, app.match_settings)
     bands = band_keys(fp.minhash, app.match_settings)
     stories = app.stories_for(source_name)
@@ -159,7 +163,7 @@ def first_version(
         if articles.latest_version(session, article.id) is not None:
             return  # another process re-checking it stored it first (store_recheck)
         decisions = _decide(session, indexes, stories, article, extracted, fp, bands)
-        change = _record(session, article, extracted, fp, bands, decisions, now)
+        change = _record(session, article, extracted, fp, bands, decisions, now, evidence)
     _after_commit(indexes, report, article, extracted, fp, decisions, change)
 
 
@@ -200,6 +204,7 @@ def _record(
     bands: list[tuple[int, int]],
     decisions: Decisions,
     now: datetime,
+    evidence: articles.Evidence | None,
 ) -> TermChange:
     """Version 1, each story's decision and the band entries of the stories it joined."""
     version, change = store_version(
@@ -211,6 +216,9 @@ def _record(
         now=now,
         changes={},
         previous=None,  # checked by the caller, under the row lock
+        authors=extracted.authors,
+        notices=extracted.notices,
+        evidence=evidence,
     )
     for story, decision in decisions:
         store_decision(

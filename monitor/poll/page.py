@@ -8,13 +8,14 @@ never touches the database. What it read is stored on the round's thread
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor.app import App
 from monitor.errors import ExtractError, FetchError
 from monitor.extract import Extracted, extract
 from monitor.log import log
+from storage.articles import Evidence
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ MAX_CRAWL_DELAY = 30.0
 class Page:
     """What a worker made of one article URL: an ``error`` (not fetched), ``not_modified``, or
     a page read, with its extraction (whatever its status) and ``why_not`` when it is not an
-    article we match and version."""
+    article we match and version; with the answer's status and body, the evidence a version
+    keeps."""
 
     url: str
     final_url: str | None = None
@@ -38,8 +40,20 @@ class Page:
     extracted: Extracted | None = None  # any status: its metadata is kept even for a teaser
     why_not: str | None = None  # fetched, but not an article we can match
     error: str | None = None  # not fetched: "kind: message"
-    status: int | None = None  # the HTTP status of an error, when there was one
+    status: int | None = None  # the HTTP status of the answer (of an error, when it had one)
     not_modified: bool = False
+    body: bytes | None = field(default=None, repr=False)  # the page as fetched
+
+    def evidence(self, *, keep_html: bool) -> Evidence:
+        """What a version found on this page keeps of its fetch."""
+        return Evidence(
+            http_status=self.status,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            final_url=self.final_url,
+            html=self.body,
+            keep_html=keep_html,
+        )
 
     @property
     def gone(self) -> bool:
@@ -91,9 +105,11 @@ def read_page(
         final_url=result.url,
         etag=result.headers.get("etag"),
         last_modified=result.headers.get("last-modified"),
+        status=result.status,
     )
     if result.not_modified:
         return replace(page, not_modified=True)
+    page = replace(page, body=result.body)
     try:
         extracted = extract(result.body, result.url, min_words=app.config.poll.min_words)
     except ExtractError as exc:

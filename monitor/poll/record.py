@@ -10,9 +10,11 @@ whichever of them stores it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.extract import Notice
 from monitor.match import (
     Decision,
     Fingerprint,
@@ -41,13 +43,17 @@ def store_version(
     now: datetime,
     changes: dict[str, Any],
     previous: ArticleVersion | None,
+    change: articles.Change | None = None,
+    authors: Sequence[str] = (),
+    notices: Sequence[Notice] = (),
+    evidence: articles.Evidence | None = None,
 ) -> tuple[ArticleVersion, TermChange]:
     """Store ``text`` as the article's next version after ``previous`` (its newest, as the
-    caller read it in this transaction; None for the first), with its fingerprint, and count its
-    terms in place of the predecessor's in the document frequencies (returned, for the indexes
-    in memory)."""
-    change = TermChange.between(previous.text if previous else None, text)
-    termstats.apply(session, change.added, change.removed, new_doc=change.new_doc)
+    caller read it in this transaction; None for the first), with its fingerprint, what it
+    changed, its byline and notices and the evidence of its fetch, and count its terms in place
+    of the predecessor's in the document frequencies (returned, for the indexes in memory)."""
+    terms = TermChange.between(previous.text if previous else None, text)
+    termstats.apply(session, terms.added, terms.removed, new_doc=terms.new_doc)
     version = articles.add_version(
         session,
         article,
@@ -59,8 +65,12 @@ def store_version(
         shingle_count=len(fp.shingles),
         minhash=fp.minhash_bytes(),
         changes=changes,
+        change=change,
+        authors=authors,
+        notices=[{"kind": n.kind, "text": n.text} for n in notices],
+        evidence=evidence,
     )
-    return version, change
+    return version, terms
 
 
 def store_decision(

@@ -23,10 +23,13 @@ class RoundReport:
     page_errors: int = 0
     updates: int = 0
     removed: int = 0
+    redirected: int = 0
     rechecked: int = 0
     stopped: bool = False
     errors: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.originals or self.copies or self.updates or self.removed)
+        return bool(
+            self.originals or self.copies or self.updates or self.removed or self.redirected
+        )
