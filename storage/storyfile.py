@@ -8,8 +8,9 @@ the timeline's events (``storage.history``).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -237,16 +238,38 @@ def _timeline(
     events: Sequence[StoryEvent], title: Callable[[Article], str | None]
 ) -> list[dict[str, Any]]:
     """The events as the story file shows them, ``title`` giving each article's title, in time
-    order; an event known only by its date (a seed's bare ``published_at``) after that day's
-    timed events, where its 00:00 would read as the first report of the day."""
+    order; an event known only by its date (a bare ``published_at``) where its 00:00 would
+    read as the first report of the day: after that day's timed first reports and copies, but
+    before the article's own later events (its update cannot precede its report)."""
     shown = [_event(e, title(e.article)) for e in events]
-    order = sorted(range(len(events)), key=lambda i: _when(events[i], shown[i]))
+    day_only = [s["at_precision"] == "day" for s in shown]
+    placed = _day_only_times(events, day_only)
+    order = sorted(
+        range(len(events)), key=lambda i: (placed.get(i, events[i].at), day_only[i], events[i].id)
+    )
     return [shown[i] for i in order]
 
 
-def _when(e: StoryEvent, shown: dict[str, Any]) -> tuple[Any, ...]:
-    day = shown["at_precision"] == "day"
-    return (e.at.date(), day, e.at, e.id)
+def _day_only_times(events: Sequence[StoryEvent], day_only: list[bool]) -> dict[int, datetime]:
+    """Where each day-only event sorts: at the latest timed first report or copy of its day
+    that comes before its article's next event that day (else at its own 00:00)."""
+    timed: dict[date, list[datetime]] = defaultdict(list)
+    by_article: dict[int, list[StoryEvent]] = defaultdict(list)
+    for e, day in zip(events, day_only, strict=True):
+        by_article[e.article_id].append(e)
+        if not day and e.event in history.MEMBER_EVENTS:
+            timed[e.at.date()].append(e.at)
+    placed: dict[int, datetime] = {}
+    for i, (e, day) in enumerate(zip(events, day_only, strict=True)):
+        if not day:
+            continue
+        own = [
+            o.at for o in by_article[e.article_id] if o.id != e.id and o.at.date() == e.at.date()
+        ]
+        bound = min(own, default=None)
+        fits = [t for t in timed[e.at.date()] if bound is None or t <= bound]
+        placed[i] = max(fits, default=e.at)
+    return placed
 
 
 def _event(e: StoryEvent, title: str | None) -> dict[str, Any]:
