@@ -6,29 +6,42 @@ public contract: add keys freely, change or remove one only with a CHANGELOG ent
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Article, StoryArticle, StoryEvent
+from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from storage.stories import story_by_slug
 
 SCHEMA_VERSION = 1
+
+# Version columns the story file never shows: the folded search copy, the MinHash signature and
+# the page as fetched; the text only for ``texts=True``. Versions and events are read as plain
+# rows (every other column, so a column added to the table is there too): building ORM objects
+# for tens of thousands of them took most of the time (benchmarks/storyfile_export.py).
+_UNREAD_VERSION_COLUMNS = frozenset({"text", "search_text", "minhash", "html"})
 
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def build(session: Session, slug: str) -> dict[str, Any] | None:
-    """The story file of ``slug``, or None if there is no such story."""
+def build(session: Session, slug: str, *, texts: bool = False) -> dict[str, Any] | None:
+    """The story file of ``slug``, or None if there is no such story.
+
+    ``texts=True`` adds each version's ``text``, which the HTML page diffs; the JSON export
+    leaves it out (it would hold every text of every outlet, many times the file's size).
+    """
     story = story_by_slug(session, slug)
     if story is None:
         return None
     outlets: dict[str, dict[str, Any]] = {}
     off_topic = []
+    versions = _versions(session, story.id, texts=texts)
     for row in _decisions(session, story.id):
         a = row.article
         if row.relation == "off_topic":
@@ -37,7 +50,7 @@ def build(session: Session, slug: str) -> dict[str, Any] | None:
         outlet = outlets.setdefault(
             a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
         )
-        outlet["articles"].append(_member(row))
+        outlet["articles"].append(_member(row, versions[row.article_id], texts=texts))
     return {
         "schema": SCHEMA_VERSION,
         "story": story.slug,
@@ -57,14 +70,27 @@ def _decisions(session: Session, story_id: int) -> list[StoryArticle]:
     rows = session.scalars(
         select(StoryArticle)
         .where(StoryArticle.story_id == story_id)
-        .options(
-            selectinload(StoryArticle.article).selectinload(Article.versions),
-            selectinload(StoryArticle.copy_of),
-        )
+        .options(selectinload(StoryArticle.article), selectinload(StoryArticle.copy_of))
     ).all()
     return sorted(
         rows, key=lambda r: (r.article.published_at or r.article.first_seen_at, r.article.id)
     )
+
+
+def _versions(session: Session, story_id: int, *, texts: bool) -> dict[int, list[Row[Any]]]:
+    """Every version of the story's members, oldest first, by article id."""
+    table = ArticleVersion.__table__
+    skipped = _UNREAD_VERSION_COLUMNS - ({"text"} if texts else set())
+    rows = session.execute(
+        select(*(c for c in table.c if c.name not in skipped))
+        .join(StoryArticle, StoryArticle.article_id == table.c.article_id)
+        .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
+        .order_by(table.c.article_id, table.c.version)
+    )
+    out: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        out[row.article_id].append(row)
+    return out
 
 
 def _off_topic(row: StoryArticle) -> dict[str, Any]:
@@ -78,10 +104,10 @@ def _off_topic(row: StoryArticle) -> dict[str, Any]:
     }
 
 
-def _member(row: StoryArticle) -> dict[str, Any]:
+def _member(row: StoryArticle, versions: Sequence[Row[Any]], *, texts: bool) -> dict[str, Any]:
     """One article of an outlet: the article, the decision and every version."""
     a = row.article
-    return {
+    member = {
         "url": a.url,
         "canonical_url": a.canonical_url,
         "title": a.title,
@@ -106,24 +132,30 @@ def _member(row: StoryArticle) -> dict[str, Any]:
                 "word_count": v.word_count,
                 "changes": v.changes,
             }
-            for v in a.versions
+            for v in versions
         ],
     }
+    if texts:
+        for out, v in zip(member["versions"], versions, strict=True):
+            out["text"] = v.text
+    return member
 
 
 def _timeline(session: Session, story_id: int) -> list[dict[str, Any]]:
-    events = session.scalars(
-        select(StoryEvent)
-        .where(StoryEvent.story_id == story_id)
-        .options(selectinload(StoryEvent.article))
-        .order_by(StoryEvent.at, StoryEvent.id)
-    ).all()
+    """The story's events with their article's outlet, URL and title, as rows (see above)."""
+    table = StoryEvent.__table__
+    events = session.execute(
+        select(*table.c, Article.outlet, Article.url, Article.title)
+        .join(Article, Article.id == table.c.article_id)
+        .where(table.c.story_id == story_id)
+        .order_by(table.c.at, table.c.id)
+    )
     return [
         {
             "at": iso(e.at),
-            "outlet": e.article.outlet,
-            "url": e.article.url,
-            "title": e.article.title,
+            "outlet": e.outlet,
+            "url": e.url,
+            "title": e.title,
             "event": e.event,
             "article_version": e.article_version,
             "story_version": e.story_version,
