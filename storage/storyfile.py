@@ -107,7 +107,7 @@ def _off_topic(row: StoryArticle) -> dict[str, Any]:
 def _member(row: StoryArticle, versions: Sequence[Row[Any]], *, texts: bool) -> dict[str, Any]:
     """One article of an outlet: the article, the decision and every version."""
     a = row.article
-    member = {
+    member: dict[str, Any] = {
         "url": a.url,
         "canonical_url": a.canonical_url,
         "title": a.title,
