@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.cli import present
 from monitor.cli.common import (
@@ -36,20 +36,40 @@ def cmd_story_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The rendering options ``story export`` was given, checked before anything is read."""
+    from monitor.publish import atom
+
+    if args.entries is not None and args.entries < 1:
+        raise UserError(f"--entries: expected a positive number, got {args.entries}")
+    options: dict[str, Any] = {"versions": args.versions, "entries": args.entries}
+    if args.tag_authority is not None:
+        try:
+            options["tag_authority"] = atom.check_authority(args.tag_authority)
+        except ValueError as exc:
+            raise UserError(f"--tag-authority: {exc}") from None
+    return options
+
+
 def cmd_story_export(args: argparse.Namespace) -> int:
+    options = _export_options(args)
     config = load_config(args)
     from monitor.publish import render
     from storage import storyfile
 
     with reading(config) as session:
-        story = storyfile.build(session, args.slug)
+        # Only the page diffs the texts; the other formats would carry them for nothing.
+        story = storyfile.build(session, args.slug, texts=args.format == "html")
     if story is None:
         raise no_such_story(args.slug)
-    text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
+    data = render.render(story, args.format, **options).encode("utf-8")
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_bytes(data)
     else:
-        sys.stdout.write(text)
+        # Bytes, so that the CSV's CRLF and the UTF-8 reach the file whatever the locale.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
 
 
