@@ -187,9 +187,9 @@ def _stored_row(item: dict[str, Any]) -> Row | None:
         return None
     kind = "same" if kind == "equal" else kind
     old, new = _str(item.get("old")), _str(item.get("new"))
-    edits = _edits(item.get("words"))
-    if edits is not None:
-        return {"kind": kind, "old": edits[0], "new": edits[1]}
+    if "words" in item:
+        edits = _edits(item["words"])
+        return None if edits is None else {"kind": kind, "old": edits[0], "new": edits[1]}
     if kind == "same":
         text = old or new or ""
         return {"kind": kind, "old": [["", text]], "new": [["", text]], "count": 1}
