@@ -237,3 +237,13 @@ def test_every_event_kind_has_a_mark_and_an_unknown_one_a_generic_mark():
                            "title": None, "event": "redirected", "article_version": None,
                            "story_version": 1}]}  # fmt: skip
     assert re.search(r'<circle class="mk other"', render.story_html(story))
+
+
+def test_titles_and_initials_do_not_end_a_sentence():
+    """"Mr." and "N.Y." are inside a sentence; a full stop before a capital word ends one."""
+    text = "Mr. Biden landed in Champlain, N.Y., on Friday. The U.S. agreed.\n\nNew paragraph."
+    assert sidebyside.sentences(text) == [
+        "Mr. Biden landed in Champlain, N.Y., on Friday.",
+        "The U.S. agreed.",
+        "New paragraph.",
+    ]

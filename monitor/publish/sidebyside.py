@@ -31,13 +31,30 @@ SAME_SENTENCE = 0.5
 CONTEXT = 1  # unchanged sentences shown either side of a change
 
 
+# A full stop after these does not end a sentence (titles, initials such as "N.Y.").
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "sen", "rep", "gov", "lt", "col",
+    "sgt", "capt", "no", "vs", "etc", "inc", "ltd", "co", "corp", "mme", "mlle", "me", "ste",
+})  # fmt: skip
+
+
+def _ends_sentence(piece: str) -> bool:
+    last = piece.rsplit(None, 1)[-1].rstrip(".").casefold()
+    initials = len(last) <= 3 and re.fullmatch(r"(\w\.)*\w", last) is not None
+    return last not in _ABBREVIATIONS and not initials
+
+
 def sentences(text: str) -> list[str]:
+    """The sentences of ``text``, paragraph by paragraph, whitespace runs as one space."""
     out = []
     for paragraph in re.split(r"\n\s*\n", text):
         flat = " ".join(paragraph.split())
         start = 0
         for match in _SENTENCE_END.finditer(flat):
-            out.append(flat[start : match.end()].strip())
+            piece = flat[start : match.end()].strip()
+            if piece.endswith(".") and not _ends_sentence(piece):
+                continue
+            out.append(piece)
             start = match.end()
         if flat[start:].strip():
             out.append(flat[start:].strip())
