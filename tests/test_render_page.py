@@ -240,10 +240,19 @@ def test_every_event_kind_has_a_mark_and_an_unknown_one_a_generic_mark():
 
 
 def test_titles_and_initials_do_not_end_a_sentence():
-    """"Mr." and "N.Y." are inside a sentence; a full stop before a capital word ends one."""
+    """Titles ("Mr.") and initials ("N.Y.") are inside a sentence; other full stops end one."""
     text = "Mr. Biden landed in Champlain, N.Y., on Friday. The U.S. agreed.\n\nNew paragraph."
-    assert sidebyside.sentences(text) == [
+    assert sidebyside.sentences(text) == (
         "Mr. Biden landed in Champlain, N.Y., on Friday.",
         "The U.S. agreed.",
         "New paragraph.",
-    ]
+    )
+
+
+def test_a_copy_whose_original_left_the_story_names_its_url(hostile_story):
+    """A copy of an article no longer in the story shows the original's URL as text."""
+    story = copy.deepcopy(hostile_story["story"])
+    story["outlets"] = [o for o in story["outlets"] if o["name"] != "Evil Post"]
+    root = parse(render.story_html(story))
+    (dd,) = root.xpath('//dt[text()="Copy of"]/following-sibling::dd[1]')
+    assert not list(dd.iter("a")) and dd.find("code").text == hostile.ORIGINAL_URL

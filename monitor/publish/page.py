@@ -124,7 +124,16 @@ def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
         "first_seen_shown": shown_time(a["first_seen_at"]),
         "authors": a["authors"],
         "language": a["language"],
-        "copy_of": None if not copy_of else {"url": copy_of, **anchors.get(copy_of, {})},
+        # The original may be missing from the story (dropped since): then its URL alone.
+        "copy_of": None
+        if not copy_of
+        else {
+            "url": copy_of,
+            "id": None,
+            "outlet": None,
+            "title": None,
+            **anchors.get(copy_of, {}),
+        },
         "similarity": a["similarity"],
         "reason": match.get("reason"),
         "versions": _versions(a["versions"]),

@@ -14,6 +14,7 @@ shape described in docs/story-file.md, and returns None for a shape it does not 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -44,7 +45,8 @@ def _ends_sentence(piece: str) -> bool:
     return last not in _ABBREVIATIONS and not initials
 
 
-def sentences(text: str) -> list[str]:
+@functools.lru_cache(maxsize=8)  # a version's text is diffed as the new, then as the old one
+def sentences(text: str) -> tuple[str, ...]:
     """The sentences of ``text``, paragraph by paragraph, whitespace runs as one space."""
     out = []
     for paragraph in re.split(r"\n\s*\n", text):
@@ -58,7 +60,7 @@ def sentences(text: str) -> list[str]:
             start = match.end()
         if flat[start:].strip():
             out.append(flat[start:].strip())
-    return out
+    return tuple(out)
 
 
 def _key(sentence: str) -> str:
