@@ -263,14 +263,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database", type=Path, help="keep (or reuse) the database in FILE")
     args = parser.parse_args(argv)
+    before = os.getloadavg()
     rows, data = export_section(
         args.database, n_articles=args.articles, n_versions=args.versions, repeat=args.repeat
     )
     shown = versions("sqlalchemy", "jinja2")
     print(" ".join(f"{k} {v}" for k, v in shown.items()))
     print(f"data set: {data} (SQLite)")
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min) after the run")
+    load = [", ".join(f"{x:.2f}" for x in loads) for loads in (before, os.getloadavg())]
+    print(
+        f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load[0]} before the "
+        f"run, {load[1]} after"
+    )
     print()
     print(table(HEADERS, rows))
     return 0
