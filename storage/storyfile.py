@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Result, Row, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage import details, history
@@ -24,21 +24,34 @@ from storage.stories import story_by_slug
 
 SCHEMA_VERSION = 1
 
+# Version columns the story file never shows: the folded search copy, the MinHash signature and
+# the page as fetched; the text only for ``texts=True``. The current file reads versions as
+# plain rows (every other column, so a column added to the table is there too): building ORM
+# objects for tens of thousands of them took most of the time (benchmarks/storyfile_export.py).
+_UNREAD_VERSION_COLUMNS = frozenset({"text", "search_text", "minhash", "html"})
+# A version as the story file reads it: an ORM row (the file as of a version) or a plain row.
+VersionRow = ArticleVersion | Row[Any]
+
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def build(session: Session, slug: str, *, facts: FactFinder | None = None) -> dict[str, Any] | None:
+def build(
+    session: Session, slug: str, *, facts: FactFinder | None = None, texts: bool = False
+) -> dict[str, Any] | None:
     """The story file of ``slug``, or None if there is no such story. With ``facts``
     (``monitor.match.facts.story_facts``: storage never imports monitor) it carries the
-    story's facts, found in the members' newest texts (storage.facts)."""
+    story's facts, found in the members' newest texts (storage.facts). ``texts=True`` adds
+    each version's ``text``, which the HTML page diffs; the JSON export leaves it out (it would
+    hold every text of every outlet, many times the file's size)."""
     story = story_by_slug(session, slug)
     if story is None:
         return None
     outlets: dict[str, dict[str, Any]] = {}
     off_topic = []
-    for row in _decisions(session, story.id):
+    versions = _versions(session, story.id, texts=texts)
+    for row in _decisions(session, story.id, with_versions=False):
         a = row.article
         if row.relation == "off_topic":
             off_topic.append(_off_topic(row))
@@ -46,7 +59,7 @@ def build(session: Session, slug: str, *, facts: FactFinder | None = None) -> di
         outlet = outlets.setdefault(
             a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
         )
-        outlet["articles"].append(_member(row))
+        outlet["articles"].append(_member(row, versions[row.article_id], texts=texts))
     summarise(list(outlets.values()))
     out = {
         "schema": SCHEMA_VERSION,
@@ -64,7 +77,9 @@ def build(session: Session, slug: str, *, facts: FactFinder | None = None) -> di
     return out
 
 
-def build_as_of(session: Session, slug: str, when: int | datetime) -> dict[str, Any] | None:
+def build_as_of(
+    session: Session, slug: str, when: int | datetime, *, texts: bool = False
+) -> dict[str, Any] | None:
     """The story file of ``slug`` as it stood at story version ``when`` (or at a time: the
     newest version recorded by then), or None if there is no such story. NoSuchPoint
     (``storage.history``) for a version the story has not reached or a time before it existed.
@@ -74,7 +89,7 @@ def build_as_of(session: Session, slug: str, when: int | datetime) -> dict[str, 
     if story is None:
         return None
     events = history.events_of(session, story.id)
-    rows = _decisions(session, story.id)
+    rows = _decisions(session, story.id, with_versions=True)
     state = history.rebuild(rows, events, history.point(story, events, when))
     at = state.point
     outlets: dict[str, dict[str, Any]] = {}
@@ -84,7 +99,7 @@ def build_as_of(session: Session, slug: str, when: int | datetime) -> dict[str, 
         a = row.article
         then = state.articles.get(a.id)
         if then is not None and then.relation != "off_topic":
-            entry = _member_then(row, then, at)
+            entry = _member_then(row, then, at, texts=texts)
             titles[a.id] = entry["title"]
             outlet = outlets.setdefault(
                 a.outlet, {"name": a.outlet, "domain": a.domain, "articles": []}
@@ -109,11 +124,13 @@ def build_as_of(session: Session, slug: str, when: int | datetime) -> dict[str, 
     }
 
 
-def _member_then(row: StoryArticle, then: history.Then, at: history.Point) -> dict[str, Any]:
+def _member_then(
+    row: StoryArticle, then: history.Then, at: history.Point, *, texts: bool
+) -> dict[str, Any]:
     """A member's entry as it stood at ``at``: today's entry with the decision, the versions,
     the title, byline and dateModified, and the removal of then."""
     a = row.article
-    entry = _member(row)
+    entry = _member(row, a.versions, texts=texts)
     newest = _older_version(a, then.version)
     removed = then.removed_at
     if removed is None and a.status == "removed" and a.removed_at and at.made_by(a.removed_at):
@@ -152,20 +169,40 @@ def _title_by(article: Article, at: history.Point) -> str | None:
     return fetched[-1].title or article.title
 
 
-def _decisions(session: Session, story_id: int) -> list[StoryArticle]:
-    """Every decision of the story with its article and versions, in publication order (first
-    seen, for the undated)."""
+def _decisions(session: Session, story_id: int, *, with_versions: bool) -> list[StoryArticle]:
+    """Every decision of the story with its article (and its versions as ORM objects, which
+    the file as of a version needs), in publication order (first seen, for the undated)."""
+    article = selectinload(StoryArticle.article)
     rows = session.scalars(
         select(StoryArticle)
         .where(StoryArticle.story_id == story_id)
         .options(
-            selectinload(StoryArticle.article).selectinload(Article.versions),
+            article.selectinload(Article.versions) if with_versions else article,
             selectinload(StoryArticle.copy_of),
         )
     ).all()
     return sorted(
         rows, key=lambda r: (r.article.published_at or r.article.first_seen_at, r.article.id)
     )
+
+
+def _versions(session: Session, story_id: int, *, texts: bool) -> dict[int, list[Row[Any]]]:
+    """Every version of the story's members, oldest first, by article id, as plain rows."""
+    table = ArticleVersion.__table__
+    skipped = _UNREAD_VERSION_COLUMNS - ({"text"} if texts else set())
+    rows: Result[Any] = session.execute(
+        select(
+            *(c for c in table.c if c.name not in skipped),
+            table.c.html.is_not(None).label("html_kept"),
+        )
+        .join(StoryArticle, StoryArticle.article_id == table.c.article_id)
+        .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
+        .order_by(table.c.article_id, table.c.version)
+    )
+    out: dict[int, list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        out[row.article_id].append(row)
+    return out
 
 
 def _off_topic(row: StoryArticle) -> dict[str, Any]:
@@ -179,10 +216,11 @@ def _off_topic(row: StoryArticle) -> dict[str, Any]:
     }
 
 
-def _member(row: StoryArticle) -> dict[str, Any]:
-    """One article of an outlet: the article, the decision and every version."""
+def _member(row: StoryArticle, versions: Sequence[VersionRow], *, texts: bool) -> dict[str, Any]:
+    """One article of an outlet: the article, the decision and every version (with its text
+    when ``texts``)."""
     a = row.article
-    return {
+    member: dict[str, Any] = {
         "url": a.url,
         "canonical_url": a.canonical_url,
         "title": a.title,
@@ -200,11 +238,15 @@ def _member(row: StoryArticle) -> dict[str, Any]:
         "similarity": round(row.similarity, 4) if row.similarity is not None else None,
         "match": row.match,
         "redirected_to": a.redirected_to,
-        "versions": [_version(v) for v in a.versions],
+        "versions": [_version(v) for v in versions],
     }
+    if texts:
+        for out, v in zip(member["versions"], versions, strict=True):
+            out["text"] = v.text
+    return member
 
 
-def _version(v: ArticleVersion) -> dict[str, Any]:
+def _version(v: VersionRow) -> dict[str, Any]:
     """One version: its text's identity, what it changed and the evidence of its fetch (never
     the page itself: ``storage.articles.version_html`` reads it)."""
     return {

@@ -131,3 +131,25 @@ def write_demo_config(
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def hostile_story(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The hostile story of tests/hostile.py in an SQLite file: the file, and its story file
+    built as the JSON export builds it (``story``) and as the HTML page does (``full``, with
+    each version's text), both checked against the schema."""
+    from storage import storyfile
+    from storage.db import open_database
+    from tests import hostile as fixture
+    from tests.storyschema import checked
+
+    path = tmp_path_factory.mktemp("hostile") / "monitor.sqlite"
+    db = open_database(f"sqlite:///{path}")
+    try:
+        slug = fixture.write(db)
+        with db.read() as session:
+            story = checked(storyfile.build(session, slug))
+            full = checked(storyfile.build(session, slug, texts=True))
+    finally:
+        db.close()
+    return {"db": path, "slug": slug, "story": story, "full": full}

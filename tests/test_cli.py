@@ -25,6 +25,7 @@ from tests.conftest import (
     toml_value,
     write_demo_config,
 )
+from tests.storyschema import checked
 
 ROUND_1 = "2023-03-23T18:00:00+00:00"
 BASE = re.compile(r"http://127\.0\.0\.1:\d+")
@@ -67,7 +68,8 @@ def ok(proc: subprocess.CompletedProcess) -> None:
 
 
 def check_story_contract(story: dict) -> None:
-    """The keys GUIDE §3 promises in a story file."""
+    """The keys GUIDE §3 promises in a story file, and the whole of its JSON Schema."""
+    checked(story)
     assert {"story", "title", "version", "updated_at", "outlets", "timeline"} <= set(story)
     assert isinstance(story["version"], int) and story["version"] > 0
     assert story["outlets"], "at least one outlet"
@@ -114,7 +116,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "proc": proc,
         "out": out,
         "cwd": cwd,
-        "story": json.loads(story_json.read_text("utf-8")) if story_json.is_file() else None,
+        "story": checked(json.loads(story_json.read_text("utf-8")))
+        if story_json.is_file()
+        else None,
         "markdown": (out / f"{demo.manifest()['slug']}.story.md").read_text("utf-8")
         if story_json.is_file()
         else None,
@@ -255,7 +259,7 @@ def test_demo_twice_gives_the_same_story(demo_run):
     proc = monitor("demo", "--out", str(demo_run["out"]), cwd=demo_run["cwd"])
     ok(proc)
     (story_file,) = demo_run["out"].glob("*.story.json")
-    second = json.loads(story_file.read_text("utf-8"))
+    second = checked(json.loads(story_file.read_text("utf-8")))
     assert relations(second) == relations(first)
     assert second["version"] == first["version"]
     events = [
@@ -556,7 +560,7 @@ def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     members have a margin of 0 or more, the off-topic articles a negative one, in margin order;
     ``--limit`` keeps those nearest the threshold; ``--threshold`` shows which decisions another
     threshold would flip; an unknown slug or a threshold out of range is exit 2."""
-    story = json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8"))
+    story = checked(json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8")))
     env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
     slug = story["story"]
     proc = monitor("story", "scores", slug, "--json", "--limit", "0", cwd=demo_run["cwd"], env=env)
@@ -610,7 +614,7 @@ def test_explain_prints_the_stored_reason_of_every_decision(demo_run):
     """``monitor explain URL`` says, for a copy, what it copies and why (scores and
     thresholds), and for an off-topic article why it was left out; an unknown URL is exit 2."""
     # Read the story file again: another test re-runs the demo into the same folder (new port).
-    story = json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8"))
+    story = checked(json.loads(next(demo_run["out"].glob("*.story.json")).read_text("utf-8")))
     env = {"MONITOR_STORAGE_URL": f"sqlite:///{demo_run['out'] / 'demo.sqlite'}"}
     copy = next(a for o in story["outlets"] for a in o["articles"] if a["relation"] == "copy")
     proc = monitor("explain", copy["url"], cwd=demo_run["cwd"], env=env)

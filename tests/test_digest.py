@@ -26,6 +26,7 @@ from monitor.publish import digest
 from storage import storyfile
 from storage.models import Digest
 from tests.conftest import at
+from tests.storyschema import checked
 
 # -- helpers -------------------------------------------------------------------------------------
 
@@ -268,7 +269,7 @@ def test_nothing_new_sends_nothing_and_round_two_lists_only_its_events(
         now2 = _round(app, replay, manifest, 1)
         sent = digest.send_due(app, now=now2)
         with app.db.read() as session:
-            story = storyfile.build(session, manifest["slug"])
+            story = checked(storyfile.build(session, manifest["slug"]))
     assert story is not None
     assert len(list(Path(demo_config.email.outbox_dir).glob("*.eml"))) == 2
     assert len(sent) == 1

@@ -10,6 +10,7 @@ from monitor.app import open_app
 from monitor.poll.round import RoundReport, poll
 from storage import sources, storyfile
 from tests.conftest import at, with_db
+from tests.storyschema import checked
 
 
 def _run_rounds(app, replay, manifest, upto: int | None = None) -> list[RoundReport]:
@@ -54,7 +55,7 @@ def test_story_file_matches_the_replay_ground_truth(demo_config, replay, manifes
     with open_app(config, now=at(manifest["round"][0]["now"])) as app:
         _run_rounds(app, replay, manifest)
         with app.db.read() as session:
-            story = storyfile.build(session, manifest["slug"])
+            story = checked(storyfile.build(session, manifest["slug"]))
     assert_ground_truth(story, replay, manifest)
 
 
@@ -65,10 +66,10 @@ def test_an_edit_becomes_a_second_version_with_its_changes(demo_config, replay, 
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
         _run_rounds(app, replay, manifest, upto=1)
         with app.db.read() as session:
-            before = storyfile.build(session, manifest["slug"])
+            before = checked(storyfile.build(session, manifest["slug"]))
         report = _run_rounds(app, replay, manifest, upto=2)[-1]
         with app.db.read() as session:
-            after = storyfile.build(session, manifest["slug"])
+            after = checked(storyfile.build(session, manifest["slug"]))
     assert report.updates == 1
     article = _articles(after)[replay.url(edited["path"])]
     v1, v2 = article["versions"]
@@ -89,7 +90,7 @@ def test_timeline_is_time_ordered_with_every_event_kind(demo_config, replay, man
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
         _run_rounds(app, replay, manifest)
         with app.db.read() as session:
-            story = storyfile.build(session, manifest["slug"])
+            story = checked(storyfile.build(session, manifest["slug"]))
     assert story is not None
     times = [datetime.fromisoformat(e["at"]) for e in story["timeline"]]
     assert all(t.tzinfo is not None for t in times)
@@ -114,10 +115,10 @@ def test_a_second_poll_at_the_same_time_changes_nothing(demo_config, replay, man
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
         _run_rounds(app, replay, manifest, upto=1)
         with app.db.read() as session:
-            before = storyfile.build(session, manifest["slug"])
+            before = checked(storyfile.build(session, manifest["slug"]))
         again = poll(app, now=at(manifest["round"][0]["now"]))
         with app.db.read() as session:
-            after = storyfile.build(session, manifest["slug"])
+            after = checked(storyfile.build(session, manifest["slug"]))
     assert again.sources_polled == 0
     assert before == after
 
@@ -177,7 +178,7 @@ def test_times_are_stored_in_utc(demo_config, replay, manifest):
         replay.set_round(spec["name"])
         poll(app, now=local)
         with app.db.read() as session:
-            story = storyfile.build(session, manifest["slug"])
+            story = checked(storyfile.build(session, manifest["slug"]))
     assert story is not None
     first_seen = {a["first_seen_at"] for o in story["outlets"] for a in o["articles"]}
     assert first_seen == {at(spec["now"]).isoformat()}

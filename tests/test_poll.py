@@ -19,6 +19,7 @@ from monitor.poll.round import poll
 from storage.models import Article, Entry, Source, StoryArticle
 from tests.conftest import at
 from tests.httpserver import NOT_FOUND, Reply, Site
+from tests.storyschema import checked
 
 NOW = at("2023-03-24T12:00:00+00:00")
 REPORT = (
@@ -430,7 +431,7 @@ def test_a_date_known_only_to_the_day_is_kept_as_a_day(tmp_path: Path) -> None:
     with round_app(tmp_path, [a], sources, story=True) as app:
         poll(app, now=NOW)
         with app.db.read() as session:
-            story = storyfile.build(session, "roxham")
+            story = checked(storyfile.build(session, "roxham"))
     assert story is not None
     by_url = {a["url"]: a for o in story["outlets"] for a in o["articles"]}
     article = by_url["https://a.test/story"]

@@ -25,6 +25,7 @@ from monitor.stories.backfill import backfill
 from monitor.stories.redecide import redecide
 from storage import articles, members, storyfile
 from tests.conftest import at, with_db, write_demo_config
+from tests.storyschema import checked
 from tests.test_cli import monitor, ok
 from tests.test_pipeline import _articles, assert_ground_truth
 
@@ -48,7 +49,7 @@ def _redecide(config: configmod.Config, now, *, dry_run: bool = False):
         (story,) = app.stories
         changes = redecide(app, story, now=now, dry_run=dry_run)
         with app.db.read() as session:
-            built = storyfile.build(session, story.slug)
+            built = checked(storyfile.build(session, story.slug))
             scores = members.story_scores(session, story.id)
     return changes, built, scores
 
@@ -97,7 +98,7 @@ def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
     config = _rounds_default(with_db(demo_config, db_url), replay, manifest)
     with open_app(config, now=_after_rounds(manifest)) as app:
         with app.db.read() as session:
-            before = storyfile.build(session, manifest[SLUG_KEY])
+            before = checked(storyfile.build(session, manifest[SLUG_KEY]))
             rows = members.story_scores(session, app.stories[0].id)
         digest.send_due(app, now=_after_rounds(manifest))
     assert before is not None
@@ -146,7 +147,7 @@ def test_a_dry_run_reports_the_changes_and_changes_nothing(demo_config, replay, 
     _rounds(config, replay, manifest)
     now = _after_rounds(manifest)
     with open_app(config, now=now) as app, app.db.read() as session:
-        before = storyfile.build(session, manifest[SLUG_KEY])
+        before = checked(storyfile.build(session, manifest[SLUG_KEY]))
     planned, untouched, _ = _redecide(demo_config, now, dry_run=True)
     assert planned
     assert untouched == before
@@ -231,7 +232,7 @@ def _backfill(config: configmod.Config, now: datetime, **kwargs):
         (story,) = app.stories
         done = backfill(app, story, now=now, **kwargs)
         with app.db.read() as session:
-            built = storyfile.build(session, story.slug)
+            built = checked(storyfile.build(session, story.slug))
     return done, built
 
 

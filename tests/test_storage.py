@@ -26,6 +26,7 @@ from storage.models import (
     StoryEvent,
 )
 from tests.conftest import STORY_ARTICLE_KEYS, STORY_VERSION_KEYS
+from tests.storyschema import checked
 
 T0 = datetime(2023, 3, 23, 12, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -509,8 +510,8 @@ def test_story_file_of_an_unknown_slug_is_none(db: Database) -> None:
     with db.write() as session:
         _story(session, "known")
     with db.read() as session:
-        assert storyfile.build(session, "unknown") is None
-        assert storyfile.build(session, "known") is not None
+        assert checked(storyfile.build(session, "unknown")) is None
+        assert checked(storyfile.build(session, "known")) is not None
 
 
 def test_story_file_has_the_contract_keys_and_aware_iso_timestamps(db: Database) -> None:
@@ -584,7 +585,7 @@ def test_story_file_has_the_contract_keys_and_aware_iso_timestamps(db: Database)
                 article_version=article_version,
             )
     with db.read() as session:
-        data = storyfile.build(session, "harbour")
+        data = checked(storyfile.build(session, "harbour"))
     assert data is not None
 
     assert {"story", "title", "version", "updated_at", "outlets", "timeline"} <= set(data)

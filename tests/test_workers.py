@@ -13,6 +13,7 @@ from monitor.app import open_app
 from monitor.poll.round import poll
 from storage import storyfile
 from tests.conftest import at, with_db
+from tests.storyschema import checked
 from tests.test_pipeline import assert_ground_truth
 
 WORKERS = 2
@@ -64,7 +65,7 @@ def test_two_processes_polling_one_database_make_the_single_process_story(
     assert sum(polled for polled, _ in done) == len(manifest["outlet"]) * len(times)
     assert sum(stored for _, stored in done) == len(manifest["expect"])
     with open_app(config, now=at(times[-1])) as app, app.db.read() as session:
-        story = storyfile.build(session, manifest["slug"])
+        story = checked(storyfile.build(session, manifest["slug"]))
     assert story is not None
     listed = [a["url"] for o in story["outlets"] for a in o["articles"]]
     assert len(listed) == len(set(listed))

@@ -91,7 +91,14 @@ def _add_story(sub: Commands) -> None:
 
     q = story.add_parser("export", help="print the story file")
     q.add_argument("slug")
-    q.add_argument("--format", choices=("json", "md"), default="json")
+    q.add_argument(
+        "--format",
+        choices=("json", "md", "html", "csv", "atom"),
+        default="json",
+        help="json: the story file; md: Markdown; html: one self-contained page with the "
+        "timeline and side-by-side diffs; csv: one row per article; atom: a feed of the "
+        "timeline (docs/story-file.md#renderings)",
+    )
     q.add_argument("--output", "-o", help="write to this file instead of standard output")
     q.add_argument(
         "--as-of",
@@ -104,6 +111,7 @@ def _add_story(sub: Commands) -> None:
         help="leave out the facts, which are found at export time (seconds for thousands of "
         "articles)",
     )
+    _add_export_options(q)
     q.set_defaults(func=cmd_story_export)
 
     q = story.add_parser(
@@ -147,6 +155,22 @@ def _add_story_facts(story: Commands) -> None:
     q.add_argument("--limit", type=int, default=20, help="the first N facts (0: all)")
     q.add_argument("--json", action="store_true", help="one JSON object per fact")
     q.set_defaults(func=cmd_story_facts)
+
+
+def _add_export_options(q: argparse.ArgumentParser) -> None:
+    """story export's options for one format each."""
+    q.add_argument(
+        "--versions", action="store_true", help="csv: one row per version instead of per article"
+    )
+    q.add_argument(
+        "--entries", type=int, metavar="N", help="atom: only the newest N events (default: all)"
+    )
+    q.add_argument(
+        "--tag-authority",
+        metavar="DOMAIN,DATE",
+        help="atom: the authority of the entries' tag: ids, a domain or e-mail address you "
+        "held on DATE (default news-monitor.invalid,2026); set it once, before readers subscribe",
+    )
 
 
 def _add_story_deciding(story: Commands) -> None:

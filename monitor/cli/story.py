@@ -60,17 +60,20 @@ def _story_file(
     when: int | datetime | None,
     option: str,
     facts: FactFinder | None = None,
+    *,
+    texts: bool = False,
 ) -> dict[str, Any]:
     """The story file of ``slug``, as it stands (with its facts when ``facts`` finds them) or as
-    it stood at ``when`` (facts are of the members as they stand: an earlier file has none); a
-    UserError naming ``option`` for a point the story never had."""
+    it stood at ``when`` (facts are of the members as they stand: an earlier file has none),
+    each version with its text when ``texts``; a UserError naming ``option`` for a point the
+    story never had."""
     from storage import history, storyfile
 
     try:
         story = (
-            storyfile.build(session, slug, facts=facts)
+            storyfile.build(session, slug, facts=facts, texts=texts)
             if when is None
-            else storyfile.build_as_of(session, slug, when)
+            else storyfile.build_as_of(session, slug, when, texts=texts)
         )
     except history.NoSuchPoint as exc:
         raise UserError(f"{option}: {exc}") from None
@@ -79,20 +82,42 @@ def _story_file(
     return story
 
 
+def _export_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The rendering options ``story export`` was given, checked before anything is read."""
+    from monitor.publish import atom
+
+    if args.entries is not None and args.entries < 1:
+        raise UserError(f"--entries: expected a positive number, got {args.entries}")
+    options: dict[str, Any] = {"versions": args.versions, "entries": args.entries}
+    if args.tag_authority is not None:
+        try:
+            options["tag_authority"] = atom.check_authority(args.tag_authority)
+        except ValueError as exc:
+            raise UserError(f"--tag-authority: {exc}") from None
+    return options
+
+
 def cmd_story_export(args: argparse.Namespace) -> int:
     when = None if args.as_of is None else point_option("--as-of", args.as_of)
+    options = _export_options(args)
     config = load_config(args)
     from monitor.match.facts import story_facts
     from monitor.publish import render
 
     with reading(config) as session:
         finder = None if args.no_facts else story_facts
-        story = _story_file(session, args.slug, when, "--as-of", finder)
-    text = render.story_json(story) if args.format == "json" else render.story_markdown(story)
+        # Only the page diffs the texts; the other formats would carry them for nothing.
+        story = _story_file(
+            session, args.slug, when, "--as-of", finder, texts=args.format == "html"
+        )
+    data = render.render(story, args.format, **options).encode("utf-8")
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        Path(args.output).write_bytes(data)
     else:
-        sys.stdout.write(text)
+        # Bytes, so that the CSV's CRLF and the UTF-8 reach the file whatever the locale.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     return 0
 
 

@@ -1,0 +1,278 @@
+"""The HTML story page's data: the story file turned into what the template shows, so that the
+template only lays it out. Pure: plain data in, plain data out.
+
+- every article gets an anchor (``a-1``, ``a-2``, ... in the story file's order), which the
+  timeline's markers, the copies' "copy of" and the event list link to;
+- the timeline is drawn as SVG with one lane per outlet: its geometry (marker positions, day
+  ticks) is computed here, in pixels;
+- each version after the first gets the rows of a side-by-side diff (``monitor.publish.
+  sidebyside``): from its stored ``diff`` when it has one in a known shape, else from the texts
+  of the two versions when the story file carries them (``build(..., texts=True)``);
+- only http(s) URLs become links (``href``); any other scheme is shown as text.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.publish import sidebyside
+
+LABEL_WIDTH = 150  # the outlet names, beside the lanes (which scroll, the names stay)
+LANE_HEIGHT = 30
+AXIS_HEIGHT = 34
+PAD = 44  # room for the first and last tick labels, centred on their tick
+FOCUSABLE_MARKERS = 300  # above this many events, markers are not tab stops (the list is)
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_TICK_STEPS = [timedelta(hours=h) for h in (1, 3, 6, 12, 24, 48, 168, 336, 720, 2160, 8760)]
+EVENT_LABELS = {
+    "first_report": "first report",
+    "copy": "copy",
+    "update": "update",
+    "removed": "removed",
+    "dropped": "dropped",
+}
+
+
+def href(url: Any) -> str | None:
+    """``url`` if it is an http(s) URL a reader may follow, else None."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def shown_time(value: str | None, *, day: bool = False) -> str:
+    """``2023-03-23 15:10 UTC`` (``2023-03-23`` for a date known only to the day)."""
+    if not value:
+        return "unknown"
+    at = parse_time(value)
+    return at.strftime("%Y-%m-%d") if day else at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def event_label(event: str) -> str:
+    return EVENT_LABELS.get(event, event.replace("_", " "))
+
+
+def model(story: dict[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, computed once."""
+    anchors: dict[str, dict[str, Any]] = {}
+    for outlet in story["outlets"]:
+        for article in outlet["articles"]:
+            anchors[article["url"]] = {
+                "id": f"a-{len(anchors) + 1}",
+                "outlet": outlet["name"],
+                "title": article["title"] or article["url"],
+            }
+    outlets = [_outlet(o, n, anchors) for n, o in enumerate(story["outlets"], start=1)]
+    articles = [a for o in outlets for a in o["articles"]]
+    return {
+        "title": story["title"],
+        "slug": story["story"],
+        "version": story["version"],
+        "updated_at": story["updated_at"],
+        "updated_shown": shown_time(story["updated_at"]),
+        "keywords": story.get("keywords", []),
+        "counts": {
+            "outlets": len(outlets),
+            "articles": len(articles),
+            "copies": sum(1 for a in articles if a["relation"] == "copy"),
+            "versions": sum(len(a["versions"]) for a in articles),
+            "events": len(story["timeline"]),
+            "removed": sum(1 for a in articles if a["status"] == "removed"),
+        },
+        "timeline": timeline(story, anchors),
+        "events": [_event(e, anchors) for e in reversed(story["timeline"])],
+        "outlets": outlets,
+        "off_topic": [_off_topic(a) for a in story["off_topic"]],
+    }
+
+
+def _outlet(outlet: dict[str, Any], n: int, anchors: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"o-{n}",
+        "name": outlet["name"],
+        "domain": outlet["domain"],
+        "articles": [_article(a, anchors) for a in outlet["articles"]],
+    }
+
+
+def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+    copy_of = a.get("copy_of")
+    match = a.get("match") or {}
+    return {
+        "id": anchors[a["url"]]["id"],
+        "title": a["title"] or a["url"],
+        "url": a["url"],
+        "href": href(a["url"]),
+        "canonical_url": a["canonical_url"] if a["canonical_url"] != a["url"] else None,
+        "relation": a["relation"],
+        "status": a["status"],
+        "removed_shown": shown_time(a["removed_at"]) if a["removed_at"] else None,
+        "published_at": a["published_at"],
+        "published_shown": shown_time(a["published_at"], day=a["published_precision"] == "day"),
+        "first_seen_at": a["first_seen_at"],
+        "first_seen_shown": shown_time(a["first_seen_at"]),
+        "authors": a["authors"],
+        "language": a["language"],
+        # The original may be missing from the story (dropped since): then its URL alone.
+        "copy_of": None
+        if not copy_of
+        else {
+            "url": copy_of,
+            "id": None,
+            "outlet": None,
+            "title": None,
+            **anchors.get(copy_of, {}),
+        },
+        "similarity": a["similarity"],
+        "reason": match.get("reason"),
+        "versions": _versions(a["versions"]),
+    }
+
+
+def _versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for n, v in enumerate(versions):
+        previous = versions[n - 1] if n else None
+        changes = v.get("changes") or {}
+        out.append(
+            {
+                "version": v["version"],
+                "fetched_at": v["fetched_at"],
+                "fetched_shown": shown_time(v["fetched_at"]),
+                "title": v["title"],
+                "word_count": v["word_count"],
+                "words_added": changes.get("words_added"),
+                "words_removed": changes.get("words_removed"),
+                "kinds": [_kind(k) for k in v.get("kinds") or []],
+                "diff": None if previous is None else _diff(previous, v),
+                "newest": n == len(versions) - 1,
+            }
+        )
+    return out
+
+
+def _kind(kind: Any) -> dict[str, str]:
+    """A change kind ``{kind, evidence}`` as two strings (evidence of any shape as JSON)."""
+    if not isinstance(kind, dict):
+        return {"kind": str(kind), "evidence": ""}
+    evidence = kind.get("evidence")
+    if evidence is not None and not isinstance(evidence, str):
+        evidence = json.dumps(evidence, ensure_ascii=False, sort_keys=True)
+    return {"kind": str(kind.get("kind", "")), "evidence": evidence or ""}
+
+
+def _diff(previous: dict[str, Any], version: dict[str, Any]) -> dict[str, Any] | None:
+    """The side-by-side rows from ``previous`` to ``version``, and where they come from; the
+    stored diff as JSON text when its shape is unknown and there are no texts to diff."""
+    stored = version.get("diff")
+    rows = sidebyside.from_diff(stored) if stored is not None else None
+    if rows is not None:
+        return {"from": previous["version"], "rows": rows, "source": "stored"}
+    if isinstance(previous.get("text"), str) and isinstance(version.get("text"), str):
+        rows = sidebyside.from_texts(
+            previous["title"], previous["text"], version["title"], version["text"]
+        )
+        return {"from": previous["version"], "rows": rows, "source": "texts"}
+    if stored is not None:
+        raw = json.dumps(stored, ensure_ascii=False, indent=1, sort_keys=True)
+        return {"from": previous["version"], "rows": [], "source": "raw", "raw": raw}
+    return None
+
+
+def _event(e: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "at": e["at"],
+        "shown": shown_time(e["at"]),
+        "event": e["event"],
+        "label": event_label(e["event"]),
+        "outlet": e["outlet"],
+        "title": e["title"] or e["url"],
+        "anchor": anchors.get(e["url"], {}).get("id"),
+        "href": href(e["url"]),
+        "article_version": e["article_version"],
+    }
+
+
+def _off_topic(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "outlet": a["outlet"],
+        "title": a["title"] or a["url"],
+        "url": a["url"],
+        "href": href(a["url"]),
+        "reason": (a.get("match") or {}).get("reason"),
+    }
+
+
+# -- the timeline's geometry ----------------------------------------------------------------
+
+
+def timeline(story: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+    """Lanes (one per outlet, in the story's order, then outlets only the timeline names, such
+    as a dropped article's), markers and ticks, in pixels."""
+    events = story["timeline"]
+    names = [o["name"] for o in story["outlets"]]
+    names += sorted({e["outlet"] for e in events} - set(names))
+    lane = {name: n for n, name in enumerate(names)}
+    width = max(960, min(4000, 14 * len(events)))
+    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
+    if not events:
+        return {"width": width, "height": height, "lanes": [], "markers": [], "ticks": []}
+    times = [parse_time(e["at"]) for e in events]
+    start, end = min(times), max(times)
+    span = max(end - start, timedelta(hours=1))
+    plot = width - 2 * PAD
+
+    def x(at: datetime) -> float:
+        return round(PAD + plot * ((at - start) / span), 1)
+
+    return {
+        "width": width,
+        "height": height,
+        "lanes": [
+            {"name": name, "y": AXIS_HEIGHT + LANE_HEIGHT * n + LANE_HEIGHT // 2}
+            for n, name in enumerate(names)
+        ],
+        "markers": [
+            {
+                **_event(e, anchors),
+                "x": x(at),
+                "y": AXIS_HEIGHT + LANE_HEIGHT * lane[e["outlet"]] + LANE_HEIGHT // 2,
+                "focusable": len(events) <= FOCUSABLE_MARKERS,
+            }
+            for e, at in zip(events, times, strict=True)
+        ],
+        "ticks": [{"x": x(t), "label": label} for t, label in _ticks(start, span)],
+        "first": shown_time(events[0]["at"]),
+        "last": shown_time(events[-1]["at"]),
+    }
+
+
+def _ticks(start: datetime, span: timedelta) -> list[tuple[datetime, str]]:
+    """At most about eight ticks on round hours or days from the first event, labelled with
+    the day, the hour too when they are less than a day apart, the year when over a year."""
+    step = next((s for s in _TICK_STEPS if span / s <= 8), _TICK_STEPS[-1])
+    daily = step >= timedelta(days=1)
+    t = start.replace(minute=0, second=0, microsecond=0)
+    if daily:
+        t = t.replace(hour=0)
+    else:
+        t = t.replace(hour=t.hour - t.hour % int(step / timedelta(hours=1)))
+    ticks = []
+    while t <= start + span:
+        if t >= start:
+            label = f"{t.day} {_MONTHS[t.month - 1]}"
+            label += f" {t.year}" if span > timedelta(days=300) else "" if daily else f" {t:%H:%M}"
+            ticks.append((t, label))
+        t += step
+    return ticks
