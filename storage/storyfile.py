@@ -71,9 +71,8 @@ def build(
         "outlets": list(outlets.values()),
         "timeline": _timeline(history.events_of(session, story.id), _title_now),
         "off_topic": off_topic,
+        "facts": None if facts is None else facts(member_texts(session, story.id)),
     }
-    if facts is not None:
-        out["facts"] = facts(member_texts(session, story.id))
     return out
 
 
@@ -121,6 +120,7 @@ def build_as_of(
             state.events, lambda a: titles[a.id] if a.id in titles else _title_by(a, at)
         ),
         "off_topic": off_topic,
+        "facts": None,  # found in the members' texts as they stand now, not as they stood
     }
 
 

@@ -28,19 +28,24 @@ SECTIONS = {
     "Outlet": "#/$defs/outlet",
     "Article": "#/$defs/article",
     "Version": "#/$defs/version",
+    "The diff": "#/$defs/diff",
     "Timeline event": "#/$defs/event",
+    "Fact": "#/$defs/fact",
+    "Carrier": "#/$defs/carrier",
 }
 
 
-def _documented() -> dict[str, list[str]]:
-    """The keys of each table of docs/story-file.md (first column, in backticks)."""
-    out: dict[str, list[str]] = {}
+def _documented() -> dict[str, list[tuple[str, bool]]]:
+    """The keys of each table of docs/story-file.md (first column, in backticks), each with
+    whether it is always there: a meaning that opens with a condition in brackets ("(later
+    carriers) ...") says when it is."""
+    out: dict[str, list[tuple[str, bool]]] = {}
     section = None
     for line in REPO_DOCS.read_text("utf-8").splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip()
-        elif section in SECTIONS and (m := re.match(r"^\| `(\w+)` \|", line)):
-            out.setdefault(section, []).append(m.group(1))
+        if line.startswith(("## ", "### ")):
+            section = line.lstrip("#").strip()
+        elif section in SECTIONS and (m := re.match(r"^\| `(\w+)` \| [^|]+ \| (.)", line)):
+            out.setdefault(section, []).append((m.group(1), m.group(2) != "("))
     return out
 
 
@@ -52,15 +57,18 @@ def _node(schema: dict, pointer: str) -> dict:
 
 
 def test_the_schema_types_and_requires_every_key_docs_story_file_documents():
-    """Every key of every table in docs/story-file.md is a required, typed property at the same
-    place in docs/story-file.schema.json, and the schema has no key the docs leave out."""
+    """Every key of every table in docs/story-file.md is a typed property at the same place in
+    docs/story-file.schema.json, required unless the docs say when it is there, and the
+    schema has no key the docs leave out."""
     schema = json.loads(SCHEMA.read_text("utf-8"))
     documented = _documented()
     assert set(documented) == set(SECTIONS)
     for section, pointer in SECTIONS.items():
         node = _node(schema, pointer)
-        keys = documented[section]
-        assert set(keys) <= set(node["required"]), (section, set(keys) - set(node["required"]))
+        keys = [key for key, _ in documented[section]]
+        always = {key for key, required in documented[section] if required}
+        assert always <= set(node["required"]), (section, always - set(node["required"]))
+        assert set(node["required"]) <= set(keys), (section, set(node["required"]) - set(keys))
         assert set(node["properties"]) == set(keys), (section, set(node["properties"]) ^ set(keys))
         for key in keys:
             prop = node["properties"][key]
@@ -152,7 +160,11 @@ def test_the_markdown_story_file_shows_hostile_values_as_text(hostile_story):
     assert {e.tag for e in root.iter()} <= {"div", "h1", "h2", "h3", "p", "ul", "li", "strong",
                                            "code", "a"}  # fmt: skip
     hrefs = {a.get("href") for a in root.iter("a")}
-    assert hrefs == {"https://evil.example/a?x=%3C1%3E&y=%222%22", "https://copy.example/c"}
+    assert hrefs == {
+        "https://evil.example/a?x=%3C1%3E&y=%222%22",  # the original
+        "https://copy.example/c",
+        "https://evil.example/off",  # the article judged off-topic, on its line
+    }
     text = root.text_content()
     for value in hostile.VALUES:
         if value != hostile.ORIGINAL_TITLE:  # the newest title replaced it; shown as "title was"

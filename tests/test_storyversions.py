@@ -311,10 +311,10 @@ def test_the_markdown_counts_an_outlets_off_topic_articles_and_groups_identical_
     assert "- agg (21):" in section and "- blog (7):" in section
     assert section.count("Latest headlines") == 1
     assert (
-        "  - Latest headlines (×20): https://agg.example/0, and 19 more (score 0.01 < 0.26)"
+        "  - Latest headlines (×20): <https://agg.example/0>, and 19 more (score 0.01 &lt; 0.26)"
         in section
     )
-    assert "  - Weather: https://agg.example/20 (score 0.02 < 0.26)" in section
+    assert "  - Weather: <https://agg.example/20> (score 0.02 &lt; 0.26)" in section
     assert [n for n in range(7) if f"https://blog.example/{n}" in section] == [0, 1, 2, 3, 4]
     assert "  - … and 2 more" in section
     assert len(json.loads(render.story_json(story))["off_topic"]) == 28

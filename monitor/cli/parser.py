@@ -89,30 +89,7 @@ def _add_story(sub: Commands) -> None:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_story_list)
 
-    q = story.add_parser("export", help="print the story file")
-    q.add_argument("slug")
-    q.add_argument(
-        "--format",
-        choices=("json", "md", "html", "csv", "atom"),
-        default="json",
-        help="json: the story file; md: Markdown; html: one self-contained page with the "
-        "timeline and side-by-side diffs; csv: one row per article; atom: a feed of the "
-        "timeline (docs/story-file.md#renderings)",
-    )
-    q.add_argument("--output", "-o", help="write to this file instead of standard output")
-    q.add_argument(
-        "--as-of",
-        metavar="VERSION_OR_TIME",
-        help="the file as it stood at this story version, or at this time (ISO 8601 with offset)",
-    )
-    q.add_argument(
-        "--no-facts",
-        action="store_true",
-        help="leave out the facts, which are found at export time (seconds for thousands of "
-        "articles)",
-    )
-    _add_export_options(q)
-    q.set_defaults(func=cmd_story_export)
+    _add_story_export(story)
 
     q = story.add_parser(
         "diff", help="what changed in a story between two versions (or times), in words"
@@ -143,6 +120,33 @@ def _add_story(sub: Commands) -> None:
     q.set_defaults(func=cmd_story_scores)
     _add_story_facts(story)
     _add_story_deciding(story)
+
+
+def _add_story_export(story: Commands) -> None:
+    q = story.add_parser("export", help="print the story file")
+    q.add_argument("slug")
+    q.add_argument(
+        "--format",
+        choices=("json", "md", "html", "csv", "atom"),
+        default="json",
+        help="json: the story file; md: Markdown; html: one self-contained page with the "
+        "timeline and side-by-side diffs; csv: one row per article; atom: a feed of the "
+        "timeline (docs/story-file.md#renderings)",
+    )
+    q.add_argument("--output", "-o", help="write to this file instead of standard output")
+    q.add_argument(
+        "--as-of",
+        metavar="VERSION_OR_TIME",
+        help="the file as it stood at this story version, or at this time (ISO 8601 with offset)",
+    )
+    q.add_argument(
+        "--no-facts",
+        action="store_true",
+        help="leave out the facts, which are found at export time (seconds for thousands of "
+        "articles)",
+    )
+    _add_export_options(q)
+    q.set_defaults(func=cmd_story_export)
 
 
 def _add_story_facts(story: Commands) -> None:
