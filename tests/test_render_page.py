@@ -132,18 +132,19 @@ def test_a_stored_diff_is_shown_and_kinds_with_their_evidence(hostile_story):
     as JSON text."""
     story = copy.deepcopy(hostile_story["story"])
     article = story["outlets"][1]["articles"][0]
-    article["versions"][1]["diff"] = {
-        "sentences": [
-            {"op": "changed", "old": "a b", "new": "a c", "words": [["=", "a "], ["-", "b"],
-                                                                      ["+", "c"]]},
-            {"op": "added", "new": "<b>new</b> sentence."},
-        ]
+    article["versions"][1]["diff"] = {  # monitor.publish.align's form
+        "title": None,
+        "changed": [{"old": 0, "new": 0, "old_text": "a b", "new_text": "a c",
+                     "edits": [{"op": "replace", "old": "b", "new": "c", "old_at": 1,
+                                "new_at": 1}]}],
+        "added": [{"new": 1, "paragraph": 0, "text": "<b>new</b> sentence."}],
+        "removed": [], "moved": [],
     }  # fmt: skip
     article["versions"][1]["kinds"] = [{"kind": "correction", "evidence": {"said": "<i>x</i>"}}]
     root = parse(render.story_html(story))
     (diff,) = root.xpath('//table[@class="diff"]')
-    assert [d.text for d in diff.iter("del")] == ["b"]
-    assert [i.text for i in diff.iter("ins")] == ["c", "<b>new</b> sentence."]
+    assert [d.text for d in diff.iter("del")] == [" b"]
+    assert [i.text for i in diff.iter("ins")] == [" c", "<b>new</b> sentence."]
     assert root.xpath('//span[@class="badge kind"]/text()') == ["correction"]
     assert 'correction: {"said": "<i>x</i>"}' in root.text_content()
 

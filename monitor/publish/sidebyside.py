@@ -182,55 +182,61 @@ def from_texts(
 
 # -- the stored diff ------------------------------------------------------------------------
 
-_KINDS = {"same", "equal", "changed", "added", "removed", "moved", "replaced", "title"}
-_MARKS = {"": "", "equal": "", "same": "", " ": "", "=": "", "del": "del", "delete": "del",
-          "-": "del", "removed": "del", "ins": "ins", "insert": "ins", "+": "ins",
-          "added": "ins"}  # fmt: skip
-
 
 def from_diff(diff: Any) -> list[Row] | None:
-    """Rows from a version's stored ``diff``: ``{"sentences": [{"op", "old", "new", "words"}]}``
-    where ``op`` is one of the row kinds and ``words``, for a changed sentence, a list of
-    ``[mark, text]`` with marks ``equal``, ``delete`` and ``insert`` (or ``=``, ``-``, ``+``).
-    None when ``diff`` has another shape: the page then diffs the texts itself."""
-    items = diff.get("sentences") if isinstance(diff, dict) else None
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    """Rows from a version's stored ``diff`` (``monitor.publish.align``'s form, documented in
+    docs/story-file.md): the title change, then every changed, added and removed sentence in
+    the new version's order (removed ones where they stood in the old), moved ones labelled.
+    Unchanged sentences are not stored, so none are shown. None for a shape it does not know:
+    the page then diffs the texts, or shows the diff as JSON text."""
+    if not isinstance(diff, dict) or not all(
+        isinstance(diff.get(key), list) for key in ("added", "removed", "changed", "moved")
+    ):
         return None
-    rows = [_stored_row(item) for item in items]
-    return None if any(r is None for r in rows) else [r for r in rows if r is not None]
-
-
-def _stored_row(item: dict[str, Any]) -> Row | None:
-    kind = item.get("op", item.get("kind"))
-    if kind not in _KINDS:
+    try:
+        placed = [
+            *((item["new"], 1, _changed_row(item)) for item in diff["changed"]),
+            *((item["new"], 1, _row("added", None, item["text"])) for item in diff["added"]),
+            *((item["old"], 0, _row("removed", item["text"], None)) for item in diff["removed"]),
+            *(
+                (item["new"], 2, _row("moved", item["text"], item["text"]))
+                for item in diff["moved"]
+            ),
+        ]
+    except (KeyError, TypeError):
         return None
-    kind = "same" if kind == "equal" else kind
-    old, new = _str(item.get("old")), _str(item.get("new"))
-    if "words" in item:
-        edits = _edits(item["words"])
-        return None if edits is None else {"kind": kind, "old": edits[0], "new": edits[1]}
-    if kind == "same":
-        text = old or new or ""
-        return {"kind": kind, "old": [["", text]], "new": [["", text]], "count": 1}
-    return _row(kind, old, new)
+    rows = [row for _, _, row in sorted(placed, key=lambda p: (p[0], p[1]))]
+    title = diff.get("title")
+    if isinstance(title, dict):
+        rows.insert(0, _row("title", _text(title.get("old")), _text(title.get("new"))))
+    return rows
 
 
-def _str(value: Any) -> str | None:
+def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _edits(value: Any) -> tuple[list[Segment], list[Segment]] | None:
-    """Word edits ``[[mark, text], ...]`` split into the old side and the new side."""
-    if not isinstance(value, list):
-        return None
-    left: list[Segment] = []
-    right: list[Segment] = []
-    for edit in value:
-        if not (isinstance(edit, list | tuple) and len(edit) == 2 and edit[0] in _MARKS):
-            return None
-        mark, text = _MARKS[edit[0]], str(edit[1])
-        if mark != "ins":
-            _append(left, mark, text)
-        if mark != "del":
-            _append(right, mark, text)
-    return left, right
+def _changed_row(item: dict[str, Any]) -> Row:
+    """A rewritten sentence with its word edits marked on each side (``edits`` give the first
+    word's position in each sentence, words split on spaces)."""
+    old_words, new_words = item["old_text"].split(" "), item["new_text"].split(" ")
+    old_marks, new_marks = [""] * len(old_words), [""] * len(new_words)
+    for edit in item["edits"]:
+        for side, words, marks, at, mark in (
+            (edit["old"], old_words, old_marks, edit["old_at"], "del"),
+            (edit["new"], new_words, new_marks, edit["new_at"], "ins"),
+        ):
+            for i in range(at, min(at + len(side.split()), len(words))):
+                marks[i] = mark
+    return {
+        "kind": "changed",
+        "old": _segments(old_words, old_marks),
+        "new": _segments(new_words, new_marks),
+    }
+
+
+def _segments(words: list[str], marks: list[str]) -> list[Segment]:
+    out: list[Segment] = []
+    for i, (word, mark) in enumerate(zip(words, marks, strict=True)):
+        _append(out, mark, word if i == 0 else " " + word)
+    return out
