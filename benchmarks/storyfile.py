@@ -25,6 +25,13 @@ calls them in turn (add a section as one more function and one more call).
 3. ``notices_section``: what reading a page's notices adds to extraction
    (``monitor.extract.notices.find_notices``), on the same 143 pages and the 181 pages of the
    article-extraction benchmark: milliseconds per page, and the pages bs4 had to parse.
+4. the export (``benchmarks/storyfile_export.export_section``): a 5,000-article, 20,000-version
+   story built from the database and rendered in every format, with its facts found and kept
+   (goal: build + JSON under 2 s).
+5. the facts (``benchmarks/storyfile_facts``): the sentence matcher on MSRP's test pairs beside
+   plain baselines, and finding the facts of 1,000 and 5,000-article stories.
+
+``--only diff,evidence,notices,export,facts`` runs some of them.
 
 Never part of the test run; tests/test_diff.py and tests/test_versions.py check the behaviour.
 """
@@ -34,6 +41,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
 import re
 import statistics
@@ -331,18 +339,54 @@ def notices_section() -> dict[str, Any]:
     return figures
 
 
+def export_figures(repeat: int) -> list[tuple[str, ...]]:
+    """Section 4: the export of a 5,000-article, 20,000-version story (storyfile_export)."""
+    from benchmarks import storyfile_export
+
+    rows, data = storyfile_export.export_section(repeat=repeat)
+    print(f"\n## Export\n\n{data} (SQLite)\n")
+    print(table(storyfile_export.HEADERS, rows))
+    return rows
+
+
+def facts_figures(repeat: int) -> dict[str, Any]:
+    """Section 5: the fact matcher on MSRP, and finding the facts of large stories."""
+    from benchmarks import storyfile_facts as sf
+
+    scores = sf.msrp_scores()
+    print("\n## Facts\n\nMSRP test pairs; thresholds chosen on the train pairs\n")
+    print(table(["decision", "threshold", "P", "R", "F1", "accuracy"], sf.msrp_rows(scores)))
+    rows = sf.facts_section((1000, 5000), repeat)
+    print()
+    print(table(sf.FACTS_HEADERS, rows))
+    return {"msrp": scores, "stories": rows}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timings per pair (best kept)")
     parser.add_argument("--limit", type=int, default=None, help="at most N articles")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--only", default="diff,evidence,notices,export,facts", help="the sections to run"
+    )
     args = parser.parse_args(argv)
-    report: dict[str, Any] = {"versions": versions("beautifulsoup4", "lxml")}
+    only = set(args.only.split(","))
+    report: dict[str, Any] = {"versions": versions("beautifulsoup4", "lxml", "sqlalchemy")}
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
     print(f"data: {BASIL}, {TRAF_PAGES}, {ZYTE_PAGES}")
-    report["diff"] = diff_section(args.repeat, args.limit)
-    report["evidence"] = evidence_section(report["diff"].pop("diff_json_bytes"))
-    report["notices"] = notices_section()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    if only & {"diff", "evidence"}:
+        report["diff"] = diff_section(args.repeat, args.limit)
+        if "evidence" in only:
+            report["evidence"] = evidence_section(report["diff"].pop("diff_json_bytes"))
+    if "notices" in only:
+        report["notices"] = notices_section()
+    if "export" in only:
+        report["export"] = export_figures(args.repeat)
+    if "facts" in only:
+        report["facts"] = facts_figures(args.repeat)
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -23,6 +23,7 @@ from monitor.errors import MonitorError
 from monitor.log import log
 from monitor.poll.round import poll
 from monitor.publish import digest
+from monitor.stories import facts as kept_facts
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ def tick(app: App, stop: threading.Event) -> None:
         report = poll(app, now=now, stop=stop)
         if report.changed and not stop.is_set():
             digest.send_due(app, now=now)
+        if not stop.is_set():
+            kept_facts.refresh(app, now=now)
     except MonitorError as exc:
         # A database outage or a failed delivery: log it and try again at the next tick.
         log(logger, "tick_failed", level=logging.ERROR, error=str(exc))

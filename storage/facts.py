@@ -1,10 +1,12 @@
 """What a story's facts are found in: each member's newest text, with who carried it and when.
 
-The facts themselves are computed by ``monitor.match.facts.story_facts`` when the story file is
-built (``storage.storyfile.build`` takes it as ``facts=``: the storage layer never imports
-``monitor``). They are derived from the members as they stand, never stored: a member dropped
-by ``story redecide``, an edit, or an earlier-published copy found later changes them at the
-next export with nothing to migrate or keep in step.
+The facts themselves are computed by ``monitor.match.facts.story_facts`` (the storage layer
+never imports ``monitor``: ``storage.storyfile.build`` takes it as ``facts=``). They are derived
+from the members as they stand, and every change to the members (a new one, an edit, one
+dropped by ``story redecide``, a copy group re-pointed) makes a story version: so the facts
+found at a version are kept with it (``story_facts``, written by ``monitor.stories.facts``
+after the round that made it) and an export at that version reads them instead of finding them
+again; at any other version they are found afresh.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Article, ArticleVersion, StoryArticle
+from storage.db import WriteSession, upsert_insert
+from storage.models import Article, ArticleVersion, StoryArticle, StoryFacts
 
 
 @dataclass(frozen=True)
@@ -67,4 +70,42 @@ def _member(a: Article, text: str) -> MemberText:
         published_precision=a.published_precision,
         first_seen_at=a.first_seen_at,
         text=text,
+    )
+
+
+def stored_facts(session: Session, story_id: int, version: int) -> list[dict[str, Any]] | None:
+    """The facts kept for the story at ``version``; None when those kept are of another version
+    (or none are)."""
+    row = session.get(StoryFacts, story_id)
+    return row.facts if row is not None and row.story_version == version else None
+
+
+def kept_version(session: Session, story_id: int) -> int | None:
+    """The story version whose facts are kept, if any."""
+    return session.scalar(select(StoryFacts.story_version).where(StoryFacts.story_id == story_id))
+
+
+def store_facts(
+    session: WriteSession,
+    story_id: int,
+    version: int,
+    facts: list[dict[str, Any]],
+    *,
+    now: datetime,
+) -> None:
+    """Keep ``facts`` as the story's at ``version``, unless facts of a newer version are kept
+    already (two processes finding them at once: the newer wins, whichever writes last)."""
+    insert = upsert_insert(session, StoryFacts).values(
+        story_id=story_id, story_version=version, facts=facts, found_at=now
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[StoryFacts.story_id],
+            set_={
+                "story_version": insert.excluded.story_version,
+                "facts": insert.excluded.facts,
+                "found_at": insert.excluded.found_at,
+            },
+            where=StoryFacts.story_version < insert.excluded.story_version,
+        )
     )

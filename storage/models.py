@@ -7,6 +7,7 @@ stories ──< story_articles >┘      (membership: seed, original, copy or of
    └──────< story_events           (the timeline: first_report, copy, update, removed,
                                      redirected, dropped, each with its detail)
    └──────< digests                (what each digest covered, as a cursor on story_events)
+   └────── story_facts             (its facts as found at its current version)
 term_df                            (document frequencies of the story stage's terms)
 meta                               (what the derived tables above were built with)
 """
@@ -289,6 +290,20 @@ class StoryEvent(Base):
     article: Mapped[Article] = relationship()
 
     __table_args__ = (Index("ix_story_events_story", "story_id", "id"),)
+
+
+class StoryFacts(Base):
+    """A story's facts (monitor.match.facts) as found at one story version: finding them reads
+    every member's text, so it is done once per version, not at every export."""
+
+    __tablename__ = "story_facts"
+
+    story_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_version: Mapped[int]
+    facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    found_at: Mapped[datetime]
 
 
 class Digest(Base):

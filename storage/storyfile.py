@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import Result, Row, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage import details, history
-from storage.facts import FactFinder, member_texts
+from storage.facts import FactFinder, member_texts, stored_facts
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from storage.outlets import summarise
 from storage.stories import story_by_slug
@@ -69,11 +70,17 @@ def build(
         "version": story.version,
         "updated_at": iso(story.updated_at),
         "outlets": list(outlets.values()),
-        "timeline": _timeline(history.events_of(session, story.id), _title_now),
+        "timeline": _timeline(_event_rows(session, story.id), lambda e: e.title),
         "off_topic": off_topic,
-        "facts": None if facts is None else facts(member_texts(session, story.id)),
+        "facts": None if facts is None else _facts(session, story.id, story.version, facts),
     }
     return out
+
+
+def _facts(session: Session, story_id: int, version: int, find: FactFinder) -> list[dict[str, Any]]:
+    """The story's facts at ``version``: those kept for it, else found now."""
+    kept = stored_facts(session, story_id, version)
+    return kept if kept is not None else find(member_texts(session, story_id))
 
 
 def build_as_of(
@@ -117,7 +124,10 @@ def build_as_of(
         "updated_at": iso(at.updated_at),
         "outlets": list(outlets.values()),
         "timeline": _timeline(
-            state.events, lambda a: titles[a.id] if a.id in titles else _title_by(a, at)
+            [_flat(e) for e in state.events],
+            lambda e: (
+                titles[e.article_id] if e.article_id in titles else _title_by(e.article_row, at)
+            ),
         ),
         "off_topic": off_topic,
         "facts": None,  # found in the members' texts as they stand now, not as they stood
@@ -272,18 +282,60 @@ def _version(v: VersionRow) -> dict[str, Any]:
     }
 
 
-def _title_now(article: Article) -> str | None:
-    return article.title
+@dataclass(frozen=True)
+class _Event:
+    """A timeline event with what the file shows of its article, read as a plain row for the
+    file as it stands (ORM objects for 20,000 events took most of the build), or from the ORM
+    for the file as of a version, which needs the article's versions for its title then."""
+
+    id: int
+    article_id: int
+    at: datetime
+    recorded_at: datetime
+    event: str
+    article_version: int | None
+    story_version: int
+    detail: dict[str, Any]
+    outlet: str
+    url: str
+    title: str | None
+    published_at: datetime | None
+    published_precision: str | None
+    article_row: Any = None  # the Article, on the ORM path
+
+
+def _event_rows(session: Session, story_id: int) -> list[_Event]:
+    """The story's events with their article's fields, in one query, as plain rows."""
+    e, a = StoryEvent.__table__.c, Article.__table__.c
+    rows = session.execute(
+        select(
+            e.id, e.article_id, e.at, e.recorded_at, e.event, e.article_version,
+            e.story_version, e.detail, a.outlet, a.url, a.title, a.published_at,
+            a.published_precision,
+        )
+        .join(Article.__table__, a.id == e.article_id)
+        .where(e.story_id == story_id)
+        .order_by(e.story_version, e.id)
+    )  # fmt: skip
+    return [_Event(**row._mapping) for row in rows]
+
+
+def _flat(e: StoryEvent) -> _Event:
+    a = e.article
+    return _Event(
+        e.id, e.article_id, e.at, e.recorded_at, e.event, e.article_version, e.story_version,
+        e.detail, a.outlet, a.url, a.title, a.published_at, a.published_precision, a,
+    )  # fmt: skip
 
 
 def _timeline(
-    events: Sequence[StoryEvent], title: Callable[[Article], str | None]
+    events: Sequence[_Event], title: Callable[[_Event], str | None]
 ) -> list[dict[str, Any]]:
     """The events as the story file shows them, ``title`` giving each article's title, in time
     order; an event known only by its date (a bare ``published_at``) where its 00:00 would
     read as the first report of the day: after that day's timed first reports and copies, but
     before the article's own later events (its update cannot precede its report)."""
-    shown = [_event(e, title(e.article)) for e in events]
+    shown = [_event(e, title(e)) for e in events]
     day_only = [s["at_precision"] == "day" for s in shown]
     placed = _day_only_times(events, day_only)
     order = sorted(
@@ -292,11 +344,11 @@ def _timeline(
     return [shown[i] for i in order]
 
 
-def _day_only_times(events: Sequence[StoryEvent], day_only: list[bool]) -> dict[int, datetime]:
+def _day_only_times(events: Sequence[_Event], day_only: list[bool]) -> dict[int, datetime]:
     """Where each day-only event sorts: at the latest timed first report or copy of its day
     that comes before its article's next event that day (else at its own 00:00)."""
     timed: dict[date, list[datetime]] = defaultdict(list)
-    by_article: dict[int, list[StoryEvent]] = defaultdict(list)
+    by_article: dict[int, list[_Event]] = defaultdict(list)
     for e, day in zip(events, day_only, strict=True):
         by_article[e.article_id].append(e)
         if not day and e.event in history.MEMBER_EVENTS:
@@ -314,20 +366,19 @@ def _day_only_times(events: Sequence[StoryEvent], day_only: list[bool]) -> dict[
     return placed
 
 
-def _event(e: StoryEvent, title: str | None) -> dict[str, Any]:
-    a = e.article
+def _event(e: _Event, title: str | None) -> dict[str, Any]:
     day = (
         e.event in history.MEMBER_EVENTS
-        and a.published_precision == "day"
-        and a.published_at is not None
-        and e.at == a.published_at
+        and e.published_precision == "day"
+        and e.published_at is not None
+        and e.at == e.published_at
     )
     return {
         "at": iso(e.at),
         "at_precision": "day" if day else "time",
         "recorded_at": iso(e.recorded_at),
-        "outlet": a.outlet,
-        "url": a.url,
+        "outlet": e.outlet,
+        "url": e.url,
         "title": title,
         "event": e.event,
         "article_version": e.article_version,

@@ -153,3 +153,39 @@ def test_story_facts_mistakes_are_one_error_line(polled_db, tmp_path: Path):
     assert proc.stdout == ""
     proc = monitor("story", "facts", "x", "--limit", "-1", cwd=tmp_path, env=polled_db)
     assert "--limit" in _one_error_line(proc)
+
+
+def test_facts_are_found_once_per_story_version_and_read_back_by_the_export(
+    demo_config, replay, manifest, db_url
+):
+    """After the rounds, refresh finds each story's facts once and keeps them with the story
+    version: a second refresh finds nothing to do, and the file built at that version reads the
+    kept facts (the finder is never called); facts kept for an older version are found afresh,
+    and a write of an older version's facts never replaces a newer one's."""
+    from monitor.stories import facts as kept_facts
+
+    config = with_db(demo_config, db_url)
+    _polled(config, replay, manifest)
+    slug = manifest["slug"]
+    later = at("2023-03-27T00:00:00+00:00")
+
+    def refuse(_texts):
+        raise AssertionError("the kept facts should have been read")
+
+    with open_app(config, now=later) as app:
+        assert kept_facts.refresh(app, now=later) == len(app.stories)
+        assert kept_facts.refresh(app, now=later) == 0
+        with app.db.read() as session:
+            story = stories.story_by_slug(session, slug)
+            assert story is not None
+            kept = storyfile.build(session, slug, facts=refuse)
+            found = storyfile.build(session, slug, facts=story_facts)
+        assert kept is not None and found is not None
+        assert kept["facts"] == found["facts"] and len(kept["facts"]) > 5
+        with app.db.write() as session:  # a newer version's facts, then an older write
+            storyfacts.store_facts(session, story.id, story.version + 1, [], now=later)
+            storyfacts.store_facts(session, story.id, story.version, [{"x": 1}], now=later)
+        with app.db.read() as session:
+            assert storyfacts.kept_version(session, story.id) == story.version + 1
+            rebuilt = storyfile.build(session, slug, facts=story_facts)
+        assert rebuilt is not None and rebuilt["facts"] == found["facts"]

@@ -227,3 +227,11 @@ def test_the_versions_csv_has_one_row_per_version(hostile_story):
 def test_a_csv_cell(value, cell):
     """A cell: formulas neutralised, numbers and booleans as written, lists joined."""
     assert table.cell(value) == cell
+
+
+def test_the_json_export_is_what_json_dumps_writes(hostile_story):
+    """The story file's JSON (made by orjson, for speed) is the text json.dumps(indent=2,
+    ensure_ascii=False) writes, for a story full of hostile characters, floats and nulls."""
+    story = copy.deepcopy(hostile_story["story"])
+    story["extra"] = {"float": 0.1 + 0.2, "big": 2**53 + 1, "zero": -0.0, "nested": [[], {}]}
+    assert render.story_json(story) == json.dumps(story, ensure_ascii=False, indent=2) + "\n"

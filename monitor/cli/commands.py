@@ -24,10 +24,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
     from monitor.app import open_app
     from monitor.poll.round import poll
     from monitor.publish import digest
+    from monitor.stories import facts as kept_facts
 
     with open_app(config, now=now) as app:
         report = poll(app, now=now, everything=args.all)
         sent = digest.send_due(app, now=now) if report.changed else []
+        kept_facts.refresh(app, now=now)
     print(present.poll_report(report, len(sent)))
     return 0
 

@@ -142,8 +142,8 @@ def _add_story_export(story: Commands) -> None:
     q.add_argument(
         "--no-facts",
         action="store_true",
-        help="leave out the facts, which are found at export time (seconds for thousands of "
-        "articles)",
+        help="leave out the facts (kept after each round that changed the story; found afresh, "
+        "which takes seconds for thousands of articles, when they were not)",
     )
     _add_export_options(q)
     q.set_defaults(func=cmd_story_export)

@@ -183,12 +183,14 @@ def cmd_story_redecide(args: argparse.Namespace) -> int:
     now = now_option(args.now)
     config = load_config(args)
     from monitor.app import open_app
+    from monitor.stories import facts as kept_facts
     from monitor.stories.redecide import redecide
 
     with open_app(config, now=now) as app:
         story = configured_story(app, config, args.slug)
         threshold = app.story_settings(story).story_threshold
         changes = redecide(app, story, now=now, dry_run=args.dry_run)
+        kept_facts.refresh(app, now=now)
     if args.json:
         present.emit(present.json_line(c.__dict__) for c in changes)
         return 0
@@ -201,11 +203,13 @@ def cmd_story_backfill(args: argparse.Namespace) -> int:
     since = None if args.since is None else time_option("--since", args.since)
     config = load_config(args)
     from monitor.app import open_app
+    from monitor.stories import facts as kept_facts
     from monitor.stories.backfill import backfill
 
     with open_app(config, now=now) as app:
         story = configured_story(app, config, args.slug)
         done = backfill(app, story, now=now, since=since, off_topic=args.off_topic)
+        kept_facts.refresh(app, now=now)
     if args.json:
         print(json.dumps({"story": args.slug, **done.__dict__}))
         return 0

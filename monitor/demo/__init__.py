@@ -25,6 +25,7 @@ from monitor.errors import UserError
 from monitor.match.facts import story_facts
 from monitor.poll.round import poll
 from monitor.publish import digest, render
+from monitor.stories import facts as kept_facts
 from storage import stories, storyfile
 
 STORY = Path(__file__).with_name("story")
@@ -189,6 +190,7 @@ def _round(app: App, server: ReplayServer, spec: dict[str, Any], result: DemoRes
     now = datetime.fromisoformat(spec["now"])
     report = poll(app, now=now)
     result.digests += [d.delivered_to for d in digest.send_due(app, now=now)]
+    kept_facts.refresh(app, now=now)
     with app.db.read() as session:
         result.versions += [s.version for s in stories.list_stories(session)]
     line = (
