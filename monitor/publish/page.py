@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.publish import sidebyside
+from monitor.publish import kindtext, sidebyside
 
 LABEL_WIDTH = 150  # the outlet names, beside the lanes (which scroll, the names stay)
 LANE_HEIGHT = 30
@@ -163,13 +163,10 @@ def _versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _kind(kind: Any) -> dict[str, str]:
-    """A change kind ``{kind, evidence}`` as two strings (evidence of any shape as JSON)."""
-    if not isinstance(kind, dict):
-        return {"kind": str(kind), "evidence": ""}
-    evidence = kind.get("evidence")
-    if evidence is not None and not isinstance(evidence, str):
-        evidence = json.dumps(evidence, ensure_ascii=False, sort_keys=True)
-    return {"kind": str(kind.get("kind", "")), "evidence": evidence or ""}
+    """A change kind ``{kind, evidence}`` as its name and its evidence in words
+    (``publish.kindtext``; an evidence of a shape it does not know, as JSON)."""
+    name, evidence = kindtext.describe(kind)
+    return {"kind": name, "evidence": evidence}
 
 
 def _diff(previous: dict[str, Any], version: dict[str, Any]) -> dict[str, Any] | None:

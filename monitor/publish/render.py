@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 import orjson
 
-from monitor.publish import atom, mdtext, page, table
+from monitor.publish import atom, kindtext, mdtext, page, table
 
 FORMATS = ("json", "md", "html", "csv", "atom")
 
@@ -57,6 +57,9 @@ def _version_note(v: dict[str, Any]) -> str:
     )
     if changes.get("title_changed"):
         note += f", title was “{mdtext.text(changes.get('previous_title'))}”"
+    for kind in v.get("kinds") or []:
+        name, evidence = kindtext.describe(kind)
+        note += f"\n    - {mdtext.text(name)}" + (f": {mdtext.text(evidence)}" if evidence else "")
     return note
 
 
