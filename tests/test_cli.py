@@ -208,22 +208,25 @@ def test_demo_story_markdown_puts_headings_and_items_on_their_own_lines(demo_run
 def test_the_commands_the_demo_and_its_digest_suggest_work_on_its_data(demo_run, manifest):
     """The demo writes its configuration beside its data and prints commands that read it:
     each, run through the real entry point from the same folder, exits 0 (the Markdown file,
-    the file as it stood after the first round, what the later rounds changed), and so does the
-    command each digest suggests."""
+    the file as it stood after the first round, what the later rounds changed, the web page,
+    the facts), and so does the command each digest suggests."""
     proc = demo_run["proc"]
     ok(proc)
     config = demo_run["out"] / "monitor.toml"
     assert f"configuration: {config}" in proc.stdout and config.is_file()
     commands = [shlex.split(line) for line in re.findall(r"^    (monitor .+)$", proc.stdout, re.M)]
-    assert len(commands) == 3, proc.stdout
+    assert len(commands) == 5, proc.stdout
     outputs = []
     for command in commands:
         assert command[:3] == ["monitor", "--config", str(config)]
         run = monitor(*command[1:], cwd=demo_run["cwd"])
         ok(run)
         outputs.append(run.stdout)
-    markdown, first_round, diff = outputs
+    markdown, first_round, diff, _, facts = outputs
     assert markdown == demo_run["markdown"]
+    page = Path(commands[3][commands[3].index("-o") + 1])
+    assert page.read_text("utf-8").startswith("<!DOCTYPE html>")
+    assert "first " in facts and "Capital Wire" in facts
     version = int(commands[1][commands[1].index("--as-of") + 1])
     assert first_round.startswith(f"# {manifest['title']}\n")
     assert f"version {version}, updated {manifest['round'][0]['now']}" in first_round

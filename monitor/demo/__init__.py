@@ -136,6 +136,13 @@ class DemoResult:
                 f"  what the later rounds changed (versions {first} to {last}):",
                 f"    {run} diff {slug} {first} {last}",
             ]
+        page = shlex.quote(str(self.config.parent / "story.html"))
+        lines += [
+            "  the story as one web page (timeline, side-by-side diffs):",
+            f"    {run} export {slug} --format html -o {page}",
+            "  who first reported each fact, and who carried it later:",
+            f"    {run} facts {slug}",
+        ]
         return lines
 
 
