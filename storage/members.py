@@ -151,11 +151,12 @@ def note_members_left(session: WriteSession, story_id: int) -> None:
     meta.put(session, key, str(int(meta.get(session, key) or 0) + 1))
 
 
-def stories_of_article(session: Session, article_id: int) -> list[StoryArticle]:
-    """The stories an article belongs to (not those that judged it off-topic)."""
+def stories_of_article(session: Session, article_id: int) -> list[int]:
+    """The ids of the stories an article belongs to (not those that judged it off-topic): those
+    whose timeline an update, removal or redirect of it reaches."""
     return list(
         session.scalars(
-            select(StoryArticle).where(
+            select(StoryArticle.story_id).where(
                 StoryArticle.article_id == article_id, StoryArticle.relation != "off_topic"
             )
         )

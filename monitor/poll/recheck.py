@@ -185,7 +185,7 @@ def _record_redirect(
         return
     stories.add_events(
         session,
-        (m.story_id for m in members.stories_of_article(session, article.id)),
+        members.stories_of_article(session, article.id),
         article_id=article.id,
         event="redirected",
         at=checked.now,
@@ -216,7 +216,7 @@ def _record_unread(
         elif page.gone and articles.mark_removed(session, due.id, check_count=check_count, now=now):
             stories.add_events(
                 session,
-                (m.story_id for m in members.stories_of_article(session, due.id)),
+                members.stories_of_article(session, due.id),
                 article_id=due.id,
                 event="removed",
                 at=now,
@@ -264,7 +264,7 @@ def _record_change(
         notices=extracted.notices,
         evidence=checked.page.evidence(keep_html=app.config.storage.keep_html),
     )
-    story_ids = [m.story_id for m in members.stories_of_article(session, article.id)]
+    story_ids = members.stories_of_article(session, article.id)
     bands = band_keys(fp.minhash, app.match_settings)
     lsh.fill(session, [(s, article.id, version.version, bands) for s in story_ids])
     at = extracted.updated_at if extracted.updated_at and extracted.updated_at <= now else now

@@ -186,7 +186,7 @@ def _seed_version(
         # one story may be another's original.
         stories.add_events(
             session,
-            (m.story_id for m in members.stories_of_article(session, article.id)),
+            members.stories_of_article(session, article.id),
             article_id=article.id,
             event="update",
             at=now,
