@@ -99,8 +99,10 @@ def _export_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_story_export(args: argparse.Namespace) -> int:
     when = None if args.as_of is None else point_option("--as-of", args.as_of)
-    options = _export_options(args)
     config = load_config(args)
+    # After the configuration: checking --tag-authority imports the renderings, and a mistake
+    # in the configuration is answered before any library loads.
+    options = _export_options(args)
     from monitor.match.facts import story_facts
     from monitor.publish import render
 

@@ -18,40 +18,24 @@ a clause" or "this figure became that one" rather than as a run of words added a
    words, with its word positions.
 
 A sentence split into two keeps its pair with the closer half and the other half is added;
-two merged into one, the other is removed. Splitting is by rule (``split``), not by a trained
-model: abbreviations, initials and decimal numbers do not end a sentence.
+two merged into one, the other is removed. Sentences are cut by the rules the facts use
+(``monitor.match.facts.sentences``, English and French): abbreviations, initials and decimal
+numbers do not end a sentence; one splitter, so a diff and a fact agree on what a sentence is.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from monitor.match.facts import sentences
 from monitor.text import normalised, words
-
-
-def _wordset(text: str) -> frozenset[str]:
-    """A set of words written as one string, separated by spaces."""
-    return frozenset(text.split())
-
 
 # Pair two unmatched sentences as one changed sentence from this Dice coefficient of their
 # word sets: a sentence that kept half its words is the same sentence rewritten.
 SIMILAR = 0.5
-
-# A sentence ends at . ! ? or … (then closing quotes or brackets), before a space and a
-# capital, a digit or an opening quote or bracket.
-_END = re.compile(r"[.!?…]+[\"”’»)\]]*\s+")
-_OPENERS = '"“‘«([—–-¿¡'
-# Words whose final period is not a sentence's end (folded, without the period).
-_ABBREVIATIONS = _wordset(
-    "mr mrs ms dr prof st sen rep gov gen col lt sgt capt cmdr adm jr sr inc corp co ltd no nos "
-    "vs etc al fig jan feb mar apr jun jul aug sep sept oct nov dec mt ft ave blvd rd hon rev "
-    "mme mlle mm me dept est approx min max av bd p pp vol ch art"
-)
 
 
 @dataclass(frozen=True)
@@ -73,40 +57,9 @@ def split(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     paragraphs = [p for p in (" ".join(p.split()) for p in text.split("\n\n")) if p]
     for number, paragraph in enumerate(paragraphs):
-        for piece in _sentences(paragraph):
+        for piece in sentences.split(paragraph):
             out.append(Sentence(piece, number, normalised(piece)))
     return out
-
-
-def _sentences(paragraph: str) -> list[str]:
-    pieces, start = [], 0
-    for end in _END.finditer(paragraph):
-        following = paragraph[end.end() : end.end() + 1]
-        if not following or not (
-            following.isupper() or following.isdigit() or following in _OPENERS
-        ):
-            continue
-        if _abbreviation(paragraph[start : end.start() + 1]):
-            continue
-        pieces.append(paragraph[start : end.end()].strip())
-        start = end.end()
-    rest = paragraph[start:].strip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
-def _abbreviation(before: str) -> bool:
-    """Whether the text before a period ends with an abbreviation or an initial ("J.",
-    "U.S.") rather than a word that ends a sentence."""
-    if not before.endswith("."):
-        return False
-    last = before.rsplit(None, 1)[-1].rstrip(".").lstrip(_OPENERS)
-    if len(last) == 1 and last.isalpha():
-        return True
-    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", last):
-        return True
-    return last.casefold() in _ABBREVIATIONS
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from monitor.publish import align
+
 Segment = list[str]  # [mark, text]
 Row = dict[str, Any]
 
-# A sentence ends at . ! ? or … (and closing quotes or brackets after it) before a space.
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)\]]*\s+")
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _WORD = re.compile(r"\w+")
 # Two sentences at the same place are one sentence edited when at least this share of their
@@ -32,35 +32,11 @@ SAME_SENTENCE = 0.5
 CONTEXT = 1  # unchanged sentences shown either side of a change
 
 
-# A full stop after these does not end a sentence (titles, initials such as "N.Y.").
-_ABBREVIATIONS = frozenset({
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "gen", "sen", "rep", "gov", "lt", "col",
-    "sgt", "capt", "no", "vs", "etc", "inc", "ltd", "co", "corp", "mme", "mlle", "me", "ste",
-})  # fmt: skip
-
-
-def _ends_sentence(piece: str) -> bool:
-    last = piece.rsplit(None, 1)[-1].rstrip(".").casefold()
-    initials = len(last) <= 3 and re.fullmatch(r"(\w\.)*\w", last) is not None
-    return last not in _ABBREVIATIONS and not initials
-
-
 @functools.lru_cache(maxsize=8)  # a version's text is diffed as the new, then as the old one
 def sentences(text: str) -> tuple[str, ...]:
-    """The sentences of ``text``, paragraph by paragraph, whitespace runs as one space."""
-    out = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        flat = " ".join(paragraph.split())
-        start = 0
-        for match in _SENTENCE_END.finditer(flat):
-            piece = flat[start : match.end()].strip()
-            if piece.endswith(".") and not _ends_sentence(piece):
-                continue
-            out.append(piece)
-            start = match.end()
-        if flat[start:].strip():
-            out.append(flat[start:].strip())
-    return tuple(out)
+    """The sentences of ``text``, paragraph by paragraph, whitespace runs as one space: cut as
+    the stored diff cuts them (``monitor.publish.align.split``)."""
+    return tuple(sentence.text for sentence in align.split(text))
 
 
 def _key(sentence: str) -> str:
