@@ -40,6 +40,7 @@ from benchmarks.report import table, versions  # noqa: E402
 from monitor import text as textmod  # noqa: E402
 from monitor.match.facts import pairs, sentences  # noqa: E402
 from monitor.match.facts.group import Stats, story_facts  # noqa: E402
+from storage.facts import MemberText  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "dedup_story"
 MSRP = DATA / "msrp"
@@ -159,16 +160,8 @@ def fit() -> dict[str, object]:
 # --- synthetic stories -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Member:
-    """A synthetic member, as storage hands members to ``story_facts``."""
-
-    outlet: str
-    url: str
-    published_at: datetime | None
-    published_precision: str | None
-    first_seen_at: datetime
-    text: str
+# A member as the storage layer hands it to story_facts.
+Member = MemberText
 
 
 def load_texts() -> list[tuple[str, list[str]]]:

@@ -80,6 +80,15 @@ def stored_facts(session: Session, story_id: int, version: int) -> list[dict[str
     return row.facts if row is not None and row.story_version == version else None
 
 
+def facts_at(
+    session: Session, story_id: int, version: int, find: FactFinder
+) -> list[dict[str, Any]]:
+    """The story's facts at ``version`` (its current one): those kept for it, else found now
+    by ``find`` in the members' newest texts."""
+    kept = stored_facts(session, story_id, version)
+    return kept if kept is not None else find(member_texts(session, story_id))
+
+
 def kept_version(session: Session, story_id: int) -> int | None:
     """The story version whose facts are kept, if any."""
     return session.scalar(select(StoryFacts.story_version).where(StoryFacts.story_id == story_id))

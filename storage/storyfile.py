@@ -18,7 +18,7 @@ from sqlalchemy import Result, Row, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage import details, history
-from storage.facts import FactFinder, member_texts, stored_facts
+from storage.facts import FactFinder, facts_at
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from storage.outlets import summarise
 from storage.stories import story_by_slug
@@ -72,15 +72,9 @@ def build(
         "outlets": list(outlets.values()),
         "timeline": _timeline(_event_rows(session, story.id), lambda e: e.title),
         "off_topic": off_topic,
-        "facts": None if facts is None else _facts(session, story.id, story.version, facts),
+        "facts": None if facts is None else facts_at(session, story.id, story.version, facts),
     }
     return out
-
-
-def _facts(session: Session, story_id: int, version: int, find: FactFinder) -> list[dict[str, Any]]:
-    """The story's facts at ``version``: those kept for it, else found now."""
-    kept = stored_facts(session, story_id, version)
-    return kept if kept is not None else find(member_texts(session, story_id))
 
 
 def build_as_of(

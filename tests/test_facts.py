@@ -3,13 +3,14 @@ hand-made pairs, and grouping a small story's sentences into facts with their ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitor.match.facts import Stats, pairs, rank_time, same_fact, split, story_facts
 from monitor.match.facts.substance import substance, without_dateline
+from storage.facts import MemberText
 
 # --- sentences ---------------------------------------------------------------------------------
 
@@ -200,14 +201,8 @@ WIRE = (
 )
 
 
-@dataclass(frozen=True)
-class Member:
-    outlet: str
-    url: str
-    published_at: datetime | None
-    published_precision: str | None
-    first_seen_at: datetime
-    text: str
+# A member as the storage layer hands it to story_facts.
+Member = MemberText
 
 
 def _member(outlet: str, text: str, at: datetime, **kw) -> Member:

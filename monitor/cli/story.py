@@ -230,8 +230,8 @@ def cmd_story_facts(args: argparse.Namespace) -> int:
         story = stories.story_by_slug(session, args.slug)
         if story is None:
             raise no_such_story(args.slug)
-        texts = facts.member_texts(session, story.id)
-    found = story_facts(texts)
+        # Those kept after the round that made this version, else found now.
+        found = facts.facts_at(session, story.id, story.version, story_facts)
     shown = found[: args.limit] if args.limit else found
     if args.json:
         present.emit(present.json_line(f) for f in shown)
