@@ -53,8 +53,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     timeout = 10  # seconds a client may take to send its request
     server_version = "news-monitor"
-    sys_version = ""
     protocol_version = "HTTP/1.0"  # one request per connection: nothing to keep alive
+
+    def version_string(self) -> str:
+        return self.server_version  # not Python's version: nothing for a scanner to match
 
     def do_GET(self) -> None:
         self._answer(with_body=True)
