@@ -46,6 +46,8 @@ class Ops:
         self.metrics = Metrics(app.db)
         self.scheduler_running: Callable[[], bool] = lambda: False
         self._fed = clock()
+        self._ready = False  # the watchdog is fed only between READY=1 and STOPPING=1
+        self._stopping = False
         self.listener: Listener | None = None
         if config.ops.listen:
             routes = {"/healthz": self.healthz, "/readyz": self.readyz, "/metrics": self.scrape}
@@ -86,6 +88,7 @@ class Ops:
         if self.listener is not None:
             self.listener.start()
         self.notifier.ready(status)
+        self._ready = True
         self._feed()
         return self.listener.address if self.listener else None
 
@@ -110,6 +113,7 @@ class Ops:
             self._feed()
 
     def stopping(self) -> None:
+        self._stopping = True  # the round in hand still ends, but the watchdog is not fed again
         self.notifier.stopping()
 
     def close(self) -> None:
@@ -121,7 +125,7 @@ class Ops:
     def _feed(self) -> None:
         now = self.clock()
         alive = self.liveness.verdict(now, scheduler_running=self.scheduler_running()).alive
-        if alive and self.notifier.watchdog():
+        if alive and self._ready and not self._stopping and self.notifier.watchdog():
             self._fed = now
 
     def _fetched(self, kind: str, result: str) -> None:
