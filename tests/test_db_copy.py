@@ -195,3 +195,55 @@ def test_db_upgrade_applies_and_names_the_missing_migrations(tmp_path):
     assert schema.revision_of(url) == schema.head()
     second = _monitor("db", "upgrade", "--url", url)
     assert second.stdout == f"{url}: at {schema.head()}, the newest migration: nothing to apply\n"
+
+
+def _main(capsys, *args: str) -> tuple[int, str, str]:
+    from monitor.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_db_commands_answer_mistakes_in_one_line(tmp_path, capsys, monkeypatch):
+    """A malformed URL is exit 2; a database migrated by a newer news-monitor, or a source
+    behind the code's schema, is exit 1; each says so in one line naming the option."""
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    code, _, err = _main(capsys, "db", "copy", "--from", "nonsense", "--to", "sqlite://")
+    assert (code, err) == (2, "monitor: error: not a database URL: 'nonsense'\n")
+
+    newer = tmp_path / "newer.sqlite"
+    db = open_database(f"sqlite:///{newer}")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    db.close()
+    code, _, err = _main(capsys, "db", "upgrade", "--url", f"sqlite:///{newer}")
+    assert code == 1
+    assert err == (
+        f"monitor: error: --url sqlite:///{newer}: schema at 9999, newer than this version of "
+        f"news-monitor knows (its newest is {schema.head()}): upgrade news-monitor\n"
+    )
+
+    old = tmp_path / "old.sqlite"
+    db = open_database(f"sqlite:///{old}")
+    command.downgrade(alembic_config(db.engine), schema.pending(None)[-2].revision)
+    db.close()
+    target = f"sqlite:///{tmp_path / 'target.sqlite'}"
+    code, _, err = _main(capsys, "db", "copy", "--from", f"sqlite:///{old}", "--to", target)
+    assert code == 1
+    assert err.startswith(f"monitor: error: --from sqlite:///{old}: schema behind the code's")
+    assert err.count("\n") == 1
+
+
+def test_db_copy_in_process_prints_the_counts(hostile_story, tmp_path, capsys, monkeypatch):
+    """`monitor db copy` prints one line per table with its rows and a last line of totals;
+    progress goes to standard error."""
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    source = f"sqlite:///{hostile_story['db']}"
+    target = f"sqlite:///{tmp_path / 'copy.sqlite'}"
+    code, out, err = _main(capsys, "db", "copy", "--from", source, "--to", target)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == len(archive.tables()) + 1
+    assert lines[-1].startswith(f"copied and counted: {len(archive.tables())} tables, ")
+    assert all(line.startswith("monitor db copy: ") for line in err.splitlines())
