@@ -11,7 +11,8 @@
     │   └── BlockedAddressError   the URL resolves to a private address and that is not allowed
     ├── ParseError                fetched bytes are not a feed we can read (``kind`` too)
     ├── ExtractError              a page holds no article text
-    └── StorageError              the database cannot be opened or migrated
+    ├── StorageError              the database cannot be opened or migrated
+    └── OpsError                  the daemon's health and metrics listener cannot listen
 
 Library errors (httpx, feedparser, SQLAlchemy, tomllib) are translated where they happen,
 with ``raise ... from exc``, so callers only ever catch these. A FetchError, ParseError or
@@ -118,3 +119,8 @@ class ExtractError(MonitorError):
 
 class StorageError(MonitorError):
     """The database cannot be opened, reached or migrated."""
+
+
+class OpsError(MonitorError):
+    """The daemon's health and metrics listener (``[ops] listen``) cannot listen: the address is
+    taken, not this machine's, or not allowed; exit code 1."""
