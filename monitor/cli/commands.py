@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from monitor import log as logmod
 from monitor.cli import present
-from monitor.cli.common import load_config, now_option, reading
+from monitor.cli.common import load_config, log_level, now_option, reading
 from monitor.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor import demo
 
-    logmod.setup(args.log_level or "warning", "text")
+    logmod.setup(log_level(args, "warning"), "text")
     result = demo.run(Path(args.out))
     print(result.summary())
     return 0

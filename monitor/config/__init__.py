@@ -14,6 +14,8 @@ imports the library, so a mistake is answered at once.
 from monitor.config.loader import Config, from_mapping, load
 from monitor.config.sections import (
     DEFAULT_DB_URL,
+    LOG_FORMATS,
+    LOG_LEVELS,
     SECTIONS,
     SETTINGS,
     EmailSettings,
@@ -25,11 +27,13 @@ from monitor.config.sections import (
     StorageSettings,
 )
 from monitor.config.tables import STORY_KEYS, TABLE_KEYS, Source, Story, TableKey
-from monitor.config.values import parse_duration
+from monitor.config.values import one_of, parse_duration
 from monitor.errors import ConfigError
 
 __all__ = [
     "DEFAULT_DB_URL",
+    "LOG_FORMATS",
+    "LOG_LEVELS",
     "SECTIONS",
     "SETTINGS",
     "STORY_KEYS",
@@ -48,5 +52,6 @@ __all__ = [
     "TableKey",
     "from_mapping",
     "load",
+    "one_of",
     "parse_duration",
 ]
