@@ -244,6 +244,7 @@ class Setting:
     default: Any
     help: str
     secret: bool = False  # also read from the file named by ``env_file``
+    choices: tuple[str, ...] = ()  # a str setting that must be one of these
 
     @property
     def env(self) -> str:
@@ -262,6 +263,7 @@ SETTINGS: tuple[Setting, ...] = tuple(
         default_of(f),
         Rule.of(f).help,
         Rule.of(f).secret,
+        Rule.of(f).choices,
     )
     for section, cls in SECTIONS.items()
     for f in dataclasses.fields(cls)
