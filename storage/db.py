@@ -133,7 +133,7 @@ def parse_url(url: str, *, password: str = "") -> URL:
     """``url`` parsed, with ``password`` in place of its own when one is given."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         # The text may hold a password: say what is wrong without repeating it.
         raise DatabaseURLError(
             "not a database URL (expected e.g. sqlite:///data/monitor.sqlite or "

@@ -11,7 +11,7 @@ This package imports nothing heavier than tomllib: a command reads its configura
 imports the library, so a mistake is answered at once.
 """
 
-from monitor.config.loader import Config, from_mapping, load
+from monitor.config.loader import Config, check_environment, from_mapping, load, variables
 from monitor.config.sections import (
     DEFAULT_DB_URL,
     LOG_FORMATS,
@@ -50,8 +50,10 @@ __all__ = [
     "StorageSettings",
     "Story",
     "TableKey",
+    "check_environment",
     "from_mapping",
     "load",
     "one_of",
     "parse_duration",
+    "variables",
 ]
