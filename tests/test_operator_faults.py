@@ -517,3 +517,33 @@ def test_config_example_prints_a_loadable_file_with_every_setting(tmp_path: Path
         )
     declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert "config/example.toml" in declared["tool"]["setuptools"]["package-data"]["monitor"]
+
+
+def test_the_daemon_tick_logs_a_full_disk_and_keeps_running(
+    demo_config, replay, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tick whose writes meet SQLITE_FULL logs one ``tick_failed`` error naming the database
+    and returns (the daemon tries again at its next tick) instead of raising."""
+    import logging
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from monitor import daemon
+    from monitor.app import open_app
+
+    with open_app(demo_config, now=datetime.now(UTC)) as app:
+        with app.db.engine.connect() as conn:
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+
+        @event.listens_for(app.db.engine, "connect")
+        def _cap(dbapi_conn, _record) -> None:
+            dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+        app.db.engine.dispose()
+        with caplog.at_level(logging.ERROR, logger="monitor"):
+            daemon.tick(app, threading.Event())
+    failed = [r for r in caplog.records if r.getMessage() == "tick_failed"]
+    assert len(failed) == 1
+    assert failed[0].error == f"{app.db.name}: database or disk is full"
