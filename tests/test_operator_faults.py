@@ -547,3 +547,19 @@ def test_the_daemon_tick_logs_a_full_disk_and_keeps_running(
     failed = [r for r in caplog.records if r.getMessage() == "tick_failed"]
     assert len(failed) == 1
     assert failed[0].error == f"{app.db.name}: database or disk is full"
+
+
+def test_an_smtp_password_without_a_user_is_a_config_error() -> None:
+    """smtp_password set while smtp_url names no user (it could be used for no login) is a
+    ConfigError naming the setting, raised before any connection is tried."""
+    from email.message import EmailMessage
+
+    from monitor.publish.digest import deliver
+
+    env = {
+        "MONITOR_EMAIL_SMTP_URL": "smtp://127.0.0.1:9",
+        "MONITOR_EMAIL_SMTP_PASSWORD": "s3cret",
+        "MONITOR_EMAIL_TO": "desk@example.org",
+    }
+    with pytest.raises(ConfigError, match=r"^\[email\] smtp_password: set, but smtp_url names no"):
+        deliver(EmailMessage(), configmod.load(None, env=env).email, stem="d")
