@@ -15,14 +15,14 @@ from datetime import datetime
 import httpx
 
 from monitor import config as configmod
-from monitor.errors import StorageError
+from monitor.errors import ConfigError, StorageError
 from monitor.fetch.client import Fetcher
 from monitor.fetch.robots import RobotsCache
 from monitor.fetch.transport import Resolver, system_resolver
 from monitor.match import MatchSettings
 from monitor.stories import sync
 from monitor.stories.seeds import load_seeds
-from storage.db import Database, DatabaseError, open_database
+from storage.db import Database, DatabaseError, DatabaseURLError, open_database
 
 
 @dataclass(frozen=True)
@@ -100,11 +100,20 @@ class App:
         self.close()
 
 
-def open_db(config: configmod.Config) -> Database:
+def open_db(config: configmod.Config, *, existing: bool = False) -> Database:
+    """The configured database, migrated. ``existing``: for a command that only reads, an
+    SQLite file that is not there is a mistake, not a new archive. A wrong URL is a
+    ConfigError, a database that cannot be reached or written a StorageError; both name the
+    setting (or the variable) the URL came from."""
+    where = config.where("storage", "url")
     try:
-        return open_database(config.storage.url)
+        return open_database(
+            config.storage.url, password=config.storage.password, existing=existing
+        )
+    except DatabaseURLError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
     except DatabaseError as exc:
-        raise StorageError(f"{config.path}: [storage] url: {exc}") from exc
+        raise StorageError(f"{where}: {exc}") from exc
 
 
 def open_app(

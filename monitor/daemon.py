@@ -29,6 +29,7 @@ from monitor.poll.report import RoundReport
 from monitor.poll.round import poll
 from monitor.publish import digest
 from monitor.stories import facts as kept_facts
+from storage.errors import DatabaseError
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,9 @@ def tick(app: App, stop: threading.Event, ops: Ops) -> None:
             _send_digests(app, now, ops)
         if not stop.is_set():
             kept_facts.refresh(app, now=now)
-    except MonitorError as exc:
-        # A database outage or a failed delivery: log it and try again at the next tick.
+    except (MonitorError, DatabaseError) as exc:
+        # A database outage, a full disk or a failed delivery: log it and try again at the
+        # next tick.
         log(logger, "tick_failed", level=logging.ERROR, error=str(exc))
         report = None
     finally:

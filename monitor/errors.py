@@ -14,6 +14,11 @@
     ├── StorageError              the database cannot be opened or migrated
     └── OpsError                  the daemon's health and metrics listener cannot listen
 
+Beside the tree, the storage layer (which never imports ``monitor``) raises its own
+``storage.errors.DatabaseError`` for a storage fault met mid-command (a full disk, a corrupt
+page, a server gone): the command line prints it as one line with exit code 1, and the daemon's
+tick logs it, as they do a StorageError.
+
 Library errors (httpx, feedparser, SQLAlchemy, tomllib) are translated where they happen,
 with ``raise ... from exc``, so callers only ever catch these. A FetchError, ParseError or
 ExtractError is recorded against its source or article and the round goes on; a UserError

@@ -24,17 +24,18 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from storage.errors import DatabaseError, DatabaseURLError
+from storage.faults import fault, name_of, one_line
+
+__all__ = ["Database", "DatabaseError", "DatabaseURLError", "open_database"]
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened, reached or migrated (translated by the caller)."""
 
 
 class ReadOnlyError(RuntimeError):
@@ -66,21 +67,37 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.name = name_of(engine.url)
         writer = engine.execution_options(begin_immediate=True)
         self._read = sessionmaker(engine, class_=ReadSession, expire_on_commit=False)
         self._write = sessionmaker(writer, class_=WriteSession, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[ReadSession]:
-        """A session for queries; rolled back at the end. It refuses to write."""
-        with self._read() as session:
-            yield session
+        """A session for queries; rolled back at the end. It refuses to write. A storage fault
+        (full disk, corrupt file, server gone) is a DatabaseError naming the database."""
+        try:
+            with self._read() as session:
+                yield session
+        except DBAPIError as exc:
+            error = fault(self.name, exc)
+            if error is None:
+                raise
+            raise error from exc
 
     @contextmanager
     def write(self) -> Iterator[WriteSession]:
-        """One write transaction: committed at the end, rolled back on any exception."""
-        with self._write() as session, session.begin():
-            yield session
+        """One write transaction: committed at the end, rolled back on any exception. A storage
+        fault is a DatabaseError naming the database; any other database error (a conflict a
+        caller resolves, a lock) passes through as SQLAlchemy raised it."""
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            error = fault(self.name, exc)
+            if error is None:
+                raise
+            raise error from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -112,22 +129,51 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create(url: str) -> Engine:
+def parse_url(url: str, *, password: str = "") -> URL:
+    """``url`` parsed, with ``password`` in place of its own when one is given."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise DatabaseError(f"not a database URL: {url!r}") from exc
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # The text may hold a password: say what is wrong without repeating it.
+        raise DatabaseURLError(
+            "not a database URL (expected e.g. sqlite:///data/monitor.sqlite or "
+            "postgresql+psycopg://user@host/dbname)"
+        ) from None
+    return parsed.set(password=password) if password else parsed
+
+
+def _sqlite_file(parsed: URL, *, existing: bool) -> None:
+    """The SQLite file's folder made, or for ``existing`` the file checked to be there, so a
+    command that only reads never leaves an empty archive where a path was mistyped."""
+    if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        return
+    path = Path(parsed.database)
+    if existing and not path.is_file():
+        raise DatabaseURLError(
+            f"{path}: no such database file (a command that only reads creates none; "
+            "check the path, or run `monitor poll` to start an archive)"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseURLError(
+            f"{path}: cannot make its folder {path.parent}: {exc.strerror or exc}"
+        ) from None
+
+
+def create(url: str, *, password: str = "", existing: bool = False) -> Engine:
+    """An engine for ``url``; ``existing``: an SQLite file must already be there."""
+    parsed = parse_url(url, password=password)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _sqlite_file(parsed, existing=existing)
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:
-        raise DatabaseError(f"no driver for {parsed.drivername!r}: {exc}") from exc
+        raise DatabaseURLError(f"no driver for {parsed.drivername!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         _sqlite_pragmas(engine)
     return engine
@@ -140,20 +186,22 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
-    """Open ``url`` and bring its schema to the newest migration."""
-    engine = create(url)
+def open_database(
+    url: str, *, migrate: bool = True, password: str = "", existing: bool = False
+) -> Database:
+    """Open ``url`` and bring its schema to the newest migration. ``password`` replaces the
+    URL's own; ``existing``: an SQLite file must already be there (commands that only read)."""
+    engine = create(url, password=password, existing=existing)
     if migrate:
         try:
             command.upgrade(alembic_config(engine), "head")
-        except OperationalError as exc:
+        except DBAPIError as exc:
             engine.dispose()
-            raise DatabaseError(
-                f"cannot open {make_url(url).render_as_string()}: {exc.orig}"
+            raise fault(name_of(engine.url), exc, opening=True) or DatabaseError(
+                f"{name_of(engine.url)}: cannot open: {one_line(exc.orig)}"
             ) from exc
         except SQLAlchemyError as exc:
             engine.dispose()
-            raise DatabaseError(
-                f"cannot migrate {make_url(url).render_as_string()}: {exc}"
-            ) from exc
+            reason = " ".join(str(exc).split())
+            raise DatabaseError(f"{name_of(engine.url)}: cannot migrate: {reason}") from exc
     return Database(engine)

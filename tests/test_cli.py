@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from monitor import demo
+from storage.db import open_database
 from tests.conftest import (
     REPO,
     SHARED_DATA,
@@ -495,12 +496,12 @@ def test_now_without_offset_is_one_error_line(tmp_path):
 
 
 def test_unknown_story_is_one_error_line(tmp_path):
-    """``story export`` of a slug that does not exist: exit 2, one line naming the slug."""
+    """``story export`` of a slug that does not exist in an empty archive: exit 2, one line
+    naming the slug."""
+    url = "sqlite:///" + str(tmp_path / "m.sqlite")
+    open_database(url).close()  # an empty archive: a command that only reads makes none
     config = tmp_path / "empty.toml"
-    config.write_text(
-        f"[storage]\nurl = {toml_value('sqlite:///' + str(tmp_path / 'm.sqlite'))}\n",
-        encoding="utf-8",
-    )
+    config.write_text(f"[storage]\nurl = {toml_value(url)}\n", encoding="utf-8")
     proc = monitor("--config", str(config), "story", "export", "no-such-story", cwd=tmp_path)
     line = _one_error_line(proc)
     assert "'no-such-story'" in line

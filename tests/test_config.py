@@ -202,6 +202,8 @@ def test_every_setting_has_its_environment_variable():
         text = samples.get(setting.type, "a,b")
         if setting.type == "bool" and setting.default is True:
             text = "false"
+        if setting.choices:
+            text = next(c for c in setting.choices if c != setting.default)
         cfg = configmod.load(None, env={setting.env: text})
         assert _value(cfg, setting) != setting.default, setting.env
 

@@ -723,8 +723,10 @@ def test_a_windows_1252_feed_labelled_utf_8_is_read_not_failed(tmp_path: Path) -
 @pytest.mark.slow
 def test_poll_command_survives_every_fault_at_once(tmp_path: Path) -> None:
     """``python -m monitor poll --all`` against one source per socket-level fault (the guard
-    cases need the mock transport, so they are left out) exits 0, logs one source_error JSON
-    line per failing source with its kind, stores each kind, and the healthy source is ok."""
+    cases need the mock transport, so they are left out) logs one source_error JSON
+    line per failing source with its kind, stores each kind, and the healthy source is ok; it
+    exits 1 and its last line counts the failed sources (issue 15: a failing round is seen by
+    its exit code)."""
     local = LOCAL_FAULTS
     with serve() as site:
         publish(site)
@@ -742,9 +744,13 @@ def test_poll_command_survives_every_fault_at_once(tmp_path: Path) -> None:
             text=True,
             timeout=120,
         )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     assert f"polled {len(local) + 1} sources ({len(local)} failed" in done.stdout
-    lines = [json.loads(line) for line in done.stderr.splitlines()]  # JSON only: no traceback
+    *logs, last = done.stderr.splitlines()
+    assert last == (
+        f"monitor: error: {len(local)} of {len(local) + 1} sources failed (see: monitor sources)"
+    )
+    lines = [json.loads(line) for line in logs]  # JSON only: no traceback
     logged = sorted((e["source"], e["error"]) for e in lines if e["event"] == "source_error")
     assert logged == sorted((f.id, f.kind) for f in local)
     with closing(sqlite3.connect(tmp_path / "monitor.sqlite")) as db:

@@ -656,16 +656,21 @@ def test_cli_import_refuses_broken_and_billion_laughs_files(tmp_path):
 
 @pytest.mark.slow
 def test_cli_sources_states_as_json_and_text(tmp_path, sites):
-    """After a poll where one feed answers 500: ``sources --format json`` gives each source
-    with the stable keys and ISO 8601 times: the failing one backing off an hour later with
-    its error, the good one ok, one removed from the file inactive, one added since new; two
-    days later the text listing says failing since the first error."""
+    """After a poll where one feed answers 500 (it exits 1, counting it): ``sources --format
+    json`` gives each source with the stable keys and ISO 8601 times: the failing one backing
+    off an hour later with its error, the good one ok, one removed from the file inactive, one
+    added since new; two days later the text listing says failing since the first error."""
     failing = sites["broken"].base + "/feed.xml"
     good = sites["linked"].base + "/news/rss.xml"
     gone = sites["unlinked"].base + "/feed"
     tables = [source_table("Broken", failing), source_table("Good", good)]
     config = write_config(tmp_path, *tables, source_table("Gone", gone))
-    ok(monitor("--config", str(config), "poll", "--now", T0, cwd=tmp_path, env=ENV))
+    polled = monitor("--config", str(config), "poll", "--now", T0, cwd=tmp_path, env=ENV)
+    assert polled.returncode == 1, polled.stderr  # one source failed (issue 15)
+    assert polled.stderr.splitlines()[-1] == (
+        "monitor: error: 1 of 3 sources failed (see: monitor sources)"
+    )
+    assert "Traceback" not in polled.stderr
     later = (at(T0) + timedelta(hours=1)).isoformat()
     config = write_config(tmp_path, *tables, source_table("New", "https://new.example/feed"))
 

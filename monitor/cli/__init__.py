@@ -8,7 +8,9 @@ of the result.
 - ``present``: what they print.
 
 Exit codes: 0 success; 1 the command ran but something failed (a page in ``extract``, a digest
-delivery); 2 a user's mistake (configuration, arguments, unknown story), printed as one line.
+delivery, a source in ``poll``, a storage fault: full disk, corrupt database, a folder that
+cannot be written); 2 a user's mistake (configuration, arguments, unknown story). Either is
+printed as one line naming the file, setting or path, never as a traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 
 from monitor.cli.parser import build_parser
 from monitor.errors import MonitorError, UserError
+from storage.errors import DatabaseError
 
 __all__ = ["build_parser", "main"]
 
@@ -30,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"monitor: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except MonitorError as exc:
+    except (MonitorError, DatabaseError) as exc:
+        # DatabaseError: a storage fault met mid-command (full disk, corrupt page), naming the
+        # database; storage.errors imports nothing, so catching it here loads no SQLAlchemy.
         print(f"monitor: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -39,3 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `monitor story export ... | head`: not an error; silence the interpreter's complaint.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # A file or folder the command writes that the system refuses (a full disk, a
+        # read-only folder) and no layer translated: still one line naming the path.
+        print(f"monitor: error: {_os_error(exc)}", file=sys.stderr)
+        return 1
+
+
+def _os_error(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{exc.filename}: {reason}" if exc.filename else reason

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import log as logmod
 from monitor.cli import present
-from monitor.cli.common import load_config, now_option, reading
+from monitor.cli.common import load_config, log_level, now_option, reading
 from monitor.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -31,6 +32,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
         sent = digest.send_due(app, now=now) if report.changed else []
         kept_facts.refresh(app, now=now)
     print(present.poll_report(report, len(sent)))
+    if report.sources_failed:
+        # A cron job or a script sees a failing round by its exit code; the round still stored
+        # what the other sources gave and sent the digests, which name the failing sources.
+        print(f"monitor: error: {present.failed_sources(report)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -42,10 +48,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_example(args: argparse.Namespace) -> int:
+    """The example configuration shipped in the package (monitor/config/example.toml)."""
+    from importlib import resources
+
+    print(resources.files("monitor.config").joinpath("example.toml").read_text("utf-8"), end="")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor import demo
 
-    logmod.setup(args.log_level or "warning", "text")
+    logmod.setup(log_level(args, "warning"), "text")
     result = demo.run(Path(args.out))
     print(result.summary())
     return 0

@@ -35,10 +35,21 @@ def time_option(option: str, value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def log_level(args: argparse.Namespace, default: str) -> str:
+    """``--log-level`` if given (checked like ``[log] level``), else ``default``."""
+    if args.log_level is None:
+        return default
+    try:
+        return configmod.one_of(configmod.LOG_LEVELS, args.log_level)
+    except ValueError as exc:
+        raise UserError(f"--log-level: {exc}") from None
+
+
 def load_config(args: argparse.Namespace) -> configmod.Config:
     """The configuration ``--config`` (or $MONITOR_CONFIG) names, with logging set up by it."""
+    level = log_level(args, "")  # a wrong option is answered before a wrong file
     cfg = configmod.load(args.config)
-    logmod.setup(args.log_level or cfg.log.level, cfg.log.format)
+    logmod.setup(level or cfg.log.level, cfg.log.format)
     return cfg
 
 
@@ -53,10 +64,11 @@ def writable_config(args: argparse.Namespace, command: str) -> None:
 
 @contextlib.contextmanager
 def reading(config: configmod.Config) -> Iterator[ReadSession]:
-    """A read session on the configured database, which is closed on the way out."""
+    """A read session on the configured database, which is closed on the way out. The
+    database must exist: a mistyped SQLite path is an error, not a new empty archive."""
     from monitor.app import open_db
 
-    db = open_db(config)
+    db = open_db(config, existing=True)
     try:
         with db.read() as session:
             yield session

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from monitor import __version__
 from monitor.cli.commands import (
+    cmd_config_example,
     cmd_demo,
     cmd_digest_send,
     cmd_explain,
@@ -45,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="configuration file (TOML); default $MONITOR_CONFIG, else defaults",
     )
     parser.add_argument("--log-level", default=None, help="debug, info, warning or error")
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_pipeline(sub)
+    _add_config(sub)
     _add_story(sub)
     _add_archive(sub)
     _add_digest(sub)
@@ -80,6 +84,17 @@ def _add_pipeline(sub: Commands) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help=".html or .html.gz files, URLs")
     p.set_defaults(func=cmd_extract)
+
+
+def _add_config(sub: Commands) -> None:
+    p = sub.add_parser("config", help="the configuration file")
+    config = p.add_subparsers(dest="config_command", required=True, metavar="SUBCOMMAND")
+    q = config.add_parser(
+        "example",
+        help="print an example configuration: every setting at its default, with its help "
+        "(monitor config example > monitor.toml)",
+    )
+    q.set_defaults(func=cmd_config_example)
 
 
 def _add_story(sub: Commands) -> None:

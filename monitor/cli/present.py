@@ -48,6 +48,12 @@ def poll_report(report: RoundReport, digests: int) -> str:
     )
 
 
+def failed_sources(report: RoundReport) -> str:
+    return (
+        f"{report.sources_failed} of {report.sources_polled} sources failed (see: monitor sources)"
+    )
+
+
 def digests_sent(sent: Sequence[Delivered]) -> list[str]:
     if not sent:
         return ["no digest due: nothing new since the last one"]

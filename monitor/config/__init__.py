@@ -11,9 +11,11 @@ This package imports nothing heavier than tomllib: a command reads its configura
 imports the library, so a mistake is answered at once.
 """
 
-from monitor.config.loader import Config, from_mapping, load
+from monitor.config.loader import Config, check_environment, from_mapping, load, variables
 from monitor.config.sections import (
     DEFAULT_DB_URL,
+    LOG_FORMATS,
+    LOG_LEVELS,
     SECTIONS,
     SETTINGS,
     EmailSettings,
@@ -26,11 +28,13 @@ from monitor.config.sections import (
     StorageSettings,
 )
 from monitor.config.tables import STORY_KEYS, TABLE_KEYS, Source, Story, TableKey
-from monitor.config.values import parse_duration
+from monitor.config.values import one_of, parse_duration
 from monitor.errors import ConfigError
 
 __all__ = [
     "DEFAULT_DB_URL",
+    "LOG_FORMATS",
+    "LOG_LEVELS",
     "SECTIONS",
     "SETTINGS",
     "STORY_KEYS",
@@ -48,7 +52,10 @@ __all__ = [
     "StorageSettings",
     "Story",
     "TableKey",
+    "check_environment",
     "from_mapping",
     "load",
+    "one_of",
     "parse_duration",
+    "variables",
 ]

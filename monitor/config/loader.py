@@ -5,6 +5,7 @@ variable), the place and what is wrong."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from typing import Any
 
 from monitor.config.sections import (
     SECTIONS,
+    SETTINGS,
     EmailSettings,
     FetchSettings,
     LogSettings,
@@ -39,9 +41,42 @@ class Config:
     ops: OpsSettings = field(default_factory=OpsSettings)
     sources: tuple[Source, ...] = ()
     stories: tuple[Story, ...] = ()
+    # "section.key": where a setting given in the file or the environment came from, as
+    # messages name it ("environment MONITOR_STORAGE_URL", "monitor.toml: [storage] url").
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
+
+    def where(self, section: str, key: str) -> str:
+        """Where ``[section] key`` was set, for a message about its value found wrong later
+        (a database URL no driver reads): the variable or the file's key."""
+        return self.origins.get(f"{section}.{key}") or f"{self.path}: [{section}] {key}"
+
+
+# MONITOR_* variables that are not settings: MONITOR_CONFIG names the file. MONITOR_TEST_*
+# belong to the test suite (MONITOR_TEST_POSTGRES=skip), which the commands it runs inherit.
+OTHER_VARIABLES = ("MONITOR_CONFIG",)
+TEST_PREFIX = "MONITOR_TEST_"
+
+
+def variables() -> list[str]:
+    """Every MONITOR_* variable the configuration reads: settings, secrets' _FILE variables,
+    MONITOR_CONFIG."""
+    names = [s.env for s in SETTINGS] + [s.env_file for s in SETTINGS if s.env_file]
+    return [*names, *OTHER_VARIABLES]
+
+
+def check_environment(env: Mapping[str, str]) -> None:
+    """A MONITOR_* variable that names no setting is a mistake (a misspelt override would
+    otherwise be silently ignored), refused like an unknown key of the file."""
+    known = variables()
+    for name in sorted(env):
+        if not name.startswith("MONITOR_") or name in known or name.startswith(TEST_PREFIX):
+            continue
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f" (did you mean {near[0]}?)" if near else " (see docs/configuration.md)"
+        raise ConfigError(f"environment {name}: unknown setting{hint}")
 
 
 def from_mapping(
@@ -53,6 +88,7 @@ def from_mapping(
 ) -> Config:
     """Build a Config from parsed TOML (``where`` names the file in error messages)."""
     env = os.environ if env is None else env
+    check_environment(env)
     base = base or Path.cwd()
     known = set(SECTIONS) | set(TABLES)
     unknown = sorted(set(data) - known)
@@ -60,10 +96,11 @@ def from_mapping(
         raise ConfigError(
             f"{where}: [{unknown[0]}]: unknown section (known: {', '.join(sorted(known))})"
         )
-    sections = {name: read_section(name, data.get(name), env, where) for name in SECTIONS}
+    origins: dict[str, str] = {}
+    sections = {name: read_section(name, data.get(name), env, where, origins) for name in SECTIONS}
     sources = read_sources(data.get("source"), where)
     stories = read_stories(data.get("story"), sources, base, where)
-    return Config(path=where, sources=sources, stories=stories, **sections)
+    return Config(path=where, sources=sources, stories=stories, origins=origins, **sections)
 
 
 def load(path: str | os.PathLike[str] | None, *, env: Mapping[str, str] | None = None) -> Config:

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.config.values import checked, declare, default_of, kind_of, toml_key
+from monitor.config.values import Rule, checked, declare, default_of, kind_of, toml_key
 from monitor.errors import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///data/monitor.sqlite"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "text")
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,16 @@ class StorageSettings:
     url: str = declare(
         DEFAULT_DB_URL,
         "SQLAlchemy database URL. A relative SQLite path is relative to the working directory. "
-        "PostgreSQL: postgresql+psycopg://user:password@host/dbname.",
+        "PostgreSQL: postgresql+psycopg://user@host/dbname, with the password here or in "
+        "`password`. A secret: `MONITOR_STORAGE_URL_FILE` may name a file holding it.",
+        secret=True,
+    )
+    password: str = declare(
+        "",
+        "The database password, put into `url` in place of any written there, so the URL "
+        "need not hold it. A secret: `MONITOR_STORAGE_PASSWORD_FILE` may name a file holding "
+        "it (the file PostgreSQL's own `POSTGRES_PASSWORD_FILE` reads, in docker-compose.yml).",
+        secret=True,
     )
     keep_html: bool = declare(
         True,
@@ -184,8 +195,17 @@ class EmailSettings:
     from_: str = declare("news-monitor@localhost", "The From address of digests.")
     smtp_url: str = declare(
         "",
-        "smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://... "
-        "Unset: digests are written as .eml files to outbox_dir.",
+        "smtp://[user[:password]@]host[:port] (STARTTLS when offered) or smtps://... "
+        "Unset: digests are written as .eml files to outbox_dir. A secret: "
+        "`MONITOR_EMAIL_SMTP_URL_FILE` may name a file holding it.",
+        secret=True,
+    )
+    smtp_password: str = declare(
+        "",
+        "The SMTP password, used with the user named in smtp_url in place of any password "
+        "written there, so the URL need not hold it. A secret: "
+        "`MONITOR_EMAIL_SMTP_PASSWORD_FILE` may name a file holding it.",
+        secret=True,
     )
     outbox_dir: str = declare("data/outbox", "Folder for .eml digests when smtp_url is unset.")
     max_items: int = declare(
@@ -198,8 +218,12 @@ class EmailSettings:
 
 @dataclass(frozen=True)
 class LogSettings:
-    level: str = declare("info", "debug, info, warning or error.")
-    format: str = declare("json", "json (one object per line) or text.")
+    level: str = declare(
+        "info",
+        "debug, info, warning or error (any case); `--log-level` overrides it.",
+        choices=LOG_LEVELS,
+    )
+    format: str = declare("json", "json (one object per line) or text.", choices=LOG_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -238,22 +262,70 @@ class Setting:
     type: str
     default: Any
     help: str
+    secret: bool = False  # also read from the file named by ``env_file``
+    choices: tuple[str, ...] = ()  # a str setting that must be one of these
 
     @property
     def env(self) -> str:
         return f"MONITOR_{self.section}_{self.key}".upper()
 
+    @property
+    def env_file(self) -> str | None:
+        return f"{self.env}_FILE" if self.secret else None
+
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(section, toml_key(f.name), kind_of(f), default_of(f), f.metadata["rule"].help)
+    Setting(
+        section,
+        toml_key(f.name),
+        kind_of(f),
+        default_of(f),
+        Rule.of(f).help,
+        Rule.of(f).secret,
+        Rule.of(f).choices,
+    )
     for section, cls in SECTIONS.items()
     for f in dataclasses.fields(cls)
 )
 
 
-def read_section(name: str, raw: Any, env: Mapping[str, str], where: str) -> Any:
+def _secret_file(variable: str, env: Mapping[str, str]) -> str:
+    """The text of the file ``env[variable]`` names, less its final line break (``echo`` and
+    editors add one; no password or URL ends with one)."""
+    path = env[variable]
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().removesuffix("\n").removesuffix("\r")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ConfigError(f"environment {variable}: cannot read {path}: {reason}") from None
+
+
+def _given(
+    name: str, key: str, f: dataclasses.Field[Any], raw: dict[str, Any], env: Mapping[str, str]
+) -> tuple[Any, bool, str] | None:
+    """Where ``[name] key`` is given: (value, from the environment?, origin for messages), the
+    environment first (its variable, else for a secret the file its ``_FILE`` variable names),
+    then the file's table; None when nowhere."""
+    env_name = f"MONITOR_{name}_{key}".upper()
+    file_name = f"{env_name}_FILE" if Rule.of(f).secret else ""
+    if file_name in env and env_name in env:
+        raise ConfigError(f"environment {env_name} and {file_name}: set one of them, not both")
+    if env_name in env:
+        return env[env_name], True, f"environment {env_name}"
+    if file_name in env:
+        return _secret_file(file_name, env), True, f"environment {file_name}"
+    if key in raw:
+        return raw[key], False, f"[{name}] {key}"
+    return None
+
+
+def read_section(
+    name: str, raw: Any, env: Mapping[str, str], where: str, origins: dict[str, str] | None = None
+) -> Any:
     """The settings of ``[name]``: the environment's, else the file's ``raw`` table's, else the
-    defaults; a ConfigError names the variable, or the file, section and key."""
+    defaults; a ConfigError names the variable, or the file, section and key. ``origins`` gets
+    ``"section.key"``: where each given setting came from, for later messages."""
     cls = SECTIONS[name]
     if raw is None:
         raw = {}
@@ -267,15 +339,15 @@ def read_section(name: str, raw: Any, env: Mapping[str, str], where: str) -> Any
         )
     values: dict[str, Any] = {}
     for key, f in fields.items():
-        env_name = f"MONITOR_{name}_{key}".upper()
-        if env_name in env:
-            value, from_env, origin = env[env_name], True, f"environment {env_name}"
-        elif key in raw:
-            value, from_env, origin = raw[key], False, f"{where}: [{name}] {key}"
-        else:
+        given = _given(name, key, f, raw, env)
+        if given is None:
             continue
+        value, from_env, origin = given
+        origin = origin if from_env else f"{where}: {origin}"
         try:
             values[f.name] = checked(f, value, from_env=from_env)
         except ValueError as exc:
             raise ConfigError(f"{origin}: {exc}") from None
+        if origins is not None:
+            origins[f"{name}.{key}"] = origin
     return cls(**values)

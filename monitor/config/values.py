@@ -166,6 +166,10 @@ class Rule:
     required: bool = False  # a table key that must be written (absent, it is checked as None)
     shown: str | None = None  # the default as the documentation words it, when not a value
     wrong: str | None = None  # the message for any wrong value, formatted with ``value``
+    choices: tuple[str, ...] = ()  # a str setting that must be one of these (any case)
+    # A secret (a password, a URL holding one): also read from the file its environment
+    # variable with _FILE appended names, so it need not sit in the file or the environment.
+    secret: bool = False
 
     @staticmethod
     def of(f: dataclasses.Field[Any]) -> Rule:
@@ -212,12 +216,22 @@ def _out_of_range(rule: Rule, value: Any) -> str | None:
     return None
 
 
+def one_of(choices: tuple[str, ...], value: str) -> str:
+    """``value`` in lower case if it is one of ``choices`` (any case); ValueError naming them."""
+    if value.lower() in choices:
+        return value.lower()
+    *first, last = choices
+    raise ValueError(f"expected {', '.join(first)} or {last}, got {value!r}")
+
+
 def checked(f: dataclasses.Field[Any], value: Any, *, from_env: bool = False) -> Any:
-    """``value`` converted to the kind ``f`` declares and within its range; ValueError saying
-    what is wrong (the rule's own wording when it has one)."""
+    """``value`` converted to the kind ``f`` declares and within its range (or among its
+    choices); ValueError saying what is wrong (the rule's own wording when it has one)."""
     rule = Rule.of(f)
     try:
         out = KINDS[kind_of(f)](value, from_env)
+        if rule.choices:
+            out = one_of(rule.choices, out)
     except ValueError:
         if rule.wrong is None:
             raise

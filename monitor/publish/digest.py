@@ -7,6 +7,7 @@ delivery leaves the events for the next attempt.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shlex
 import smtplib
@@ -200,11 +201,7 @@ def _copy_of(detail: dict[str, Any], row: Any) -> str | None:
 def deliver(message: EmailMessage, settings: EmailSettings, *, stem: str) -> str:
     """Send through SMTP, or write ``<outbox_dir>/<stem>.eml``; returns where it went."""
     if not settings.smtp_url:
-        outbox = Path(settings.outbox_dir)
-        outbox.mkdir(parents=True, exist_ok=True)
-        path = outbox / f"{stem}.eml"
-        path.write_bytes(bytes(message))
-        return str(path)
+        return _to_outbox(message, Path(settings.outbox_dir), stem)
     if not settings.to:
         raise ConfigError("[email] to: no recipients, but smtp_url is set")
     url = urlsplit(settings.smtp_url)
@@ -213,6 +210,8 @@ def deliver(message: EmailMessage, settings: EmailSettings, *, stem: str) -> str
             f"[email] smtp_url: expected smtp://host[:port] or smtps://..., "
             f"got {settings.smtp_url!r}"
         )
+    if settings.smtp_password and not url.username:
+        raise ConfigError("[email] smtp_password: set, but smtp_url names no user to log in as")
     port = url.port or (465 if url.scheme == "smtps" else 25)
     where = f"{url.scheme}://{url.hostname}:{port}"
     try:
@@ -229,11 +228,28 @@ def deliver(message: EmailMessage, settings: EmailSettings, *, stem: str) -> str
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if url.username:
-                smtp.login(unquote(url.username), unquote(url.password or ""))
+                password = settings.smtp_password or unquote(url.password or "")
+                smtp.login(unquote(url.username), password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         raise DeliveryError(f"{where}: cannot send the digest: {exc}") from exc
     return where
+
+
+def _to_outbox(message: EmailMessage, outbox: Path, stem: str) -> str:
+    """``<outbox>/<stem>.eml`` written; a folder that cannot be made or written (read-only, a
+    full disk) is a DeliveryError naming it and the setting."""
+    path = outbox / f"{stem}.eml"
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(message))
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # no half-written message for a reader to find
+            path.unlink(missing_ok=True)
+        raise DeliveryError(
+            f"[email] outbox_dir: cannot write {exc.filename or path}: {exc.strerror or exc}"
+        ) from exc
+    return str(path)
 
 
 def send_due(app: App, *, now: datetime) -> list[Delivered]:
