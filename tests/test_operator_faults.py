@@ -13,6 +13,7 @@ everywhere an outbox whose parent is a regular file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -532,8 +533,10 @@ def test_the_daemon_tick_logs_a_full_disk_and_keeps_running(
 
     from monitor import daemon
     from monitor.app import open_app
+    from monitor.ops.service import Ops
 
-    with open_app(demo_config, now=datetime.now(UTC)) as app:
+    quiet = dataclasses.replace(demo_config, ops=dataclasses.replace(demo_config.ops, listen=""))
+    with open_app(quiet, now=datetime.now(UTC)) as app:
         with app.db.engine.connect() as conn:
             pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
 
@@ -543,7 +546,7 @@ def test_the_daemon_tick_logs_a_full_disk_and_keeps_running(
 
         app.db.engine.dispose()
         with caplog.at_level(logging.ERROR, logger="monitor"):
-            daemon.tick(app, threading.Event())
+            daemon.tick(app, threading.Event(), Ops(app, quiet))
     failed = [r for r in caplog.records if r.getMessage() == "tick_failed"]
     assert len(failed) == 1
     assert failed[0].error == f"{app.db.name}: database or disk is full"
