@@ -97,13 +97,14 @@ class Labelled:
 
 def labelled(session: Session, story_id: int) -> list[Labelled]:
     """The story's labelled articles (cleared ones left out), the most recently labelled first."""
-    given = dict(
-        session.execute(
+    given: dict[int, int] = {
+        article_id: count
+        for article_id, count in session.execute(
             select(StoryLabel.article_id, func.count())
             .where(StoryLabel.story_id == story_id)
             .group_by(StoryLabel.article_id)
-        ).tuples()
-    )
+        )
+    }
     rows = session.execute(
         select(StoryLabel, Article, StoryArticle.relation)
         .join(Article, Article.id == StoryLabel.article_id)
@@ -114,7 +115,7 @@ def labelled(session: Session, story_id: int) -> list[Labelled]:
         )
         .where(StoryLabel.id.in_(_newest(story_id)), StoryLabel.value != "clear")
         .order_by(StoryLabel.id.desc())
-    ).tuples()
+    )
     return [
         Labelled(
             a.url,

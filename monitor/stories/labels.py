@@ -100,12 +100,13 @@ def label(
 def refit(session: WriteSession, story_id: int, prior: float) -> float | None:
     """Fit the story's threshold from its labelled articles' stored scores and keep it; None
     (the configured threshold decides) when no labelled article has a same-story score."""
-    scored = [r for r in members.story_scores(session, story_id) if r.label is not None]
-    fitted = (
-        fit_threshold([(r.score, r.keyword_hits, r.label == "in") for r in scored], prior)
-        if scored
-        else None
-    )
+    given = labels.current_labels(session, story_id)
+    scored = [
+        (r.score, r.keyword_hits, given[r.article_id].value == "in")
+        for r in members.story_scores(session, story_id)
+        if r.article_id in given
+    ]
+    fitted = fit_threshold(scored, prior) if scored else None
     labels.set_fitted(session, story_id, fitted)
     return fitted
 
