@@ -39,12 +39,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_story_labels_article", "story_labels", ["story_id", "article_id", "id"])
-    with op.batch_alter_table("stories") as batch:
-        batch.add_column(sa.Column("fitted_threshold", sa.Float(), nullable=True))
+    # Plain ALTER TABLE, not a batch operation: on SQLite a batch copies the table and drops the
+    # old one, and with foreign keys on that deletes (cascade) every story's decisions (0002).
+    op.add_column("stories", sa.Column("fitted_threshold", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stories") as batch:
-        batch.drop_column("fitted_threshold")
+    # SQLite has had DROP COLUMN since 3.35 (see 0007).
+    op.execute("ALTER TABLE stories DROP COLUMN fitted_threshold")
     op.drop_index("ix_story_labels_article", table_name="story_labels")
     op.drop_table("story_labels")
