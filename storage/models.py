@@ -245,7 +245,7 @@ class Story(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # The story threshold fitted from the analyst's labels (monitor.match.fit); None: no label.
-    fitted_threshold: Mapped[float | None]
+    fitted_threshold: Mapped[float | None] = mapped_column(Float)
 
 
 class StoryArticle(Base):
