@@ -133,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"{len(articles) - 1} candidates (scored in {scored_s:.0f} s), labels from the ground "
         "truth, threshold refit after each (prior 0.26)"
     )
-    header = f"{'labels':30} {'k':>3} " + " ".join(f"{d + ' P/R/F1':>20}" for d in [*DATASETS, "all"])
+    header = f"{'labels':30} {'k':>3} " + " ".join(
+        f"{d + ' P/R/F1':>20}" for d in [*DATASETS, "all"]
+    )
     print(header + f" {'thr median':>10}")
     report: dict[str, Any] = {"seeds": len(seeds), "candidates": len(articles) - 1, "runs": {}}
     for name, pick in (("suggest order, all", suggest_order), ("random order, all", random_order)):
