@@ -307,3 +307,52 @@ def test_an_article_the_story_never_decided_can_be_labelled(demo_config, replay,
         assert relation == "off_topic" and entry["label"]["note"] == "county news"
         with pytest.raises(LabelError, match="nowhere"):
             label(app, story, base + "/nowhere.html", "in", note=None, now=now)
+
+
+N1 = "/northern-ledger/2023/03/23/ottawa-washington-roxham-road-deal.html"
+D2 = "/daily-digest/2023/03/25/ottawa-washington-roxham-deal-biden-arrives.html"
+
+
+def _relation(app, story, url: str) -> tuple[str, str | None, str | None]:
+    """The story's relation to ``url``, what it copies and its label's value."""
+    with app.db.read() as session:
+        built = checked(storyfile.build(session, story.slug))
+    relation, entry = _where(built, url)
+    label_ = entry["label"]
+    return relation, entry.get("copy_of"), label_["value"] if label_ else None
+
+
+def test_a_copy_labelled_in_stays_when_its_original_leaves_and_clearing_restores_both(
+    demo_config, replay, manifest, db_url
+):
+    """A copy labelled ``in`` stays a copy; when its original is labelled ``out`` the copy stays
+    in the story as an original (its label decides) instead of leaving with it. The original's
+    label withdrawn, the matcher takes it back in through the copy stage: published first, it
+    leads its copy group again and the labelled copy points at it. An off-topic article labelled
+    ``in`` and then cleared leaves the story again."""
+    config = with_db(demo_config, db_url)
+    _rounds(config, replay, manifest)
+    now = _after_rounds(manifest)
+    base = replay.base
+    with open_app(config, now=now) as app:
+        (story,) = app.stories
+        assert _relation(app, story, base + D2) == ("copy", base + N1, None)
+        kept = label(app, story, base + D2, "in", note=None, now=now)
+        assert (kept.before, kept.after, kept.changes) == ("copy", "copy", [])
+        assert _relation(app, story, base + D2) == ("copy", base + N1, "in")
+
+        out = label(app, story, base + N1, "out", note="wrong story", now=now)
+        assert (out.before, out.after) == ("original", "off_topic")
+        assert _relation(app, story, base + N1) == ("off_topic", None, "out")
+        assert _relation(app, story, base + D2) == ("original", None, "in")
+
+        back = label(app, story, base + N1, "clear", note=None, now=now + timedelta(minutes=1))
+        assert back.after == "original" and back.fitted is None
+        assert _relation(app, story, base + N1) == ("original", None, None)
+        assert _relation(app, story, base + D2) == ("copy", base + N1, "in")
+
+        joined = label(app, story, base + BONSPIEL, "in", note=None, now=now)
+        assert (joined.before, joined.after) == ("off_topic", "original")
+        left = label(app, story, base + BONSPIEL, "clear", note=None, now=now)
+        assert left.after == "off_topic"
+        assert _relation(app, story, base + BONSPIEL) == ("off_topic", None, None)
