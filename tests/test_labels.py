@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from monitor import demo
 from monitor.app import open_app
+from monitor.demo.server import ReplayServer
 from monitor.errors import LabelError
 from monitor.match import story_bar
 from monitor.stories.labels import label
@@ -29,19 +32,33 @@ FAIR = "/lakeshore-post/2023/03/23/clinton-county-fair-budget.html"
 COURRIER = "/courrier-estrie/2023/03/24/fermeture-chemin-roxham-legault.html"
 
 
-def _polled(replay, manifest, tmp_path: Path) -> Path:
-    """The demo's three rounds polled with ``monitor poll`` into a SQLite file; the config."""
-    cfg = write_demo_config(
-        tmp_path / "c.toml",
-        base=replay.base,
-        manifest=manifest,
-        db=tmp_path / "m.sqlite",
-        outbox=tmp_path / "out",
+@pytest.fixture(scope="module")
+def polled(manifest, tmp_path_factory):
+    """The demo's three rounds polled once with ``monitor poll`` into a SQLite file, the replay
+    left serving its last round: (the server, the database file)."""
+    folder = tmp_path_factory.mktemp("polled")
+    with ReplayServer(demo.STORY, [r["name"] for r in manifest["round"]]) as server:
+        cfg = _config(server.base, manifest, folder, folder / "m.sqlite")
+        for spec in manifest["round"]:
+            server.set_round(spec["name"])
+            ok(monitor("--config", str(cfg), "poll", "--now", spec["now"], cwd=folder))
+        yield server, folder / "m.sqlite"
+
+
+def _config(base: str, manifest: dict, folder: Path, db: Path) -> Path:
+    return write_demo_config(
+        folder / "c.toml", base=base, manifest=manifest, db=db, outbox=folder / "out"
     )
-    for spec in manifest["round"]:
-        replay.set_round(spec["name"])
-        ok(monitor("--config", str(cfg), "poll", "--now", spec["now"], cwd=tmp_path))
-    return cfg
+
+
+def _polled(polled, manifest, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the polled database of its own for one test: its configuration and the
+    replay's base URL."""
+    server, db = polled
+    for suffix in ("", "-wal", "-shm"):  # the WAL is checkpointed on close; copied if not
+        if Path(f"{db}{suffix}").exists():
+            shutil.copy(f"{db}{suffix}", tmp_path / f"m.sqlite{suffix}")
+    return _config(server.base, manifest, tmp_path, tmp_path / "m.sqlite"), server.base
 
 
 def _export(cfg: Path, slug: str, cwd: Path) -> dict:
@@ -67,7 +84,7 @@ def _suggested(cfg: Path, slug: str, cwd: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_a_label_moves_the_line_redecides_the_past_and_is_shown_everywhere(
-    replay, manifest, tmp_path
+    polled, manifest, tmp_path
 ):
     """Labelling an accepted article ``out`` makes it off-topic, fits the threshold just above
     its reach (only ``out`` labels: the line can only go up), and re-decides the past at it: an
@@ -75,8 +92,8 @@ def test_a_label_moves_the_line_redecides_the_past_and_is_shown_everywhere(
     label ({value, note, at}), the matcher's kind and score beside it, and both thresholds;
     ``story scores``, ``story labels`` and ``explain`` show them. Withdrawn, the label gives
     the article back to the matcher at the configured threshold, and both return."""
-    cfg = _polled(replay, manifest, tmp_path)
-    slug, base = manifest["slug"], replay.base
+    cfg, base = _polled(polled, manifest, tmp_path)
+    slug = manifest["slug"]
     before = _export(cfg, slug, tmp_path)
     assert _where(before, base + CHAMPLAIN)[0] == "original"
     assert _where(before, base + MIGRANTS)[0] == "original"
@@ -145,13 +162,13 @@ def test_a_label_moves_the_line_redecides_the_past_and_is_shown_everywhere(
 
 
 @pytest.mark.slow
-def test_labels_survive_later_polls_rechecks_redecide_and_backfill(replay, manifest, tmp_path):
+def test_labels_survive_later_polls_rechecks_redecide_and_backfill(polled, manifest, tmp_path):
     """An off-topic article labelled ``in`` stays a member and an accepted one labelled ``out``
     stays off-topic, with their labels, through a later ``poll --all`` (every article
     re-checked), ``story redecide`` and ``story backfill --off-topic``: the matcher never
     overrides a label, even when no threshold can agree with both."""
-    cfg = _polled(replay, manifest, tmp_path)
-    slug, base = manifest["slug"], replay.base
+    cfg, base = _polled(polled, manifest, tmp_path)
+    slug = manifest["slug"]
     later = _after_rounds(manifest) + timedelta(hours=2)
     args = ("--config", str(cfg), "story", "label", slug)
     ok(monitor(*args, base + BONSPIEL, "in", "--now", later.isoformat(), cwd=tmp_path))
@@ -174,15 +191,15 @@ def test_labels_survive_later_polls_rechecks_redecide_and_backfill(replay, manif
 
 @pytest.mark.slow
 def test_suggest_lists_unlabelled_articles_nearest_the_line_and_errors_are_one_line(
-    replay, manifest, tmp_path
+    polled, manifest, tmp_path
 ):
     """``story scores --suggest`` lists the unlabelled same-story decisions by their distance
     from the bar at the threshold the story decides with, both sides, each with its score, bar
     and relation; a labelled article leaves the list and the bar follows the fitted threshold.
     An unknown story, URL or a seed is one line and exit 1; a wrong combination of options is
     one line and exit 2."""
-    cfg = _polled(replay, manifest, tmp_path)
-    slug, base = manifest["slug"], replay.base
+    cfg, base = _polled(polled, manifest, tmp_path)
+    slug = manifest["slug"]
     first = _suggested(cfg, slug, tmp_path)
     assert [abs(r["margin"]) for r in first] == sorted(abs(r["margin"]) for r in first)
     assert {r["relation"] for r in first} >= {"original", "off_topic"}, "both sides of the line"
