@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import random
 
-import pytest
-
 from monitor.match import Decision, story_bar
-from monitor.match.fit import PRIOR_WEIGHT, errors, fit_threshold, reach
+from monitor.match.fit import PRIOR_WEIGHT, errors, fit_threshold, reach, separating_threshold
 from monitor.match.label import apply_label, matcher_of, unlabelled_match
 
 PRIOR = 0.26
@@ -29,15 +27,22 @@ def _fewest_errors(labelled: list[tuple[float, float, bool]]) -> int:
     return min(errors(labelled, t) for t in tries)
 
 
+def _shrunk(target: float, n: int, prior: float = PRIOR) -> float:
+    return round(prior + n / (n + PRIOR_WEIGHT) * (target - prior), 4)
+
+
 def test_no_labels_leave_the_prior():
     """Without labels the fitted threshold is the configured one."""
-    assert fit_threshold([], PRIOR) == PRIOR
+    assert fit_threshold([], PRIOR) == PRIOR == separating_threshold([], PRIOR)
 
 
-def test_in_labels_below_the_line_lower_it_to_the_lowest_of_them():
-    """Articles labelled in that score under the bar lower the threshold just enough to admit
-    them all, and no further."""
-    assert fit_threshold([(0.20, 0, True), (0.22, 0, True)], PRIOR) == 0.20
+def test_in_labels_below_the_line_lower_it_toward_the_lowest_of_them():
+    """Articles labelled in that score under the bar are separated by the lowest of them (the
+    highest threshold that admits them all); the fit moves n / (n + PRIOR_WEIGHT) of the way
+    there from the prior."""
+    labelled = [(0.20, 0, True), (0.22, 0, True)]
+    assert separating_threshold(labelled, PRIOR) == 0.20
+    assert fit_threshold(labelled, PRIOR) == _shrunk(0.20, 2)
 
 
 def test_in_labels_above_the_line_leave_it():
@@ -45,10 +50,12 @@ def test_in_labels_above_the_line_leave_it():
     assert fit_threshold([(0.40, 0, True), (0.30, 0, True)], PRIOR) == PRIOR
 
 
-def test_out_labels_above_the_line_raise_it_just_past_the_highest():
-    """Articles labelled out that pass the bar raise the threshold one step above the highest
-    of them, so it no longer admits them."""
-    assert fit_threshold([(0.30, 0, False), (0.28, 0, False)], PRIOR) == 0.3001
+def test_out_labels_above_the_line_raise_it_toward_just_past_the_highest():
+    """Articles labelled out that pass the bar are separated one step above the highest of
+    them; the fit moves toward it."""
+    labelled = [(0.30, 0, False), (0.28, 0, False)]
+    assert separating_threshold(labelled, PRIOR) == 0.3001
+    assert fit_threshold(labelled, PRIOR) == _shrunk(0.3001, 2)
 
 
 def test_out_labels_below_the_line_leave_it():
@@ -58,52 +65,68 @@ def test_out_labels_below_the_line_leave_it():
 
 def test_a_keyword_halves_the_bar_so_its_reach_is_twice_the_score():
     """An article that hits a story keyword needs half the threshold: labelled in at 0.11 with
-    a keyword, it is admitted by 0.22 (its reach), so the line goes down to 0.22, not 0.11."""
-    fitted = fit_threshold([(0.11, 1, True)], PRIOR)
-    assert fitted == 0.22
-    assert story_bar(fitted, 1) <= 0.11
+    a keyword, it is admitted by 0.22 (its reach), so the line goes toward 0.22, not 0.11."""
+    assert separating_threshold([(0.11, 1, True)], PRIOR) == 0.22
+    assert story_bar(0.22, 1) <= 0.11
+    assert fit_threshold([(0.11, 1, True)], PRIOR) == _shrunk(0.22, 1)
 
 
-def test_both_sides_take_the_gap_shrunk_toward_the_prior():
-    """With an out label at 0.10 and an in label at 0.20 the gap is (0.10, 0.20]: its midpoint
-    0.15, moved from the prior by n / (n + PRIOR_WEIGHT) of the way, and kept inside the gap."""
+def test_both_sides_take_the_gaps_midpoint_shrunk_toward_the_prior():
+    """With an out label at 0.10 and an in label at 0.20 the gap is (0.10, 0.20]: separated at
+    its midpoint 0.15; two labels move the line half way there, a hundred nearly all the way."""
     labelled = [(0.10, 0, False), (0.20, 0, True)]
-    weight = 2 / (2 + PRIOR_WEIGHT)
-    expected = min(max(PRIOR + weight * (0.15 - PRIOR), 0.1001), 0.20)
-    assert fit_threshold(labelled, PRIOR) == pytest.approx(expected, abs=1e-4)
-    assert fit_threshold(labelled, PRIOR) == 0.20  # half way is past the gap: its top
-    many = labelled * 50  # many labels: nearly the midpoint
-    assert fit_threshold(many, PRIOR) == pytest.approx(PRIOR + 100 / 102 * (0.15 - PRIOR), abs=1e-4)
+    assert separating_threshold(labelled, PRIOR) == 0.15
+    assert fit_threshold(labelled, PRIOR) == _shrunk(0.15, 2)
+    assert fit_threshold(labelled * 50, PRIOR) == _shrunk(0.15, 100)
 
 
-def test_a_prior_inside_the_gap_moves_toward_the_middle_only():
-    """A prior inside the best gap stays inside it, moved toward its midpoint."""
-    fitted = fit_threshold([(0.20, 0, False), (0.40, 0, True)], PRIOR)
-    assert PRIOR < fitted < 0.30
+def test_one_far_label_does_not_drag_the_line_all_the_way():
+    """A follow-up labelled in at a score of 0.02 is in the story by its label; one such label
+    moves the threshold a third of the way down, not to 0.02 (which would admit everything
+    the matcher scored above it)."""
+    fitted = fit_threshold([(0.02, 0, True)], PRIOR)
+    assert fitted == _shrunk(0.02, 1)
+    assert fitted > 0.1
 
 
 def test_labels_that_cannot_be_separated_get_fewest_wrong_nearest_the_prior():
     """An out label scoring above an in label: no threshold gets both right, and the prior
-    between them gets both wrong. The fit gets one wrong: of the two equally good stretches
-    (admit both, or neither) it takes the one nearer the prior, just above 0.30."""
+    between them gets both wrong. The separating threshold gets one wrong: of the two equally
+    good stretches (admit both, or neither) the one nearer the prior, just above 0.30."""
     labelled = [(0.30, 0, False), (0.20, 0, True)]
     assert errors(labelled, PRIOR) == 2
-    fitted = fit_threshold(labelled, PRIOR)
-    assert errors(labelled, fitted) == 1
-    assert fitted == 0.3001
-    assert fit_threshold(labelled, 0.24) == 0.20  # nearer the lower stretch: admit both
+    assert separating_threshold(labelled, PRIOR) == 0.3001
+    assert errors(labelled, 0.3001) == 1
+    assert separating_threshold(labelled, 0.24) == 0.20  # nearer the lower stretch
 
 
-def test_property_the_fit_gets_as_few_labels_wrong_as_any_threshold():
-    """On random label sets the fitted threshold gets no more labels wrong than the best
+def test_property_the_separating_threshold_gets_as_few_labels_wrong_as_any():
+    """On random label sets the separating threshold gets no more labels wrong than the best
     threshold there is, and is never negative."""
     for seed in range(200):
         rng = random.Random(seed)
         labelled = _random_labels(rng, rng.randint(1, 12))
         prior = round(rng.uniform(0.05, 0.5), 4)
+        target = separating_threshold(labelled, prior)
+        assert target >= 0
+        assert errors(labelled, target) == _fewest_errors(labelled)
+
+
+def test_property_the_fit_moves_from_the_prior_toward_the_separating_threshold():
+    """On random label sets the fitted threshold lies between the prior and the separating
+    threshold, n / (n + PRIOR_WEIGHT) of the way; with the same labels many times over it comes
+    closer to the separating threshold by as much."""
+    for seed in range(200):
+        rng = random.Random(seed)
+        labelled = _random_labels(rng, rng.randint(1, 12))
+        prior = round(rng.uniform(0.05, 0.5), 4)
+        target = separating_threshold(labelled, prior)
         fitted = fit_threshold(labelled, prior)
-        assert fitted >= 0
-        assert errors(labelled, fitted) == _fewest_errors(labelled)
+        assert min(prior, target) - 1e-9 <= fitted <= max(prior, target) + 1e-9
+        assert fitted == _shrunk(target, len(labelled), prior)
+        many = labelled * 50
+        gap = abs(fit_threshold(many, prior) - separating_threshold(many, prior))
+        assert gap <= PRIOR_WEIGHT / (len(many) + PRIOR_WEIGHT) * abs(prior - target) + 1e-4
 
 
 def test_property_one_sided_labels_move_the_line_only_their_way():

@@ -86,75 +86,78 @@ def _suggested(cfg: Path, slug: str, cwd: Path) -> list[dict]:
 def test_a_label_moves_the_line_redecides_the_past_and_is_shown_everywhere(
     polled, manifest, tmp_path
 ):
-    """Labelling an accepted article ``out`` makes it off-topic, fits the threshold just above
-    its reach (only ``out`` labels: the line can only go up), and re-decides the past at it: an
-    article that scored less leaves too, and the command prints it. The story file carries the
-    label ({value, note, at}), the matcher's kind and score beside it, and both thresholds;
-    ``story scores``, ``story labels`` and ``explain`` show them. Withdrawn, the label gives
-    the article back to the matcher at the configured threshold, and both return."""
+    """At a configured threshold of 0.5 two follow-ups are off-topic. Labelling the weaker one
+    ``in`` makes it an original and fits the threshold down toward its reach (only ``in``
+    labels: the line can only go down), and the past is re-decided at it: the stronger one,
+    unlabelled, joins too, and the command prints it. The story file carries the label
+    ({value, note, at}), the matcher's kind and score beside it, and both thresholds;
+    ``story scores``, ``story labels``, ``explain`` and the Markdown show them. Withdrawn, the
+    label gives the article back to the matcher at the configured threshold, and both leave."""
     cfg, base = _polled(polled, manifest, tmp_path)
+    cfg.write_text(cfg.read_text("utf-8") + "story_threshold = 0.5\n", encoding="utf-8")
     slug = manifest["slug"]
-    before = _export(cfg, slug, tmp_path)
-    assert _where(before, base + CHAMPLAIN)[0] == "original"
-    assert _where(before, base + MIGRANTS)[0] == "original"
     now = (_after_rounds(manifest) + timedelta(hours=1)).isoformat()
+    ok(monitor("--config", str(cfg), "story", "redecide", slug, "--now", now, cwd=tmp_path))
+    before = _export(cfg, slug, tmp_path)
+    assert _where(before, base + CHAMPLAIN)[0] == "off_topic"
+    assert _where(before, base + MIGRANTS)[0] == "off_topic"
     args = ("--config", str(cfg), "story", "label", slug)
 
-    done = monitor(
-        *args, base + CHAMPLAIN, "out", "--note", "local angle", "--now", now, cwd=tmp_path
-    )
+    done = monitor(*args, base + MIGRANTS, "in", "--note", "a followup", "--now", now, cwd=tmp_path)
     ok(done)
-    assert "labelled out" in done.stdout and "original -> off_topic" in done.stdout
-    assert "fitted from its labels; configured 0.26" in done.stdout
-    assert base + MIGRANTS in done.stdout, "the weaker article left at the new threshold"
+    assert "labelled in" in done.stdout and "off_topic -> original" in done.stdout
+    assert "fitted from its labels; configured 0.5" in done.stdout
+    assert base + CHAMPLAIN in done.stdout, "the stronger one joined at the new threshold"
 
     after = _export(cfg, slug, tmp_path)
-    relation, entry = _where(after, base + CHAMPLAIN)
-    assert relation == "off_topic"
-    assert entry["label"] == {"value": "out", "note": "local angle", "at": now}
+    relation, entry = _where(after, base + MIGRANTS)
+    assert relation == "original"
+    assert entry["label"] == {"value": "in", "note": "a followup", "at": now}
     assert entry["match"]["kind"] == "label"
-    assert entry["match"]["matcher"]["kind"] == "same_story"
-    score = entry["match"]["scores"]["score"]
-    hits = entry["match"]["scores"]["keyword_hits"]
+    assert entry["match"]["matcher"]["kind"] == "off_topic"
+    assert entry["match"]["scores"]["score"] < story_bar(0.5, 1), "the matcher's score stays"
     fitted = after["story_threshold"]["fitted"]
-    assert after["story_threshold"]["configured"] == 0.26
-    assert story_bar(fitted, hits) > score, "the fitted line keeps the labelled article out"
-    moved_relation, moved = _where(after, base + MIGRANTS)
-    assert moved_relation == "off_topic" and moved["label"] is None
-    assert moved["match"]["redecided"][-1]["relation"] == "original"
+    assert after["story_threshold"]["configured"] == 0.5
+    assert fitted < 0.5
+    moved_relation, moved = _where(after, base + CHAMPLAIN)
+    assert moved_relation == "original" and moved["label"] is None
+    assert moved["match"]["scores"]["score"] >= story_bar(fitted, 1)
+    assert moved["match"]["redecided"][-1]["relation"] == "off_topic"
     assert after["version"] > before["version"]
 
     scores = monitor("--config", str(cfg), "story", "scores", slug, cwd=tmp_path)
     ok(scores)
-    assert f"story_threshold {fitted} (fitted from its labels; configured 0.26)" in scores.stdout
-    assert "(labelled out: off-topic)" in scores.stdout
+    assert f"story_threshold {fitted} (fitted from its labels; configured 0.5)" in scores.stdout
+    assert "(labelled in: in story)" in scores.stdout
     listed = monitor(
         "--config", str(cfg), "story", "labels", slug, "--format", "json", cwd=tmp_path
     )
     ok(listed)
     (row,) = json.loads(listed.stdout)
     assert (row["url"], row["label"]["value"], row["relation"]) == (
-        base + CHAMPLAIN,
-        "out",
-        "off_topic",
+        base + MIGRANTS,
+        "in",
+        "original",
     )
     table = monitor("--config", str(cfg), "story", "labels", slug, cwd=tmp_path)
     ok(table)
-    assert "note: local angle" in table.stdout and base + CHAMPLAIN in table.stdout
-    why = monitor("--config", str(cfg), "explain", base + CHAMPLAIN, cwd=tmp_path)
+    assert "note: a followup" in table.stdout and base + MIGRANTS in table.stdout
+    why = monitor("--config", str(cfg), "explain", base + MIGRANTS, cwd=tmp_path)
     ok(why)
-    assert "label: out" in why.stdout and "the matcher said: same_story" in why.stdout
+    assert "label: in" in why.stdout and "the matcher said: off_topic" in why.stdout
     md = monitor("--config", str(cfg), "story", "export", slug, "--format", "md", cwd=tmp_path)
     ok(md)
-    assert "labelled out by the analyst: local angle" in md.stdout
+    assert "labelled in by the analyst: a followup" in md.stdout
+    assert "label: in, given" in md.stdout
 
-    cleared = monitor(*args, base + CHAMPLAIN, "--clear", "--now", now, cwd=tmp_path)
+    cleared = monitor(*args, base + MIGRANTS, "--clear", "--now", now, cwd=tmp_path)
     ok(cleared)
-    assert "label withdrawn" in cleared.stdout and "off_topic -> original" in cleared.stdout
+    assert "label withdrawn" in cleared.stdout and "original -> off_topic" in cleared.stdout
     back = _export(cfg, slug, tmp_path)
     assert back["story_threshold"]["fitted"] is None
-    assert _where(back, base + CHAMPLAIN)[1]["label"] is None
-    assert _where(back, base + MIGRANTS)[0] == "original"
+    relation, entry = _where(back, base + MIGRANTS)
+    assert relation == "off_topic" and entry["label"] is None
+    assert _where(back, base + CHAMPLAIN)[0] == "off_topic"
     listed = monitor(
         "--config", str(cfg), "story", "labels", slug, "--format", "json", cwd=tmp_path
     )
