@@ -11,8 +11,10 @@ the configured 0.26 as the prior), and so on k times. Decisions are then the lab
 labelled articles and the fitted threshold for the rest (copies are decided before the story
 stage and are never suggested). Prints P/R/F1 per set and overall at each k, on every
 candidate (what the story file then holds) and on the unlabelled ones alone (what the fitted
-threshold learnt), beside the same number of labels taken at random (the value of the
-``--suggest`` order) and each seed's own best threshold (the ceiling of a threshold per story).
+threshold learnt), for three orders of labelling: ``--suggest``'s; an analyst correcting the
+story's mistakes as they come across them (a random wrongly decided candidate each time); and
+labels on random candidates (the value of the ``--suggest`` order). Beside them, each seed at
+its own best threshold (the ceiling of a threshold per story).
 The benchmark articles have no story keywords, so the bar is the threshold itself.
 """
 
@@ -46,16 +48,35 @@ from benchmarks.matching import (  # noqa: E402
 from monitor.match import MatchSettings  # noqa: E402
 from monitor.match.fit import fit_threshold  # noqa: E402
 
-Picker = Callable[[np.ndarray, np.ndarray, float, random.Random], int]
+# (scores, ground truth, unlabelled same-story candidates, threshold, rng) -> the candidate to
+# label next, or -1 for none.
+Picker = Callable[[np.ndarray, np.ndarray, np.ndarray, float, random.Random], int]
 
 
-def suggest_order(scores: np.ndarray, open_: np.ndarray, threshold: float, _: random.Random) -> int:
+def suggest_order(
+    scores: np.ndarray, _: np.ndarray, open_: np.ndarray, threshold: float, __: random.Random
+) -> int:
     """``story scores --suggest``: the unlabelled candidate nearest the bar (no keywords)."""
     distance = np.where(open_, np.abs(scores - threshold), np.inf)
     return int(np.argmin(distance))
 
 
-def random_order(scores: np.ndarray, open_: np.ndarray, _: float, rng: random.Random) -> int:
+def mistakes_order(
+    scores: np.ndarray,
+    positive: np.ndarray,
+    open_: np.ndarray,
+    threshold: float,
+    rng: random.Random,
+) -> int:
+    """An analyst correcting what they come across: any candidate the story decides wrongly at
+    its threshold now (a follow-up left out, another event let in); -1 when none is left."""
+    wrong = np.flatnonzero(open_ & ((scores >= threshold) != positive))
+    return int(rng.choice(wrong)) if len(wrong) else -1
+
+
+def random_order(
+    _: np.ndarray, __: np.ndarray, open_: np.ndarray, ___: float, rng: random.Random
+) -> int:
     """A label on any unlabelled candidate: the baseline the suggest order is measured against."""
     return int(rng.choice(np.flatnonzero(open_)))
 
@@ -75,7 +96,9 @@ def labelled_row(
         open_ = finite & ~labelled
         if not open_.any():
             break
-        j = pick(scores, open_, threshold, rng)
+        j = pick(scores, positive, open_, threshold, rng)
+        if j < 0:
+            break
         labelled[j] = True
         given.append((round(float(scores[j]), 4), 0.0, bool(positive[j])))
         threshold = fit_threshold(given, prior)
@@ -138,7 +161,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     print(header + f" {'thr median':>10}")
     report: dict[str, Any] = {"seeds": len(seeds), "candidates": len(articles) - 1, "runs": {}}
-    for name, pick in (("suggest order, all", suggest_order), ("random order, all", random_order)):
+    orders = (
+        ("suggest order, all", suggest_order),
+        ("mistakes order, all", mistakes_order),
+        ("random order, all", random_order),
+    )
+    for name, pick in orders:
         for k in ks:
             accepted, labelled, thresholds = simulate(rows, positive, k, pick)
             every = table(accepted, positive, valid, seed_sets)
@@ -149,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 "threshold_median": float(np.median(thresholds)),
             }
             print(f"{name:30} {k:3} {_cells(every)} {np.median(thresholds):10.3f}")
-            if k and name.startswith("suggest"):
+            if k and not name.startswith("random"):
                 print(f"{'  the unlabelled only':30} {k:3} {_cells(unlabelled)}")
     _, decided = per_seed_thresholds(articles, seeds, rows)
     ceiling = table(np.nan_to_num(decided, nan=0.0) > 0, positive, valid, seed_sets)
