@@ -130,6 +130,34 @@ def table(
     }
 
 
+def gate_measure() -> dict[str, float]:
+    """The figures tests/test_labels_gate.py pins, on the subset of ``matching.gate_measure``
+    (one seed per event of ECB+ topics 1-8, all NewsWCL50, the first 20 BASIL events; every
+    article of those events a candidate), which scores in seconds: overall F1 with 3 and 5
+    labels a story in the ``--suggest`` order and 5 in the mistakes order."""
+    articles = load_articles()
+    topics = sorted({a.topic for a in articles if a.dataset == "ecbplus"})[:8]
+    basil = sorted({a.event for a in articles if a.dataset == "basil"})[:20]
+    keep = {
+        i
+        for i, a in enumerate(articles)
+        if a.topic in topics or a.dataset == "newswcl50" or a.event in basil
+    }
+    seeds = [s for s in seeds_of(articles) if s in keep]
+    rows = story_rows(articles, MatchSettings(), seeds, workers=1, candidates=sorted(keep))
+    positive, _, seed_sets = _masks(articles, seeds)
+    valid = ~np.isnan(rows)
+    out = {}
+    for name, pick, k in (
+        ("suggest", suggest_order, 3),
+        ("suggest", suggest_order, 5),
+        ("mistakes", mistakes_order, 5),
+    ):
+        accepted, _, _ = simulate(rows, positive, k, pick)
+        out[f"{name}_f1_k{k}"] = table(accepted, positive, valid, seed_sets)["all"]["f1"]
+    return out
+
+
 def _cells(tab: dict[str, dict[str, float]]) -> str:
     return " ".join(
         f"{tab[d]['precision']:6.3f}/{tab[d]['recall']:5.3f}/{tab[d]['f1']:5.3f}"
