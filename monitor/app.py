@@ -8,6 +8,7 @@ a new version).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +56,8 @@ class App:
     fetcher: Fetcher
     stories: list[StoryRef] = field(default_factory=list)
     _robots: RobotsCache | None = None
+    # Told how long each new article took to store (decide and record): the daemon's metrics.
+    on_ingest: Callable[[float], None] | None = None
 
     @property
     def robots(self) -> RobotsCache:

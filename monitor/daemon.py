@@ -5,6 +5,9 @@ One job runs every ``poll.tick`` seconds: it polls the sources whose ``next_chec
 sends digests when something changed. ``max_instances=1`` and ``coalesce`` mean a slow round is
 never run twice at once nor queued up. SIGTERM and SIGINT set a stop flag that the round checks
 between items, so the item in hand finishes and nothing is left half-written.
+
+Beside the scheduler, ``monitor.ops`` serves ``/healthz``, ``/readyz`` and ``/metrics`` on
+``[ops] listen`` and speaks systemd's notification protocol when started by systemd.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from monitor.app import App, open_app
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.log import log
+from monitor.ops.service import Ops
+from monitor.poll.report import RoundReport
 from monitor.poll.round import poll
 from monitor.publish import digest
 from monitor.stories import facts as kept_facts
@@ -28,28 +33,47 @@ from monitor.stories import facts as kept_facts
 logger = logging.getLogger(__name__)
 
 
-def tick(app: App, stop: threading.Event) -> None:
+def tick(app: App, stop: threading.Event, ops: Ops) -> None:
     now = datetime.now(UTC)
+    ops.tick_started()
+    report: RoundReport | None = None
     try:
         report = poll(app, now=now, stop=stop)
         if report.changed and not stop.is_set():
-            digest.send_due(app, now=now)
+            _send_digests(app, now, ops)
         if not stop.is_set():
             kept_facts.refresh(app, now=now)
     except MonitorError as exc:
         # A database outage or a failed delivery: log it and try again at the next tick.
         log(logger, "tick_failed", level=logging.ERROR, error=str(exc))
+        report = None
+    finally:
+        ops.tick_ended(report, at=datetime.now(UTC))
+
+
+def _send_digests(app: App, now: datetime, ops: Ops) -> None:
+    try:
+        sent = digest.send_due(app, now=now)
+    except digest.DeliveryError:
+        ops.metrics.delivered(0, failed=True)
+        raise
+    ops.metrics.delivered(len(sent))
 
 
 def run(config: Config, *, stop: threading.Event | None = None) -> None:
     """Run until SIGTERM/SIGINT (or until ``stop`` is set)."""
     stop = stop or threading.Event()
     app = open_app(config, now=datetime.now(UTC))
+    try:
+        ops = Ops(app, config)  # binds [ops] listen: a taken port stops here, exit 1
+    except MonitorError:
+        app.close()
+        raise
     scheduler = BackgroundScheduler(timezone=UTC)
     scheduler.add_job(
         tick,
         "interval",
-        args=(app, stop),
+        args=(app, stop, ops),
         seconds=config.poll.tick,
         next_run_time=datetime.now(UTC),
         max_instances=1,
@@ -63,20 +87,27 @@ def run(config: Config, *, stop: threading.Event | None = None) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    scheduler.start()
+    listening = ops.start(
+        lambda: bool(scheduler.running),
+        f"polling {len(config.sources)} sources for {len(config.stories)} stories",
+    )
     log(
         logger,
         "started",
         sources=len(config.sources),
         stories=len(config.stories),
         tick_s=config.poll.tick,
+        ops_listen=listening,
     )
-    scheduler.start()
     try:
         while not stop.wait(1.0):
-            pass
+            ops.watch()
     finally:
+        ops.stopping()
         scheduler.shutdown(wait=True)  # lets the round in hand finish its current item
         for s, handler in previous.items():
             signal.signal(s, handler)
+        ops.close()
         app.close()
         log(logger, "stopped")

@@ -13,7 +13,8 @@
     ├── ExtractError              a page holds no article text
     ├── LabelError                a label names a story or article that is not there, or one
     │                             that cannot be labelled (a seed): exit code 1
-    └── StorageError              the database cannot be opened or migrated
+    ├── StorageError              the database cannot be opened or migrated
+    └── OpsError                  the daemon's health and metrics listener cannot listen
 
 Library errors (httpx, feedparser, SQLAlchemy, tomllib) are translated where they happen,
 with ``raise ... from exc``, so callers only ever catch these. A FetchError, ParseError or
@@ -125,3 +126,8 @@ class ExtractError(MonitorError):
 
 class StorageError(MonitorError):
     """The database cannot be opened, reached or migrated."""
+
+
+class OpsError(MonitorError):
+    """The daemon's health and metrics listener (``[ops] listen``) cannot listen: the address is
+    taken, not this machine's, or not allowed; exit code 1."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import WriteSession
 from storage.models import (
     Digest,
+    Story,
     StoryEvent,
 )
 
@@ -51,3 +52,22 @@ def record_digest(
             delivered_to=delivered_to,
         )
     )
+
+
+def by_state(session: Session) -> dict[str, int]:
+    """Digests by state: ``sent`` through SMTP, ``written`` to the outbox as .eml files, and
+    ``pending``, the stories with events no digest has covered yet."""
+    sent_by_smtp = Digest.delivered_to.like("smtp%")
+    sent = session.scalar(select(func.count()).select_from(Digest).where(sent_by_smtp))
+    written = session.scalar(select(func.count()).select_from(Digest).where(~sent_by_smtp))
+    covered = (
+        select(func.coalesce(func.max(Digest.last_event_id), 0))
+        .where(Digest.story_id == Story.id)
+        .scalar_subquery()
+    )
+    pending = session.scalar(
+        select(func.count())
+        .select_from(Story)
+        .where(exists().where(StoryEvent.story_id == Story.id, StoryEvent.id > covered))
+    )
+    return {"sent": int(sent or 0), "written": int(written or 0), "pending": int(pending or 0)}

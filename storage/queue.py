@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from storage.db import Database
 from storage.models import Article, Source
@@ -154,3 +155,21 @@ def claim_articles(
         for row in rows:
             row.next_check_at = row.claimed_until = now + ARTICLE_LEASE
         return out
+
+
+def depth(session: Session, *, now: datetime) -> dict[str, int]:
+    """How much work waits at ``now``: sources due and not claimed, articles due for a re-check
+    and not claimed (what a round would claim; the metrics' queue depth)."""
+    free_source = or_(Source.claimed_until.is_(None), Source.claimed_until <= now)
+    free_article = or_(Article.claimed_until.is_(None), Article.claimed_until <= now)
+    sources_due = session.scalar(
+        select(func.count())
+        .select_from(Source)
+        .where(Source.active.is_(True), Source.next_check_at <= now, free_source)
+    )
+    rechecks_due = session.scalar(
+        select(func.count())
+        .select_from(Article)
+        .where(Article.next_check_at <= now, Article.status != "removed", free_article)
+    )
+    return {"sources": int(sources_due or 0), "rechecks": int(rechecks_due or 0)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import WriteSession
@@ -184,3 +184,15 @@ def failing_sources(session: Session, *, since: datetime) -> list[Source]:
 
 def all_sources(session: Session) -> list[Source]:
     return list(session.scalars(select(Source).order_by(Source.name, Source.url)))
+
+
+def failing_count(session: Session) -> int:
+    """Active sources whose last poll failed (``failing_since`` set until one succeeds)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Source)
+            .where(Source.active.is_(True), Source.failing_since.is_not(None))
+        )
+        or 0
+    )

@@ -190,7 +190,14 @@ def test_environment_wins_over_the_file(tmp_path):
 
 def test_every_setting_has_its_environment_variable():
     """Each SETTINGS entry is overridden by the variable named in its ``env``."""
-    samples = {"str": "x", "bool": "true", "int": "17", "float": "0.5", "duration": "7s"}
+    samples = {
+        "str": "x",
+        "bool": "true",
+        "int": "17",
+        "float": "0.5",
+        "duration": "7s",
+        "address": "[::1]:0",
+    }
     for setting in configmod.SETTINGS:
         text = samples.get(setting.type, "a,b")
         if setting.type == "bool" and setting.default is True:
@@ -226,7 +233,7 @@ SOURCE = '[[source]]\nurl = "https://example.org/feed.xml"\nname = "Example"\n\n
 MISTAKES = {
     "unknown section": (
         '[polling]\ntick = "1m"\n',
-        ["[polling]", "unknown section", "known: email, fetch, log, match, poll"],
+        ["[polling]", "unknown section", "known: email, fetch, log, match, ops, poll"],
     ),
     "unknown key in a section": (
         "[fetch]\ntimeout = 5\n",

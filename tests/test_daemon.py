@@ -28,7 +28,16 @@ def _write_config(tmp_path: Path, base: str, manifest: dict) -> tuple[Path, Path
         manifest=manifest,
         db=db,
         outbox=tmp_path / "outbox",
-        extra=["[poll]", 'tick = "1s"', "[log]", 'format = "json"', 'level = "info"'],
+        extra=[
+            "[poll]",
+            'tick = "1s"',
+            "[log]",
+            'format = "json"',
+            'level = "info"',
+            # A free port: the default 9108 may be taken by another daemon on the machine.
+            "[ops]",
+            'listen = "127.0.0.1:0"',
+        ],
     )
     return path, db
 

@@ -15,6 +15,7 @@ from monitor.cli.commands import (
     cmd_run,
     cmd_search,
 )
+from monitor.cli.db import cmd_db_copy, cmd_db_upgrade
 from monitor.cli.labels import cmd_story_label, cmd_story_labels
 from monitor.cli.sources import (
     cmd_sources_add,
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_archive(sub)
     _add_digest(sub)
     _add_sources(sub)
+    _add_db(sub)
     return parser
 
 
@@ -290,3 +292,28 @@ def _add_sources(sub: Commands) -> None:
     q.set_defaults(func=cmd_sources_import)
     q = srcs.add_parser("export", help="print the configured sources as OPML")
     q.set_defaults(func=cmd_sources_export)
+
+
+def _add_db(sub: Commands) -> None:
+    """db upgrade and db copy: the schema, and moving an archive."""
+    p = sub.add_parser("db", help="apply migrations; copy an archive to another database")
+    db = p.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
+    q = db.add_parser(
+        "upgrade", help="apply the migrations the database lacks and print them (run does too)"
+    )
+    q.add_argument("--url", help="this database instead of [storage] url (an SQLAlchemy URL)")
+    q.set_defaults(func=cmd_db_upgrade)
+    q = db.add_parser(
+        "copy",
+        help="copy every table of an archive, ids included, into an empty database (e.g. "
+        "SQLite to PostgreSQL), then count both sides; stop the daemon first",
+    )
+    q.add_argument("--from", dest="from_", required=True, metavar="URL", help="the archive")
+    q.add_argument("--to", required=True, metavar="URL", help="the database to fill (migrated)")
+    q.add_argument(
+        "--resume",
+        action="store_true",
+        help="the target holds an interrupted copy: keep its complete tables, copy the rest "
+        "(each table is copied in one transaction, so none is half-copied)",
+    )
+    q.set_defaults(func=cmd_db_copy)

@@ -18,6 +18,7 @@ from monitor.config.sections import (
     FetchSettings,
     LogSettings,
     MatchSettings,
+    OpsSettings,
     PollSettings,
     StorageSettings,
     read_section,
@@ -35,6 +36,7 @@ class Config:
     match: MatchSettings = field(default_factory=MatchSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     sources: tuple[Source, ...] = ()
     stories: tuple[Story, ...] = ()
 

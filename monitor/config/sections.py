@@ -1,4 +1,4 @@
-"""The six sections of the configuration file, every setting declared once with its type,
+"""The seven sections of the configuration file, every setting declared once with its type,
 default, help and range; ``SETTINGS`` lists them for the documentation, and ``read_section``
 reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>`` wins).
 """
@@ -202,6 +202,24 @@ class LogSettings:
     format: str = declare("json", "json (one object per line) or text.")
 
 
+@dataclass(frozen=True)
+class OpsSettings:
+    listen: str = declare(
+        "127.0.0.1:9108",
+        "Where monitor run serves GET /healthz, /readyz and /metrics (Prometheus), as host:port "
+        "([::1]:9108 for IPv6; port 0 picks a free port, logged at start). Empty: no listener. "
+        "The listener has no authentication: keep it on loopback or a private network.",
+        "address",
+    )
+    stall_after: float = declare(
+        600.0,
+        "/healthz answers 503 (and the systemd watchdog is no longer fed) when the daemon's "
+        "scheduler has shown no sign of life (a tick begun or ended, a fetch, an article "
+        "stored) for poll.tick plus this long.",
+        "duration",
+    )
+
+
 SECTIONS: dict[str, type] = {
     "storage": StorageSettings,
     "fetch": FetchSettings,
@@ -209,6 +227,7 @@ SECTIONS: dict[str, type] = {
     "match": MatchSettings,
     "email": EmailSettings,
     "log": LogSettings,
+    "ops": OpsSettings,
 }
 
 

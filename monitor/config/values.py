@@ -111,6 +111,27 @@ def _url(value: Any, from_env: bool) -> str:
         raise ValueError(f"{exc}: {value!r}") from None
 
 
+def _address(value: Any, from_env: bool) -> str:
+    """``host:port`` (``[v6]:port`` for an IPv6 address), port 0 to 65535, or the empty string
+    (off). Checked here, before any socket exists, so a typo is a configuration error."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected host:port or an empty string, got {value!r}")
+    if value == "":
+        return value
+    host, sep, port = value.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if (
+        not sep
+        or not host
+        or (":" in host and not bracketed)
+        or not port.isdigit()
+        or int(port) > 65535
+        or any(c.isspace() or c in "/?#@" for c in host)
+    ):
+        raise ValueError(f"expected host:port (e.g. 127.0.0.1:9108) or '', got {value!r}")
+    return value
+
+
 def _slug(value: Any, from_env: bool) -> str:
     if not isinstance(value, str) or not _SLUG.match(value):
         raise ValueError(f"expected lower-case letters, digits and dashes, got {value!r}")
@@ -127,6 +148,7 @@ KINDS: dict[str, Callable[[Any, bool], Any]] = {
     "array": _array,  # an array of strings, nothing else
     "url": _url,
     "slug": _slug,
+    "address": _address,  # host:port to listen on, or empty: off
 }
 
 

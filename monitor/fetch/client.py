@@ -34,7 +34,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -201,6 +201,9 @@ class Fetcher:
         self.settings = settings
         self.resolver = resolver
         self.gate = HostGate(settings.per_host_delay)
+        # Told of every fetch's kind (feed, article, robots) and result (ok, not_modified or the
+        # error kind), from the thread that made it: the daemon's metrics and liveness.
+        self.on_fetch: Callable[[str, str], None] | None = None
         # Only the built-in transport can check addresses at connect time; with an injected one
         # (a MockTransport in tests) the hostname is resolved and checked before each request.
         self._check_at_connect = transport is None
@@ -298,6 +301,11 @@ class Fetcher:
                 bytes=trip.size,
                 **trip.fields,
             )
+            if self.on_fetch is not None:
+                result = trip.fields.get("error") or (
+                    "not_modified" if trip.status == 304 else "ok"
+                )
+                self.on_fetch(trip.fields.get("kind", "feed"), result)
 
     def _follow(
         self, trip: _Trip, headers: dict[str, str], host_delay: float | None

@@ -80,7 +80,7 @@ def _how_scored(found: StoryMatch) -> str:
     """How the score was made: cosine, then each factor and divisor that applied."""
     how = f"TF-IDF cosine {found.cosine:.2f}"
     if found.time_factor < 1.0:
-        how += f" x time proximity {found.time_factor:.2f}"
+        how += f" x time proximity {found.time_factor:.2f} (to the story's nearest report)"
     across = found.across
     if across != 1.0:
         how += (
@@ -134,6 +134,12 @@ def story_decision(
         scores,
         thresholds,
         f"{how} < {needed:.3f}{nearest}"
-        + (f"; keywords: {', '.join(hits)}" if hits else "; no story keyword"),
+        + (f"; keywords: {', '.join(hits)}" if hits else "; no story keyword")
+        + (
+            f" (members in {', '.join(found.closed)} are compared with an article in another"
+            " language only when it names a story keyword)"
+            if found.closed
+            else ""
+        ),
         shared=shared,
     )

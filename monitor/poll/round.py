@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -214,9 +215,12 @@ class _Round:
         for item in sorted(pages, key=oldest_first(self.now)):
             if self.stopped():
                 break
+            started = time.monotonic()
             stored[item.url] = store_new(
                 self.app, item, pages[item], self.now, self.indexes, self.report
             )
+            if self.app.on_ingest is not None:
+                self.app.on_ingest(time.monotonic() - started)
         return stored
 
     def _recheck_listed(self, ids: set[int]) -> None:
