@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
+from sqlalchemy.orm import Session
 
 from monitor import config as configmod
 from monitor.errors import ConfigError, StorageError
@@ -22,6 +24,7 @@ from monitor.fetch.transport import Resolver, system_resolver
 from monitor.match import MatchSettings
 from monitor.stories import sync
 from monitor.stories.seeds import load_seeds
+from storage import labels
 from storage.db import Database, DatabaseError, DatabaseURLError, open_database
 
 
@@ -74,13 +77,25 @@ class App:
             m.num_perm, m.shingle_size, m.candidate_threshold, m.copy_threshold, m.story_threshold
         )
 
-    def story_settings(self, story: StoryRef) -> MatchSettings:
-        """The matching settings of one story: ``[match]``, with the story's own
-        ``story_threshold`` when it sets one."""
+    def prior_settings(self, story: StoryRef) -> MatchSettings:
+        """The configured matching settings of one story: ``[match]``, with the story's own
+        ``story_threshold`` when it sets one (the prior of the threshold fitted from labels)."""
         settings = self.match_settings
         if story.story_threshold is None:
             return settings
         return dataclasses.replace(settings, story_threshold=story.story_threshold)
+
+    def story_settings(self, story: StoryRef, session: Session | None = None) -> MatchSettings:
+        """The matching settings a story decides with: the configured ones, with the threshold
+        fitted from the analyst's labels when the story has some (``monitor.stories.labels``).
+        Read in ``session`` when given (a write transaction sees the threshold it just fitted),
+        else in a read session of its own, so a daemon's next round sees a label given since."""
+        settings = self.prior_settings(story)
+        with nullcontext(session) if session is not None else self.db.read() as s:
+            fitted = labels.fitted(s, story.id)
+        if fitted is None:
+            return settings
+        return dataclasses.replace(settings, story_threshold=fitted)
 
     def stories_for(self, source_name: str | None) -> list[StoryRef]:
         return [

@@ -11,6 +11,8 @@
     │   └── BlockedAddressError   the URL resolves to a private address and that is not allowed
     ├── ParseError                fetched bytes are not a feed we can read (``kind`` too)
     ├── ExtractError              a page holds no article text
+    ├── LabelError                a label names a story or article that is not there, or one
+    │                             that cannot be labelled (a seed): exit code 1
     ├── StorageError              the database cannot be opened or migrated
     └── OpsError                  the daemon's health and metrics listener cannot listen
 
@@ -67,6 +69,11 @@ class SeedError(UserError):
 
 class NotFoundError(UserError):
     """Something the user named (story, URL, file) does not exist."""
+
+
+class LabelError(MonitorError):
+    """``monitor story label``: the story or article named is not there, or cannot be labelled.
+    Exit code 1: the command ran against the archive and found nothing to label."""
 
 
 class FetchError(MonitorError):

@@ -356,3 +356,15 @@ def latest_texts(session: Session) -> Iterator[str]:
         ),
     )
     yield from session.scalars(query)
+
+
+def named(session: Session, urls: Sequence[str]) -> Article | None:
+    """The article a user names by one of ``urls`` (as given, normalised...): its stored URL,
+    else its canonical URL, else the URL its last fetch ended at, in that order."""
+    for column in (Article.url, Article.canonical_url, Article.final_url):
+        found = session.scalar(
+            select(Article).where(column.in_(list(urls))).order_by(Article.id).limit(1)
+        )
+        if found is not None:
+            return found
+    return None

@@ -306,11 +306,13 @@ class StoryScore:
     keyword_hits: float
     decided_at: datetime
     shared_terms: tuple[str, ...] = ()  # what added most to the score (older decisions: none)
+    label: str | None = None  # in or out: the analyst's label decided, not the score
 
 
 def story_scores(session: Session, story_id: int) -> list[StoryScore]:
     """Every decision of the story's same-story stage (not seeds, exact texts or copies, which
-    are decided before it), in the order they were made."""
+    are decided before it), in the order they were made; one a label decided keeps the
+    matcher's kind and score, with the label beside them."""
     rows = session.execute(
         select(StoryArticle, Article)
         .join(Article, Article.id == StoryArticle.article_id)
@@ -322,7 +324,9 @@ def story_scores(session: Session, story_id: int) -> list[StoryScore]:
         match = member.match or {}
         scores = match.get("scores") or {}
         threshold = (match.get("thresholds") or {}).get("story")
-        if match.get("kind") not in ("same_story", "off_topic") or threshold is None:
+        labelled = match.get("kind") == "label"
+        kind = (match.get("matcher") or {}).get("kind") if labelled else match.get("kind")
+        if kind not in ("same_story", "off_topic") or threshold is None:
             continue
         out.append(
             StoryScore(
@@ -331,12 +335,20 @@ def story_scores(session: Session, story_id: int) -> list[StoryScore]:
                 article.outlet,
                 article.title,
                 member.relation,
-                match["kind"],
+                str(kind),
                 float(scores.get("score", 0.0)),
                 float(threshold),
                 float(scores.get("keyword_hits", 0.0)),
                 member.decided_at,
                 tuple(str(t) for t, _ in match.get("shared_terms") or ()),
+                match["label"]["value"] if labelled else None,
             )
         )
     return out
+
+
+def relabel(session: WriteSession, member: StoryArticle, match: dict[str, Any]) -> None:
+    """A decision's reason rewritten, its relation unchanged: a label given or withdrawn that
+    agrees with what the story holds."""
+    member.match = match
+    session.flush()

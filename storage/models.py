@@ -8,6 +8,7 @@ stories ──< story_articles >┘      (membership: seed, original, copy or of
                                      redirected, dropped, each with its detail)
    └──────< digests                (what each digest covered, as a cursor on story_events)
    └────── story_facts             (its facts as found at its current version)
+   └──────< story_labels           (the analyst's labels: in, out or clear, newest counts)
 term_df                            (document frequencies of the story stage's terms)
 meta                               (what the derived tables above were built with)
 """
@@ -243,6 +244,8 @@ class Story(Base):
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The story threshold fitted from the analyst's labels (monitor.match.fit); None: no label.
+    fitted_threshold: Mapped[float | None] = mapped_column(Float)
 
 
 class StoryArticle(Base):
@@ -304,6 +307,22 @@ class StoryFacts(Base):
     story_version: Mapped[int]
     facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     found_at: Mapped[datetime]
+
+
+class StoryLabel(Base):
+    """One label the analyst gave an article for a story: ``in``, ``out``, or ``clear`` (the
+    label withdrawn). Every label is a row; the newest of an article counts."""
+
+    __tablename__ = "story_labels"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    value: Mapped[str] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    labelled_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_story_labels_article", "story_id", "article_id", "id"),)
 
 
 class Digest(Base):

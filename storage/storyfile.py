@@ -39,13 +39,20 @@ def iso(value: datetime | None) -> str | None:
 
 
 def build(
-    session: Session, slug: str, *, facts: FactFinder | None = None, texts: bool = False
+    session: Session,
+    slug: str,
+    *,
+    facts: FactFinder | None = None,
+    texts: bool = False,
+    threshold: float | None = None,
 ) -> dict[str, Any] | None:
     """The story file of ``slug``, or None if there is no such story. With ``facts``
     (``monitor.match.facts.story_facts``: storage never imports monitor) it carries the
     story's facts, found in the members' newest texts (storage.facts). ``texts=True`` adds
     each version's ``text``, which the HTML page diffs; the JSON export leaves it out (it would
-    hold every text of every outlet, many times the file's size)."""
+    hold every text of every outlet, many times the file's size). ``threshold``: the story's
+    configured story threshold (the configuration's, which storage does not read), shown beside
+    the one fitted from its labels."""
     story = story_by_slug(session, slug)
     if story is None:
         return None
@@ -69,6 +76,7 @@ def build(
         "keywords": story.keywords,
         "version": story.version,
         "updated_at": iso(story.updated_at),
+        "story_threshold": {"configured": threshold, "fitted": story.fitted_threshold},
         "outlets": list(outlets.values()),
         "timeline": _timeline(_event_rows(session, story.id), lambda e: e.title),
         "off_topic": off_topic,
@@ -107,7 +115,11 @@ def build_as_of(
             outlet["articles"].append(entry)
         elif a.id in state.off_topic:
             title = _title_by(a, at)
-            off_topic.append(_off_topic(row) | {"title": title, "match": state.off_topic[a.id]})
+            then_match = state.off_topic[a.id]
+            off_topic.append(
+                _off_topic(row)
+                | {"title": title, "match": then_match, "label": label_of(then_match)}
+            )
     summarise(list(outlets.values()))
     return {
         "schema": SCHEMA_VERSION,
@@ -116,6 +128,8 @@ def build_as_of(
         "keywords": story.keywords,
         "version": at.version,
         "updated_at": iso(at.updated_at),
+        # Labels and the threshold fitted from them make no story version: only today's is known.
+        "story_threshold": {"configured": None, "fitted": None},
         "outlets": list(outlets.values()),
         "timeline": _timeline(
             [_flat(e) for e in state.events],
@@ -145,6 +159,7 @@ def _member_then(
         copy_of_outlet=then.copy_of_outlet,
         similarity=then.similarity,
         match=then.match,
+        label=label_of(then.match),
         status="removed" if removed else ("ok" if a.status == "removed" else a.status),
         removed_at=iso(removed),
     )
@@ -217,7 +232,16 @@ def _off_topic(row: StoryArticle) -> dict[str, Any]:
         "outlet": a.outlet,
         "first_seen_at": iso(a.first_seen_at),
         "match": row.match,
+        "label": label_of(row.match),
     }
+
+
+def label_of(match: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The analyst's label that decided (``{value, note, at}``), None when the matcher did."""
+    if not match or match.get("kind") != "label":
+        return None
+    label = match.get("label")
+    return label if isinstance(label, dict) else None
 
 
 def _member(row: StoryArticle, versions: Sequence[VersionRow], *, texts: bool) -> dict[str, Any]:
@@ -241,6 +265,7 @@ def _member(row: StoryArticle, versions: Sequence[VersionRow], *, texts: bool) -
         "copy_of_outlet": row.copy_of.outlet if row.copy_of is not None else None,
         "similarity": round(row.similarity, 4) if row.similarity is not None else None,
         "match": row.match,
+        "label": label_of(row.match),
         "redirected_to": a.redirected_to,
         "versions": [_version(v) for v in versions],
     }

@@ -18,6 +18,7 @@ from monitor.cli.commands import (
     cmd_search,
 )
 from monitor.cli.db import cmd_db_copy, cmd_db_upgrade
+from monitor.cli.labels import cmd_story_label, cmd_story_labels
 from monitor.cli.sources import (
     cmd_sources_add,
     cmd_sources_export,
@@ -99,7 +100,9 @@ def _add_config(sub: Commands) -> None:
 
 def _add_story(sub: Commands) -> None:
     p = sub.add_parser(
-        "story", help="list or export stories, see their scores, re-decide at a new threshold"
+        "story",
+        help="list or export stories, see their scores, label articles, re-decide at a new "
+        "threshold",
     )
     story = p.add_subparsers(dest="story_command", required=True, metavar="SUBCOMMAND")
     q = story.add_parser("list", help="every story with its counts")
@@ -133,10 +136,46 @@ def _add_story(sub: Commands) -> None:
         type=float,
         help="see what this story_threshold would decide instead of the one in force",
     )
+    q.add_argument(
+        "--suggest",
+        action="store_true",
+        help="the unlabelled articles whose label would teach the story most: those nearest "
+        "the line at the threshold it decides with, both sides",
+    )
     q.add_argument("--json", action="store_true", help="one JSON object per line")
     q.set_defaults(func=cmd_story_scores)
     _add_story_facts(story)
+    _add_story_labels(story)
     _add_story_deciding(story)
+
+
+def _add_story_labels(story: Commands) -> None:
+    """story label and labels: the analyst in the loop."""
+    q = story.add_parser(
+        "label",
+        help="label an article in or out of the story (the matcher never overrides it), refit "
+        "the story's threshold from its labels and re-decide the past at it",
+    )
+    q.add_argument("slug")
+    q.add_argument("url", help="the article's URL (as stored, its canonical URL or final URL)")
+    q.add_argument("value", nargs="?", choices=("in", "out"), help="in or out of the story")
+    q.add_argument("--note", help="why: kept with the label and shown in the story file")
+    q.add_argument(
+        "--clear", action="store_true", help="withdraw the article's label (the matcher decides)"
+    )
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.add_argument("--json", action="store_true", help="what the label did, as one JSON object")
+    q.set_defaults(func=cmd_story_label)
+
+    q = story.add_parser("labels", help="the story's labelled articles, newest label first")
+    q.add_argument("slug")
+    q.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table: one line per article; json: a list of objects, for scripts",
+    )
+    q.set_defaults(func=cmd_story_labels)
 
 
 def _add_story_export(story: Commands) -> None:

@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from monitor.publish.digest import Delivered
     from monitor.sources.manage import Appended, SourceStatus
     from monitor.stories.backfill import Backfill
+    from monitor.stories.labels import Labelled
     from monitor.stories.redecide import Change
     from storage.articles import Stored
+    from storage.labels import Labelled as LabelRow
     from storage.members import Explanation, StoryScore
     from storage.search import Hit
     from storage.stories import StorySummary
@@ -139,12 +141,99 @@ def scores_text(
         r = s.row
         decided = "in story" if r.kind == "same_story" else "off-topic"
         flip = "  (would flip)" if s.flips else ""
+        if r.label is not None:
+            flip = f"  (labelled {r.label}: {_RELATIONS[r.relation]})"
         lines.append(
             f"{r.score:6.3f} {s.needed:6.3f} {s.margin:+7.3f}  {decided:9}  "
             f"{r.outlet}: {r.title or ''}{flip}\n{'':35}{r.url}"
         )
         if r.shared_terms:
             lines.append(f"{'':35}shared: {', '.join(t.lstrip('#') for t in r.shared_terms)}")
+    return lines
+
+
+_RELATIONS = {"original": "in story", "copy": "in story", "off_topic": "off-topic"}
+
+
+def thresholds_line(prior: float, fitted: float | None) -> str:
+    """The story's configured threshold, and the one fitted from its labels when it has some."""
+    if fitted is None:
+        return f"story_threshold {prior} (configured; no label has fitted one)"
+    return f"story_threshold {fitted} (fitted from its labels; configured {prior})"
+
+
+def suggestions(slug: str, shown: Sequence[Scored], threshold: float) -> list[str]:
+    """The unlabelled articles nearest the line at ``threshold``: each one's label would move
+    the line most."""
+    if not shown:
+        return [f"{slug}: no unlabelled article has been through the same-story stage"]
+    lines = [
+        f"{slug}: the {len(shown)} unlabelled articles nearest the line at story_threshold "
+        f"{threshold} (label them: monitor story label {slug} URL in|out)",
+        f"{'score':>6} {'bar':>6} {'margin':>7}  {'relation':9}  outlet: title / url",
+    ]
+    for s in shown:
+        r = s.row
+        lines.append(
+            f"{r.score:6.3f} {s.needed:6.3f} {s.margin:+7.3f}  {r.relation:9}  "
+            f"{r.outlet}: {r.title or ''}\n{'':35}{r.url}"
+        )
+    return lines
+
+
+def labelled_json(slug: str, done: Labelled) -> dict[str, Any]:
+    return {
+        "story": slug,
+        "url": done.url,
+        "label": done.value,
+        "before": done.before,
+        "after": done.after,
+        "thresholds": {"configured": done.prior, "fitted": done.fitted},
+        "moved": [c.__dict__ for c in done.changes],
+    }
+
+
+def labelled(slug: str, done: Labelled) -> list[str]:
+    """What ``story label`` did: the article, the threshold now, the decisions it moved."""
+    what = "label withdrawn" if done.value == "clear" else f"labelled {done.value}"
+    lines = [
+        f"{slug}: {what}: {done.outlet}: {done.title or ''}\n  {done.url}",
+        f"  {done.before or 'never decided'} -> {done.after}",
+        f"  decides with {thresholds_line(done.prior, done.fitted)}",
+    ]
+    if done.changes:
+        lines += redecided(slug, done.threshold, done.changes, dry_run=False)
+    else:
+        lines.append(f"{slug}: no other decision moved")
+    return lines
+
+
+def label_row(r: LabelRow) -> dict[str, Any]:
+    return {
+        "url": r.url,
+        "outlet": r.outlet,
+        "title": r.title,
+        "label": r.label.as_json(),
+        "relation": r.relation,
+        "labels_given": r.given,
+    }
+
+
+def labels_table(slug: str, rows: Sequence[LabelRow], fitted: float | None) -> list[str]:
+    if not rows:
+        return [f"{slug}: no labelled article (monitor story label {slug} URL in|out)"]
+    fit = f", fitted story_threshold {fitted}" if fitted is not None else ""
+    lines = [
+        f"{slug}: {len(rows)} labelled articles{fit}, newest label first",
+        f"{'label':5}  {'relation':9}  {'labelled at':25}  outlet: title / url / note",
+    ]
+    for r in rows:
+        lines.append(
+            f"{r.label.value:5}  {r.relation or '-':9}  {r.label.at.isoformat():25}  "
+            f"{r.outlet}: {r.title or ''}\n{'':45}{r.url}"
+        )
+        if r.label.note:
+            lines.append(f"{'':45}note: {r.label.note}")
     return lines
 
 
@@ -235,6 +324,11 @@ def explanation(r: Explanation) -> list[str]:
         lines.append(f"  copy of: {r.copy_of}")
     if r.match.get("reason"):
         lines.append(f"  because: {r.match['reason']}")
+    label = r.match.get("label")
+    if r.match.get("kind") == "label" and label:
+        matcher = r.match.get("matcher") or {}
+        lines.append(f"  label: {label['value']} (given {label['at']})")
+        lines.append(f"  the matcher said: {matcher.get('kind')}: {matcher.get('reason')}")
     for name in ("scores", "thresholds"):
         values = r.match.get(name) or {}
         if values:

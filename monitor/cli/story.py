@@ -1,6 +1,7 @@
 """``monitor story``: list and export stories (as they stand or stood), say what changed between
-two versions, trace their facts, see their same-story scores, re-decide them at a new threshold,
-backfill the archive. Each command reads its options and configuration before it imports the
+two versions, trace their facts, see their same-story scores (and which articles a label would
+teach most), re-decide them at a new threshold, backfill the archive (labels:
+``monitor.cli.labels``). Each command reads its options and configuration before it imports the
 library."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from monitor.cli.common import (
 from monitor.errors import UserError
 
 if TYPE_CHECKING:
+    from monitor.config import Config
     from storage.db import ReadSession
     from storage.facts import FactFinder
     from storage.members import StoryScore
@@ -62,6 +64,7 @@ def _story_file(
     facts: FactFinder | None = None,
     *,
     texts: bool = False,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """The story file of ``slug``, as it stands (with its facts when ``facts`` finds them) or as
     it stood at ``when`` (facts are of the members as they stand: an earlier file has none),
@@ -71,7 +74,7 @@ def _story_file(
 
     try:
         story = (
-            storyfile.build(session, slug, facts=facts, texts=texts)
+            storyfile.build(session, slug, facts=facts, texts=texts, threshold=threshold)
             if when is None
             else storyfile.build_as_of(session, slug, when, texts=texts)
         )
@@ -110,7 +113,13 @@ def cmd_story_export(args: argparse.Namespace) -> int:
         finder = None if args.no_facts else story_facts
         # Only the page diffs the texts; the other formats would carry them for nothing.
         story = _story_file(
-            session, args.slug, when, "--as-of", finder, texts=args.format == "html"
+            session,
+            args.slug,
+            when,
+            "--as-of",
+            finder,
+            texts=args.format == "html",
+            threshold=configured_threshold(config, args.slug),
         )
     data = render.render(story, args.format, **options).encode("utf-8")
     if args.output:
@@ -158,22 +167,54 @@ def _scored(rows: Sequence[StoryScore], threshold: float | None) -> list[present
     return sorted(out, key=lambda s: abs(s.margin))
 
 
+def configured_threshold(config: Config, slug: str) -> float:
+    """The story's configured threshold: its own ``story_threshold``, else ``[match]``'s."""
+    own = next((s.story_threshold for s in config.stories if s.slug == slug), None)
+    return config.match.story_threshold if own is None else own
+
+
+def _suggested(rows: Sequence[StoryScore], threshold: float, limit: int) -> list[present.Scored]:
+    """The unlabelled decisions nearest the line at ``threshold``, both sides, nearest first."""
+    from monitor.match import story_bar
+
+    out = []
+    for r in rows:
+        if r.label is None:
+            needed = story_bar(threshold, r.keyword_hits)
+            out.append(present.Scored(r, needed, r.score - needed, False))
+    out.sort(key=lambda s: (abs(s.margin), s.row.decided_at, s.row.url))
+    return out[:limit] if limit else out
+
+
 def cmd_story_scores(args: argparse.Namespace) -> int:
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise UserError(f"--threshold: expected a number from 0 to 1, got {args.threshold}")
+    if args.suggest and args.threshold is not None:
+        raise UserError("--suggest: uses the threshold the story decides with; drop --threshold")
     config = load_config(args)
-    from storage import members, stories
+    from storage import labels, members, stories
 
     with reading(config) as session:
         story = stories.story_by_slug(session, args.slug)
         if story is None:
             raise no_such_story(args.slug)
         rows = members.story_scores(session, story.id)
+        fitted = labels.fitted(session, story.id)
+    prior = configured_threshold(config, args.slug)
+    if args.suggest:
+        effective = prior if fitted is None else fitted
+        suggested = _suggested(rows, effective, args.limit)
+        if args.json:
+            present.emit(present.scores_json(suggested))
+        else:
+            present.emit(present.suggestions(args.slug, suggested, effective))
+        return 0
     scored = _scored(rows, args.threshold)
     shown = sorted(scored[: args.limit] if args.limit else scored, key=lambda s: -s.margin)
     if args.json:
         present.emit(present.scores_json(shown))
         return 0
+    print(f"{args.slug}: decides with {present.thresholds_line(prior, fitted)}")
     present.emit(present.scores_text(args.slug, len(rows), shown, args.threshold))
     if rows and args.threshold is not None:
         flipped = [s.row for s in scored if s.flips]

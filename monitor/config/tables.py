@@ -106,7 +106,9 @@ class Story:
         "which of those decisions X would flip: lower it when articles of the story sit just "
         "under the line, raise it when other events sit just over it. It applies to articles "
         "decided from then on; `monitor story redecide SLUG` applies it to those decided "
-        "before (`--dry-run` to see the changes first).",
+        "before (`--dry-run` to see the changes first). Once the analyst labels the story's "
+        "articles (`monitor story label`), it decides with the threshold fitted from the "
+        "labels, this one its prior.",
         "float",
         low=0.0,
         high=1.0,

@@ -28,7 +28,9 @@ Modules:
 - ``terms``        document frequencies and the members' weighted vectors;
 - ``story_stage``  anchors and an article's best one, with the story keywords it contains;
 - ``reasons``      each stage's finding as a Decision with its reason text;
-- ``index``        ``StoryIndex``, which composes them and decides.
+- ``index``        ``StoryIndex``, which composes them and decides;
+- ``label``        an analyst's label applied to a decision (the label decides);
+- ``fit``          the story threshold fitted from the analyst's labels.
 """
 
 from monitor.match.copies import version_key

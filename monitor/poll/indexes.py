@@ -29,8 +29,9 @@ class Indexes:
 
     def get(self, story: StoryRef, session: Session | None = None) -> StoryIndex:
         if story.id not in self._built:
-            index = StoryIndex(self.app.story_settings(story), story.keywords, in_memory_lsh=False)
             with nullcontext(session) if session is not None else self.app.db.read() as s:
+                settings = self.app.story_settings(story, s)
+                index = StoryIndex(settings, story.keywords, in_memory_lsh=False)
                 # The archive's document frequencies stay in the database: only the terms of
                 # the story's members, and of each article decided, are read.
                 index.use_background(termstats.documents(s))

@@ -23,8 +23,9 @@ from monitor.match import (
     fingerprint,
     minhash_from_bytes,
 )
+from monitor.match.label import apply_label
 from monitor.match.story import TermChange
-from storage import articles, details, lsh, members, stories, termstats
+from storage import articles, details, labels, lsh, members, stories, termstats
 from storage.db import WriteSession
 
 if TYPE_CHECKING:
@@ -83,11 +84,17 @@ def store_decision(
     version: int,
     at: datetime,
     now: datetime,
-) -> None:
+) -> Decision:
     """Store one story's decision on ``article`` with ``match`` as its reason and, unless it is
     off-topic, its event on the timeline with the decision as its detail; then the copy group
     it leads re-pointed at it, each member moved with a ``repointed`` event (after its own
-    event, so that at every story version the members point at an article in the story)."""
+    event, so that at every story version the members point at an article in the story).
+
+    An article the analyst labelled is decided by its label, whatever ``decision`` says (the
+    matcher's verdict is kept in the reason): the decision stored is returned."""
+    label = labels.current(session, story_id, article.id)
+    if label is not None:
+        decision, match = apply_label(decision, match, label.as_json())
     was = details.before(members.membership(session, story_id, article.id))
     row = members.record_decision(
         session,
@@ -112,6 +119,7 @@ def store_decision(
         )
     if decision.leads_group and decision.matched_id is not None:
         _repoint(session, story_id, decision.matched_id, article, now)
+    return decision
 
 
 def _repoint(

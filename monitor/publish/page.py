@@ -136,7 +136,21 @@ def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
         },
         "similarity": a["similarity"],
         "reason": match.get("reason"),
+        "label": _label(a.get("label"), match),
         "versions": _versions(a["versions"]),
+    }
+
+
+def _label(label: dict[str, Any] | None, match: dict[str, Any]) -> dict[str, Any] | None:
+    """The analyst's label with when it was given and what the matcher said beside it."""
+    if not label:
+        return None
+    return {
+        "value": label["value"],
+        "at": label["at"],
+        "at_shown": shown_time(label["at"]),
+        "matcher": (match.get("matcher") or {}).get("kind"),
+        "score": (match.get("scores") or {}).get("score"),
     }
 
 

@@ -18,7 +18,7 @@ from monitor.log import log
 from monitor.match import MatchSettings
 from monitor.poll.indexes import Indexes
 from monitor.stories.decide import decide_again, history, store_again
-from storage import articles, members
+from storage import articles, labels, members
 from storage.db import WriteSession
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def backfill(
     since (those still off-topic keep their first decision). Oldest first, so a copy group is
     led by its earliest member, in write transactions of ``BACKFILL_BATCH`` articles with a
     progress log after each."""
-    settings = app.story_settings(story)
+    settings = app.story_settings(story)  # with the threshold fitted from its labels
     with app.db.read() as session:
         ids = members.undecided(
             session, story.id, sources=story.sources, since=since, off_topic=off_topic
@@ -104,6 +104,8 @@ def _decide(
     member = members.membership(session, story.id, article_id)
     if member is not None and member.relation != "off_topic":
         return None  # decided meanwhile (another backfill)
+    if labels.current(session, story.id, article_id) is not None:
+        return None  # the analyst's label decides it (labelled out: --off-topic finds it)
     decision, version = decide_again(session, indexes, story, settings, article)
     if member is not None and decision.relation == "off_topic":
         return "off_topic", False

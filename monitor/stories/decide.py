@@ -61,12 +61,16 @@ def store_again(
     match: dict[str, Any],
     version: int,
     now: datetime,
-) -> None:
+) -> Decision:
     """Record a decision made again; an article now in the story joins its band table and the
-    match index, so that the next one decided can be its copy."""
+    match index, so that the next one decided can be its copy. The decision stored is returned:
+    an analyst's label overrides ``decision`` (``store_decision``)."""
     at = article.published_at or article.first_seen_at
-    store_decision(session, story.id, article, decision, match, version=version, at=at, now=now)
+    decision = store_decision(
+        session, story.id, article, decision, match, version=version, at=at, now=now
+    )
     if decision.relation != "off_topic":
         index_member(session, settings, story.id, article.id)
         (known,) = members.story_members(session, story.id, only={article.id})
         remember(indexes.get(story, session), decision, as_known(known), None)
+    return decision

@@ -11,6 +11,10 @@ those decided before, from the score each decision stored, so that it changes ex
   joins as the original and the others as its copies; copies that left with an original come
   back with it.
 
+An article the analyst labelled is decided by its label (``monitor.stories.labels``), never
+here: its row is left as it is, and a copy labelled ``in`` stays when its original leaves, as
+an original.
+
 Nothing is deleted: each re-decided row keeps its scores and gains a ``redecided`` entry (when,
 the relation before, the threshold before). The band table keeps a leaving article's entries:
 the copy stage skips a candidate that is not a member (``Indexes.decide`` finds no member row
@@ -29,8 +33,9 @@ from monitor.app import App, StoryRef
 from monitor.log import log
 from monitor.match import Decision, MatchSettings, story_bar, would_flip
 from monitor.poll.indexes import Indexes
+from monitor.poll.record import store_decision
 from monitor.stories.decide import decide_again, history, store_again
-from storage import articles, details, members, stories
+from storage import articles, details, labels, members, stories
 from storage.db import WriteSession
 
 if TYPE_CHECKING:
@@ -59,11 +64,12 @@ class _RolledBack(Exception):
 
 
 def redecide(app: App, story: StoryRef, *, now: datetime, dry_run: bool = False) -> list[Change]:
-    """Apply the story's configured threshold to its past same-story decisions; the changes
-    made (or, with ``dry_run``, those that would be)."""
+    """Apply the story's threshold (the one fitted from its labels when it has some, else the
+    configured one) to its past same-story decisions; the changes made (or, with ``dry_run``,
+    those that would be)."""
     try:
         with app.db.write() as session:
-            changes = _redecide(app, session, story, app.story_settings(story), now)
+            changes = redecide_in(app, session, story, app.story_settings(story, session), now)
             if dry_run:
                 raise _RolledBack(changes)
     except _RolledBack as rolled_back:
@@ -73,11 +79,17 @@ def redecide(app: App, story: StoryRef, *, now: datetime, dry_run: bool = False)
     return changes
 
 
-def _redecide(
+def redecide_in(
     app: App, session: WriteSession, story: StoryRef, settings: MatchSettings, now: datetime
 ) -> list[Change]:
+    """Re-decide, inside the caller's write transaction, the story's unlabelled same-story
+    decisions that ``settings.story_threshold`` decides otherwise; the changes made."""
     threshold = settings.story_threshold
-    rows = [r for r in members.story_scores(session, story.id) if would_flip(r, threshold)]
+    rows = [
+        r
+        for r in members.story_scores(session, story.id)
+        if r.label is None and would_flip(r, threshold)
+    ]
     # Leaving first: the copy stage of the joining articles then sees the story without them.
     changes = _leaving(
         session, story, [r for r in rows if r.relation != "off_topic"], threshold, now
@@ -113,12 +125,56 @@ def _leaving(
             f"re-decided at story_threshold {threshold}: score {r.score:.3f} < {needed:.3f} "
             f"needed (in the story at {r.threshold} before)"
         )
-        changes.append(_leave(session, story, member, why, {"kind": "off_topic"}, threshold, now))
-        for copy in members.copies_of(session, story.id, r.article_id):
-            why = f"left the story with {r.url}, of which it is a copy"
-            left_with = {"left_with": r.article_id}
-            changes.append(_leave(session, story, copy, why, left_with, threshold, now))
+        changes.append(leave(session, story, member, why, {"kind": "off_topic"}, threshold, now))
+        changes += copies_leave(session, story, r.article_id, r.url, threshold, now)
     return changes
+
+
+def copies_leave(
+    session: WriteSession,
+    story: StoryRef,
+    original_id: int,
+    original_url: str,
+    threshold: float,
+    now: datetime,
+) -> list[Change]:
+    """The copies of an original that left leave with it; one the analyst labelled ``in``
+    stays, as an original (its label decides)."""
+    changes = []
+    for copy in members.copies_of(session, story.id, original_id):
+        if labels.current(session, story.id, copy.article_id) is not None:
+            changes.append(_stays_labelled(session, story, copy, now))
+            continue
+        why = f"left the story with {original_url}, of which it is a copy"
+        left_with = {"left_with": original_id}
+        changes.append(leave(session, story, copy, why, left_with, threshold, now))
+    return changes
+
+
+def _stays_labelled(
+    session: WriteSession, story: StoryRef, copy: StoryArticle, now: datetime
+) -> Change:
+    """A copy labelled ``in`` whose original left: an original of the story from now."""
+    article = articles.get_article(session, copy.article_id)
+    match = copy.match or {}
+    decision = Decision(
+        "same_story", None, None, copy.similarity or 0.0, {}, match.get("thresholds") or {}, ""
+    )
+    version = articles.latest_version(session, article.id)
+    at = article.published_at or article.first_seen_at
+    stored = store_decision(
+        session,
+        story.id,
+        article,
+        decision,
+        match | {"redecided": history(copy, now)},
+        version=version.version if version is not None else 1,
+        at=at,
+        now=now,
+    )
+    return Change(
+        article.url, article.outlet, article.title, "copy", stored.relation, stored.reason
+    )
 
 
 def _member(session: Session, story_id: int, article_id: int) -> StoryArticle:
@@ -128,7 +184,7 @@ def _member(session: Session, story_id: int, article_id: int) -> StoryArticle:
     return member
 
 
-def _leave(
+def leave(
     session: WriteSession,
     story: StoryRef,
     member: StoryArticle,
@@ -137,6 +193,8 @@ def _leave(
     threshold: float,
     now: datetime,
 ) -> Change:
+    """``member`` leaves the story with ``why`` as its reason (and ``extra`` in it), a
+    ``dropped`` event on the timeline."""
     match = member.match or {}
     article = articles.get_article(session, member.article_id)
     change = Change(article.url, article.outlet, article.title, member.relation, "off_topic", why)
@@ -195,6 +253,9 @@ def _join(
         decision = Decision("same_story", None, None, member.similarity or 0.0, {}, thresholds, why)
     before = member.relation
     match |= {"redecided": before_history}
-    store_again(session, indexes, story, settings, article, decision, match, version, now)
-    reason = str(match["reason"])
-    return Change(article.url, article.outlet, article.title, before, decision.relation, reason)
+    decision = store_again(
+        session, indexes, story, settings, article, decision, match, version, now
+    )
+    return Change(
+        article.url, article.outlet, article.title, before, decision.relation, decision.reason
+    )
