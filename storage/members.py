@@ -173,6 +173,13 @@ class Member:
     published_at: datetime | None
     texts: list[str] = field(default_factory=list)
     language: str | None = None
+    labelled_in: bool = False  # the analyst's label put it in the story
+
+
+def _labelled_in(match: dict[str, Any] | None) -> bool:
+    """Whether a decision's reason says an analyst's ``in`` label decided it."""
+    label = (match or {}).get("label") if (match or {}).get("kind") == "label" else None
+    return isinstance(label, dict) and label.get("value") == "in"
 
 
 def story_members(
@@ -191,7 +198,14 @@ def story_members(
     rows = session.execute(query).all()
     members = {
         a.id: Member(
-            a.id, a.url, a.title, m.relation, m.copy_of_id, a.published_at, language=a.language
+            a.id,
+            a.url,
+            a.title,
+            m.relation,
+            m.copy_of_id,
+            a.published_at,
+            language=a.language,
+            labelled_in=_labelled_in(m.match),
         )
         for m, a in rows
     }

@@ -397,6 +397,88 @@ def test_an_accepted_article_close_to_the_seeds_anchors_the_story_at_a_higher_ba
     assert "accepted article" in decision.reason
 
 
+def test_an_article_labelled_in_anchors_the_story_as_a_seed_does():
+    """An analyst's ``in`` label makes an accepted article an anchor at a seed's weight: the
+    other event's report that the unlabelled stray could not pull in (test above) joins, scored
+    by its plain cosine against the labelled article."""
+    index, _ = _basil_seeded()
+    stray = basil()[OTHER_EVENT]["nyt"]
+    other = basil()[OTHER_EVENT]["fox"]
+    labelled = Known(2, stray["url"], "original", None, None, [stray["text"]], stray["title"])
+    labelled.labelled_in = True
+    index.add(labelled)
+    decision = decide(index, other["text"], other["title"])
+    assert decision.kind == "same_story" and decision.matched_id == 2
+    assert decision.similarity == pytest.approx(decision.scores["cosine"])
+    assert "accepted article" not in decision.reason
+
+
+def test_time_proximity_is_measured_from_the_storys_nearest_report():
+    """A report six weeks after the seed is faded by the time since the story's latest member
+    (a week before it), not since the seed: the story kept being covered, so it joins; with
+    that member gone it is six weeks of silence, and it is off topic."""
+    index, day = _basil_seeded()
+    article = basil()[STORY_EVENT]["hpo"]
+    late = day + timedelta(days=42)
+    assert decide(index, article["text"], article["title"], published_at=late).kind == ("off_topic")
+    fox = basil()[STORY_EVENT]["fox"]
+    index.add(Known(2, fox["url"], "original", late - timedelta(days=7), None, [fox["text"]],
+                    fox["title"]))  # fmt: skip
+    decision = decide(index, article["text"], article["title"], published_at=late)
+    assert decision.kind in ("same_story", "copy", "exact")
+    assert decision.scores.get("time_factor", 1.0) == 1.0
+
+
+def _words(prefix: str, numbers: range) -> str:
+    """Made-up words no background text has, so that each weighs the same."""
+    return " ".join(f"{prefix}zorb{chr(97 + n)}" for n in numbers)
+
+
+def test_a_member_close_to_an_earlier_anchor_anchors_too():
+    """Growth by a chain: an accepted article that shares too little with the seed to anchor
+    on it, but much with an accepted anchor published before it, anchors the story in its
+    turn, so the story follows its coverage one confident step at a time; the same article
+    published before that anchor does not (the order is publication, not arrival)."""
+    seed = _words("a", range(10)) + " " + _words("b", range(10))
+    second = _words("b", range(10)) + " " + _words("c", range(10))  # cosine 0.5 with the seed
+    third = _words("c", range(10)) + " " + _words("b", range(5)) + " " + _words("d", range(5))
+
+    def anchors(third_day: int) -> tuple[bool, bool]:
+        index = StoryIndex(SETTINGS)
+        _background(index)
+        index.add(Known(1, "https://example.org/seed", "seed", _when(0), None, [seed]))
+        index.add(Known(2, "https://example.org/2", "original", _when(1), None, [second]))
+        index.add(Known(3, "https://example.org/3", "original", _when(third_day), None, [third]))
+        vectors = index._terms.member_vectors()
+        return index._story._is_anchor(2, vectors), index._story._is_anchor(3, vectors)
+
+    assert anchors(third_day=2) == (True, True)
+    assert anchors(third_day=0) == (True, False)
+
+
+def test_across_languages_an_article_must_name_a_story_keyword():
+    """With story keywords, a French article is compared with the English members only when it
+    names one of them: the same French text scores across languages with a keyword, and
+    without one it is off topic with a reason that says why."""
+    french = (
+        "Le premier ministre Justin Trudeau et le président Joe Biden ont annoncé à Ottawa "
+        "une entente sur la frontière entre le Canada et les États-Unis. Les 15 000 migrants "
+        "des Amériques seront accueillis par des programmes humanitaires en 2023."
+    )
+    for keywords, joins in ((("roxham",), False), (("ottawa",), True)):
+        index = StoryIndex(SETTINGS, keywords)
+        _background(index)
+        index.add(Known(1, "seed", "seed", None, None, [bbc()]))
+        decision = decide(index, french, "Entente à Ottawa")
+        if joins:
+            assert decision.scores.get("cross_language_ratio") == match_story.CROSS_LANGUAGE_RATIO
+        else:
+            assert decision.kind == "off_topic" and decision.similarity == 0.0
+            assert "in en are compared with an article in another language only" in (
+                decision.reason
+            )
+
+
 def test_french_text_folds_accents_and_drops_french_function_words():
     """French and English both work: accents fold, French stopwords go, common inflections
     (plural, past, -ies) meet."""

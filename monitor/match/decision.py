@@ -43,6 +43,8 @@ class Known:
     texts: list[str] = field(default_factory=list)
     title: str | None = None
     language: str | None = None  # as the page declares it; its text is asked first
+    # An analyst labelled it in: it anchors the story as a seed does (story_stage).
+    labelled_in: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class CopyGroups:
             existing.published_at = known.published_at or existing.published_at
             existing.title = known.title or existing.title
             existing.language = known.language or existing.language
+            existing.labelled_in = known.labelled_in
             existing.texts[:] = known.texts
             known = existing
         self._members[known.article_id] = known

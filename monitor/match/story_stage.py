@@ -48,6 +48,11 @@ def _before(a: Known, b: Known) -> bool:
     )
 
 
+def _like_seed(known: Known) -> bool:
+    """A seed, or an article an analyst labelled in: it anchors the story at a seed's weight."""
+    return known.relation == "seed" or known.labelled_in
+
+
 class StoryStage:
     """The anchors and languages of one story's members, and the story keywords."""
 
@@ -65,7 +70,7 @@ class StoryStage:
         """A member added or changed: its language, and whether it and the members published
         after it anchor, are found again."""
         self._languages[known.article_id] = story.language(known.title, newest, known.language)
-        if known.relation == "seed":
+        if _like_seed(known):
             self._anchors.clear()
             return
         for article_id in [a for a in self._anchors if not _before(self._groups[a], known)]:
@@ -76,7 +81,7 @@ class StoryStage:
         story threshold against a seed or an anchor published before it, so that the story
         grows with its coverage, one confident step at a time."""
         known = self._groups[article_id]
-        if known.relation == "seed":
+        if _like_seed(known):
             return True
         if article_id not in self._anchors:
             if not self._groups.seeds():  # a story without seeds: its members are all it has
@@ -90,7 +95,7 @@ class StoryStage:
                 if (
                     other.article_id == article_id
                     or other.article_id not in vectors
-                    or not (other.relation == "seed" or _before(other, known))
+                    or not (_like_seed(other) or _before(other, known))
                     or not self._is_anchor(other.article_id, vectors)
                 ):
                     continue
@@ -99,7 +104,7 @@ class StoryStage:
                     * story.time_factor(known.published_at, other.published_at)
                     / story.language_ratio(mine, self._languages.get(other.article_id))
                 )
-                if other.relation != "seed":
+                if not _like_seed(other):
                     score /= story.ANCHOR_RATIO
                 if score >= bar:
                     self._anchors[article_id] = True
@@ -139,7 +144,7 @@ class StoryStage:
             cos = story.cosine(vector, norm, member, member_norm)
             # Capped: a cross-language score divided past 1.0 says no more than 1.0.
             score = min(cos * factor / ratio, 1.0)
-            if known.relation != "seed" and has_seeds:
+            if not _like_seed(known) and has_seeds:
                 score /= story.ANCHOR_RATIO
             if score > best_score:
                 best_score, best_cos, best_known = score, cos, known

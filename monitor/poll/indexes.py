@@ -100,7 +100,15 @@ def _provide_df(
 
 def as_known(m: members.Member) -> Known:
     return Known(
-        m.article_id, m.url, m.relation, m.published_at, m.copy_of_id, m.texts, m.title, m.language
+        m.article_id,
+        m.url,
+        m.relation,
+        m.published_at,
+        m.copy_of_id,
+        m.texts,
+        m.title,
+        m.language,
+        m.labelled_in,
     )
 
 
