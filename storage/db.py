@@ -4,6 +4,12 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction starts 
 ``BEGIN IMMEDIATE``: the writer takes the lock up front instead of failing half-way when
 another process writes too. PostgreSQL needs none of this.
 
+Starting is serialised (``start_lock``): migrations, and whatever the caller brings into the
+database at start, run under a PostgreSQL session advisory lock or, on SQLite, an exclusive
+``flock`` on a lock file beside the database, so any number of processes may start at once on
+an empty database. Both locks die with their process: a worker killed while starting blocks no
+other.
+
 The single-writer rule holds by construction, not by convention: only ``Database.write``
 hands out a ``WriteSession``, every storage function that writes takes one (so mypy refuses
 a write on a read session), and a read session refuses to flush or execute an INSERT, UPDATE
@@ -13,15 +19,17 @@ deferred transaction, and fail there when another process holds it).
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Iterator
+import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -82,8 +90,42 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
+    def start_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held while a process brings its configuration into the database at start."""
+        return start_lock(self.engine)
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+# The key of the advisory lock every process takes to start (any constant no other lock uses).
+START_LOCK_KEY = 727274
+
+
+@contextmanager
+def start_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time past this point, whatever the backend: see the module docstring."""
+    if engine.dialect.name == "postgresql":
+        # A session lock on a connection of its own: the work under it commits on others.
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": START_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": START_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield  # a private database: nobody to wait for
+        return
+    with open(f"{database}.lock", "a+b") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def upsert_insert(session: Session, table: Any) -> Any:
@@ -100,8 +142,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Let SQLAlchemy's BEGIN (below) open transactions, not the driver's implicit one.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # The timeout first: switching a new file to WAL takes a lock another process may hold.
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -145,7 +188,8 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     engine = create(url)
     if migrate:
         try:
-            command.upgrade(alembic_config(engine), "head")
+            with start_lock(engine):
+                command.upgrade(alembic_config(engine), "head")
         except OperationalError as exc:
             engine.dispose()
             raise DatabaseError(
@@ -156,4 +200,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             raise DatabaseError(
                 f"cannot migrate {make_url(url).render_as_string()}: {exc}"
             ) from exc
+        except OSError as exc:  # the lock file beside an SQLite database
+            engine.dispose()
+            raise DatabaseError(f"cannot open {make_url(url).render_as_string()}: {exc}") from exc
     return Database(engine)

@@ -142,8 +142,8 @@ def _record_page(
         now=checked.now,
     )
     if latest is None:
-        # The first fetch failed or found no article: this one is its first version.
-        articles.mark_ok(session, article.id)
+        # The first fetch failed or found no article: this one is its first version, stored
+        # (and the article marked read) by first_version in one transaction with its decisions.
         return True, None
     return False, _record_change(app, session, article, latest, before, checked)
 
