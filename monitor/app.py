@@ -1,8 +1,8 @@
 """The service's context: configuration, database and HTTP client, opened once per command.
 
-Opening applies migrations and, under the database's start lock, brings the database in line with the configuration
-(``monitor.stories.sync``): sources, stories and seed articles (a seed whose text changed gets
-a new version).
+Opening applies migrations and, under the database's start lock, brings the database in line
+with the configuration (``monitor.stories.sync``): sources, stories and seed articles (a seed
+whose text changed gets a new version).
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ deferred transaction, and fail there when another process holds it).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 from collections.abc import Iterator
-import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any

@@ -61,6 +61,13 @@ def _add_pipeline(sub: Commands) -> None:
     p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("run", help="the daemon: poll on schedule until SIGTERM or SIGINT")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the database's work (default 1)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run the whole pipeline offline on a replayed demo story")
@@ -251,3 +258,14 @@ def _add_sources(sub: Commands) -> None:
     q.set_defaults(func=cmd_sources_import)
     q = srcs.add_parser("export", help="print the configured sources as OPML")
     q.set_defaults(func=cmd_sources_export)
+
+
+def _positive_int(value: str) -> int:
+    """An argument that must be a whole number of at least 1 (argparse names the option)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return number

@@ -54,7 +54,9 @@ def poll(
     indexes = Indexes(app)
     cfg = app.config.poll
     lease = timedelta(seconds=app.config.fetch.total_timeout * 4 + 60)
-    polled: set[int] = set()  # with everything=True, claims would otherwise come back forever
+    # Every source claimed: with everything=True, claims would otherwise come back forever;
+    # and what a stopped round did not record is released.
+    polled: set[int] = set()
 
     def claim(limit: int) -> list[queue.DueSource]:
         batch = queue.claim_sources(
@@ -81,9 +83,20 @@ def poll(
             if everything:
                 break  # with --all, each tracked article once; the claims moved them on
     report.stopped = round_.stopped()
+    # Whatever a stopped round claimed and did not record is due again for the next worker
+    # now, not at the end of its lease (a restart right after SIGTERM would poll nothing).
+    released = queue.release(
+        app.db,
+        sources=polled,
+        source_until=now + lease,
+        articles=round_.claimed_articles,
+        article_until=now + queue.ARTICLE_LEASE,
+        now=now,
+    )
     log(
         logger,
         "round",
+        released=released,
         now=now.isoformat(),
         polled=report.sources_polled,
         failed=report.sources_failed,
@@ -107,6 +120,8 @@ class _Round:
     stop: threading.Event | None
     # Sources with a configured interval: their schedule learns nothing from their entries.
     fixed: set[str] = field(init=False)
+    # Every article this round claimed for a re-check (released at the end if unrecorded).
+    claimed_articles: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.fixed = {s.url for s in self.app.config.sources if s.interval is not None}
@@ -340,6 +355,7 @@ class _Round:
     # -- articles due for a re-check ---------------------------------------------------------------
 
     def rechecks(self, due: list[queue.DueArticle]) -> None:
+        self.claimed_articles.update(a.id for a in due)
         obey = self._obeying_sources()
         pages = pool.by_host(
             self.executor,

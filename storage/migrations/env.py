@@ -5,6 +5,7 @@ finds the schema committed."""
 from __future__ import annotations
 
 from alembic import context
+
 from storage.models import Base
 
 config = context.config
