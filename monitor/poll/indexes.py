@@ -51,6 +51,7 @@ class Indexes:
         bands: list[tuple[int, int]],
         published_at: datetime | None,
         language: str | None = None,
+        url: str | None = None,
     ) -> Decision:
         """Decide inside the caller's write transaction, on what the database holds now: the
         band table proposes the candidates, and members this index has not seen (another
@@ -76,6 +77,7 @@ class Indexes:
             published_at=published_at,
             candidates=[version_key(a, v) for a, v in sorted(found)],
             language=language,
+            url=url,
         )
 
     def built(self, story: StoryRef) -> StoryIndex | None:

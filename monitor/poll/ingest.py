@@ -253,6 +253,7 @@ def _decide(
                 bands,
                 article.published_at,
                 extracted.language,
+                url=article.url,
             ),
         )
         for story in stories
