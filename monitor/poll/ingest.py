@@ -11,6 +11,7 @@ logging the decisions. Nothing already stored is touched by a failure.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -211,11 +212,13 @@ def first_version(
     indexes: Indexes,
     report: RoundReport,
     evidence: articles.Evidence | None = None,
+    also: Callable[[WriteSession], None] | None = None,
 ) -> None:
     """Store version 1 of an article stored without one (its first fetches failed) and the
     decision of every story that follows this source, in one transaction with the decisions,
     so that two processes storing two copies of one text at once cannot both record an
-    original (see storage.lsh). ``evidence``: what the fetch that read it answered."""
+    original (see storage.lsh). ``evidence``: what the fetch that read it answered; ``also``:
+    what else the caller records in that transaction (the re-check's row)."""
     ready = _prepare(app, extracted, source_name, indexes)
     assert ready is not None
     with app.db.write() as session:
@@ -226,7 +229,10 @@ def first_version(
         # Read as an article only with its version: a crash before this commit leaves it as
         # it was, due for its next re-check.
         articles.mark_ok(session, article.id)
+        if also is not None:
+            also(session)
         stored = _store_first(session, ready, indexes, article, now, evidence)
+        crash.point("first_version.recorded")
     _after_commit(indexes, report, article, *stored)
 
 

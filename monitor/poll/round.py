@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from monitor import crash
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import pool
@@ -173,7 +174,8 @@ class _Round:
         if plan.recheck and not self.stopped():
             self._recheck_listed(plan.recheck)
         if self.stopped():
-            return  # unrecorded sources stay claimed until the lease ends, then are due
+            return  # unrecorded sources are released at the end of the round, then are due
+        crash.point("round.feeds")
         self._record_feeds(feeds, plan, plan.linked | stored)
 
     def _settle(
