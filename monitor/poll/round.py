@@ -84,20 +84,10 @@ def poll(
             if everything:
                 break  # with --all, each tracked article once; the claims moved them on
     report.stopped = round_.stopped()
-    # Whatever a stopped round claimed and did not record is due again for the next worker
-    # now, not at the end of its lease (a restart right after SIGTERM would poll nothing).
-    released = queue.release(
-        app.db,
-        sources=polled,
-        source_until=now + lease,
-        articles=round_.claimed_articles,
-        article_until=now + queue.ARTICLE_LEASE,
-        now=now,
-    )
+    released = _release(app, now, polled, now + lease, round_.claimed_articles)
     log(
         logger,
         "round",
-        released=released,
         now=now.isoformat(),
         polled=report.sources_polled,
         failed=report.sources_failed,
@@ -107,8 +97,24 @@ def poll(
         off_topic=report.off_topic,
         updates=report.updates,
         removed=report.removed,
+        released=released,
     )
     return report
+
+
+def _release(
+    app: App, now: datetime, sources: set[int], source_until: datetime, articles: set[int]
+) -> int:
+    """Whatever the round claimed and did not record (it was stopped) is due again for the next
+    worker now, not at the end of its lease: a restart right after SIGTERM would poll nothing."""
+    return queue.release(
+        app.db,
+        sources=sources,
+        source_until=source_until,
+        articles=articles,
+        article_until=now + queue.ARTICLE_LEASE,
+        now=now,
+    )
 
 
 @dataclass
