@@ -36,11 +36,16 @@ GRACE_S = 60.0
 
 def worker_main(config: Config, level: str, fmt: str) -> None:
     """One worker: the daemon, with logging set up as the parent's."""
+    # SIGTERM may come while the worker still starts (imports, opening the database): it must
+    # stop it as cleanly as later, not kill it with no word.
+    stop = threading.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, lambda _signum, _frame: stop.set())
     from monitor import daemon
 
     logmod.setup(level, fmt)
     try:
-        daemon.run(config)
+        daemon.run(config, stop=stop)
     except MonitorError as exc:
         print(f"monitor: error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -21,7 +21,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -230,6 +230,7 @@ class NewsroomServer:
     base: str = ""
     round: int = 0
     pages: int = 0  # article pages answered
+    on_page: Callable[[int], None] | None = None  # called with the count before answering
     fetches: list[tuple[str, float, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -246,6 +247,9 @@ class NewsroomServer:
     def answer_page(self, handler: Handler, path: str) -> None:
         with self.lock:
             self.pages += 1
+            count = self.pages
+        if self.on_page is not None:
+            self.on_page(count)
         if self.round in self.newsroom.pages[path].broken:
             send(handler, Reply(500, b"down for maintenance\n", {"Content-Type": "text/plain"}))
             return
