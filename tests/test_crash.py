@@ -1,5 +1,5 @@
-"""A poll killed with SIGKILL anywhere (monitor.crash's points: MONITOR_CRASH_AT) leaves no
-article read without its version and decision, and the next poll finishes the work: the
+"""A poll killed with SIGKILL anywhere (monitor.crash's points, NEWS_MONITOR_CRASH_AT) leaves
+no article read without its version and decision, and the next poll finishes the work: the
 archive ends as if nothing had crashed."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ KILLS = {
 
 def _poll(config_path: str, now: datetime, crash_at: str) -> None:
     """A poll in a forked child, told where to kill itself."""
-    os.environ["MONITOR_CRASH_AT"] = crash_at
+    os.environ["NEWS_MONITOR_CRASH_AT"] = crash_at
     config = configmod.load(config_path)
     with open_app(config, now=now) as app:
         poll(app, now=now)
