@@ -113,7 +113,9 @@ class Newsroom:
             texts[1] = texts[0] + " " + _text(rng, words, sentences=2)  # edited in round 1
         # Some first fetches fail: the article is stored unread, its first version (and the
         # stories' decisions) come with the re-check of the next round.
+        # Others fail a re-check: the error is recorded, the article kept as it was.
         broken = frozenset({0}) if r == 0 and i % 7 == 1 else frozenset()
+        broken |= frozenset({1}) if r == 0 and i % 7 == 2 else frozenset()
         self.pages[path] = Page(path, f"Outlet {i} story {r}", when, texts, broken)
         for later in range(r, ROUNDS):
             self.feeds[later][i].append(path)

@@ -1,6 +1,7 @@
 """Claims on sources and re-checks end: a worker that stops cleanly gives back what it claimed
 and did not record, so a restart polls at once; a worker that dies leaves claims that expire and
-another worker takes over; `monitor run --workers N` stops every worker on SIGTERM."""
+another worker takes over; `monitor run --workers N` restarts a worker that died and stops every
+worker on SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,39 +107,63 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
 
 
+def _records(log: Path) -> list[dict]:
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def _started(log: Path) -> list[int]:
+    return [r["pid"] for r in _records(log) if r.get("event") == "worker_started"]
+
+
+def _daemons(log: Path) -> int:
+    """How many workers' daemons have started."""
+    return sum(r.get("event") == "started" for r in _records(log))
+
+
+def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
 @pytest.mark.slow
-def test_run_with_workers_stops_every_worker_on_sigterm(tmp_path: Path) -> None:
-    """`monitor run --workers 2` starts two workers that poll the sources between them; SIGTERM
-    to it stops both and then itself, exit 0, with no traceback and nothing left claimed."""
+def test_run_with_workers_restarts_a_dead_one_and_stops_all_on_sigterm(tmp_path: Path) -> None:
+    """`monitor run --workers 2` starts two workers that poll the sources between them, starts
+    another when one is SIGKILLed, and on SIGTERM stops every worker and then itself, exit 0,
+    with no traceback and nothing left claimed."""
     newsroom = Newsroom(6)
     url = f"sqlite:///{tmp_path / 'm.sqlite'}"
-    with serve_newsroom(newsroom) as server:
+    log = tmp_path / "run.log"
+    with serve_newsroom(newsroom) as server, log.open("wb") as err:
         path = newsroom.write_config(tmp_path / "m.toml", server.base, url, tmp_path / "s")
         command = [sys.executable, "-m", "monitor", "--config", str(path), "run", "--workers", "2"]
         process = subprocess.Popen(
-            command, cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=err
         )
         try:
-            deadline = time.monotonic() + 60
-            while server.pages < 3 and time.monotonic() < deadline and process.poll() is None:
-                time.sleep(0.1)
-            assert server.pages >= 3, "the workers fetched no page in 60 s"
+            assert _wait(lambda: server.pages >= 3, 60), "the workers fetched no page in 60 s"
+            assert len(_started(log)) == 2
+            assert _wait(lambda: _daemons(log) == 2, 60), "the two workers did not start"
+            os.kill(_started(log)[0], signal.SIGKILL)
+            # The new worker's daemon started (its signals taken) before the SIGTERM.
+            assert _wait(lambda: _daemons(log) == 3, 60), "no worker started in its place"
             process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=90)
+            process.wait(timeout=90)
         finally:
             if process.poll() is None:
                 process.kill()
-                process.communicate()
-    text = stderr.decode("utf-8", "replace")
+                process.wait()
+    text = log.read_text(encoding="utf-8", errors="replace")
     assert process.returncode == 0, text[-3000:]
     assert "Traceback" not in text
-    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-    pids = [r["pid"] for r in records if r.get("event") == "worker_started"]
-    assert len(pids) == 2
-    for pid in pids:
+    records = _records(log)
+    assert [r["exitcode"] for r in records if r.get("event") == "worker_died"] == [-9]
+    for pid in _started(log):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone, and reaped by the parent
-    # Each worker, then the parent.
+    # The two living workers, then the parent.
     assert sum(r.get("event") == "stopped" for r in records) == 3
     db = open_database(url, migrate=False)
     try:

@@ -9,11 +9,12 @@ import sys
 import traceback
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from monitor import config as configmod
 from monitor.app import open_app
-from storage.db import open_database
+from storage.db import DatabaseError, open_database
 from storage.models import Article, Source, Story
 from tests.newsroom import Newsroom, round_time
 
@@ -29,6 +30,16 @@ def _start(config_path: str, barrier: object) -> None:
     except BaseException:
         traceback.print_exc()
         sys.exit(1)
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_error_naming_the_database(
+    tmp_path: Path,
+) -> None:
+    """The start lock's file beside an SQLite database cannot be made (here a folder holds its
+    name): opening fails with a DatabaseError naming the database, not an OSError."""
+    (tmp_path / "m.sqlite.lock").mkdir()
+    with pytest.raises(DatabaseError, match=r"cannot open sqlite:///.*m\.sqlite"):
+        open_database(f"sqlite:///{tmp_path / 'm.sqlite'}")
 
 
 def test_processes_starting_at_once_on_an_empty_database_all_start(
