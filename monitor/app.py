@@ -1,8 +1,8 @@
 """The service's context: configuration, database and HTTP client, opened once per command.
 
-Opening applies migrations and brings the database in line with the configuration
-(``monitor.stories.sync``): sources, stories and seed articles (a seed whose text changed gets
-a new version).
+Opening applies migrations and, under the database's start lock, brings the database in line
+with the configuration (``monitor.stories.sync``): sources, stories and seed articles (a seed
+whose text changed gets a new version).
 """
 
 from __future__ import annotations
@@ -144,9 +144,12 @@ def open_app(
     db = open_db(config)
     app = App(config, db, Fetcher(config.fetch, transport=transport, resolver=resolver))
     try:
-        synced = sync.configuration(db, config, now)
-        app.stories = [StoryRef.configured(s.id, s.config) for s in synced]
-        sync.archive(app, seeds, new={s.config.slug for s in synced if s.new}, now=now)
+        # Serialised with every other process starting (storage.db.start_lock): two workers
+        # syncing the same sources and seeds at once would race to insert them.
+        with db.start_lock():
+            synced = sync.configuration(db, config, now)
+            app.stories = [StoryRef.configured(s.id, s.config) for s in synced]
+            sync.archive(app, seeds, new={s.config.slug for s in synced if s.new}, now=now)
     except Exception:
         app.close()
         raise

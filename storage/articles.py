@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +13,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from storage import searchtext
-from storage.db import WriteSession
+from storage.db import WriteSession, upsert_insert
 from storage.models import (
     Article,
     ArticleVersion,
@@ -34,6 +35,30 @@ def create_article(session: WriteSession, **values: Any) -> Article:
     session.add(article)
     session.flush()
     return article
+
+
+def insert_article(session: WriteSession, values: dict[str, Any]) -> Article | None:
+    """A new article's row; None when another writer stored its URL first (an expected race:
+    the caller reads the winner). ON CONFLICT DO NOTHING on both backends: no exception, so
+    the caller's transaction goes on."""
+    statement = (
+        upsert_insert(session, Article.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["url"])
+        .returning(Article.__table__.c.id)
+    )
+    article_id = session.scalar(statement)
+    return None if article_id is None else session.get_one(Article, article_id)
+
+
+def url_keys(*urls: str | None) -> list[int]:
+    """Advisory-lock keys for URLs (signed 64-bit, from their SHA-256): writers that may store
+    the same URL or canonical URL lock them first (storage.lsh.lock)."""
+    return [
+        int.from_bytes(hashlib.sha256(u.encode()).digest()[:8], "big", signed=True)
+        for u in urls
+        if u
+    ]
 
 
 def get_article(session: Session, article_id: int) -> Article:

@@ -4,6 +4,12 @@ SQLite runs in WAL mode with a busy timeout, and every write transaction starts 
 ``BEGIN IMMEDIATE``: the writer takes the lock up front instead of failing half-way when
 another process writes too. PostgreSQL needs none of this.
 
+Starting is serialised (``start_lock``): migrations, and whatever the caller brings into the
+database at start, run under a PostgreSQL session advisory lock or, on SQLite, an exclusive
+``flock`` on a lock file beside the database, so any number of processes may start at once on
+an empty database. Both locks die with their process: a worker killed while starting blocks no
+other.
+
 The single-writer rule holds by construction, not by convention: only ``Database.write``
 hands out a ``WriteSession``, every storage function that writes takes one (so mypy refuses
 a write on a read session), and a read session refuses to flush or execute an INSERT, UPDATE
@@ -13,6 +19,8 @@ deferred transaction, and fail there when another process holds it).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +29,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
@@ -99,8 +107,42 @@ class Database:
                 raise
             raise error from exc
 
+    def start_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held while a process brings its configuration into the database at start."""
+        return start_lock(self.engine)
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+# The key of the advisory lock every process takes to start (any constant no other lock uses).
+START_LOCK_KEY = 727274
+
+
+@contextmanager
+def start_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time past this point, whatever the backend: see the module docstring."""
+    if engine.dialect.name == "postgresql":
+        # A session lock on a connection of its own: the work under it commits on others.
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": START_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": START_LOCK_KEY})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield  # a private database: nobody to wait for
+        return
+    with open(f"{database}.lock", "a+b") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def upsert_insert(session: Session, table: Any) -> Any:
@@ -117,8 +159,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Let SQLAlchemy's BEGIN (below) open transactions, not the driver's implicit one.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # The timeout first: switching a new file to WAL takes a lock another process may hold.
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -194,7 +237,8 @@ def open_database(
     engine = create(url, password=password, existing=existing)
     if migrate:
         try:
-            command.upgrade(alembic_config(engine), "head")
+            with start_lock(engine):
+                command.upgrade(alembic_config(engine), "head")
         except DBAPIError as exc:
             engine.dispose()
             raise fault(name_of(engine.url), exc, opening=True) or DatabaseError(
@@ -204,4 +248,7 @@ def open_database(
             engine.dispose()
             reason = " ".join(str(exc).split())
             raise DatabaseError(f"{name_of(engine.url)}: cannot migrate: {reason}") from exc
+        except OSError as exc:  # the lock file beside an SQLite database
+            engine.dispose()
+            raise DatabaseError(f"{name_of(engine.url)}: cannot open: {exc}") from exc
     return Database(engine)

@@ -104,6 +104,19 @@ def repoint_copy_group(
     return moved
 
 
+def relations(
+    session: Session, story_id: int, article_ids: Collection[int]
+) -> dict[int, tuple[str, int | None]]:
+    """Each of ``article_ids``' relation in the story and the article it copies, as stored
+    now (another process may have re-pointed a copy group since an index read them)."""
+    rows = session.execute(
+        select(StoryArticle.article_id, StoryArticle.relation, StoryArticle.copy_of_id).where(
+            StoryArticle.story_id == story_id, StoryArticle.article_id.in_(article_ids)
+        )
+    )
+    return {article_id: (relation, copy_of) for article_id, relation, copy_of in rows}
+
+
 def copies_of(session: Session, story_id: int, article_id: int) -> list[StoryArticle]:
     """The story's members that are copies of ``article_id``."""
     return list(

@@ -2,15 +2,18 @@
 
 A claim sets ``claimed_until`` inside a write transaction (``BEGIN IMMEDIATE`` on SQLite,
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several processes share the work without a
-leader and no source is polled twice at once. A crashed worker's claim simply expires.
+leader and no source is polled twice at once. A crashed worker's claim simply expires; a worker
+that stops cleanly gives back what it claimed and did not record (``release``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, Result, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import Database
@@ -173,3 +176,48 @@ def depth(session: Session, *, now: datetime) -> dict[str, int]:
         .where(Article.next_check_at <= now, Article.status != "removed", free_article)
     )
     return {"sources": int(sources_due or 0), "rechecks": int(rechecks_due or 0)}
+
+
+def release(
+    db: Database,
+    *,
+    sources: Collection[int],
+    source_until: datetime,
+    articles: Collection[int],
+    article_until: datetime,
+    now: datetime,
+) -> int:
+    """Give back the claims a stopping round still holds (those it claimed until
+    ``source_until`` / ``article_until`` and did not record): each due again at once for the
+    next worker instead of at the end of its lease. A claim another worker has taken over since
+    (its lease ended) holds another time and is left alone. Returns how many were released."""
+    if not sources and not articles:
+        return 0
+    with db.write() as session:
+        released = _count(
+            session.execute(
+                update(Source)
+                .where(Source.id.in_(sources), Source.claimed_until == source_until)
+                .values(claimed_until=None)
+            )
+        )
+        # An article recorded since its claim has its next check set: only the unrecorded
+        # ones (next check still the claim's end) are made due again.
+        released += _count(
+            session.execute(
+                update(Article)
+                .where(
+                    Article.id.in_(articles),
+                    Article.claimed_until == article_until,
+                    Article.next_check_at == article_until,
+                )
+                .values(claimed_until=None, next_check_at=now)
+            )
+        )
+    return released
+
+
+def _count(result: Result[Any]) -> int:
+    """The rows an UPDATE changed."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)

@@ -42,6 +42,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(args)
+    if args.workers > 1:
+        from monitor import workers
+
+        level = args.log_level or config.log.level
+        workers.run(config, args.workers, level=level, fmt=config.log.format)
+        return 0
     from monitor import daemon
 
     daemon.run(config)

@@ -68,6 +68,13 @@ def _add_pipeline(sub: Commands) -> None:
     p.set_defaults(func=cmd_poll)
 
     p = sub.add_parser("run", help="the daemon: poll on schedule until SIGTERM or SIGINT")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the database's work (default 1)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="run the whole pipeline offline on a replayed demo story")
@@ -332,3 +339,14 @@ def _add_db(sub: Commands) -> None:
         "(each table is copied in one transaction, so none is half-copied)",
     )
     q.set_defaults(func=cmd_db_copy)
+
+
+def _positive_int(value: str) -> int:
+    """An argument that must be a whole number of at least 1 (argparse names the option)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return number

@@ -9,18 +9,23 @@ from monitor.match.decision import Known
 from monitor.match.story import as_utc
 
 
-def predates(published_at: datetime | None, original: Known) -> bool:
-    """Whether a new copy was published before its group's original, which then becomes a copy
-    of it. A seed stays what the user made it; an undated side decides nothing."""
+def predates(published_at: datetime | None, original: Known, url: str | None = None) -> bool:
+    """Whether a new copy (at ``url``) was published before its group's original, which then
+    becomes a copy of it. A seed stays what the user made it; an undated side decides nothing.
+
+    Two published at the same time are ordered by URL, not by which was stored first: with
+    several workers storing at once, which copy is the original must not depend on which
+    worker won (without ``url`` a tie keeps the original)."""
     if published_at is None or original.published_at is None or original.relation == "seed":
         return False
-    return as_utc(published_at) < as_utc(original.published_at)
+    new, old = as_utc(published_at), as_utc(original.published_at)
+    return new < old or (new == old and url is not None and url < original.url)
 
 
-def _published_order(known: Known) -> tuple[datetime, int]:
-    """Earliest publication first; the older article id breaks ties."""
+def _published_order(known: Known) -> tuple[datetime, str]:
+    """Earliest publication first; the URL breaks ties (as in ``predates``)."""
     assert known.published_at is not None
-    return (as_utc(known.published_at), known.article_id)
+    return (as_utc(known.published_at), known.url)
 
 
 class CopyGroups:

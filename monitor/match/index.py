@@ -128,20 +128,27 @@ class StoryIndex:
         published_at: datetime | None = None,
         candidates: Iterable[str] | None = None,
         language: str | None = None,
+        url: str | None = None,
     ) -> Decision:
         """Exact, copy, same story or off topic, with the scores and the reason.
         ``published_at`` (when known) weighs time proximity in the story stage, and the
         language (its text's, else ``language`` as the page declares it) whether a member is
         compared across languages. ``candidates`` are the version keys an outside LSH index
-        proposes (members already added); without them the in-memory index proposes its own."""
+        proposes (members already added); without them the in-memory index proposes its own.
+        ``url``, the article's, breaks a tie of publication times with its group's original
+        (``groups.predates``)."""
         thresholds = thresholds_of(self.settings)
         same = self._copies.same_text(fp.sha256)
         if same is not None:
-            return reasons.exact_decision(same, self.original(same), published_at, thresholds)
+            return reasons.exact_decision(
+                same, self.original(same), published_at, thresholds, url=url
+            )
         near = self._copies.nearest(fp, candidates)
         if near is not None and near.value >= self.settings.copy_threshold:
             original = self.original(near.known)
-            return reasons.copy_decision(near, original, published_at, self.settings, thresholds)
+            return reasons.copy_decision(
+                near, original, published_at, self.settings, thresholds, url=url
+            )
         article = self._terms.article_vector(title, text)
         found = self._story.match(
             title,

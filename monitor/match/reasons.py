@@ -25,10 +25,12 @@ def exact_decision(
     original: Known,
     published_at: datetime | None,
     thresholds: dict[str, float],
+    *,
+    url: str | None = None,
 ) -> Decision:
     """The article's text equals a version of ``same``, whose group's original is ``original``."""
     via = f" (a copy of {original.url})" if original is not same else ""
-    leads = predates(published_at, original)
+    leads = predates(published_at, original, url)
     return Decision(
         "exact",
         original.article_id,
@@ -47,11 +49,13 @@ def copy_decision(
     published_at: datetime | None,
     settings: MatchSettings,
     thresholds: dict[str, float],
+    *,
+    url: str | None = None,
 ) -> Decision:
     """The article copies ``best.known``, whose group's original is ``original``."""
     value, name, known, scores = best
     via = f" (itself a copy of {original.url})" if original is not known else ""
-    leads = predates(published_at, original)
+    leads = predates(published_at, original, url)
     return Decision(
         "copy",
         original.article_id,

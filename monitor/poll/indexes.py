@@ -52,6 +52,7 @@ class Indexes:
         bands: list[tuple[int, int]],
         published_at: datetime | None,
         language: str | None = None,
+        url: str | None = None,
     ) -> Decision:
         """Decide inside the caller's write transaction, on what the database holds now: the
         band table proposes the candidates, and members this index has not seen (another
@@ -69,6 +70,7 @@ class Indexes:
         if missing:
             for m in members.story_members(session, story.id, only=missing):
                 index.add(as_known(m))
+        _refresh_groups(session, story.id, index, {a for a, _ in found} | missing)
         _provide_df(session, index, title, text)
         return index.decide(
             title,
@@ -77,6 +79,7 @@ class Indexes:
             published_at=published_at,
             candidates=[version_key(a, v) for a, v in sorted(found)],
             language=language,
+            url=url,
         )
 
     def built(self, story: StoryRef) -> StoryIndex | None:
@@ -87,6 +90,25 @@ class Indexes:
         database's changed in the same transaction: storage.termstats)."""
         for index in self._built.values():
             index.update_background(change)
+
+
+def _refresh_groups(session: Session, story_id: int, index: StoryIndex, ids: set[int]) -> None:
+    """The candidates' copy groups as stored now, up their copy chains: another process may
+    have re-pointed a group (a copy published earlier became its original) since this index
+    read it, and deciding on the old group would make a second original."""
+    checked: set[int] = set()
+    while ids:
+        checked |= ids
+        stored = members.relations(session, story_id, ids)
+        ids = set()
+        for article_id, (relation, copy_of) in stored.items():
+            known = index.member(article_id)
+            if relation == "off_topic":
+                continue  # a member that left: see members_left above
+            if known is not None and (known.relation, known.copy_of_id) != (relation, copy_of):
+                known.relation, known.copy_of_id = relation, copy_of
+            if copy_of is not None and copy_of not in checked:
+                ids.add(copy_of)
 
 
 def _provide_df(

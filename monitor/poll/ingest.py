@@ -11,10 +11,12 @@ logging the decisions. Nothing already stored is touched by a failure.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from monitor import crash
 from monitor.app import App, StoryRef
 from monitor.extract import Extracted
 from monitor.log import log
@@ -51,46 +53,59 @@ class NewArticle:
 def store_new(
     app: App, new: NewArticle, page: Page, now: datetime, indexes: Indexes, report: RoundReport
 ) -> int:
-    """Store a new article from what ``read_page`` found; returns its id (an existing
-    article's, when the page names itself by a URL already stored)."""
+    """Store a new article from what ``read_page`` found, with its first version and every
+    story's decision, in one transaction; returns its id (an existing article's, when the page
+    names itself by a URL already stored, or another worker stored it first)."""
     report.articles_new += 1
     source = new.source
     extracted = page.extracted  # for metadata, whatever the status; page.article to match
     canonical = _canonical(extracted, page)
-    if canonical:
-        with app.db.read() as session:
-            known = articles.find_article(session, canonical)
-        if known is not None:
-            # The same page under another URL (a feed's tracking link, a redirect, AMP).
-            log(logger, "same_article", url=new.url, canonical=canonical, article=known.url)
-            return known.id
     if page.error is not None:
         report.page_errors += 1
         report.errors.append(f"{new.url}: {page.error}")
+    ready = _prepare(app, page.article, source.name, indexes)
+    evidence = page.evidence(keep_html=app.config.storage.keep_html) if ready else None
     with app.db.write() as session:
-        article_id = _create(session, app, new, page, now)
+        # The URLs' locks with the band keys', in one sorted set (PostgreSQL; SQLite's writers
+        # are serial): a worker storing the same URL or canonical URL waits here, then finds
+        # this one's row below.
+        lsh.lock(session, [*articles.url_keys(new.url, canonical), *(ready.keys if ready else ())])
+        known = articles.find_article(session, new.url, canonical)
+        article = None if known else articles.insert_article(session, _values(app, new, page, now))
+        if article is None:
+            known = known or articles.find_article(session, new.url, canonical)
+            assert known is not None  # the winner of the insert's conflict
+            # The same page under another URL (a tracking link, a redirect, AMP), or the
+            # same entry stored by another worker first: an expected race, not an error.
+            log(logger, "same_article", url=new.url, canonical=canonical, article=known.url)
+            return known.id
+        crash.point("ingest.article")
+        stored = _store_first(session, ready, indexes, article, now, evidence) if ready else None
+        crash.point("ingest.recorded")
     if page.error is None and page.article is None:
-        # A section front, a teaser behind a paywall, a stub: stored, never matched.
-        report.not_articles += 1
-        log(
-            logger,
-            "not_article",
-            url=new.url,
-            source=source.name,
-            status=page.article_status,
-            reason=page.why_not,
-        )
-    if page.article is not None:
-        evidence = page.evidence(keep_html=app.config.storage.keep_html)
-        first_version(app, article_id, page.article, source.name, now, indexes, report, evidence)
-    return article_id
+        _not_article(report, new, page)
+    if stored is not None:
+        _after_commit(indexes, report, article, *stored)
+    return article.id
 
 
-def _create(session: WriteSession, app: App, new: NewArticle, page: Page, now: datetime) -> int:
+def _not_article(report: RoundReport, new: NewArticle, page: Page) -> None:
+    """A section front, a teaser behind a paywall, a stub: stored, never matched."""
+    report.not_articles += 1
+    log(
+        logger,
+        "not_article",
+        url=new.url,
+        source=new.source.name,
+        status=page.article_status,
+        reason=page.why_not,
+    )
+
+
+def _values(app: App, new: NewArticle, page: Page, now: datetime) -> dict[str, Any]:
     """The article's row: the page's metadata, else the feed entry's; tracked for re-checks."""
     source, entry, extracted = new.source, new.entry, page.extracted
-    article = articles.create_article(
-        session,
+    return dict(
         url=new.url,
         source_id=source.id,
         outlet=source.name,
@@ -116,7 +131,6 @@ def _create(session: WriteSession, app: App, new: NewArticle, page: Page, now: d
         status=page.article_status,
         error=page.error or page.why_not,
     )
-    return article.id
 
 
 def _precision(extracted: Extracted | None, entry: FeedEntry) -> str | None:
@@ -136,6 +150,59 @@ def _canonical(extracted: Extracted | None, page: Page) -> str | None:
     return canonical if canonical != normalise_url(page.final_url or page.url) else None
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A text to store as a first version, fingerprinted before the write transaction."""
+
+    extracted: Extracted
+    fp: Fingerprint
+    bands: list[tuple[int, int]]
+    stories: list[StoryRef]
+
+    @property
+    def keys(self) -> list[int]:
+        return [key for _, key in self.bands]
+
+
+def _prepare(
+    app: App, extracted: Extracted | None, source_name: str | None, indexes: Indexes
+) -> _Ready | None:
+    """The fingerprint and band keys of ``extracted`` (None: nothing to version), and the
+    stories that decide on it, their indexes built."""
+    if extracted is None:
+        return None
+    fp = fingerprint(extracted.text, app.match_settings)
+    stories = app.stories_for(source_name)
+    for story in stories:
+        # Built (once a round) before the write transaction, which then reads only what
+        # changed: on SQLite that transaction holds the database's one write lock.
+        indexes.get(story)
+    return _Ready(extracted, fp, band_keys(fp.minhash, app.match_settings), stories)
+
+
+_Stored = tuple[Extracted, Fingerprint, Decisions, TermChange]
+
+
+def _store_first(
+    session: WriteSession,
+    ready: _Ready,
+    indexes: Indexes,
+    article: Article,
+    now: datetime,
+    evidence: articles.Evidence | None,
+) -> _Stored:
+    """Decide every story on what the database holds inside the caller's transaction, and
+    record version 1 with the decisions and band entries there; returned for after the
+    commit."""
+    decisions = _decide(
+        session, indexes, ready.stories, article, ready.extracted, ready.fp, ready.bands
+    )
+    change = _record(
+        session, article, ready.extracted, ready.fp, ready.bands, decisions, now, evidence
+    )
+    return ready.extracted, ready.fp, decisions, change
+
+
 def first_version(
     app: App,
     article_id: int,
@@ -145,26 +212,28 @@ def first_version(
     indexes: Indexes,
     report: RoundReport,
     evidence: articles.Evidence | None = None,
+    also: Callable[[WriteSession], None] | None = None,
 ) -> None:
-    """Store version 1 and the decision of every story that follows this source, in one
-    transaction with the decisions, so that two processes storing two copies of one text at
-    once cannot both record an original (see storage.lsh). ``evidence``: what the fetch that
-    read it answered."""
-    fp = fingerprint(extracted.text, app.match_settings)
-    bands = band_keys(fp.minhash, app.match_settings)
-    stories = app.stories_for(source_name)
-    for story in stories:
-        # Built (once a round) before the write transaction, which then reads only what
-        # changed: on SQLite that transaction holds the database's one write lock.
-        indexes.get(story)
+    """Store version 1 of an article stored without one (its first fetches failed) and the
+    decision of every story that follows this source, in one transaction with the decisions,
+    so that two processes storing two copies of one text at once cannot both record an
+    original (see storage.lsh). ``evidence``: what the fetch that read it answered; ``also``:
+    what else the caller records in that transaction (the re-check's row)."""
+    ready = _prepare(app, extracted, source_name, indexes)
+    assert ready is not None
     with app.db.write() as session:
-        lsh.lock(session, (key for _, key in bands))
+        lsh.lock(session, ready.keys)
         article = articles.lock_article(session, article_id)
         if articles.latest_version(session, article.id) is not None:
             return  # another process re-checking it stored it first (store_recheck)
-        decisions = _decide(session, indexes, stories, article, extracted, fp, bands)
-        change = _record(session, article, extracted, fp, bands, decisions, now, evidence)
-    _after_commit(indexes, report, article, extracted, fp, decisions, change)
+        # Read as an article only with its version: a crash before this commit leaves it as
+        # it was, due for its next re-check.
+        articles.mark_ok(session, article.id)
+        if also is not None:
+            also(session)
+        stored = _store_first(session, ready, indexes, article, now, evidence)
+        crash.point("first_version.recorded")
+    _after_commit(indexes, report, article, *stored)
 
 
 def _decide(
@@ -190,6 +259,7 @@ def _decide(
                 bands,
                 article.published_at,
                 extracted.language,
+                url=article.url,
             ),
         )
         for story in stories

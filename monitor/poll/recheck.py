@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor import crash
 from monitor.app import App
 from monitor.extract import Extracted
 from monitor.log import log
@@ -70,7 +71,17 @@ def store_recheck(
     if first and extracted is not None:
         source_name = due.outlet if due.source_id is not None else None
         evidence = page.evidence(keep_html=app.config.storage.keep_html)
-        first_version(app, due.id, extracted, source_name, now, indexes, report, evidence)
+        first_version(
+            app,
+            due.id,
+            extracted,
+            source_name,
+            now,
+            indexes,
+            report,
+            evidence,
+            also=lambda session: _refresh(session, checked),
+        )
         return
     if updated is None or extracted is None:
         return
@@ -128,10 +139,25 @@ def _record_page(
             error=page.why_not,
         )
         return False, None
+    if latest is None:
+        # The first fetch failed or found no article: this one is its first version, stored
+        # with the page's metadata and validators (_refresh) and the article marked read by
+        # first_version in one transaction with its decisions. Recorded here, the validators
+        # would make the next fetch a 304 and the article stay without a version if that
+        # transaction never committed.
+        return True, None
     before = change.Before.of(article)
+    _refresh(session, checked)
+    return False, _record_change(app, session, article, latest, before, checked)
+
+
+def _refresh(session: WriteSession, checked: _Checked) -> None:
+    """The re-read page's metadata, validators and the next check on the article's row."""
+    extracted, page = checked.page.article, checked.page
+    assert extracted is not None
     articles.refresh_from_page(
         session,
-        article.id,
+        checked.due.id,
         title=extracted.title,
         updated_at=extracted.updated_at,
         authors=extracted.authors,
@@ -141,11 +167,6 @@ def _record_page(
         next_check_at=checked.next_check,
         now=checked.now,
     )
-    if latest is None:
-        # The first fetch failed or found no article: this one is its first version.
-        articles.mark_ok(session, article.id)
-        return True, None
-    return False, _record_change(app, session, article, latest, before, checked)
 
 
 def _elsewhere(article: Article, latest: ArticleVersion | None, page: Page) -> str | None:
@@ -264,6 +285,7 @@ def _record_change(
         notices=extracted.notices,
         evidence=checked.page.evidence(keep_html=app.config.storage.keep_html),
     )
+    crash.point("recheck.version")
     story_ids = members.stories_of_article(session, article.id)
     bands = band_keys(fp.minhash, app.match_settings)
     lsh.fill(session, [(s, article.id, version.version, bands) for s in story_ids])

@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExec
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from monitor import crash
 from monitor.app import App
 from monitor.errors import FetchError, ParseError
 from monitor.fetch import pool
@@ -55,7 +56,9 @@ def poll(
     indexes = Indexes(app)
     cfg = app.config.poll
     lease = timedelta(seconds=app.config.fetch.total_timeout * 4 + 60)
-    polled: set[int] = set()  # with everything=True, claims would otherwise come back forever
+    # Every source claimed: with everything=True, claims would otherwise come back forever;
+    # and what a stopped round did not record is released.
+    polled: set[int] = set()
 
     def claim(limit: int) -> list[queue.DueSource]:
         batch = queue.claim_sources(
@@ -82,6 +85,7 @@ def poll(
             if everything:
                 break  # with --all, each tracked article once; the claims moved them on
     report.stopped = round_.stopped()
+    released = _release(app, now, polled, now + lease, round_.claimed_articles)
     log(
         logger,
         "round",
@@ -94,8 +98,24 @@ def poll(
         off_topic=report.off_topic,
         updates=report.updates,
         removed=report.removed,
+        released=released,
     )
     return report
+
+
+def _release(
+    app: App, now: datetime, sources: set[int], source_until: datetime, articles: set[int]
+) -> int:
+    """Whatever the round claimed and did not record (it was stopped) is due again for the next
+    worker now, not at the end of its lease: a restart right after SIGTERM would poll nothing."""
+    return queue.release(
+        app.db,
+        sources=sources,
+        source_until=source_until,
+        articles=articles,
+        article_until=now + queue.ARTICLE_LEASE,
+        now=now,
+    )
 
 
 @dataclass
@@ -108,6 +128,8 @@ class _Round:
     stop: threading.Event | None
     # Sources with a configured interval: their schedule learns nothing from their entries.
     fixed: set[str] = field(init=False)
+    # Every article this round claimed for a re-check (released at the end if unrecorded).
+    claimed_articles: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.fixed = {s.url for s in self.app.config.sources if s.interval is not None}
@@ -159,7 +181,8 @@ class _Round:
         if plan.recheck and not self.stopped():
             self._recheck_listed(plan.recheck)
         if self.stopped():
-            return  # unrecorded sources stay claimed until the lease ends, then are due
+            return  # unrecorded sources are released at the end of the round, then are due
+        crash.point("round.feeds")
         self._record_feeds(feeds, plan, plan.linked | stored)
 
     def _settle(
@@ -344,6 +367,7 @@ class _Round:
     # -- articles due for a re-check ---------------------------------------------------------------
 
     def rechecks(self, due: list[queue.DueArticle]) -> None:
+        self.claimed_articles.update(a.id for a in due)
         obey = self._obeying_sources()
         pages = pool.by_host(
             self.executor,

@@ -46,7 +46,15 @@ def decide_again(
     bands = band_keys(fp.minhash, settings)
     lsh.lock(session, (key for _, key in bands))
     decision = indexes.decide(
-        session, story, latest.title, latest.text, fp, bands, article.published_at, article.language
+        session,
+        story,
+        latest.title,
+        latest.text,
+        fp,
+        bands,
+        article.published_at,
+        article.language,
+        url=article.url,
     )
     return decision, latest.version
 

@@ -1,9 +1,10 @@
-"""Alembic environment: runs on the engine handed over by storage.db.open_database."""
+"""Alembic environment: runs on the engine handed over by storage.db.open_database, which holds
+its start lock (storage.db.start_lock) meanwhile, so one process at a time migrates and the next
+finds the schema committed."""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
 
 from storage.models import Base
 
@@ -11,9 +12,6 @@ config = context.config
 engine = config.attributes["engine"]
 
 with engine.connect() as connection:
-    if connection.dialect.name == "postgresql":
-        # Two processes starting at once must not both run the migrations.
-        connection.execute(text("SELECT pg_advisory_lock(727274)"))
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -21,6 +19,3 @@ with engine.connect() as connection:
     )
     with context.begin_transaction():
         context.run_migrations()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_unlock(727274)"))
-        connection.commit()
