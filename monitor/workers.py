@@ -13,6 +13,7 @@ database connections and logging handlers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import signal
@@ -53,6 +54,18 @@ def worker_main(config: Config, level: str, fmt: str) -> None:
         sys.exit(130)
 
 
+def worker_config(config: Config, n: int) -> Config:
+    """Worker ``n``'s configuration: its own ``[ops] listen`` port, the configured one plus
+    ``n - 1`` (each worker answers for its own health and metrics; port 0 stays 0, any free
+    port; an empty address stays off)."""
+    listen = config.ops.listen
+    host, _, port = listen.rpartition(":")
+    if not listen or n == 1 or int(port) == 0:
+        return config
+    ops = dataclasses.replace(config.ops, listen=f"{host}:{int(port) + n - 1}")
+    return dataclasses.replace(config, ops=ops)
+
+
 def run(
     config: Config, workers: int, *, level: str, fmt: str, stop: threading.Event | None = None
 ) -> None:
@@ -66,7 +79,8 @@ def run(
     ctx = multiprocessing.get_context("spawn")
 
     def start(n: int) -> BaseProcess:
-        process = ctx.Process(target=worker_main, args=(config, level, fmt), name=f"worker-{n}")
+        own = worker_config(config, n)
+        process = ctx.Process(target=worker_main, args=(own, level, fmt), name=f"worker-{n}")
         process.start()
         log(logger, "worker_started", worker=n, pid=process.pid)
         return process

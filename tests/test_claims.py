@@ -104,7 +104,10 @@ def test_a_round_stopped_partway_leaves_nothing_claimed(db_url: str, tmp_path: P
 
 
 def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    """The environment without the caller's MONITOR_* settings; the workers' ops listeners on
+    free ports (the default port may be taken on a shared machine)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    return clean | {"MONITOR_OPS_LISTEN": "127.0.0.1:0"}
 
 
 def _records(log: Path) -> list[dict]:
@@ -178,3 +181,22 @@ def test_run_with_workers_restarts_a_dead_one_and_stops_all_on_sigterm(tmp_path:
             assert all(end <= killed_at + lease for end in ends)
     finally:
         db.close()
+
+
+def test_each_worker_listens_on_its_own_ops_port() -> None:
+    """``run --workers N``: worker 1 keeps ``[ops] listen``, worker n listens on the port plus
+    n - 1 (two workers cannot bind one port); port 0 (any free port) and an empty address (no
+    listener) are left as they are."""
+    import dataclasses
+
+    from monitor import config as configmod
+    from monitor.workers import worker_config
+
+    base = configmod.load(None, env={})
+    assert worker_config(base, 1).ops.listen == "127.0.0.1:9108"
+    assert worker_config(base, 3).ops.listen == "127.0.0.1:9110"
+    v6 = dataclasses.replace(base, ops=dataclasses.replace(base.ops, listen="[::1]:9200"))
+    assert worker_config(v6, 2).ops.listen == "[::1]:9201"
+    for listen in ("", "127.0.0.1:0"):
+        same = dataclasses.replace(base, ops=dataclasses.replace(base.ops, listen=listen))
+        assert worker_config(same, 2).ops.listen == listen
