@@ -246,6 +246,8 @@ class Story(Base):
     updated_at: Mapped[datetime]
     # The story threshold fitted from the analyst's labels (monitor.match.fit); None: no label.
     fitted_threshold: Mapped[float | None] = mapped_column(Float)
+    # A digest sender's lease on the story (storage.digests.claim); None or past: free.
+    digest_claimed_until: Mapped[datetime | None]
 
 
 class StoryArticle(Base):
@@ -290,9 +292,17 @@ class StoryEvent(Base):
     # decision for first_report and copy, the change kinds for update, the target of a redirect.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
+    # The digest that showed this event; None: in no digest yet, so in the next one whatever
+    # its id (ids are not commit order on PostgreSQL). No foreign key: SQLite cannot add one to
+    # an existing table without copying it, and digests are never deleted but with their story.
+    digest_id: Mapped[int | None] = mapped_column(Id)
+
     article: Mapped[Article] = relationship()
 
-    __table_args__ = (Index("ix_story_events_story", "story_id", "id"),)
+    __table_args__ = (
+        Index("ix_story_events_story", "story_id", "id"),
+        Index("ix_story_events_digest", "story_id", "digest_id"),
+    )
 
 
 class StoryFacts(Base):
@@ -326,7 +336,8 @@ class StoryLabel(Base):
 
 
 class Digest(Base):
-    """A digest sent (or written to the outbox) for one story, up to one event."""
+    """A digest sent (or written to the outbox) for one story: the events it showed carry its id
+    (``StoryEvent.digest_id``); ``last_event_id`` is the highest of them."""
 
     __tablename__ = "digests"
 

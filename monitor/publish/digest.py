@@ -1,8 +1,9 @@
 """Digest emails: what is new and what changed in each story since its last digest.
 
 ``compose`` is pure (story and events in, an EmailMessage out); ``send_due`` is the edge that
-reads events, delivers through SMTP or to the outbox folder, and records the digest, so a failed
-delivery leaves the events for the next attempt.
+claims each story, reads the events no digest has shown, delivers through SMTP or to the outbox
+folder, and records the digest (marking those events), so a failed delivery leaves the events
+for the next attempt and two processes never send one story's digest together.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from monitor.app import App
+from monitor import crash
+from monitor.app import App, StoryRef
 from monitor.config import EmailSettings
 from monitor.errors import ConfigError, MonitorError
 from monitor.log import log
@@ -156,9 +158,10 @@ def compose(
     return message
 
 
-def _items(session: Any, story_id: int, after: int) -> tuple[list[DigestItem], int]:
-    events = digests.events_after(session, story_id, after)
-    return [_item(session, story_id, e) for e in events], (events[-1].id if events else after)
+def _items(session: Any, story_id: int) -> tuple[list[DigestItem], list[int]]:
+    """The digest lines of the events no digest has shown yet, and those events' ids."""
+    events = digests.undigested(session, story_id)
+    return [_item(session, story_id, e) for e in events], [e.id for e in events]
 
 
 def _item(session: Any, story_id: int, e: Any) -> DigestItem:
@@ -253,48 +256,83 @@ def _to_outbox(message: EmailMessage, outbox: Path, stem: str) -> str:
 
 
 def send_due(app: App, *, now: datetime) -> list[Delivered]:
-    """Send one digest per story that has events since its last digest."""
+    """Send one digest per story that has events no digest has shown yet.
+
+    Each story is claimed first (``storage.digests.claim``, a lease), so of several processes
+    sending at once only one composes and sends a story's digest; the others skip it. The claim
+    is released when the digest is recorded, or when sending fails.
+    """
     out = []
     for ref in app.stories:
         with app.db.read() as session:
-            last = digests.last_digest(session, ref.id)
-            after = last.last_event_id if last else 0
-            items, last_id = _items(session, ref.id, after)
-            story = stories.story_by_id(session, ref.id)
-            failing = [
-                FailingSource(s.name, s.url, iso(s.failing_since) or "", s.error_message or "")
-                for s in sources.failing_sources(session, since=now - FAILING_FOR)
-                if ref.sources is None or s.name in ref.sources
-            ]
-            summary = {
-                "slug": story.slug,
-                "title": story.title,
-                "version": story.version,
-                "updated_at": iso(story.updated_at),
-            }
-        if not items:
-            continue
-        message = compose(
-            story=summary,
-            items=items,
-            since=last.created_at if last else None,
-            now=now,
-            settings=app.config.email,
-            failing=failing,
-            export=export_command(app.config.path, ref.slug),
-        )
-        stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ref.slug}-v{summary['version']}"
-        where = deliver(message, app.config.email, stem=stem)
+            if not digests.has_undigested(session, ref.id):
+                continue
         with app.db.write() as session:
-            digests.record_digest(
-                session,
-                story_id=ref.id,
-                created_at=now,
-                last_event_id=last_id,
-                events=len(items),
-                recipients=list(app.config.email.to),
-                delivered_to=where,
-            )
-        log(logger, "digest", story=ref.slug, events=len(items), delivered_to=where)
-        out.append(Delivered(ref.slug, len(items), where))
+            until = digests.claim(session, ref.id, now=now)
+        if until is None:
+            log(logger, "digest_skipped", story=ref.slug, reason="claimed by another sender")
+            continue
+        try:
+            delivered = _send_claimed(app, ref, now=now, until=until)
+        except BaseException:
+            _release(app, ref.id, until)
+            raise
+        if delivered is not None:
+            out.append(delivered)
     return out
+
+
+def _release(app: App, story_id: int, until: datetime) -> None:
+    """Give the claim back after a failure; if even that fails, the lease ends by itself, and
+    the failure reported is the first one."""
+    with contextlib.suppress(Exception), app.db.write() as session:
+        digests.release(session, story_id, until)
+
+
+def _send_claimed(app: App, ref: StoryRef, *, now: datetime, until: datetime) -> Delivered | None:
+    """Compose, deliver and record the digest of a story this process has claimed; None (the
+    claim given back) when another sender showed the events between the check and the claim."""
+    with app.db.read() as session:
+        last = digests.last_digest(session, ref.id)
+        items, event_ids = _items(session, ref.id)
+        story = stories.story_by_id(session, ref.id)
+        failing = [
+            FailingSource(s.name, s.url, iso(s.failing_since) or "", s.error_message or "")
+            for s in sources.failing_sources(session, since=now - FAILING_FOR)
+            if ref.sources is None or s.name in ref.sources
+        ]
+        summary = {
+            "slug": story.slug,
+            "title": story.title,
+            "version": story.version,
+            "updated_at": iso(story.updated_at),
+        }
+    if not items:
+        _release(app, ref.id, until)
+        return None
+    message = compose(
+        story=summary,
+        items=items,
+        since=last.created_at if last else None,
+        now=now,
+        settings=app.config.email,
+        failing=failing,
+        export=export_command(app.config.path, ref.slug),
+    )
+    stem = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{ref.slug}-v{summary['version']}"
+    where = deliver(message, app.config.email, stem=stem)
+    # Delivered, not recorded: a crash here sends the digest again once the claim's lease ends
+    # (at least once; issue 17's outbox records before sending).
+    crash.point("digest.delivered")
+    with app.db.write() as session:
+        digests.record_digest(
+            session,
+            story_id=ref.id,
+            created_at=now,
+            event_ids=event_ids,
+            recipients=list(app.config.email.to),
+            delivered_to=where,
+            claimed_until=until,
+        )
+    log(logger, "digest", story=ref.slug, events=len(items), delivered_to=where)
+    return Delivered(ref.slug, len(items), where)
