@@ -38,7 +38,7 @@ def test_a_lock_file_that_cannot_be_opened_is_one_error_naming_the_database(
     """The start lock's file beside an SQLite database cannot be made (here a folder holds its
     name): opening fails with a DatabaseError naming the database, not an OSError."""
     (tmp_path / "m.sqlite.lock").mkdir()
-    with pytest.raises(DatabaseError, match=r"cannot open sqlite:///.*m\.sqlite"):
+    with pytest.raises(DatabaseError, match=r"m\.sqlite: cannot open: .*m\.sqlite\.lock"):
         open_database(f"sqlite:///{tmp_path / 'm.sqlite'}")
 
 
