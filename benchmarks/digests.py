@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 from alembic import command  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from benchmarks.report import table, versions  # noqa: E402
+from benchmarks.report import machine, table, versions  # noqa: E402
 from benchmarks.storyfile_export import populate  # noqa: E402
 from storage import digests  # noqa: E402
 from storage.db import Database, alembic_config, open_database  # noqa: E402
@@ -125,11 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = versions("sqlalchemy", "alembic")
     print(" ".join(f"{k} {v}" for k, v in shown.items()))
     print(f"data set (SQLite): {args.articles} articles, {args.versions} versions, {data}")
-    load = [", ".join(f"{x:.2f}" for x in loads) for loads in (before, os.getloadavg())]
-    print(
-        f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load[0]} before the "
-        f"run, {load[1]} after"
-    )
+    print(machine(before))
     print()
     print(table(HEADERS, rows))
     return 0

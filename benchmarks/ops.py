@@ -29,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.report import table, versions  # noqa: E402
+from benchmarks.report import machine, table, versions  # noqa: E402
 from benchmarks.storyfile_export import populate  # noqa: E402
 from monitor.ops.metrics import Metrics  # noqa: E402
 from storage import archive, schema  # noqa: E402
@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = versions("sqlalchemy", "prometheus_client", "psycopg")
     print(" ".join(f"{k} {v}" for k, v in shown.items()))
     print(f"data set: {args.articles} articles, {args.versions} versions, {total} rows in all")
-    load = [", ".join(f"{x:.2f}" for x in loads) for loads in (before, os.getloadavg())]
-    print(
-        f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load[0]} before the "
-        f"run, {load[1]} after"
-    )
+    print(machine(before))
     print()
     print(table(HEADERS, rows))
     return 0

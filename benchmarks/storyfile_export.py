@@ -36,7 +36,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.report import table, versions  # noqa: E402
+from benchmarks.report import machine, table, versions  # noqa: E402
 from monitor.publish import render  # noqa: E402
 from storage import articles, members, stories, storyfile  # noqa: E402
 from storage import facts as storyfacts  # noqa: E402
@@ -300,11 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = versions("sqlalchemy", "jinja2")
     print(" ".join(f"{k} {v}" for k, v in shown.items()))
     print(f"data set: {data} (SQLite)")
-    load = [", ".join(f"{x:.2f}" for x in loads) for loads in (before, os.getloadavg())]
-    print(
-        f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load[0]} before the "
-        f"run, {load[1]} after"
-    )
+    print(machine(before))
     print()
     print(table(HEADERS, rows))
     return 0
