@@ -887,3 +887,24 @@ def test_a_wire_text_copied_many_times_is_matched_without_scoring_every_copy(mon
     assert decision.kind == "copy"
     assert (decision.matched_id, decision.relation) == (1, "copy")
     assert len(scored) <= 5, len(scored)
+
+
+def test_members_added_newest_first_decide_as_oldest_first():
+    """Anchors are found oldest first whatever order members came in: 2,000 members added
+    newest first (past Python's recursion limit when each asked its predecessor in turn) give
+    the same decision and score as added oldest first."""
+    start = datetime(2023, 3, 1, tzinfo=UTC)
+    seed = "alpha beta gamma delta roxham border asylum deal"
+
+    def decided(order: range) -> tuple[str, float]:
+        index = StoryIndex(SETTINGS)
+        index.add(Known(0, "seed", "seed", start, None, [seed]))
+        for i in order:
+            text = f"roxham border asylum deal zorb{i} quux{i}"
+            index.add(Known(i, f"https://example.org/{i}", "original",
+                            start + timedelta(hours=i), None, [text]))  # fmt: skip
+        d = decide(index, "roxham border asylum deal closing",
+                   published_at=start + timedelta(days=130))  # fmt: skip
+        return d.kind, d.similarity
+
+    assert decided(range(1999, 0, -1)) == decided(range(1, 2000))

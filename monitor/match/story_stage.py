@@ -48,6 +48,12 @@ def _before(a: Known, b: Known) -> bool:
     )
 
 
+def _publication_order(known: Known) -> tuple[float, int]:
+    """Oldest first (undated members first, by id): the order members anchor one another in."""
+    when = story.as_utc(known.published_at).timestamp() if known.published_at else float("-inf")
+    return (when, known.article_id)
+
+
 def _like_seed(known: Known) -> bool:
     """A seed, or an article an analyst labelled in: it anchors the story at a seed's weight."""
     return known.relation == "seed" or known.labelled_in
@@ -111,6 +117,18 @@ class StoryStage:
                     break
         return self._anchors[article_id]
 
+    def _find_anchors(self, vectors: dict[int, Normed]) -> None:
+        """Whether each member anchors, found oldest first: each then reads the earlier ones'
+        cached answers, so ``_is_anchor`` recurses one step, not once per member (members added
+        newest first, as a story read back may be, went past Python's recursion limit)."""
+        missing = [
+            m
+            for m in self._groups
+            if m.article_id in vectors and not _like_seed(m) and m.article_id not in self._anchors
+        ]
+        for m in sorted(missing, key=_publication_order):
+            self._is_anchor(m.article_id, vectors)
+
     def _nearest_in_time(self, published_at: datetime | None) -> float:
         """The time factor against the member published nearest ``published_at``: a story that
         keeps being covered keeps accepting; what costs is a long silence. 1.0 when the article
@@ -135,6 +153,7 @@ class StoryStage:
         vector, norm = article
         has_seeds = bool(self._groups.seeds())
         factor = self._nearest_in_time(published_at)
+        self._find_anchors(vectors)
         best_score, best_cos, best_known = 0.0, 0.0, None
         for article_id, (member, member_norm) in vectors.items():
             ratio = story.language_ratio(mine, self._languages.get(article_id))
