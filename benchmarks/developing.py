@@ -153,6 +153,14 @@ def first_of_each(articles: Sequence[matching.Article]) -> list[int]:
     return sorted(seen.values())
 
 
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Positives, precision, recall and F1 from the counts."""
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"positives": tp + fn, "precision": p, "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r else 0.0}  # fmt: skip
+
+
 def table(outcomes: Sequence[Sequence[Outcome]]) -> dict[str, dict[str, float]]:
     """P/R/F1 per band and over all, with the wrong acceptances and the drift among them."""
     rows: dict[str, dict[str, float]] = {}
@@ -162,17 +170,8 @@ def table(outcomes: Sequence[Sequence[Outcome]]) -> dict[str, dict[str, float]]:
         tp = sum(o.accepted and o.positive for o in sel)
         fp = sum(o.accepted and not o.positive for o in sel)
         fn = sum(o.positive and not o.accepted for o in sel)
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        rows[name] = {
-            "candidates": len(sel),
-            "positives": tp + fn,
-            "precision": p,
-            "recall": r,
-            "f1": 2 * p * r / (p + r) if p + r else 0.0,
-            "wrong": fp,
-            "drift": sum(o.drift for o in sel),
-        }
+        rows[name] = {"candidates": len(sel), **_prf(tp, fp, fn), "wrong": fp,
+                      "drift": sum(o.drift for o in sel)}  # fmt: skip
     return rows
 
 
@@ -201,10 +200,7 @@ def semeval_by_time(settings: MatchSettings, data: Path = DATA) -> dict[str, dic
         tp = sum(a and p for a, p in got)
         fp = sum(a and not p for a, p in got)
         fn = sum(p and not a for a, p in got)
-        pr = tp / (tp + fp) if tp + fp else 0.0
-        rc = tp / (tp + fn) if tp + fn else 0.0
-        out[rating] = {"pairs": len(got), "positives": tp + fn, "precision": pr, "recall": rc,
-                       "f1": 2 * pr * rc / (pr + rc) if pr + rc else 0.0}  # fmt: skip
+        out[rating] = {"pairs": len(got), **_prf(tp, fp, fn)}
     return out
 
 
