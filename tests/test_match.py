@@ -429,6 +429,23 @@ def test_time_proximity_is_measured_from_the_storys_nearest_report():
     assert decision.scores.get("time_factor", 1.0) == 1.0
 
 
+def test_the_silence_a_story_tolerates_grows_with_its_age():
+    """Twelve days after a lone seed a report is faded (a one-day story keeps a three-day
+    grace); twelve days after a member published two weeks into the story, the same report
+    keeps its full score: the story has been reported for two weeks, so a twelve-day silence
+    is not the end of it."""
+    index, day = _basil_seeded()
+    article = basil()[STORY_EVENT]["hpo"]
+    lone = decide(index, article["text"], article["title"], published_at=day + timedelta(days=12))
+    assert lone.scores["time_factor"] < 0.5
+    fox = basil()[STORY_EVENT]["fox"]
+    index.add(Known(2, fox["url"], "original", day + timedelta(days=14), None, [fox["text"]],
+                    fox["title"]))  # fmt: skip
+    later = decide(index, article["text"], article["title"], published_at=day + timedelta(days=26))
+    assert later.kind in ("same_story", "copy", "exact")
+    assert "time_factor" not in later.scores
+
+
 def _words(prefix: str, numbers: range) -> str:
     """Made-up words no background text has, so that each weighs the same."""
     return " ".join(f"{prefix}zorb{chr(97 + n)}" for n in numbers)

@@ -54,6 +54,14 @@ def _publication_order(known: Known) -> tuple[float, int]:
     return (when, known.article_id)
 
 
+def _age(when: datetime | None, start: datetime | None) -> float:
+    """Days from the story's first report ``start`` to ``when`` (0.0 if either is unknown): how
+    long the story had been reported then, which stretches the silence it tolerates."""
+    if when is None or start is None:
+        return 0.0
+    return max((story.as_utc(when) - start).total_seconds() / 86400.0, 0.0)
+
+
 def _like_seed(known: Known) -> bool:
     """A seed, or an article an analyst labelled in: it anchors the story at a seed's weight."""
     return known.relation == "seed" or known.labelled_in
@@ -97,6 +105,7 @@ class StoryStage:
             vector, n = vectors[article_id]
             bar = story.ANCHOR_RATIO * self.settings.story_threshold
             mine = self._languages.get(article_id)
+            start = self._start()
             for other in self._groups:
                 if (
                     other.article_id == article_id
@@ -107,7 +116,9 @@ class StoryStage:
                     continue
                 score = (
                     story.cosine(vector, n, *vectors[other.article_id])
-                    * story.time_factor(known.published_at, other.published_at)
+                    * story.time_factor(
+                        known.published_at, other.published_at, _age(other.published_at, start)
+                    )
                     / story.language_ratio(mine, self._languages.get(other.article_id))
                 )
                 if not _like_seed(other):
@@ -129,14 +140,24 @@ class StoryStage:
         for m in sorted(missing, key=_publication_order):
             self._is_anchor(m.article_id, vectors)
 
+    def _start(self) -> datetime | None:
+        """When the story was first reported: its earliest dated member (None if none is)."""
+        dated = [story.as_utc(m.published_at) for m in self._groups if m.published_at]
+        return min(dated) if dated else None
+
     def _nearest_in_time(self, published_at: datetime | None) -> float:
-        """The time factor against the member published nearest ``published_at``: a story that
-        keeps being covered keeps accepting; what costs is a long silence. 1.0 when the article
-        or every member is undated."""
-        dated = [m.published_at for m in self._groups if m.published_at is not None]
-        if published_at is None or not dated:
+        """The best time factor against the story's members: the one published nearest
+        ``published_at``, unless an older story's longer grace says more. A story that keeps
+        being covered keeps accepting; what costs is a silence long for the story's age. 1.0
+        when the article or every member is undated."""
+        start = self._start()
+        if published_at is None or start is None:
             return 1.0
-        return max(story.time_factor(published_at, when) for when in dated)
+        return max(
+            story.time_factor(published_at, m.published_at, _age(m.published_at, start))
+            for m in self._groups
+            if m.published_at is not None
+        )
 
     def _best_anchor(
         self,
