@@ -56,7 +56,7 @@ TIME_HALF_LIFE_DAYS = 7.0
 # reported: the grace is TIME_GRACE_DAYS plus this times the story's age at the member the
 # silence is measured from (the time since its first report). A story of one day keeps 3 days;
 # one reported for a week tolerates 10, so the follow-ups of tests/test_developing.py join
-# (twelve days after a member eight days into the story: x 0.91, not 0.41), while the same
+# (twelve days after a member eight days into the story: x 0.96, not 0.41), while the same
 # words months after a story that ran for weeks still fade. 1.0 is the natural unit (a silence
 # as long as the story's life so far), not a fitted value.
 STORY_AGE_WEIGHT = 1.0
