@@ -70,6 +70,8 @@ def store_version(
         authors=authors,
         notices=[{"kind": n.kind, "text": n.text} for n in notices],
         evidence=evidence,
+        # The caller read ``previous`` in this transaction: the number needs no query.
+        number=previous.version + 1 if previous is not None else 1,
     )
     return version, terms
 

@@ -241,7 +241,12 @@ class _Round:
                 list(new.values()),
                 url=lambda n: n.url,
                 work=lambda n: read_page(
-                    self.app, n.url, n.source.name, now=self.now, obey_robots=n.source.obey_robots
+                    self.app,
+                    n.url,
+                    n.source.name,
+                    now=self.now,
+                    obey_robots=n.source.obey_robots,
+                    keep_page=self.app.config.storage.keep_html,
                 ),
                 workers=self.app.config.poll.workers,
                 ready_at=self.app.fetcher.gate.ready_at,
