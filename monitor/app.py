@@ -8,6 +8,7 @@ whose text changed gets a new version).
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -61,19 +62,25 @@ class App:
     _robots: RobotsCache | None = None
     # Told how long each new article took to store (decide and record): the daemon's metrics.
     on_ingest: Callable[[float], None] | None = None
+    _robots_made: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def robots(self) -> RobotsCache:
         """robots.txt of every host, fetched through the same client, cached for a day."""
-        if self._robots is None:
-            from monitor.fetch.robots import RobotsCache
+        # Made once under a lock: the round's worker threads ask for it at once, and each
+        # making its own cache fetched one host's robots.txt several times (27 for 20 hosts).
+        with self._robots_made:
+            if self._robots is None:
+                from monitor.fetch.robots import RobotsCache
 
-            fetcher = self.fetcher
-            self._robots = RobotsCache(
-                lambda url: fetcher.get(url, accept="text/plain", log_fields={"kind": "robots"}),
-                user_agent=self.config.fetch.user_agent,
-            )
-        return self._robots
+                fetcher = self.fetcher
+                self._robots = RobotsCache(
+                    lambda url: fetcher.get(
+                        url, accept="text/plain", log_fields={"kind": "robots"}
+                    ),
+                    user_agent=self.config.fetch.user_agent,
+                )
+            return self._robots
 
     @property
     def match_settings(self) -> MatchSettings:
