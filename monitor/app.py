@@ -8,24 +8,28 @@ whose text changed gets a new version).
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-
-import httpx
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from monitor import config as configmod
 from monitor.errors import ConfigError, StorageError
-from monitor.fetch.client import Fetcher
-from monitor.fetch.robots import RobotsCache
-from monitor.fetch.transport import Resolver, system_resolver
-from monitor.match import MatchSettings
-from monitor.stories import sync
-from monitor.stories.seeds import load_seeds
-from storage import labels
 from storage.db import Database, DatabaseError, DatabaseURLError, open_database
+
+# The HTTP client, the matcher and the sync are imported where they are used: a command that
+# only reads the database (``monitor story list``) opens it through this module, and with them
+# here it paid about 1.5 s of imports (httpx, trafilatura, numpy, datasketch) for nothing.
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy.orm import Session
+
+    from monitor.fetch.client import Fetcher
+    from monitor.fetch.robots import RobotsCache
+    from monitor.fetch.transport import Resolver
+    from monitor.match import MatchSettings
 
 
 @dataclass(frozen=True)
@@ -58,20 +62,30 @@ class App:
     _robots: RobotsCache | None = None
     # Told how long each new article took to store (decide and record): the daemon's metrics.
     on_ingest: Callable[[float], None] | None = None
+    _robots_made: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def robots(self) -> RobotsCache:
         """robots.txt of every host, fetched through the same client, cached for a day."""
-        if self._robots is None:
-            fetcher = self.fetcher
-            self._robots = RobotsCache(
-                lambda url: fetcher.get(url, accept="text/plain", log_fields={"kind": "robots"}),
-                user_agent=self.config.fetch.user_agent,
-            )
-        return self._robots
+        # Made once under a lock: the round's worker threads ask for it at once, and each
+        # making its own cache fetched one host's robots.txt several times (27 for 20 hosts).
+        with self._robots_made:
+            if self._robots is None:
+                from monitor.fetch.robots import RobotsCache
+
+                fetcher = self.fetcher
+                self._robots = RobotsCache(
+                    lambda url: fetcher.get(
+                        url, accept="text/plain", log_fields={"kind": "robots"}
+                    ),
+                    user_agent=self.config.fetch.user_agent,
+                )
+            return self._robots
 
     @property
     def match_settings(self) -> MatchSettings:
+        from monitor.match import MatchSettings
+
         m = self.config.match
         return MatchSettings(
             m.num_perm, m.shingle_size, m.candidate_threshold, m.copy_threshold, m.story_threshold
@@ -90,6 +104,8 @@ class App:
         fitted from the analyst's labels when the story has some (``monitor.stories.labels``).
         Read in ``session`` when given (a write transaction sees the threshold it just fitted),
         else in a read session of its own, so a daemon's next round sees a label given since."""
+        from storage import labels
+
         settings = self.prior_settings(story)
         with nullcontext(session) if session is not None else self.db.read() as s:
             fitted = labels.fitted(s, story.id)
@@ -136,10 +152,16 @@ def open_app(
     *,
     now: datetime,
     transport: httpx.BaseTransport | None = None,
-    resolver: Resolver = system_resolver,
+    resolver: Resolver | None = None,
 ) -> App:
     """Open the database, sync sources, stories and seeds from ``config``
-    (``monitor.stories.sync``), build the client."""
+    (``monitor.stories.sync``), build the client (``resolver``: the system's by default)."""
+    from monitor.fetch.client import Fetcher
+    from monitor.fetch.transport import system_resolver
+    from monitor.stories import sync
+    from monitor.stories.seeds import load_seeds
+
+    resolver = resolver or system_resolver
     seeds = {s.slug: load_seeds(s.seeds, s.slug, s.title) for s in config.stories if s.seeds}
     db = open_db(config)
     app = App(config, db, Fetcher(config.fetch, transport=transport, resolver=resolver))

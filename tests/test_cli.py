@@ -499,6 +499,38 @@ def test_now_without_offset_is_one_error_line(tmp_path):
     assert "--now" in line and "offset" in line
 
 
+@pytest.mark.slow
+def test_a_command_that_only_reads_imports_no_heavy_library(tmp_path):
+    """``story list`` on an existing archive, through the real entry point, prints its stories
+    without having imported httpx, trafilatura, lxml, datasketch, numpy or Alembic: a command
+    that only reads the database pays for SQLAlchemy alone."""
+    url = "sqlite:///" + str(tmp_path / "m.sqlite")
+    open_database(url).close()  # migrated here: the command finds the schema at its head
+    config = tmp_path / "m.toml"
+    config.write_text(f"[storage]\nurl = {toml_value(url)}\n", encoding="utf-8")
+    heavy = ("httpx", "trafilatura", "lxml", "datasketch", "numpy", "scipy", "alembic")
+    script = (
+        "import json, sys\n"
+        "from monitor.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        f"print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "--config", str(config), "story", "list"],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, imported = json.loads(proc.stdout.splitlines()[-1])
+    assert code == 0
+    assert imported == [], f"imported to list the stories: {imported}"
+
+
 def test_unknown_story_is_one_error_line(tmp_path):
     """``story export`` of a slug that does not exist in an empty archive: exit 2, one line
     naming the slug."""

@@ -137,6 +137,23 @@ def test_poll_all_refetches_with_conditional_get(demo_config, replay, manifest):
     assert len(replay.requests) > first
 
 
+@pytest.mark.slow
+def test_poll_all_reads_each_new_page_once(demo_config, replay, manifest):
+    """A first ``everything=True`` round fetches each article page it stores once: an article
+    stored in a round is not due again in it (no re-check), so the server sees one request
+    per page; the next ``everything=True`` round re-checks them, with conditional GETs."""
+    now = at(manifest["round"][0]["now"])
+    replay.set_round(manifest["round"][0]["name"])
+    with open_app(demo_config, now=now) as app:
+        first = poll(app, now=now, everything=True)
+        pages = [p for p in replay.requests if not p.endswith((".xml", "robots.txt"))]
+        again = poll(app, now=now + timedelta(minutes=1), everything=True)
+    assert first.articles_new > 0 and len(pages) == first.articles_new
+    assert len(set(pages)) == len(pages), "a page fetched twice in one round"
+    assert first.rechecked == 0
+    assert again.rechecked == first.articles_new
+
+
 def test_a_broken_source_is_recorded_and_the_rest_goes_on(demo_config, replay, manifest):
     """A source whose feed 404s gets an error and a backed-off next check; the other sources'
     articles are still stored."""

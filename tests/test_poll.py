@@ -9,13 +9,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
 from sqlalchemy import select
 
 from monitor import config as configmod
 from monitor.app import App, open_app
+from monitor.fetch.client import Fetcher
 from monitor.poll.round import poll
+from storage.db import Database
 from storage.models import Article, Entry, Source, StoryArticle
 from tests.conftest import at
 from tests.httpserver import NOT_FOUND, Reply, Site
@@ -156,6 +159,26 @@ def test_a_page_robots_txt_disallows_is_not_fetched_and_says_why(tmp_path: Path)
     assert "https://a.test/robots.txt" in closed.error
     assert articles["https://a.test/news/open"].status == "ok"
     assert a.paths.count("/robots.txt") == 1  # cached for the round and beyond
+
+
+def test_worker_threads_asking_for_the_robots_cache_at_once_share_one() -> None:
+    """Eight threads released together each ask the app for its robots.txt cache: they all
+    get the same one (each making its own fetched a host's robots.txt once per cache)."""
+    # No database or client is needed to make the cache (it fetches only when asked a URL).
+    app = App(configmod.Config(path="<test>"), cast(Database, None), cast(Fetcher, None))
+    start = threading.Barrier(8)
+    got: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        got.append(app.robots)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 8 and len({id(r) for r in got}) == 1
 
 
 def test_a_source_with_robots_false_fetches_what_robots_txt_disallows(tmp_path: Path) -> None:

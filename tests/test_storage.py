@@ -15,7 +15,14 @@ from sqlalchemy import delete, func, inspect, select, text, update
 from sqlalchemy.exc import StatementError
 
 from storage import articles, members, queue, search, sources, stories, storyfile
-from storage.db import Database, ReadOnlyError, alembic_config, open_database
+from storage.db import (
+    MIGRATIONS,
+    Database,
+    ReadOnlyError,
+    alembic_config,
+    open_database,
+    shipped_head,
+)
 from storage.models import (
     Article,
     ArticleVersion,
@@ -150,6 +157,14 @@ def _is_aware_iso(value: Any) -> datetime:
 
 
 # -- migrations ------------------------------------------------------------------------------
+
+
+def test_the_head_read_without_alembic_is_alembics() -> None:
+    """The newest revision storage.db reads from the migration files (to skip Alembic when a
+    database is there already) is the head Alembic's own ScriptDirectory finds."""
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    assert shipped_head() is not None
+    assert shipped_head() == scripts.get_current_head()
 
 
 def test_migrations_create_the_schema_and_a_second_open_is_a_no_op(db_url: str) -> None:

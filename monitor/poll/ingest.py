@@ -80,7 +80,11 @@ def store_new(
             log(logger, "same_article", url=new.url, canonical=canonical, article=known.url)
             return known.id
         crash.point("ingest.article")
-        stored = _store_first(session, ready, indexes, article, now, evidence) if ready else None
+        stored = (
+            _store_first(session, ready, indexes, article, now, evidence, fresh=True)
+            if ready
+            else None
+        )
         crash.point("ingest.recorded")
     if page.error is None and page.article is None:
         _not_article(report, new, page)
@@ -190,15 +194,17 @@ def _store_first(
     article: Article,
     now: datetime,
     evidence: articles.Evidence | None,
+    *,
+    fresh: bool = False,
 ) -> _Stored:
     """Decide every story on what the database holds inside the caller's transaction, and
     record version 1 with the decisions and band entries there; returned for after the
-    commit."""
+    commit. ``fresh``: the caller's transaction inserted the article."""
     decisions = _decide(
         session, indexes, ready.stories, article, ready.extracted, ready.fp, ready.bands
     )
     change = _record(
-        session, article, ready.extracted, ready.fp, ready.bands, decisions, now, evidence
+        session, article, ready.extracted, ready.fp, ready.bands, decisions, now, evidence, fresh
     )
     return ready.extracted, ready.fp, decisions, change
 
@@ -275,8 +281,10 @@ def _record(
     decisions: Decisions,
     now: datetime,
     evidence: articles.Evidence | None,
+    fresh: bool,
 ) -> TermChange:
-    """Version 1, each story's decision and the band entries of the stories it joined."""
+    """Version 1, each story's decision and the band entries of the stories it joined
+    (``fresh``: of an article this transaction inserted: no label or membership to read)."""
     version, change = store_version(
         session,
         article,
@@ -300,6 +308,7 @@ def _record(
             version=version.version,
             at=article.published_at or now,
             now=now,
+            fresh=fresh,
         )
     # A version stored just now cannot be indexed yet: appended without lsh.add's check.
     lsh.fill(

@@ -15,7 +15,7 @@ from monitor.app import App
 from monitor.errors import ExtractError, FetchError
 from monitor.extract import Extracted, extract
 from monitor.log import log
-from storage.articles import Evidence
+from storage.articles import Evidence, compress_html
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ class Page:
     status: int | None = None  # the HTTP status of the answer (of an error, when it had one)
     not_modified: bool = False
     body: bytes | None = field(default=None, repr=False)  # the page as fetched
+    # The body as a version keeps it (storage.articles.compress_html), when read_page was asked
+    # to compress it: in the worker, off the round's storing thread (zlib lets go of the GIL).
+    compressed: bytes | None = field(default=None, repr=False)
 
     def evidence(self, *, keep_html: bool) -> Evidence:
         """What a version found on this page keeps of its fetch."""
@@ -53,6 +56,7 @@ class Page:
             final_url=self.final_url,
             html=self.body,
             keep_html=keep_html,
+            compressed=self.compressed,
         )
 
     @property
@@ -81,8 +85,10 @@ def read_page(
     obey_robots: bool = True,
     etag: str | None = None,
     last_modified: str | None = None,
+    keep_page: bool = False,
 ) -> Page:
-    """Robots, fetch, extract: everything about an article that needs no database."""
+    """Robots, fetch, extract: everything about an article that needs no database.
+    ``keep_page``: an article read is compressed too, as the version storing it keeps it."""
     crawl_delay = None
     if obey_robots and app.config.fetch.obey_robots:
         verdict = app.robots.allowed(url, now=now)
@@ -122,4 +128,5 @@ def read_page(
     if extracted.status != "ok":
         why = f"{result.url}: {extracted.status}: {extracted.status_reason}"
         return replace(page, extracted=extracted, why_not=why)
-    return replace(page, extracted=extracted)
+    compressed = compress_html(result.body) if keep_page else None
+    return replace(page, extracted=extracted, compressed=compressed)

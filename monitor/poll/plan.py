@@ -49,13 +49,16 @@ class EntryPlan:
         unseen.sort(key=oldest_first_entry(now), reverse=True)
         fresh = unseen[:max_new]
         self.fresh[source.id] = fresh
-        for entry in fresh:
-            url = normalise_url(entry.url)
+        urls = [normalise_url(entry.url) for entry in fresh]
+        # One query for the source's new entries, not one per entry.
+        stored = articles.article_ids(
+            session, [u for u in urls if u not in self.new and u not in self.linked]
+        )
+        for url, entry in zip(urls, fresh, strict=True):
             if url in self.new or url in self.linked:
                 continue
-            article = articles.find_article(session, url)
-            if article is not None:
-                self.linked[url] = article.id
+            if url in stored:
+                self.linked[url] = stored[url]
             else:
                 self.new[url] = NewArticle(url, source, entry)
         return len(fresh)

@@ -70,6 +70,8 @@ def store_version(
         authors=authors,
         notices=[{"kind": n.kind, "text": n.text} for n in notices],
         evidence=evidence,
+        # The caller read ``previous`` in this transaction: the number needs no query.
+        number=previous.version + 1 if previous is not None else 1,
     )
     return version, terms
 
@@ -84,6 +86,7 @@ def store_decision(
     version: int,
     at: datetime,
     now: datetime,
+    fresh: bool = False,
 ) -> Decision:
     """Store one story's decision on ``article`` with ``match`` as its reason and, unless it is
     off-topic, its event on the timeline with the decision as its detail; then the copy group
@@ -91,11 +94,12 @@ def store_decision(
     event, so that at every story version the members point at an article in the story).
 
     An article the analyst labelled is decided by its label, whatever ``decision`` says (the
-    matcher's verdict is kept in the reason): the decision stored is returned."""
-    label = labels.current(session, story_id, article.id)
+    matcher's verdict is kept in the reason): the decision stored is returned. ``fresh``: the
+    article was inserted by this transaction, so it has no label and no membership to read."""
+    label = None if fresh else labels.current(session, story_id, article.id)
     if label is not None:
         decision, match = apply_label(decision, match, label.as_json())
-    was = details.before(members.membership(session, story_id, article.id))
+    was = None if fresh else details.before(members.membership(session, story_id, article.id))
     row = members.record_decision(
         session,
         story_id=story_id,

@@ -78,7 +78,14 @@ def poll(
         round_ = _Round(app, now, indexes, report, executor, stop)
         round_.feeds(claim)
         while not round_.stopped():
-            due = queue.claim_articles(app.db, now=now, limit=cfg.batch_size, everything=everything)
+            due = queue.claim_articles(
+                app.db,
+                now=now,
+                limit=cfg.batch_size,
+                everything=everything,
+                # With --all: an article this round stored or re-checked was read at ``now``.
+                exclude=round_.read_articles if everything else (),
+            )
             if not due:
                 break
             round_.rechecks(due)
@@ -130,9 +137,16 @@ class _Round:
     fixed: set[str] = field(init=False)
     # Every article this round claimed for a re-check (released at the end if unrecorded).
     claimed_articles: set[int] = field(default_factory=set)
+    # Every article this round stored from a feed's new entry.
+    stored_articles: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.fixed = {s.url for s in self.app.config.sources if s.interval is not None}
+
+    @property
+    def read_articles(self) -> set[int]:
+        """The articles whose pages this round has read: stored or re-checked."""
+        return self.claimed_articles | self.stored_articles
 
     def stopped(self) -> bool:
         return bool(self.stop and self.stop.is_set())
@@ -227,7 +241,12 @@ class _Round:
                 list(new.values()),
                 url=lambda n: n.url,
                 work=lambda n: read_page(
-                    self.app, n.url, n.source.name, now=self.now, obey_robots=n.source.obey_robots
+                    self.app,
+                    n.url,
+                    n.source.name,
+                    now=self.now,
+                    obey_robots=n.source.obey_robots,
+                    keep_page=self.app.config.storage.keep_html,
                 ),
                 workers=self.app.config.poll.workers,
                 ready_at=self.app.fetcher.gate.ready_at,
@@ -242,6 +261,7 @@ class _Round:
             stored[item.url] = store_new(
                 self.app, item, pages[item], self.now, self.indexes, self.report
             )
+            self.stored_articles.add(stored[item.url])
             if self.app.on_ingest is not None:
                 self.app.on_ingest(time.monotonic() - started)
         return stored
