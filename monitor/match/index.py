@@ -58,7 +58,7 @@ class StoryIndex:
     def share_background(self, other: StoryIndex) -> None:
         """Count documents as ``other`` counted them, sharing (not copying) its frequencies,
         which neither may then change: many indexes over one background, counted once."""
-        self._terms.df, self._terms.docs = other._terms.df, other._terms.docs
+        self._terms.share(other._terms.df, other._terms.docs)
 
     def add_background(self, text: str) -> None:
         """Count a document (of this story or not) in the term statistics."""

@@ -4,6 +4,7 @@ with the story keywords it contains."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from monitor import text as textmod
 from monitor.match import story
 from monitor.match.decision import Known, MatchSettings
 from monitor.match.groups import CopyGroups
-from monitor.match.terms import Normed
+from monitor.match.postings import MemberVectors, Normed
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,25 @@ class StoryStage:
         # the members published after it.
         self._anchors: dict[int, bool] = {}
         self._languages: dict[int, str | None] = {}
+        # Kept until a member is added or changed (``add``), so that a decision costs no pass
+        # over every member: whether every member's anchor status is known, and the members'
+        # publication times in order.
+        self._settled = False
+        self._anchor_ids: list[int] = []  # when settled: the anchors, in the members' order
+        self._dated: list[datetime] | None = None
 
     def add(self, known: Known, newest: str) -> None:
         """A member added or changed: its language, and whether it and the members published
         after it anchor, are found again."""
         self._languages[known.article_id] = story.language(known.title, newest, known.language)
+        self._settled, self._dated = False, None
         if _like_seed(known):
             self._anchors.clear()
             return
         for article_id in [a for a in self._anchors if not _before(self._groups[a], known)]:
             del self._anchors[article_id]
 
-    def _is_anchor(self, article_id: int, vectors: dict[int, Normed]) -> bool:
+    def _is_anchor(self, article_id: int, vectors: MemberVectors) -> bool:
         """A seed always anchors; an accepted article when it scored ``ANCHOR_RATIO`` times the
         story threshold against a seed or an anchor published before it, so that the story
         grows with its coverage, one confident step at a time."""
@@ -102,7 +110,7 @@ class StoryStage:
                 self._anchors[article_id] = True
                 return True
             self._anchors[article_id] = False  # no cycle while the chain is followed
-            vector, n = vectors[article_id]
+            cosines = vectors.member_cosines(article_id)
             bar = story.ANCHOR_RATIO * self.settings.story_threshold
             mine = self._languages.get(article_id)
             start = self._start()
@@ -115,7 +123,7 @@ class StoryStage:
                 ):
                     continue
                 score = (
-                    story.cosine(vector, n, *vectors[other.article_id])
+                    cosines[other.article_id]
                     * story.time_factor(
                         known.published_at, other.published_at, _age(other.published_at, start)
                     )
@@ -128,10 +136,12 @@ class StoryStage:
                     break
         return self._anchors[article_id]
 
-    def _find_anchors(self, vectors: dict[int, Normed]) -> None:
+    def _find_anchors(self, vectors: MemberVectors) -> None:
         """Whether each member anchors, found oldest first: each then reads the earlier ones'
         cached answers, so ``_is_anchor`` recurses one step, not once per member (members added
         newest first, as a story read back may be, went past Python's recursion limit)."""
+        if self._settled:
+            return
         missing = [
             m
             for m in self._groups
@@ -139,49 +149,59 @@ class StoryStage:
         ]
         for m in sorted(missing, key=_publication_order):
             self._is_anchor(m.article_id, vectors)
+        self._anchor_ids = [a for a in vectors if self._is_anchor(a, vectors)]
+        self._settled = True
 
     def _start(self) -> datetime | None:
         """When the story was first reported: its earliest dated member (None if none is)."""
-        dated = [story.as_utc(m.published_at) for m in self._groups if m.published_at]
-        return min(dated) if dated else None
+        dated = self._dated_members()
+        return dated[0] if dated else None
 
     def _nearest_in_time(self, published_at: datetime | None) -> float:
-        """The best time factor against the story's members: the one published nearest
-        ``published_at``, unless an older story's longer grace says more. A story that keeps
-        being covered keeps accepting; what costs is a silence long for the story's age. 1.0
-        when the article or every member is undated."""
-        start = self._start()
-        if published_at is None or start is None:
+        """The best time factor against the story's members: a story that keeps being covered
+        keeps accepting; what costs is a silence long for the story's age. 1.0 when the article
+        or every member is undated. Of the members before ``published_at`` the nearest gives
+        the most (it is both the closest and the longest into the story); after it, distance and
+        age grow together, so the nearest gives the most when the age weight is under 1, every
+        one the same at 1, and the latest above 1: those three are the only ones to look at."""
+        dated = self._dated_members()
+        if published_at is None or not dated:
             return 1.0
+        at = bisect.bisect_left(dated, story.as_utc(published_at))
+        near = {max(at - 1, 0), min(at, len(dated) - 1), len(dated) - 1}
         return max(
-            story.time_factor(published_at, m.published_at, _age(m.published_at, start))
-            for m in self._groups
-            if m.published_at is not None
+            story.time_factor(published_at, dated[i], _age(dated[i], dated[0])) for i in near
         )
+
+    def _dated_members(self) -> list[datetime]:
+        """The members' publication times, sorted (kept until a member is added)."""
+        if self._dated is None:
+            self._dated = sorted(
+                story.as_utc(m.published_at) for m in self._groups if m.published_at is not None
+            )
+        return self._dated
 
     def _best_anchor(
         self,
         article: Normed,
         published_at: datetime | None,
         mine: str | None,
-        vectors: dict[int, Normed],
+        vectors: MemberVectors,
         across_open: bool,
     ) -> tuple[float, float, float, Known | None]:
         """The best anchor's score, cosine and time factor, and the anchor. Each anchor's score:
         cosine, faded by the time since the story's nearest reporting, divided by the anchor's
         bar relative to a seed's in the same language, so one threshold applies to all.
         Members in another language are compared only when ``across_open``."""
-        vector, norm = article
         has_seeds = bool(self._groups.seeds())
         factor = self._nearest_in_time(published_at)
         self._find_anchors(vectors)
         best_score, best_cos, best_known = 0.0, 0.0, None
-        for article_id, (member, member_norm) in vectors.items():
+        for article_id, cos in vectors.cosines(article, self._anchor_ids).items():
             ratio = story.language_ratio(mine, self._languages.get(article_id))
-            if (ratio != 1.0 and not across_open) or not self._is_anchor(article_id, vectors):
+            if ratio != 1.0 and not across_open:
                 continue
             known = self._groups[article_id]
-            cos = story.cosine(vector, norm, member, member_norm)
             # Capped: a cross-language score divided past 1.0 says no more than 1.0.
             score = min(cos * factor / ratio, 1.0)
             if not _like_seed(known) and has_seeds:
@@ -202,7 +222,7 @@ class StoryStage:
         title: str | None,
         text: str,
         article: Normed,
-        vectors: dict[int, Normed],
+        vectors: MemberVectors,
         *,
         published_at: datetime | None,
         language: str | None,

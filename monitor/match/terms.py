@@ -1,5 +1,6 @@
 """The story stage's term statistics: document frequencies, the terms still to look up, and the
-members' weighted vectors (cached while the statistics stand still)."""
+members' weighted vectors (``postings``: kept up to date as the statistics move, never rebuilt
+whole)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from monitor.match import story
-
-Vector = dict[str, float]
-# A weighted vector and its norm, what ``story.cosine`` takes.
-Normed = tuple[Vector, float]
+from monitor.match.postings import MemberVectors, Normed, Postings
 
 
 class TermStats:
@@ -25,10 +23,8 @@ class TermStats:
         # up; the caller provides the rest (terms_to_look_up, provide_df) before a decision.
         self._looked_up: set[str] | None = None
         self._pending: set[str] = set()  # members' terms not looked up yet
-        self._members: dict[int, dict[str, float]] = {}
-        # Members' weighted vectors and norms, valid while the term statistics are unchanged.
-        self._vectors: dict[int, Normed] = {}
-        self._vectors_docs = -1
+        # The members' terms, by term, kept up to date with every change of ``df`` below.
+        self._postings = Postings()
         # The terms of the article last asked about: terms_to_look_up, then decide, want them.
         self._last_article: tuple[str | None, str, dict[str, float]] | None = None
 
@@ -37,13 +33,30 @@ class TermStats:
         """The terms looked up so far; None when every document is counted here."""
         return self._looked_up
 
+    def _move(self, changes: Iterable[tuple[str, int]]) -> None:
+        """Each term's document frequency moved by its step, the members' norms with it."""
+        moved = []
+        for term, step in changes:
+            old = self.df[term]
+            self.df[term] = old + step
+            moved.append((term, old, old + step))
+        self._postings.df_changed(moved)
+
     def add_background(self, text: str) -> None:
-        self.df.update(story.document_terms(text))
+        self._move((t, 1) for t in story.document_terms(text))
         self.docs += 1
 
     def use_background(self, docs: int) -> None:
         self.df, self.docs, self._looked_up = Counter(), docs, set()
-        self._vectors_docs = -1
+        for article_id in self._postings:
+            self._pending.update(self._postings.counts(article_id))
+        self._postings.recount(self.df)
+
+    def share(self, df: Counter[str], docs: int) -> None:
+        """Count documents with ``df`` and ``docs`` (another index's, shared, changed by
+        neither)."""
+        self.df, self.docs = df, docs
+        self._postings.recount(self.df)
 
     def terms_to_look_up(self, title: str | None, text: str | None) -> set[str]:
         if self._looked_up is None:
@@ -63,26 +76,19 @@ class TermStats:
     def provide_df(self, asked: Iterable[str], found: dict[str, int]) -> None:
         assert self._looked_up is not None, "provide_df is for an index with use_background"
         asked = set(asked)
-        for term in asked:
-            self.df[term] = found.get(term, 0)
-            self._looked_up.add(term)
-        if self._pending & asked:
-            # Members' vectors change only with their own terms: the terms of each article
-            # decided, looked up once per decision, leave them as they are.
-            self._pending -= asked
-            self._vectors_docs = -1
+        self._move((t, found.get(t, 0) - self.df[t]) for t in asked)
+        self._looked_up.update(asked)
+        self._pending -= asked
 
     def update(self, change: story.TermChange) -> None:
         known = self._looked_up
-        self.df.update(t for t in change.added if known is None or t in known)
-        self.df.subtract(t for t in change.removed if known is None or t in known)
+        self._move((t, 1) for t in change.added if known is None or t in known)
+        self._move((t, -1) for t in change.removed if known is None or t in known)
         self.docs += change.new_doc
-        self._vectors_docs = -1
 
     def set_member(self, article_id: int, terms: dict[str, float]) -> None:
         """A member's terms (its newest version's), new or changed."""
-        self._vectors_docs = -1
-        self._members[article_id] = terms
+        self._postings.set(article_id, terms, self.df)
         if self._looked_up is not None:
             self._pending.update(t for t in terms if t not in self._looked_up)
 
@@ -100,13 +106,8 @@ class TermStats:
         vector = story.weights(counts, self.df, self.docs)
         return vector, story.norm(vector)
 
-    def member_vectors(self) -> dict[int, Normed]:
-        """Every member's weighted vector and norm, in the order members were first added."""
-        if self._vectors_docs != self.docs or len(self._vectors) != len(self._members):
-            self._vectors = {}
-            for article_id, counts in self._members.items():
-                self._check_looked_up(counts)
-                vector = story.weights(counts, self.df, self.docs)
-                self._vectors[article_id] = (vector, story.norm(vector))
-            self._vectors_docs = self.docs
-        return self._vectors
+    def member_vectors(self) -> MemberVectors:
+        """The members' weighted vectors under the statistics as they stand, in the order
+        members were first added; ValueError when a frequency they need was not provided."""
+        self._check_looked_up(self._pending)
+        return MemberVectors(self._postings, self.df, self.docs)
