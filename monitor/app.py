@@ -8,10 +8,12 @@ whose text changed gets a new version).
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.orm import Session
@@ -26,6 +28,9 @@ from monitor.stories import sync
 from monitor.stories.seeds import load_seeds
 from storage import labels
 from storage.db import Database, DatabaseError, DatabaseURLError, open_database
+
+if TYPE_CHECKING:
+    from monitor.poll.extracting import Extractor
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class App:
     fetcher: Fetcher
     stories: list[StoryRef] = field(default_factory=list)
     _robots: RobotsCache | None = None
+    _extractor: Extractor | None = None
+    # The fetch threads ask for the extractor at once: two would each start their children.
+    _extractor_lock: threading.Lock = field(default_factory=threading.Lock)
     # Told how long each new article took to store (decide and record): the daemon's metrics.
     on_ingest: Callable[[float], None] | None = None
 
@@ -69,6 +77,18 @@ class App:
                 user_agent=self.config.fetch.user_agent,
             )
         return self._robots
+
+    @property
+    def extractor(self) -> Extractor:
+        """Page extraction, in ``[poll] extract_processes`` child processes started at the first
+        page and kept until ``close``: a daemon's rounds share them."""
+        with self._extractor_lock:
+            if self._extractor is None:
+                from monitor.poll.extracting import Extractor, processes_for
+
+                cfg = self.config.poll
+                self._extractor = Extractor(processes_for(cfg.extract_processes, cfg.workers))
+            return self._extractor
 
     @property
     def match_settings(self) -> MatchSettings:
@@ -105,6 +125,8 @@ class App:
         ]
 
     def close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
         self.fetcher.close()
         self.db.close()
 
