@@ -1,7 +1,8 @@
-"""Ingest throughput with 1, 2 and 4 worker processes, on SQLite and PostgreSQL.
+"""Ingest throughput with 1, 2 and 4 worker processes, each extracting in 0, 1 or 2 child
+processes, on SQLite and PostgreSQL.
 
 Run: ``.venv/bin/python benchmarks/scale.py [--sources N] [--items N] [--workers 1,2,4]
-[--no-postgres]``
+[--extract-processes 0,1,2] [--repeat N] [--batch-size N] [--no-postgres]``
 
 A ThreadingHTTPServer on 127.0.0.1 serves N RSS feeds (default 30), each under its own host
 name (``s001.scale.test:PORT``; the workers resolve every name to 127.0.0.1, so their per-host
@@ -15,7 +16,12 @@ For each backend and worker count: a fresh database, migrated and synced once; t
 workers (processes started with ``spawn``, each opening the app) wait at a barrier and run one
 ``poll`` each at the same ``now``, sharing the sources through the database's claims. Timed
 from the barrier until the last worker is done: articles stored per second, and the ratio to
-one worker's. Each worker reports its peak resident memory (``ru_maxrss``).
+one worker's. Each worker reports its peak resident memory (``ru_maxrss``) and CPU seconds
+(its own during the poll), and, read from /proc before it stops them, each extraction child's
+peak resident memory (``VmHWM``) and CPU seconds. Every combination of worker count and
+``[poll] extract_processes`` runs once per repetition, interleaved, so that a change in the
+machine's load falls on all of them; "vs in-thread" is the ratio to the same repetition's run
+with the first ``--extract-processes`` value.
 
 Extraction alone: ``monitor.extract.extract`` over the same pages in this process, one thread,
 articles per second; one worker's throughput is shown as a ratio of it (the issue's goal: at
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import multiprocessing
 import os
@@ -40,12 +47,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import machine, table  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor.app import open_app  # noqa: E402
 from monitor.extract import extract  # noqa: E402
@@ -113,7 +122,9 @@ def newsroom(pages: list[bytes], sources: int, items: int) -> Iterator[str]:
         yield str(port)
 
 
-def write_config(folder: Path, url: str, port: str, sources: int) -> Path:
+def write_config(
+    folder: Path, url: str, port: str, sources: int, *, processes: int = 0, batch_size: int = 10
+) -> Path:
     lines = [
         "[storage]",
         f"url = {json.dumps(url)}",
@@ -123,7 +134,8 @@ def write_config(folder: Path, url: str, port: str, sources: int) -> Path:
         "[email]",
         f"outbox_dir = {json.dumps(str(folder / 'outbox'))}",
         "[poll]",
-        "batch_size = 10",
+        f"batch_size = {batch_size}",
+        f"extract_processes = {processes}",
         "[log]",
         'level = "warning"',
         "",
@@ -155,13 +167,45 @@ def worker(config_path: str, barrier: object, out: object) -> None:
     logmod.setup("warning", "json")
     with open_app(config, now=NOW, resolver=resolve_local) as app:
         barrier.wait()  # type: ignore[attr-defined]
+        cpu = time.process_time()
         report = poll(app, now=NOW)
+        cpu = time.process_time() - cpu
+        children = [_child_usage(pid) for pid in app.extractor.pids()]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((report.articles_new, rss_mb))  # type: ignore[attr-defined]
+    out.put((report.articles_new, rss_mb, cpu, children))  # type: ignore[attr-defined]
 
 
-def run_workers(config_path: Path, n: int) -> tuple[float, int, list[float]]:
-    """Seconds from the barrier until every worker is done, articles stored, peak RSS each."""
+def _child_usage(pid: int) -> tuple[float, float]:
+    """An extraction child's peak resident memory (MB) and CPU seconds, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    hwm = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    ticks = int(stat[11]) + int(stat[12])  # utime, stime (fields 14 and 15)
+    return int(hwm.split()[1]) / 1024, ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    """One worker count's poll: seconds from the barrier, articles stored, and per worker its
+    peak RSS (MB), CPU seconds and its children's (peak RSS MB, CPU seconds)."""
+
+    elapsed: float
+    stored: int
+    rss: list[float]
+    cpu: list[float]
+    children: list[list[tuple[float, float]]]
+
+    @property
+    def rate(self) -> float:
+        return self.stored / self.elapsed
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu) + sum(c for kids in self.children for _, c in kids)
+
+
+def run_workers(config_path: Path, n: int) -> Run:
+    """Start ``n`` workers on ``config_path``, poll once each from a barrier, collect."""
     with open_app(configmod.load(str(config_path)), now=NOW, resolver=resolve_local):
         pass  # migrated and synced before the workers start
     ctx = multiprocessing.get_context("spawn")
@@ -175,7 +219,13 @@ def run_workers(config_path: Path, n: int) -> tuple[float, int, list[float]]:
     elapsed = time.perf_counter() - started
     for p in procs:
         p.join()
-    return elapsed, sum(r[0] for r in results), [r[1] for r in results]
+    return Run(
+        elapsed,
+        sum(r[0] for r in results),
+        [r[1] for r in results],
+        [r[2] for r in results],
+        [r[3] for r in results],
+    )
 
 
 def extraction_alone(pages: list[bytes], count: int) -> float:
@@ -206,9 +256,13 @@ def main() -> None:
     ap.add_argument("--sources", type=int, default=30)
     ap.add_argument("--items", type=int, default=4)
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--extract-processes", default="0,1,2")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=10)
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
+    processes = [int(p) for p in args.extract_processes.split(",")]
     pages = load_pages()
     total = args.sources * args.items
     load_before = os.getloadavg()
@@ -217,38 +271,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, newsroom(pages, args.sources, args.items) as port:
         folder = Path(tmp)
         for backend, new_url in backends(not args.no_postgres, folder):
-            base = None
-            for n in counts:
-                sub = folder / f"{backend}-{n}"
+            for rep, n, p in itertools.product(range(args.repeat), counts, processes):
+                sub = folder / f"{backend}-{rep}-{n}-{p}"
                 sub.mkdir()
-                config = write_config(sub, new_url(), port, args.sources)
-                elapsed, stored, rss = run_workers(config, n)
-                rate = stored / elapsed
-                base = base or rate
-                rows.append(
-                    (backend, n, stored, elapsed, rate, rate / base, rate / alone, max(rss))
+                config = write_config(
+                    sub, new_url(), port, args.sources, processes=p, batch_size=args.batch_size
                 )
+                run = run_workers(config, n)
+                rows.append((backend, rep, n, p, run))
                 print(
-                    f"{backend} {n} workers: {stored} articles in {elapsed:.1f} s", file=sys.stderr
+                    f"{backend} {n} workers, {p} extract processes: {run.stored} articles in "
+                    f"{run.elapsed:.1f} s, {run.cpu_total:.1f} CPU s",
+                    file=sys.stderr,
                 )
-    load_after = os.getloadavg()
     print(f"pages: {total} ({len(pages)} distinct real pages), sources: {args.sources}")
-    print(f"extraction alone, one thread: {alone:.1f} articles/s")
+    print(f"batch_size: {args.batch_size}; extraction alone, one thread: {alone:.1f} articles/s")
     print()
-    header = ["backend", "workers", "articles", "seconds", "articles/s", "vs 1 worker"]
-    header += ["vs extraction alone", "peak RSS per worker (MB)"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for backend, n, stored, elapsed, rate, ratio, vs_alone, rss in rows:
-        cells = [backend, str(n), str(stored), f"{elapsed:.1f}", f"{rate:.1f}", f"{ratio:.2f}"]
-        cells += [f"{vs_alone:.2f}", f"{rss:.0f}"]
-        print("| " + " | ".join(cells) + " |")
+    print(_table(rows, alone))
     print()
-    print(
-        f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}; "
-        f"after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
-        f"cpus: {os.cpu_count()}"
-    )
+    print(machine(load_before))
+
+
+def _table(rows: list[tuple[str, int, int, int, Run]], alone: float) -> str:
+    base = {(b, rep, n): run.rate for b, rep, n, _, run in reversed(rows)}
+    header = ["backend", "workers", "extract processes", "articles", "seconds", "articles/s"]
+    header += ["vs in-thread", "vs extraction alone", "CPU s workers", "CPU s children"]
+    header += ["peak RSS per worker (MB)", "peak RSS per child (MB)"]
+    lines = []
+    for backend, rep, n, p, run in rows:
+        kids = [k for per_worker in run.children for k in per_worker]
+        cells = [backend, str(n), str(p), str(run.stored), f"{run.elapsed:.1f}"]
+        cells += [f"{run.rate:.1f}", f"{run.rate / base[backend, rep, n]:.2f}"]
+        cells += [f"{run.rate / alone:.2f}", f"{sum(run.cpu):.1f}"]
+        cells += [f"{sum(c for _, c in kids):.1f}", f"{max(run.rss):.0f}"]
+        cells += [f"{max((m for m, _ in kids), default=0):.0f}"]
+        lines.append(cells)
+    return table(header, lines)
 
 
 if __name__ == "__main__":

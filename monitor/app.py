@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from monitor.fetch.robots import RobotsCache
     from monitor.fetch.transport import Resolver
     from monitor.match import MatchSettings
+    from monitor.poll.extracting import Extractor
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class App:
     fetcher: Fetcher
     stories: list[StoryRef] = field(default_factory=list)
     _robots: RobotsCache | None = None
+    _extractor: Extractor | None = None
+    # The fetch threads ask for the extractor at once: two would each start their children.
+    _extractor_lock: threading.Lock = field(default_factory=threading.Lock)
     # Told how long each new article took to store (decide and record): the daemon's metrics.
     on_ingest: Callable[[float], None] | None = None
     _robots_made: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -81,6 +85,18 @@ class App:
                     user_agent=self.config.fetch.user_agent,
                 )
             return self._robots
+
+    @property
+    def extractor(self) -> Extractor:
+        """Page extraction, in ``[poll] extract_processes`` child processes started at the first
+        page and kept until ``close``: a daemon's rounds share them."""
+        with self._extractor_lock:
+            if self._extractor is None:
+                from monitor.poll.extracting import Extractor, processes_for
+
+                cfg = self.config.poll
+                self._extractor = Extractor(processes_for(cfg.extract_processes, cfg.workers))
+            return self._extractor
 
     @property
     def match_settings(self) -> MatchSettings:
@@ -121,6 +137,8 @@ class App:
         ]
 
     def close(self) -> None:
+        if self._extractor is not None:
+            self._extractor.close()
         self.fetcher.close()
         self.db.close()
 

@@ -11,6 +11,7 @@
     │   └── BlockedAddressError   the URL resolves to a private address and that is not allowed
     ├── ParseError                fetched bytes are not a feed we can read (``kind`` too)
     ├── ExtractError              a page holds no article text
+    ├── ExtractorDied             the child process extracting a page died (killed, out of memory)
     ├── LabelError                a label names a story or article that is not there, or one
     │                             that cannot be labelled (a seed): exit code 1
     ├── StorageError              the database cannot be opened or migrated
@@ -22,9 +23,9 @@ page, a server gone): the command line prints it as one line with exit code 1, a
 tick logs it, as they do a StorageError.
 
 Library errors (httpx, feedparser, SQLAlchemy, tomllib) are translated where they happen,
-with ``raise ... from exc``, so callers only ever catch these. A FetchError, ParseError or
-ExtractError is recorded against its source or article and the round goes on; a UserError
-stops the command with one line naming the file, key or URL.
+with ``raise ... from exc``, so callers only ever catch these. A FetchError, ParseError,
+ExtractError or ExtractorDied is recorded against its source or article and the round goes on;
+a UserError stops the command with one line naming the file, key or URL.
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ class ParseError(MonitorError):
 
 class ExtractError(MonitorError):
     """A page holds no article text we can use."""
+
+
+class ExtractorDied(MonitorError):
+    """The child process extracting a page (``[poll] extract_processes``) died before it
+    answered: killed, out of memory, or a crash in C code. The page is recorded as failed."""
 
 
 class StorageError(MonitorError):

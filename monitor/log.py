@@ -53,6 +53,12 @@ def setup(level: str = "info", fmt: str = "json") -> None:
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
         logger.propagate = False
+    # The daemon's scheduler warns when a round outlasts the tick (a skipped tick): in the same
+    # format, or it is the one plain line in a JSON log. Its INFO lines say every tick ran.
+    scheduler = logging.getLogger("apscheduler")
+    scheduler.handlers[:] = [handler]
+    scheduler.setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    scheduler.propagate = False
 
 
 def log(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:

@@ -9,6 +9,11 @@ in hand and give back its claims, then kills any that has not stopped within ``G
 
 Workers are started with ``spawn``, not ``fork``: a forked child would share the parent's
 database connections and logging handlers.
+
+Each worker extracts its pages in children of its own (``[poll] extract_processes``,
+``monitor.poll.extracting``): N workers run N times that many. A worker stopped by SIGTERM
+stops its children when it closes; one killed after ``GRACE_S`` leaves children that exit by
+themselves within a second.
 """
 
 from __future__ import annotations

@@ -237,8 +237,10 @@ class Evidence:
     final_url: str | None = None
     html: bytes | None = field(default=None, repr=False)
     keep_html: bool = False
-    # ``html`` as compress_html makes it, when the fetching worker compressed it already.
-    compressed: bytes | None = field(default=None, repr=False)
+    # Or, instead of ``html``: its size and ``compress_html(html)`` (None when not kept), made
+    # where the page was read, so that a round holds its pages compressed until it stores them.
+    html_size: int | None = None
+    html_gz: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -349,7 +351,11 @@ def _set_evidence(version: ArticleVersion, evidence: Evidence) -> None:
     if evidence.html is not None:
         version.html_size = len(evidence.html)
         if evidence.keep_html:
-            version.html = evidence.compressed or compress_html(evidence.html)
+            version.html = compress_html(evidence.html)
+    elif evidence.html_size is not None:
+        version.html_size = evidence.html_size
+        if evidence.keep_html:
+            version.html = evidence.html_gz
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,12 @@ from monitor.demo.server import ReplayServer
 from tests.httpserver import Site, serve
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Extraction in child processes ([poll] extract_processes, one per core by default) costs every
+# app that polls about a second of CPU starting its children: the tests extract in the fetching
+# threads unless they ask for processes (tests/test_extracting.py, and the commands run with a
+# clean environment).
+os.environ.setdefault("MONITOR_POLL_EXTRACT_PROCESSES", "0")
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

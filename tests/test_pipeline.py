@@ -241,6 +241,7 @@ def test_one_page_reached_by_two_urls_is_one_article(tmp_path):
         path="<test>",
         storage=configmod.StorageSettings(url=f"sqlite:///{tmp_path / 'm.sqlite'}"),
         fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
+        poll=configmod.PollSettings(extract_processes=0),
         sources=(
             configmod.Source("https://a.test/feed", "A", 1800.0),
             configmod.Source("https://b.test/feed", "B", 1800.0),

@@ -120,7 +120,8 @@ def round_app(
         path="<test>",
         storage=configmod.StorageSettings(url=f"sqlite:///{tmp_path / 'm.sqlite'}"),
         fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
-        poll=poll or configmod.PollSettings(),
+        # In-thread extraction: child processes cost each app a second (tests/conftest.py).
+        poll=poll or configmod.PollSettings(extract_processes=0),
         sources=sources,
         stories=stories,
     )
@@ -250,7 +251,7 @@ def test_a_long_first_poll_takes_the_newest_entries_and_leaves_the_rest(tmp_path
     ]
     routes = {"/feed": rss(*items)} | {f"/{i}": page(f"Item {i}") for i in range(5)}
     a = site_of("https://a.test", routes)
-    settings = configmod.PollSettings(max_new_entries=3)
+    settings = configmod.PollSettings(max_new_entries=3, extract_processes=0)
     with round_app(
         tmp_path, [a], (configmod.Source("https://a.test/feed", "A"),), poll=settings
     ) as app:
@@ -296,7 +297,9 @@ def test_a_sitemap_index_is_read_through_its_newest_child(tmp_path: Path) -> Non
         {"/sitemap.xml": index, "/new.xml": child, "/n1": page("News 1"), "/n2": page("News 2")},
     )
     source = configmod.Source("https://a.test/sitemap.xml", "A")
-    with round_app(tmp_path, [a], (source,), poll=configmod.PollSettings()) as app:
+    with round_app(
+        tmp_path, [a], (source,), poll=configmod.PollSettings(extract_processes=0)
+    ) as app:
         poll(app, now=NOW)
         articles = _articles(app)
         with app.db.read() as session:
@@ -364,16 +367,16 @@ def test_a_page_that_crashes_the_extractor_is_recorded_and_the_round_goes_on(
 ) -> None:
     """The extractor raising an unexpected error on one page: that article is stored as not an
     article with the error, and the other page of the round is stored normally."""
-    from monitor.poll import page as page_module
+    from monitor.poll import extracting
 
-    real = page_module.extract
+    real = extracting.extract
 
     def fragile(body: bytes, url: str, **options):
         if url.endswith("/bad"):
             raise RuntimeError("lxml exploded")
         return real(body, url, **options)
 
-    monkeypatch.setattr(page_module, "extract", fragile)
+    monkeypatch.setattr(extracting, "extract", fragile)  # in-thread: extract_processes = 0
     a = site_of(
         "https://a.test",
         {

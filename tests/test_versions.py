@@ -167,6 +167,7 @@ def gazette(db_url: str, tmp_path: Path, *, keep_html: bool = True) -> Iterator[
             path="<test>",
             storage=configmod.StorageSettings(url=db_url, keep_html=keep_html),
             fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
+            poll=configmod.PollSettings(extract_processes=0),
             sources=(configmod.Source(site.url("/feed.xml"), "Gazette"),),
             stories=(configmod.Story("roxham", "Roxham Road", seeds, ("Roxham",)),),
         )

@@ -121,8 +121,18 @@ class PollSettings:
     )
     workers: int = declare(
         8,
-        "Threads fetching (and extracting) at once; each host still gets one request at a time.",
+        "Threads fetching at once; each host still gets one request at a time.",
         low=1,
+        high=256,
+    )
+    extract_processes: int = declare(
+        -1,
+        "Child processes extracting the fetched pages, so that extraction uses every core "
+        "(in threads, Python runs one at a time). -1: one per core, at most workers; 0: none, "
+        "extraction runs in the fetching threads, one page at a time. Started at the first "
+        "page a round fetches, kept until the command or the daemon stops; with monitor run "
+        "--workers N, each worker has its own.",
+        low=-1,
         high=256,
     )
     max_new_entries: int = declare(

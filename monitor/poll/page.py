@@ -1,4 +1,5 @@
-"""An article page read in a worker thread: robots.txt, the fetch and the pure extraction.
+"""An article page read in a worker thread: robots.txt, the fetch and the pure extraction (in a
+child process: ``monitor.poll.extracting``).
 
 ``read_page`` is all a worker does for an article; it never raises for an expected failure and
 never touches the database. What it read is stored on the round's thread
@@ -12,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor.app import App
-from monitor.errors import ExtractError, FetchError
-from monitor.extract import Extracted, extract
+from monitor.errors import ExtractError, ExtractorDied, FetchError
+from monitor.extract import Extracted
 from monitor.log import log
 from storage.articles import Evidence, compress_html
 
@@ -42,10 +43,11 @@ class Page:
     error: str | None = None  # not fetched: "kind: message"
     status: int | None = None  # the HTTP status of the answer (of an error, when it had one)
     not_modified: bool = False
-    body: bytes | None = field(default=None, repr=False)  # the page as fetched
-    # The body as a version keeps it (storage.articles.compress_html), when read_page was asked
-    # to compress it: in the worker, off the round's storing thread (zlib lets go of the GIL).
-    compressed: bytes | None = field(default=None, repr=False)
+    # The page as fetched: its size, and the page gzipped (compress_html) when it is an article
+    # whose version keeps it. A round holds every page of a batch until it stores them in
+    # order: compressed, about a fifth of the memory (benchmarks/README.md).
+    html_size: int | None = None
+    html_gz: bytes | None = field(default=None, repr=False)
 
     def evidence(self, *, keep_html: bool) -> Evidence:
         """What a version found on this page keeps of its fetch."""
@@ -54,9 +56,9 @@ class Page:
             etag=self.etag,
             last_modified=self.last_modified,
             final_url=self.final_url,
-            html=self.body,
+            html_size=self.html_size,
+            html_gz=self.html_gz if keep_html else None,
             keep_html=keep_html,
-            compressed=self.compressed,
         )
 
     @property
@@ -85,10 +87,8 @@ def read_page(
     obey_robots: bool = True,
     etag: str | None = None,
     last_modified: str | None = None,
-    keep_page: bool = False,
 ) -> Page:
-    """Robots, fetch, extract: everything about an article that needs no database.
-    ``keep_page``: an article read is compressed too, as the version storing it keeps it."""
+    """Robots, fetch, extract: everything about an article that needs no database."""
     crawl_delay = None
     if obey_robots and app.config.fetch.obey_robots:
         verdict = app.robots.allowed(url, now=now)
@@ -115,9 +115,14 @@ def read_page(
     )
     if result.not_modified:
         return replace(page, not_modified=True)
-    page = replace(page, body=result.body)
+    page = replace(page, html_size=len(result.body))
     try:
-        extracted = extract(result.body, result.url, min_words=app.config.poll.min_words)
+        extracted = app.extractor.extract(
+            result.body, result.url, min_words=app.config.poll.min_words
+        )
+    except ExtractorDied as exc:
+        log(logger, "extractor_died", level=logging.ERROR, url=result.url, error=str(exc))
+        return replace(page, error=f"extract: {exc}")
     except ExtractError as exc:
         return replace(page, why_not=str(exc))
     except Exception as exc:
@@ -128,5 +133,6 @@ def read_page(
     if extracted.status != "ok":
         why = f"{result.url}: {extracted.status}: {extracted.status_reason}"
         return replace(page, extracted=extracted, why_not=why)
-    compressed = compress_html(result.body) if keep_page else None
-    return replace(page, extracted=extracted, compressed=compressed)
+    # Compressed here, in parallel (zlib lets go of the GIL), not on the round's thread.
+    html_gz = compress_html(result.body) if app.config.storage.keep_html else None
+    return replace(page, extracted=extracted, html_gz=html_gz)

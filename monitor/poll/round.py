@@ -6,7 +6,8 @@ one host in a batch), and for each batch:
 
 1. fetches and parses the feeds in parallel, one host at a time (``monitor.poll.feed``);
 2. finds the entries not seen before, on this thread;
-3. fetches and extracts their pages in parallel, again one host at a time;
+3. fetches and extracts their pages in parallel, again one host at a time (the extraction in
+   child processes, ``monitor.poll.extracting``);
 4. stores, decides and versions them on this thread, oldest first, so that within a round an
    original is stored before its copies whichever host answered first;
 5. records each source's entries and its next check, last, so that a crash before then leaves
@@ -246,7 +247,6 @@ class _Round:
                     n.source.name,
                     now=self.now,
                     obey_robots=n.source.obey_robots,
-                    keep_page=self.app.config.storage.keep_html,
                 ),
                 workers=self.app.config.poll.workers,
                 ready_at=self.app.fetcher.gate.ready_at,

@@ -1,0 +1,117 @@
+"""monitor.poll.extracting: a poll's pages extracted in child processes, a child that dies costing
+only the page it held, and no child outliving a parent killed outright."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from monitor import config as configmod
+from monitor.app import open_app
+from monitor.poll.extracting import processes_for
+from monitor.poll.round import poll
+from storage.models import Article
+from tests.httpserver import Site
+from tests.newsroom import Newsroom, round_time, serve_newsroom
+from tests.test_crash import _poll, _unfinished
+from tests.test_poll import page, reply, rss
+
+NOW = datetime(2023, 3, 24, 12, tzinfo=UTC)
+
+
+def test_minus_one_is_a_process_per_core_at_most_workers_and_zero_is_in_thread() -> None:
+    """``extract_processes = -1`` gives one child per core but no more than ``workers``; 0 and
+    any other count are taken as written."""
+    cores = len(os.sched_getaffinity(0))
+    assert processes_for(-1, 256) == cores
+    assert processes_for(-1, 1) == 1
+    assert (processes_for(0, 8), processes_for(3, 1)) == (0, 3)
+
+
+@pytest.mark.slow
+def test_a_child_killed_mid_round_fails_its_page_and_the_next_pages_are_stored(
+    http_server: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one extraction process, the child kills itself on the second page it is given
+    (SIGKILL, as the out-of-memory killer would): that page is stored with status ``error``
+    and counted as a page error, a new child extracts the page after it, which is stored as an
+    article, and the round goes on to record the source."""
+    paths = [f"/a/{n}" for n in range(3)]
+    items = [(f"Story {n}", http_server.url(p), None) for n, p in enumerate(paths)]
+    http_server.routes["/feed.xml"] = reply(rss(*items))
+    for n, path in enumerate(paths):
+        http_server.routes[path] = reply(page(f"Story {n}"))
+    # Read by the children (spawned with this environment), never by this process: no point
+    # of that name is in the round's own code.
+    monkeypatch.setenv("NEWS_MONITOR_CRASH_AT", "extract.child:2")
+    config = configmod.Config(
+        path="<test>",
+        storage=configmod.StorageSettings(url=f"sqlite:///{tmp_path / 'm.sqlite'}"),
+        fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
+        poll=configmod.PollSettings(extract_processes=1),
+        sources=(configmod.Source(http_server.url("/feed.xml"), "A"),),
+    )
+    with open_app(config, now=NOW) as app:
+        report = poll(app, now=NOW)
+        with app.db.read() as session:
+            rows = session.execute(select(Article.url, Article.status, Article.error)).all()
+    # The host's pages go one at a time, in the round's order: whichever came second died.
+    by_status = sorted((status, url) for url, status, _ in rows)
+    assert [s for s, _ in by_status] == ["error", "ok", "ok"], rows
+    died = next(error for _, status, error in rows if status == "error")
+    assert "the process extracting the page died" in died
+    assert (report.page_errors, report.sources_failed, report.articles_new) == (1, 0, 3)
+
+
+def _marked(mark: str) -> list[int]:
+    """The processes whose environment holds ``mark`` (this user's, readable ones)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if mark.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_a_poll_killed_while_children_extract_leaves_no_child_behind(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll with two extraction children, killed with SIGKILL after its first article is
+    stored: within a few seconds none of its children is left running, the archive holds no
+    article read without its version and decision, and a clean poll then finishes the round."""
+    mark = f"NEWS_MONITOR_TEST_MARK={uuid.uuid4().hex}"
+    monkeypatch.setenv("NEWS_MONITOR_TEST_MARK", mark.partition("=")[2])
+    monkeypatch.setenv("MONITOR_POLL_EXTRACT_PROCESSES", "2")
+    ctx = multiprocessing.get_context("fork")
+    newsroom = Newsroom(3)
+    with serve_newsroom(newsroom) as server:
+        path = newsroom.write_config(tmp_path / "m.toml", server.base, db_url, tmp_path / "seeds")
+        with open_app(configmod.load(str(path)), now=round_time(0)):
+            pass  # migrated and synced once, before the child forks
+        server.set_round(0)
+        child = ctx.Process(target=_poll, args=(str(path), round_time(0), "ingest.recorded:1"))
+        child.start()
+        child.join(120)
+        assert child.exitcode == -9, "the poll was never killed"
+        deadline = time.monotonic() + 10
+        while _marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _marked(mark) == []
+        assert _unfinished(db_url) == []
+        monkeypatch.setenv("MONITOR_POLL_EXTRACT_PROCESSES", "0")
+        with open_app(configmod.load(str(path)), now=round_time(0)) as app:
+            report = poll(app, now=round_time(0))
+        assert report.sources_failed == 0
+        assert _unfinished(db_url) == []
