@@ -4,15 +4,15 @@ the story it is decided against.
 Run: ``.venv/bin/python benchmarks/story_size.py [--members 50,1000,5000] [--articles 40]``
 
 For each size, a fresh SQLite file: the 825 articles of BASIL, ECB+ and NewsWCL50
-(../shared/data/dedup_story, read in place) stored as the archive (their terms counted), one
-story seeded with the first article of ECB+ event 12ecb (the event with the most articles), and
-N members recorded as the story's originals: texts made here (deterministic: each member its own
-draw of five sentences of the seed, seven of the event's other articles and three of the whole
-corpus; about half anchor the story), dated within a week of each other. Then ``--articles`` articles the story has
-not seen (four of the event, held out of the members' sentences, and the rest from other
-events) are stored and decided one at a time through ``monitor.poll.ingest.first_version``, the
-real path of a poll (band-table candidates, term frequencies read and updated, the decision
-recorded, the member remembered by the round's index).
+(../shared/data/dedup_story, read in place) stored as the archive (their terms counted), one story
+seeded with the first article of ECB+ event 12ecb (the event with the most articles), and N members
+recorded as the story's originals: texts made here (deterministic: each member its own draw of five
+sentences of the seed, seven of the event's other articles and three of the whole corpus; about half
+anchor the story), dated within a week of each other. Then ``--articles`` articles the story has not
+seen (four of the event, held out of the members' sentences, and the rest from other events) are
+stored and decided one at a time through ``monitor.poll.ingest.first_version``, the real path of a
+poll (band-table candidates, term frequencies read and updated, the decision recorded, the member
+remembered by the round's index).
 
 Printed per size: the round's index built (``Indexes.get``: members and their term
 frequencies read), the first decision (the story's anchors found), and the CPU per article after
