@@ -45,20 +45,31 @@ class TextFormatter(logging.Formatter):
 
 
 def setup(level: str = "info", fmt: str = "json") -> None:
-    """Send the ``monitor`` and ``storage`` loggers to stderr in the chosen format."""
+    """Send the ``monitor`` and ``storage`` loggers to stderr in the chosen format, and the
+    libraries' warnings and errors too (through the root logger)."""
+    formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.setFormatter(formatter)
     for name in ("monitor", "storage"):
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler]
         logger.setLevel(level.upper())
         logger.propagate = False
-    # The daemon's scheduler warns when a round outlasts the tick (a skipped tick): in the same
-    # format, or it is the one plain line in a JSON log. Its INFO lines say every tick ran.
-    scheduler = logging.getLogger("apscheduler")
-    scheduler.handlers[:] = [handler]
-    scheduler.setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
-    scheduler.propagate = False
+    # APScheduler's "run time of job was missed", trafilatura's parser warnings: without a
+    # handler on the root, Python prints them as bare text, and a log shipper expecting one
+    # JSON object per line chokes on them. Only our own earlier handler is replaced, so a
+    # host's handlers (pytest's, an embedding application's) stay.
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _LibraryHandler)]:
+        root.removeHandler(old)
+    libraries = _LibraryHandler(sys.stderr)
+    libraries.setFormatter(formatter)
+    libraries.setLevel(logging.WARNING)
+    root.addHandler(libraries)
+
+
+class _LibraryHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The root logger's handler for the libraries' records, told apart from others'."""
 
 
 def log(logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: Any) -> None:

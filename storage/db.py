@@ -47,6 +47,8 @@ __all__ = ["Database", "DatabaseError", "DatabaseURLError", "open_database"]
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Seconds a PostgreSQL connection may take before it fails (a URL's own ?connect_timeout= wins).
+CONNECT_TIMEOUT_S = 10
 
 
 class ReadOnlyError(RuntimeError):
@@ -216,6 +218,10 @@ def create(url: str, *, password: str = "", existing: bool = False) -> Engine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        if "connect_timeout" not in parsed.query:
+            # libpq waits for an unreachable server as long as TCP does (minutes): a poll, and
+            # the daemon's /readyz, should say the database is unreachable sooner.
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ImportError) as exc:

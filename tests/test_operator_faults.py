@@ -566,3 +566,24 @@ def test_an_smtp_password_without_a_user_is_a_config_error() -> None:
     }
     with pytest.raises(ConfigError, match=r"^\[email\] smtp_password: set, but smtp_url names no"):
         deliver(EmailMessage(), configmod.load(None, env=env).email, stem="d")
+
+
+def test_a_postgresql_server_that_never_answers_fails_after_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host that accepts TCP and then says nothing (a hung server, a black-holing proxy) is a
+    DatabaseError naming the URL once the connect timeout passes, not a process blocked for
+    good; the URL's own ``connect_timeout`` wins over the default."""
+    import socket
+
+    from storage import db as dbmod
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens; never accepts or answers
+        port = silent.getsockname()[1]
+        monkeypatch.setattr(dbmod, "CONNECT_TIMEOUT_S", 1)
+        url = f"postgresql+psycopg://u@127.0.0.1:{port}/x"
+        with pytest.raises(DatabaseError, match=f"127.0.0.1:{port}.*timeout"):
+            open_database(url)
+        monkeypatch.setattr(dbmod, "CONNECT_TIMEOUT_S", 3600)
+        with pytest.raises(DatabaseError, match="timeout"):
+            open_database(url + "?connect_timeout=1")
