@@ -13,11 +13,12 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import config as configmod
 from monitor.errors import ConfigError, StorageError
-from storage.db import Database, DatabaseError, DatabaseURLError, open_database
+from storage.db import Database, DatabaseError, DatabaseURLError, open_database, parse_url
 
 # The HTTP client, the matcher and the sync are imported where they are used: a command that
 # only reads the database (``monitor story list``) opens it through this module, and with them
@@ -147,6 +148,19 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def missing_archive(config: configmod.Config) -> str | None:
+    """The configured SQLite file, when it does not exist yet (None: it does, or the database
+    is a server's). A wrong URL is a ConfigError naming the setting."""
+    try:
+        url = parse_url(config.storage.url)
+    except DatabaseURLError as exc:
+        raise ConfigError(f"{config.where('storage', 'url')}: {exc}") from exc
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if Path(database).exists() else database
 
 
 def open_db(config: configmod.Config, *, existing: bool = False) -> Database:

@@ -248,8 +248,11 @@ def open_database(
     engine = create(url, password=password, existing=existing)
     if migrate:
         try:
-            with start_lock(engine):
-                _migrate(engine)
+            # A command that only reads leaves an archive at the head as it found it: no lock
+            # file made beside it (it may sit in a folder the reader cannot write).
+            if not (existing and _at_head(engine)):
+                with start_lock(engine):
+                    _migrate(engine)
         except DBAPIError as exc:
             engine.dispose()
             raise fault(name_of(engine.url), exc, opening=True) or DatabaseError(
@@ -269,18 +272,25 @@ def _migrate(engine: Engine) -> None:
     """Bring the schema to the head, through Alembic unless it is there already: most opens
     find it there, and Alembic's import alone cost a command about 0.3 s (a third of what
     ``monitor story list`` took to start)."""
-    head = shipped_head()
-    if head is not None:
-        try:
-            with engine.connect() as connection:
-                stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-                if [row[0] for row in stored] == [head]:
-                    return
-        except SQLAlchemyError:
-            pass  # no schema yet, or a database Alembic must look at: it decides
+    if _at_head(engine):
+        return
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database's schema is already the newest the code ships (False when that
+    cannot be read without Alembic: no schema yet, or a database Alembic must look at)."""
+    head = shipped_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            stored = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return [row[0] for row in stored] == [head]
+    except SQLAlchemyError:
+        return False
 
 
 _REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import sqlite3
 import subprocess
@@ -142,12 +143,42 @@ def test_a_mistyped_sqlite_path_on_a_read_command_creates_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sources_with_no_archive_lists_the_configuration_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``monitor sources`` before the first poll (or with a mistyped path) lists the configured
+    sources as never polled, says on stderr that there is no archive at that path, and leaves
+    the folder as it was: no file, no folder, no lock."""
+    from monitor.cli import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[storage]\nurl = "sqlite:///archve/typo.sqlite"\n'
+        '[[source]]\nurl = "https://example.org/feed.xml"\n'
+        '[[source]]\nurl = "https://news.example.net/rss"\nname = "Example News"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(cfg), "sources", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert [(s["name"], s["url"], s["state"]) for s in json.loads(out)] == [
+        ("example.org", "https://example.org/feed.xml", "new"),
+        ("Example News", "https://news.example.net/rss", "new"),
+    ]
+    assert "archve/typo.sqlite: no archive yet" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
 def test_a_read_command_reads_an_existing_archive(tmp_path: Path) -> None:
-    """The check is only for a missing file: an existing empty archive lists no story."""
+    """The check is only for a missing file: an existing empty archive lists no story. An
+    archive already at the newest schema is read without taking the start lock, so no
+    ``m.sqlite.lock`` appears beside it."""
     env = {"MONITOR_STORAGE_URL": archive(tmp_path / "m.sqlite")}
+    (tmp_path / "m.sqlite.lock").unlink()  # the one creating the archive made it
     proc = run("story", "list", "--json", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() in ("", "[]")
+    assert not (tmp_path / "m.sqlite.lock").exists()
 
 
 def test_a_database_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:

@@ -16,12 +16,22 @@ from monitor.errors import UserError
 def cmd_sources_list(args: argparse.Namespace) -> int:
     config = load_config(args)
     now = now_option(args.now)
-    from monitor.app import open_app
-    from monitor.sources.manage import status_of
+    from monitor.app import missing_archive, open_app
+    from monitor.sources.manage import never_polled, status_of
     from storage.sources import all_sources
 
-    with open_app(config, now=now) as app, app.db.read() as session:
-        rows = [status_of(s, now=now) for s in all_sources(session)]
+    missing = missing_archive(config)
+    if missing is not None:
+        # Listed from the configuration, with nothing created: a mistyped path must not
+        # leave an empty archive behind (the next poll makes it, where it is meant to be).
+        print(
+            f"monitor: {missing}: no archive yet: the configured sources, never polled",
+            file=sys.stderr,
+        )
+        rows = [never_polled(s.name, s.url) for s in config.sources]
+    else:
+        with open_app(config, now=now) as app, app.db.read() as session:
+            rows = [status_of(s, now=now) for s in all_sources(session)]
     present.emit(present.source_states(rows, as_json=args.format == "json"))
     return 0
 

@@ -325,6 +325,11 @@ class SourceStatus:
         )
 
 
+def never_polled(name: str, url: str) -> SourceStatus:
+    """A configured source no archive holds yet."""
+    return SourceStatus(name, url, "new", None, None, 0, None, None, None, 0)
+
+
 def status_of(source: Source, *, now: datetime) -> SourceStatus:
     """How ``source`` is doing at ``now``: failing means errors for at least ``FAILING_FOR``
     (the day after which digests name it too)."""
