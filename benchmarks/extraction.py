@@ -1,7 +1,7 @@
 """Extraction quality and speed on the real sets in ../shared/data, three systems side by side.
 
 Run: ``.venv/bin/python benchmarks/extraction.py [--limit N] [--json FILE] [--processes N]
-[--systems ours trafilatura readability]``
+[--systems ours trafilatura readability] [--repeat N]``
 
 Systems: ``ours`` (monitor.extract.extract), ``trafilatura`` (trafilatura alone:
 ``trafilatura.extract`` with default options for the text, ``extract_metadata`` for the rest)
@@ -21,7 +21,11 @@ Tables:
    run one after the other on each page (so that a busy machine slows them alike), with
    ``trafilatura.extract()`` alone (no metadata pass) as an extra row; and each median as a
    multiple of trafilatura's;
-5. our status per page (ok, too_short, paywalled, not_article, error) on the three sets, and
+5. CPU seconds (``time.process_time``) per page of ours against ``trafilatura.extract()``
+   alone on every page of the three sets, the two interleaved page by page, one row per pass
+   (``--repeat``): totals, 95th percentiles, and the median and 95th percentile of the
+   per-page ratio (issue 16's goal: 1.1 or less, in total and at p95);
+6. our status per page (ok, too_short, paywalled, not_article, error) on the three sets, and
    every page that is not ``ok`` with its reason.
 
 The scorer functions are imported by tests/test_extraction_gate.py, which pins floors on our own
@@ -382,6 +386,38 @@ def bench_zyte(pages: Sequence[Page], systems: Sequence[str]) -> dict[str, dict[
     return figures
 
 
+def bench_cpu(pages: Sequence[Page], repeat: int) -> list[dict[str, float]]:
+    """CPU seconds (time.process_time) per page of ours against trafilatura.extract() alone
+    (text only, default options), the two interleaved page by page in alternating order, over
+    ``repeat`` passes in this one process; the first pass pays each library's one-off costs
+    (dateparser compiles its locales the first time htmldate hands it a date it cannot read)."""
+    passes = []
+    for _ in range(repeat):
+        cpu: dict[str, list[float]] = {"ours": [], "trafilatura_text": []}
+        for i, page in enumerate(pages):
+            order = ("ours", "trafilatura_text") if i % 2 else ("trafilatura_text", "ours")
+            for system in order:
+                start = time.process_time()
+                RUNNERS[system](page.html, page.url)
+                cpu[system].append(time.process_time() - start)
+        ours, traf = cpu["ours"], cpu["trafilatura_text"]
+        ratios = [o / t for o, t in zip(ours, traf, strict=True) if t > 0]
+        passes.append(
+            {
+                "pages": len(pages),
+                "ours_s": sum(ours),
+                "trafilatura_s": sum(traf),
+                "total_ratio": sum(ours) / sum(traf),
+                "ours_p95_ms": _percentile(ours, 95) * 1000,
+                "trafilatura_p95_ms": _percentile(traf, 95) * 1000,
+                "p95_ratio": _percentile(ours, 95) / _percentile(traf, 95),
+                "median_page_ratio": statistics.median(ratios),
+                "p95_page_ratio": _percentile(ratios, 95),
+            }
+        )
+    return passes
+
+
 def status_counts(outs: Sequence[Output]) -> dict[str, int]:
     return dict(Counter(o.status for o in outs))
 
@@ -417,6 +453,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="worker processes for the two metadata sets (the timed set always runs in one)",
     )
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="passes of the CPU table (ours against trafilatura alone; 0 to skip it)",
+    )
     args = parser.parse_args(argv)
 
     zyte = load_zyte(args.limit)
@@ -507,6 +549,43 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         )
     )
+    if "ours" in args.systems and args.repeat > 0:
+        everything = [*zyte, *traf, *media]
+        report["cpu"] = bench_cpu(everything, args.repeat)
+        print(
+            "\n## CPU seconds per page, ours against trafilatura.extract() alone "
+            f"({len(everything)} pages of the three sets, interleaved; one row per pass, the "
+            "first with one-off costs)"
+        )
+        print(
+            table(
+                [
+                    "pass",
+                    "ours s",
+                    "trafilatura s",
+                    "total ratio",
+                    "ours p95 ms",
+                    "trafilatura p95 ms",
+                    "p95 ratio",
+                    "median of page ratios",
+                    "p95 of page ratios",
+                ],
+                (
+                    [
+                        str(i + 1),
+                        _fmt(f["ours_s"], 2),
+                        _fmt(f["trafilatura_s"], 2),
+                        _fmt(f["total_ratio"], 2),
+                        _fmt(f["ours_p95_ms"], 1),
+                        _fmt(f["trafilatura_p95_ms"], 1),
+                        _fmt(f["p95_ratio"], 2),
+                        _fmt(f["median_page_ratio"], 2),
+                        _fmt(f["p95_page_ratio"], 2),
+                    ]
+                    for i, f in enumerate(report["cpu"])
+                ),
+            )
+        )
     if "ours" in args.systems:
         print("\n## our status per page (ok, too_short, paywalled, not_article, error)")
         sets = {

@@ -18,7 +18,14 @@ from bs4 import BeautifulSoup
 from monitor import demo
 from monitor.errors import ExtractError
 from monitor.extract import Extracted, count_words, extract
-from monitor.extract.meta import canonical_url, language, parse_date, read_jsonld, read_meta
+from monitor.extract.meta import (
+    canonical_url,
+    language,
+    parse_date,
+    read_jsonld,
+    read_meta,
+    text_of,
+)
 from monitor.extract.text import clean_text
 from tests.conftest import SHARED_DATA
 
@@ -430,6 +437,33 @@ def test_the_day_from_htmldate_wins_and_a_same_day_time_refines_it():
     assert (got.updated_at, got.updated_precision) == (datetime(2021, 4, 6, tzinfo=UTC), "day")
 
 
+def test_a_layer_naming_the_same_instant_in_another_offset_falls_on_htmldate_s_day():
+    """htmldate reads the day of the UTC meta tag (2020-12-24); JSON-LD gives the same instant
+    in the page's own offset (2020-12-25 01:59 +02:00): JSON-LD, the more trusted layer, still
+    gives the time, in its offset."""
+    head = "<meta property='article:published_time' content='2020-12-24T23:59:50+00:00'>" + jsonld(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "datePublished": "2020-12-25T01:59:50+02:00",
+        }
+    )
+    got = extract(article(6, head=head), "https://gazette.example/news/council-late-buses")
+    assert got.published_at == datetime(
+        2020, 12, 25, 1, 59, 50, tzinfo=timezone(timedelta(hours=2))
+    )
+    assert got.published_precision == "time"
+
+
+def test_a_date_only_in_an_html_comment_is_found_and_the_comment_stays_out_of_the_text():
+    """The page is parsed once with its comments for htmldate (some pages keep their date only
+    in one), then without them for the text: the date is found, the comment is not text."""
+    inside = "<!-- Veröffentlicht am 2019-05-17 um 09:12 Uhr --><p>Ein letzter Satz.</p>"
+    got = extract(article(6, inside=inside), "https://gazette.example/news/council-late-buses")
+    assert got.published_at is not None and got.published_at.date().isoformat() == "2019-05-17"
+    assert "Veröffentlicht" not in got.text and "Ein letzter Satz." in got.text
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -645,3 +679,13 @@ def test_real_pages_of_known_status(rel, url, status):
     pages, a "page not found" served as a page and a video channel get the right status."""
     got = extract(_real(rel), url)
     assert got.status == status, got.status_reason
+
+
+def test_text_of_leaves_script_and_style_out_with_or_without_them():
+    """An element's text is its text nodes in page order, a script's or a style's left out."""
+    plain = lxml.html.fromstring("<div>By <a>Jane</a> Doe</div>")
+    mixed = lxml.html.fromstring(
+        "<div>By <a>Jane</a><script>var x</script><style>p{}</style> Doe</div>"
+    )
+    assert text_of(plain) == "By  Jane  Doe"
+    assert " ".join(text_of(mixed).split()) == "By Jane Doe"

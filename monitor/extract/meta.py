@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from lxml import etree  # type: ignore[import-untyped]
+
 # An lxml.html element; lxml ships no type hints.
 Tree = Any
 
@@ -159,9 +161,16 @@ def meta_value(meta: dict[str, str], *names: str) -> str | None:
     return next((meta[n] for n in names if n in meta), None)
 
 
+_TEXT_NODES = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)]")
+
+
 def text_of(element: Tree, sep: str = " ") -> str:
     """The element's text, script and style left out, whitespace kept as the page has it."""
-    return sep.join(element.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]"))
+    # itertext() gives the same text nodes in the same order at a fraction of the XPath's cost
+    # (extract() calls this for every link of the page); it cannot leave script and style out.
+    if next(element.iter("script", "style"), None) is None:
+        return sep.join(element.itertext())
+    return sep.join(_TEXT_NODES(element))
 
 
 def clean(value: Any) -> str | None:

@@ -1,9 +1,9 @@
 """Article HTML -> main text, metadata and a status. Pure: bytes in, an Extracted out.
 
-The page is parsed once with lxml (trafilatura's loader: charset detection and repairs), and
-that one tree serves trafilatura's text extraction, the parts of trafilatura's metadata search
-used here, and monitor.extract.meta (JSON-LD, meta tags, links), so a page costs about what
-trafilatura alone does. htmldate alone reads the bytes again (see _htmldate).
+The page is parsed once with lxml (monitor.extract.tree: trafilatura's loader, comments kept
+for htmldate, then dropped), and that one tree serves htmldate, trafilatura's text extraction,
+the parts of trafilatura's metadata search used here, monitor.extract.meta (JSON-LD, meta tags,
+links) and the notices, so a page costs about what trafilatura alone does.
 
 Main text: trafilatura's (measured best of the maintained extractors on
 ../shared/data/article_extraction_benchmark), cleaned by monitor.extract.text. Status (``ok``,
@@ -42,7 +42,7 @@ import contextlib
 import copy
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import trafilatura
@@ -55,7 +55,6 @@ from trafilatura.metadata import (
     extract_title,
 )
 from trafilatura.settings import Document
-from trafilatura.utils import load_html
 
 from monitor.errors import ExtractError
 from monitor.extract.meta import (
@@ -77,6 +76,7 @@ from monitor.extract.meta import (
 from monitor.extract.notices import Notice, find_notices
 from monitor.extract.status import NOT_ARTICLE, classify
 from monitor.extract.text import PRUNE_XPATH, clean_text
+from monitor.extract.tree import drop_comments, load
 
 # The pipeline's default for poll.min_words; extract() callers pass their own.
 DEFAULT_MIN_WORDS = 60
@@ -176,12 +176,12 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v), None)
 
 
-def _htmldate(html: bytes, url: str) -> When | None:
-    # The bytes, not our tree: htmldate's own parse keeps the HTML comments, where some pages
-    # hide their date (2 of the 195 Media Cloud pages are right only that way); trafilatura's
-    # parse drops them, and its text is better for it (F1 0.961 against 0.957 with them).
+def _htmldate(tree: Tree, url: str) -> When | None:
+    # The tree with its comments still in (monitor.extract.tree): some pages hide their date in
+    # one (2 of the 195 Media Cloud pages are right only that way). htmldate reads the tree and
+    # changes nothing in it (it prunes a copy).
     try:
-        found = find_date(html, url=url, **_DATE_PARAMS)
+        found = find_date(tree, url=url, **_DATE_PARAMS)
     except Exception:  # a date is optional: a failure here must not lose the text
         return None
     return parse_date(found)
@@ -189,11 +189,17 @@ def _htmldate(html: bytes, url: str) -> When | None:
 
 def _published(layers: list[When | None], day: When | None) -> When | None:
     """The publication time: htmldate's day, with the time of day from the most trusted layer
-    that falls on that same day (see the module docstring)."""
+    that falls on that same day (see the module docstring).
+
+    htmldate gives the day as written in the layer it read, in the page's own offset or in UTC:
+    a layer falls on that day when its own date or its UTC date is that day ("2020-12-25T01:59
+    +02:00" in JSON-LD is the "2020-12-24T23:59Z" that htmldate read in a meta tag).
+    """
     found = [w for w in layers if w is not None]
     if day is None:
         return found[0] if found else None
-    same_day = [w for w in found if w.at.date() == day.at.date()]
+    wanted = day.at.date()
+    same_day = [w for w in found if wanted in (w.at.date(), w.at.astimezone(UTC).date())]
     timed = [w for w in same_day if w.precision != DAY]
     return _first(*timed, *same_day) or day_only(day.at)
 
@@ -289,7 +295,7 @@ def _title(
 
 def _parse(html: bytes, url: str) -> Tree:
     try:
-        tree = load_html(html)
+        tree = load(html)
     except Exception as exc:  # lxml raises a variety of errors on hostile bytes
         raise ExtractError(f"{url}: cannot parse the page: {exc}") from exc
     if tree is None:
@@ -354,7 +360,7 @@ def _authors(
 
 
 def _dates(
-    tree: Tree, meta: dict[str, str], ld: JsonLd, data: bytes, url: str
+    tree: Tree, meta: dict[str, str], ld: JsonLd, day: When | None
 ) -> tuple[When | None, When | None]:
     """When the article was published and last updated (see the module docstring)."""
     time_tag = tree.find(".//time[@datetime]")
@@ -368,7 +374,7 @@ def _dates(
             ),
             parse_date(time_tag.get("datetime") if time_tag is not None else None),
         ],
-        _htmldate(data, url),
+        day,
     )
     updated = _first(
         parse_date(ld.main.get("dateModified")),
@@ -384,9 +390,10 @@ def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) 
     ``not_article``); ExtractError is raised only when the bytes hold no HTML page at all.
     ``min_words`` is the length below which the text is ``too_short``.
     """
-    # Bytes from here on: given a str that looks like a URL, htmldate would download it.
     data = html.encode("utf-8") if isinstance(html, str) else html
     tree = _parse(data, url)
+    day = _htmldate(tree, url)
+    drop_comments(tree)
     meta = read_meta(tree)
     ld = read_jsonld(tree)
     text, nav_only = _main_text(tree, url, _headlines(tree, meta, ld))
@@ -396,7 +403,7 @@ def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) 
     title = _title(tree, meta, ld, doc, site_name or doc.sitename)
     not_people = {n.casefold() for n in (*publisher, site_name, doc.sitename) if n}
     authors = _authors(tree, meta, ld, doc, not_people)
-    published, updated = _dates(tree, meta, ld, data, url)
+    published, updated = _dates(tree, meta, ld, day)
 
     words = count_words(text)
     status: str = NOT_ARTICLE
@@ -418,5 +425,5 @@ def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) 
         status_reason=reason,
         published_precision=published.precision if published else None,
         updated_precision=updated.precision if updated else None,
-        notices=find_notices(data),
+        notices=find_notices(data, tree),
     )
