@@ -14,7 +14,7 @@ each feed on its own host name (resolved to 127.0.0.1, as benchmarks/scale.py do
 Systems, each run in a fresh process (spawned; its imports done before a barrier and not
 counted), measured from the barrier to its end: CPU seconds of the process and of any process it
 started (``getrusage``: every thread counts, so other load on the machine does not), wall
-seconds, and its peak resident memory (``ru_maxrss``, the process's own or its children's):
+seconds, and its peak resident memory (``benchmarks.report.peak_rss_mb``: VmHWM, or a child's):
 - ``poll``: ``open_app`` then one ``monitor.poll.round.poll`` over the 20 sources on a database
   pre-filled with ``--archived`` articles and ``--members`` story members
   (benchmarks/ingest_archive.py: built once per configuration, copied for every run), the
@@ -38,7 +38,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import re
 import resource
 import statistics
 import sys
@@ -63,7 +62,7 @@ from benchmarks.ingest_archive import (  # noqa: E402
     read_page,
     resolve_local,
 )
-from benchmarks.report import machine, table, versions  # noqa: E402
+from benchmarks.report import machine, peak_rss_mb, table, versions  # noqa: E402
 
 GOALS = {
     "poll": "poll >= 0.75 of extraction alone (CPU)",
@@ -78,17 +77,10 @@ GOALS = {
 
 
 def _usage() -> tuple[float, float]:
-    """CPU seconds of this process and its waited-for children; peak RSS (MB) of either. The
-    process's own peak is VmHWM, not ``ru_maxrss``: a spawned process is forked before it execs
-    Python, and Linux carries the parent's resident size at the fork into ``ru_maxrss``."""
-    me, kids = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-    status = Path("/proc/self/status").read_text(encoding="ascii")
-    hwm_kb = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return cpu, max(hwm_kb, kids.ru_maxrss) / 1024
+    """CPU seconds of this process and its waited-for children; peak RSS (MB) of either."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime, peak_rss_mb()
 
 
 def _work(system: str, arg: Any) -> int:

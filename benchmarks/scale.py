@@ -1,7 +1,7 @@
 """Ingest throughput with 1, 2 and 4 worker processes, on SQLite and PostgreSQL.
 
 Run: ``.venv/bin/python benchmarks/scale.py [--sources N] [--items N] [--workers 1,2,4]
-[--no-postgres]``
+[--archived N] [--no-postgres]``
 
 A ThreadingHTTPServer on 127.0.0.1 serves N RSS feeds (default 30), each under its own host
 name (``s001.scale.test:PORT``; the workers resolve every name to 127.0.0.1, so their per-host
@@ -15,12 +15,18 @@ For each backend and worker count: a fresh database, migrated and synced once; t
 workers (processes started with ``spawn``, each opening the app) wait at a barrier and run one
 ``poll`` each at the same ``now``, sharing the sources through the database's claims. Timed
 from the barrier until the last worker is done: articles stored per second, and the ratio to
-one worker's. Each worker reports its peak resident memory (``ru_maxrss``).
+one worker's. Each worker reports its peak resident memory (``benchmarks.report.peak_rss_mb``:
+VmHWM, since a spawned worker's ``ru_maxrss`` counts the parent's size too).
 
 Extraction alone: ``monitor.extract.extract`` over the same pages in this process, one thread,
 articles per second; one worker's throughput is shown as a ratio of it (the issue's goal: at
 least 0.75; one worker has ``poll.workers`` threads, and fetching, matching and storing around
 the extraction).
+
+``--archived N``: each fresh database is first pre-filled with N archived articles
+(benchmarks/ingest_archive.py: bulk rows of real texts, the derived tables built by the app's
+own start), for the peak memory per worker with a large archive (issue 15's goal: under 300 MB
+with 100,000); the build is not timed.
 
 PostgreSQL: the throwaway cluster of the tests (tests/postgres.py: initdb in a temporary folder,
 stopped at the end); ``--no-postgres`` skips it.
@@ -34,7 +40,6 @@ import json
 import multiprocessing
 import os
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -46,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.report import peak_rss_mb  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor.app import open_app  # noqa: E402
 from monitor.extract import extract  # noqa: E402
@@ -156,8 +162,7 @@ def worker(config_path: str, barrier: object, out: object) -> None:
     with open_app(config, now=NOW, resolver=resolve_local) as app:
         barrier.wait()  # type: ignore[attr-defined]
         report = poll(app, now=NOW)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((report.articles_new, rss_mb))  # type: ignore[attr-defined]
+    out.put((report.articles_new, peak_rss_mb()))  # type: ignore[attr-defined]
 
 
 def run_workers(config_path: Path, n: int) -> tuple[float, int, list[float]]:
@@ -206,6 +211,7 @@ def main() -> None:
     ap.add_argument("--sources", type=int, default=30)
     ap.add_argument("--items", type=int, default=4)
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--archived", type=int, default=0, help="articles archived beforehand")
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
@@ -222,6 +228,10 @@ def main() -> None:
                 sub = folder / f"{backend}-{n}"
                 sub.mkdir()
                 config = write_config(sub, new_url(), port, args.sources)
+                if args.archived:
+                    from benchmarks.ingest_archive import build
+
+                    build(configmod.load(str(config)), archived=args.archived, members=0, now=NOW)
                 elapsed, stored, rss = run_workers(config, n)
                 rate = stored / elapsed
                 base = base or rate
@@ -233,6 +243,7 @@ def main() -> None:
                 )
     load_after = os.getloadavg()
     print(f"pages: {total} ({len(pages)} distinct real pages), sources: {args.sources}")
+    print(f"articles archived beforehand: {args.archived:,}")
     print(f"extraction alone, one thread: {alone:.1f} articles/s")
     print()
     header = ["backend", "workers", "articles", "seconds", "articles/s", "vs 1 worker"]
