@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
+import re
+import resource
 from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 
 def versions(*dists: str) -> dict[str, str]:
@@ -34,3 +37,16 @@ def machine(before: tuple[float, float, float]) -> str:
         f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load[0]} before the "
         f"run, {load[1]} after"
     )
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory (MB) of this process, or of a child it waited for if larger.
+
+    The process's own peak is VmHWM, not ``ru_maxrss``: a process started with
+    multiprocessing's ``spawn`` is forked before it execs Python, and Linux carries the
+    parent's resident size at the fork into the child's ``ru_maxrss`` (a parent holding 400 MB
+    makes a 15 MB child report 415)."""
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    found = re.search(r"VmHWM:\s+(\d+)", status)
+    own_kb = int(found.group(1)) if found else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return max(own_kb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024

@@ -2,7 +2,7 @@
 processes, on SQLite and PostgreSQL.
 
 Run: ``.venv/bin/python benchmarks/scale.py [--sources N] [--items N] [--workers 1,2,4]
-[--extract-processes 0,1,2] [--repeat N] [--batch-size N] [--no-postgres]``
+[--extract-processes 0,1,2] [--repeat N] [--batch-size N] [--archived N] [--no-postgres]``
 
 A ThreadingHTTPServer on 127.0.0.1 serves N RSS feeds (default 30), each under its own host
 name (``s001.scale.test:PORT``; the workers resolve every name to 127.0.0.1, so their per-host
@@ -16,17 +16,24 @@ For each backend and worker count: a fresh database, migrated and synced once; t
 workers (processes started with ``spawn``, each opening the app) wait at a barrier and run one
 ``poll`` each at the same ``now``, sharing the sources through the database's claims. Timed
 from the barrier until the last worker is done: articles stored per second, and the ratio to
-one worker's. Each worker reports its peak resident memory (``ru_maxrss``) and CPU seconds
+one worker's. Each worker reports its peak resident memory (``benchmarks.report.peak_rss_mb``:
+VmHWM, since a spawned worker's ``ru_maxrss`` counts the parent's size too) and CPU seconds
 (its own during the poll), and, read from /proc before it stops them, each extraction child's
 peak resident memory (``VmHWM``) and CPU seconds. Every combination of worker count and
 ``[poll] extract_processes`` runs once per repetition, interleaved, so that a change in the
 machine's load falls on all of them; "vs in-thread" is the ratio to the same repetition's run
-with the first ``--extract-processes`` value.
+with the first ``--extract-processes`` value. ``--archived N``: each database holds N archived
+articles before the poll (benchmarks/ingest_archive.py).
 
 Extraction alone: ``monitor.extract.extract`` over the same pages in this process, one thread,
 articles per second; one worker's throughput is shown as a ratio of it (the issue's goal: at
 least 0.75; one worker has ``poll.workers`` threads, and fetching, matching and storing around
 the extraction).
+
+``--archived N``: each fresh database is first pre-filled with N archived articles
+(benchmarks/ingest_archive.py: bulk rows of real texts, the derived tables built by the app's
+own start), for the peak memory per worker with a large archive (issue 15's goal: under 300 MB
+with 100,000); the build is not timed.
 
 PostgreSQL: the throwaway cluster of the tests (tests/postgres.py: initdb in a temporary folder,
 stopped at the end); ``--no-postgres`` skips it.
@@ -41,7 +48,6 @@ import json
 import multiprocessing
 import os
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -54,7 +60,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.report import machine, table  # noqa: E402
+from benchmarks.report import machine, peak_rss_mb, table  # noqa: E402
 from monitor import config as configmod  # noqa: E402
 from monitor.app import open_app  # noqa: E402
 from monitor.extract import extract  # noqa: E402
@@ -171,8 +177,7 @@ def worker(config_path: str, barrier: object, out: object) -> None:
         report = poll(app, now=NOW)
         cpu = time.process_time() - cpu
         children = [_child_usage(pid) for pid in app.extractor.pids()]
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put((report.articles_new, rss_mb, cpu, children))  # type: ignore[attr-defined]
+    out.put((report.articles_new, peak_rss_mb(), cpu, children))  # type: ignore[attr-defined]
 
 
 def _child_usage(pid: int) -> tuple[float, float]:
@@ -259,6 +264,7 @@ def main() -> None:
     ap.add_argument("--extract-processes", default="0,1,2")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=10)
+    ap.add_argument("--archived", type=int, default=0, help="articles archived beforehand")
     ap.add_argument("--no-postgres", action="store_true")
     args = ap.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
@@ -277,6 +283,10 @@ def main() -> None:
                 config = write_config(
                     sub, new_url(), port, args.sources, processes=p, batch_size=args.batch_size
                 )
+                if args.archived:
+                    from benchmarks.ingest_archive import build
+
+                    build(configmod.load(str(config)), archived=args.archived, members=0, now=NOW)
                 run = run_workers(config, n)
                 rows.append((backend, rep, n, p, run))
                 print(
@@ -286,6 +296,7 @@ def main() -> None:
                 )
     print(f"pages: {total} ({len(pages)} distinct real pages), sources: {args.sources}")
     print(f"batch_size: {args.batch_size}; extraction alone, one thread: {alone:.1f} articles/s")
+    print(f"articles archived beforehand: {args.archived:,}")
     print()
     print(_table(rows, alone))
     print()
