@@ -98,10 +98,14 @@ class StoryStage:
         for article_id in [a for a in self._anchors if not _before(self._groups[a], known)]:
             del self._anchors[article_id]
 
-    def _is_anchor(self, article_id: int, vectors: MemberVectors) -> bool:
+    def _is_anchor(
+        self, article_id: int, vectors: MemberVectors, among: list[int] | None = None
+    ) -> bool:
         """A seed always anchors; an accepted article when it scored ``ANCHOR_RATIO`` times the
         story threshold against a seed or an anchor published before it, so that the story
-        grows with its coverage, one confident step at a time."""
+        grows with its coverage, one confident step at a time. ``among``: the members that can
+        be those (every seed and every anchor before it, already known), when the caller has
+        them; otherwise every member is looked at."""
         known = self._groups[article_id]
         if _like_seed(known):
             return True
@@ -110,11 +114,13 @@ class StoryStage:
                 self._anchors[article_id] = True
                 return True
             self._anchors[article_id] = False  # no cycle while the chain is followed
-            cosines = vectors.member_cosines(article_id)
+            others = list(self._groups) if among is None else [self._groups[a] for a in among]
+            ids = [o.article_id for o in others if o.article_id in vectors]
+            cosines = vectors.cosines(vectors[article_id], ids)
             bar = story.ANCHOR_RATIO * self.settings.story_threshold
             mine = self._languages.get(article_id)
             start = self._start()
-            for other in self._groups:
+            for other in others:
                 if (
                     other.article_id == article_id
                     or other.article_id not in vectors
@@ -142,15 +148,27 @@ class StoryStage:
         newest first, as a story read back may be, went past Python's recursion limit)."""
         if self._settled:
             return
-        missing = [
-            m
-            for m in self._groups
-            if m.article_id in vectors and not _like_seed(m) and m.article_id not in self._anchors
-        ]
+        members = [m for m in self._groups if m.article_id in vectors]
+        if all(m.published_at is not None for m in members):
+            self._find_dated_anchors(members, vectors)
+        missing = [m for m in members if not _like_seed(m) and m.article_id not in self._anchors]
         for m in sorted(missing, key=_publication_order):
             self._is_anchor(m.article_id, vectors)
         self._anchor_ids = [a for a in vectors if self._is_anchor(a, vectors)]
         self._settled = True
+
+    def _find_dated_anchors(self, members: list[Known], vectors: MemberVectors) -> None:
+        """``_find_anchors`` when every member is dated: publication order is then the order
+        ``_before`` says, so each member, taken oldest first, is looked at against the seeds
+        and the anchors found so far only, not every member (which made finding a 5,000-member
+        story's anchors cost 34 CPU s; the answers are the same)."""
+        found = [m.article_id for m in members if _like_seed(m)]
+        for m in sorted(members, key=_publication_order):
+            if _like_seed(m):
+                continue
+            # The newest first: the nearest in time is the likeliest to carry it.
+            if self._is_anchor(m.article_id, vectors, among=found[::-1]):
+                found.append(m.article_id)
 
     def _start(self) -> datetime | None:
         """When the story was first reported: its earliest dated member (None if none is)."""
