@@ -463,24 +463,22 @@ CONFIGURED = [
 ]
 
 
-@pytest.mark.parametrize("command", CONFIGURED, ids=" ".join)
-def test_a_configuration_mistake_is_answered_before_the_library_is_imported(tmp_path, command):
-    """Every command that reads the configuration, given a broken one through the real entry
-    point, exits 2 with the one error line without having imported httpx, SQLAlchemy,
-    trafilatura, datasketch or numpy (so the answer is quick)."""
-    config = tmp_path / "broken.toml"
-    config.write_text("x = [\n", encoding="utf-8")
+def _run_noting_imports(
+    cwd: Path, heavy: tuple[str, ...], *args: str
+) -> tuple[subprocess.CompletedProcess[str], int, list[str]]:
+    """``monitor ARGS`` through ``monitor.cli.main`` in a fresh interpreter with no MONITOR_*
+    variables: the process, the command's exit code, and which of ``heavy`` it had imported."""
     script = (
         "import json, sys\n"
         "from monitor.cli import main\n"
         "code = main(sys.argv[1:])\n"
-        f"print(json.dumps([code, [m for m in {HEAVY!r} if m in sys.modules]]))\n"
+        f"print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))\n"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, "-c", script, "--config", str(config), *command],
-        cwd=tmp_path,
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
         env=clean,
         capture_output=True,
         text=True,
@@ -488,6 +486,17 @@ def test_a_configuration_mistake_is_answered_before_the_library_is_imported(tmp_
     )
     assert proc.returncode == 0, proc.stderr
     code, imported = json.loads(proc.stdout.splitlines()[-1])
+    return proc, code, imported
+
+
+@pytest.mark.parametrize("command", CONFIGURED, ids=" ".join)
+def test_a_configuration_mistake_is_answered_before_the_library_is_imported(tmp_path, command):
+    """Every command that reads the configuration, given a broken one through the real entry
+    point, exits 2 with the one error line without having imported httpx, SQLAlchemy,
+    trafilatura, datasketch or numpy (so the answer is quick)."""
+    config = tmp_path / "broken.toml"
+    config.write_text("x = [\n", encoding="utf-8")
+    proc, code, imported = _run_noting_imports(tmp_path, HEAVY, "--config", str(config), *command)
     assert code == 2
     assert proc.stderr.startswith(f"monitor: error: {config}: invalid TOML"), proc.stderr
     assert imported == [], f"imported before the configuration was read: {imported}"
@@ -509,24 +518,9 @@ def test_a_command_that_only_reads_imports_no_heavy_library(tmp_path):
     config = tmp_path / "m.toml"
     config.write_text(f"[storage]\nurl = {toml_value(url)}\n", encoding="utf-8")
     heavy = ("httpx", "trafilatura", "lxml", "datasketch", "numpy", "scipy", "alembic")
-    script = (
-        "import json, sys\n"
-        "from monitor.cli import main\n"
-        "code = main(sys.argv[1:])\n"
-        f"print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))\n"
+    _, code, imported = _run_noting_imports(
+        tmp_path, heavy, "--config", str(config), "story", "list"
     )
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
-    clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), clean.get("PYTHONPATH")]))
-    proc = subprocess.run(
-        [sys.executable, "-c", script, "--config", str(config), "story", "list"],
-        cwd=tmp_path,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    code, imported = json.loads(proc.stdout.splitlines()[-1])
     assert code == 0
     assert imported == [], f"imported to list the stories: {imported}"
 
