@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scale import _CANONICAL  # noqa: E402
+from benchmarks.scale import _CANONICAL, sources_and_story  # noqa: E402
 from tests.httpserver import Reply, serve  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -97,15 +97,9 @@ def write_config(folder: Path, port: int, feeds: int) -> Path:
         'level = "warning"',
         "",
     ]
-    for i in range(feeds):
-        lines += ["[[source]]", f'name = "F{i}"', f'url = "http://{host(i)}:{port}/feed/{i}.xml"']
-    lines += [
-        "[[story]]",
-        'slug = "roxham-road"',
-        'title = "Roxham Road"',
-        f"seeds = {json.dumps(str(ROOT / 'seeds' / 'roxham-road'))}",
-        'keywords = ["Roxham"]',
-    ]
+    lines += sources_and_story(
+        [f"http://{host(i)}:{port}/feed/{i}.xml" for i in range(feeds)], prefix="F"
+    )
     path = folder / "monitor.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

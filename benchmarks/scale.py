@@ -146,23 +146,26 @@ def write_config(
         'level = "warning"',
         "",
     ]
-    for i in range(sources):
-        lines += [
-            "[[source]]",
-            f'name = "S{i}"',
-            f'url = "http://{host(i)}:{port}/feed/{i}.xml"',
-            "",
-        ]
-    lines += [
+    lines += sources_and_story([f"http://{host(i)}:{port}/feed/{i}.xml" for i in range(sources)])
+    path = folder / "monitor.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def sources_and_story(urls: list[str], prefix: str = "S") -> list[str]:
+    """Configuration lines: a ``[[source]]`` per feed URL (named PREFIX0, PREFIX1, ...), then the
+    roxham-road story of ``seeds/`` deciding every article."""
+    lines = []
+    for i, url in enumerate(urls):
+        lines += ["[[source]]", f'name = "{prefix}{i}"', f"url = {json.dumps(url)}", ""]
+    return [
+        *lines,
         "[[story]]",
         'slug = "roxham-road"',
         'title = "Roxham Road"',
         f"seeds = {json.dumps(str(ROOT / 'seeds' / 'roxham-road'))}",
         'keywords = ["Roxham"]',
     ]
-    path = folder / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def worker(config_path: str, barrier: object, out: object) -> None:
