@@ -491,15 +491,28 @@ def test_a_dated_storys_anchors_are_those_each_member_finds_against_every_member
                 index.add(Known(n, row["url"], relation, when, None, [row["text"]], row["title"]))
         return index
 
+    def compare(fast: StoryIndex, slow: StoryIndex) -> dict[int, bool]:
+        fast._story._find_anchors(fast._terms.member_vectors())
+        vectors = slow._terms.member_vectors()
+        members = sorted(slow._groups, key=lambda k: (k.published_at, k.article_id))
+        looked_at = {m.article_id: slow._story._is_anchor(m.article_id, vectors) for m in members}
+        found = {m.article_id: fast._story._is_anchor(m.article_id, vectors) for m in members}
+        assert found == looked_at
+        return found
+
     fast, slow = story(), story()
-    fast._story._find_anchors(fast._terms.member_vectors())
-    vectors = slow._terms.member_vectors()
-    members = sorted(slow._groups, key=lambda k: (k.published_at, k.article_id))
-    looked_at = {m.article_id: slow._story._is_anchor(m.article_id, vectors) for m in members}
-    found = {m.article_id: fast._story._is_anchor(m.article_id, vectors) for m in members}
-    assert found == looked_at
-    accepted = [m.article_id for m in members if m.relation == "original"]
+    found = compare(fast, slow)  # every member to look at: from the anchors' side
+    accepted = [m.article_id for m in slow._groups if m.relation == "original"]
     assert 0 < sum(found[a] for a in accepted) < len(accepted)
+    # One member accepted last, the latest seed reworded (each line's words reversed): the one
+    # member to look at, from its own side, and an anchor.
+    seed = max((k for k in slow._groups if k.relation == "seed"), key=lambda k: k.published_at)
+    last = max(k.published_at for k in slow._groups)
+    reworded = "\n".join(" ".join(reversed(line.split())) for line in seed.texts[-1].split("\n"))
+    for index in (fast, slow):
+        index.add(Known(999, "https://example.org/late", "original", last, None, [reworded],
+                        seed.title))  # fmt: skip
+    assert compare(fast, slow)[999]
 
 
 def test_across_languages_an_article_must_name_a_story_keyword():
