@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from monitor.extract import Extracted
     from monitor.poll.report import RoundReport
     from monitor.publish.digest import Delivered
+    from storage.digests import Status as DigestStatus
     from monitor.sources.manage import Appended, SourceStatus
     from monitor.stories.backfill import Backfill
     from monitor.stories.labels import Labelled
@@ -56,10 +57,54 @@ def failed_sources(report: RoundReport) -> str:
     )
 
 
-def digests_sent(sent: Sequence[Delivered]) -> list[str]:
-    if not sent:
-        return ["no digest due: nothing new since the last one"]
-    return [f"{d.story}: {d.events} events -> {d.delivered_to}" for d in sent]
+def digests_sent(delivered: Sequence[Delivered]) -> list[str]:
+    if not delivered:
+        return ["no digest due: nothing new, or not yet time by the schedules"]
+    return [
+        f"{d.story} to {d.recipient or 'the outbox'}: {d.result} ({d.reply}) -> {d.delivered_to}"
+        for d in delivered
+    ]
+
+
+def digest_status(rows: Sequence[DigestStatus], *, as_json: bool) -> list[str]:
+    """One line per digest, newest first: tab-separated text, or one JSON object each."""
+    if as_json:
+        return [
+            json_line(
+                {
+                    "id": r.id,
+                    "story": r.story,
+                    "recipient": r.recipient,
+                    "period": _iso(r.period),
+                    "state": r.state,
+                    "attempts": r.attempts,
+                    "next_attempt_at": _iso(r.next_attempt_at),
+                    "sent_at": _iso(r.sent_at),
+                    "last_reply": r.last_reply,
+                    "message_id": r.message_id,
+                    "subject": r.subject,
+                    "events": r.events,
+                    "delivered_to": r.delivered_to,
+                }
+            )
+            for r in rows
+        ]
+    if not rows:
+        return ["no digest yet"]
+    return [
+        "\t".join(
+            [
+                str(r.id),
+                _iso(r.period) or "",
+                r.story,
+                r.recipient or "(outbox)",
+                r.state,
+                f"{r.attempts} attempt{'' if r.attempts == 1 else 's'}",
+                r.last_reply or "",
+            ]
+        )
+        for r in rows
+    ]
 
 
 def extracted(source: str, e: Extracted) -> dict[str, Any]:
