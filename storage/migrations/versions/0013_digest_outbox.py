@@ -139,13 +139,7 @@ def downgrade() -> None:
     op.add_column("story_events", sa.Column("digest_id", _ID, nullable=True))
     # The sent digests as old ones (their ids kept), each event marked with the first that
     # showed it; what was pending or failed is shown again by the next digest.
-    op.execute(
-        "INSERT INTO digests (id, story_id, created_at, last_event_id, events, recipients,"
-        " delivered_to) SELECT d.id, d.story_id, d.created_at,"
-        " (SELECT COALESCE(MAX(event_id), 0) FROM digest_events e WHERE e.digest_id = d.id),"
-        " d.events, '[]', COALESCE(d.delivered_to, '') FROM digest_outbox d"
-        " WHERE d.state = 'sent'"
-    )
+    _uncopy_digests()
     op.execute(
         "UPDATE story_events SET digest_id = (SELECT MIN(e.digest_id) FROM digest_events e"
         " JOIN digest_outbox d ON d.id = e.digest_id"
@@ -156,3 +150,39 @@ def downgrade() -> None:
     op.drop_table("digest_events")
     op.drop_index("ix_digest_outbox_due", table_name="digest_outbox")
     op.drop_table("digest_outbox")
+
+
+def _uncopy_digests() -> None:
+    """The sent digests as old ones, their ids and recipient kept."""
+    bind = op.get_bind()
+    old = sa.table(
+        "digests",
+        *(sa.column(c) for c in ("id", "story_id", "last_event_id", "events", "delivered_to")),
+        sa.column("created_at", _TIME),
+        sa.column("recipients", sa.JSON()),
+    )
+    new = sa.table(
+        "digest_outbox",
+        *(sa.column(c) for c in ("id", "story_id", "events", "recipient", "delivered_to", "state")),
+        sa.column("created_at", _TIME),
+    )
+    links = sa.table("digest_events", sa.column("digest_id"), sa.column("event_id"))
+    last = (
+        sa.select(sa.func.coalesce(sa.func.max(links.c.event_id), 0))
+        .where(links.c.digest_id == new.c.id)
+        .scalar_subquery()
+    )
+    query = sa.select(new, last.label("last_event_id")).where(new.c.state == "sent")
+    rows = bind.execute(query.order_by(new.c.id)).mappings()
+    for row in list(rows):
+        bind.execute(
+            sa.insert(old).values(
+                id=row["id"],
+                story_id=row["story_id"],
+                created_at=row["created_at"],
+                last_event_id=row["last_event_id"],
+                events=row["events"],
+                recipients=[row["recipient"]] if row["recipient"] else [],
+                delivered_to=row["delivered_to"] or "",
+            )
+        )
