@@ -1,10 +1,11 @@
 """``monitor run``: the daemon. APScheduler ticks; the database says what is due.
 
 One job runs every ``poll.tick`` seconds: it polls the sources whose ``next_check_at`` has come
-(each source's own interval, backoff and Retry-After decide that), re-checks due articles and
-builds and sends the digests that are due (and retries those refused for now). ``max_instances=1`` and ``coalesce`` mean a slow round is
-never run twice at once nor queued up. SIGTERM and SIGINT set a stop flag that the round checks
-between items, so the item in hand finishes and nothing is left half-written.
+(each source's own interval, backoff and Retry-After decide that), re-checks due articles,
+builds the digests that are due and sends them (retrying those refused for now) in every round.
+``max_instances=1`` and ``coalesce`` mean a slow round is never run twice at once nor queued up.
+SIGTERM and SIGINT set a stop flag that the round checks between items, so the item in hand
+finishes and nothing is left half-written.
 
 Beside the scheduler, ``monitor.ops`` serves ``/healthz``, ``/readyz`` and ``/metrics`` on
 ``[ops] listen`` and speaks systemd's notification protocol when started by systemd.

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import WriteSession, upsert_insert
@@ -57,34 +57,34 @@ def lock_story(session: WriteSession, story_id: int, *, now: datetime) -> None:
     session.execute(update(Story).where(Story.id == story_id).values(digest_claimed_until=now))
 
 
-def _of(story_id: int, recipient: str) -> list[object]:
-    return [Digest.story_id == story_id, Digest.recipient == recipient]
+def _of(story_id: int, recipient: str) -> ColumnElement[bool]:
+    return and_(Digest.story_id == story_id, Digest.recipient == recipient)
 
 
 def last_period(session: Session, story_id: int, recipient: str) -> datetime | None:
     """The period of the recipient's latest digest of the story, whatever its state."""
-    return session.scalar(select(func.max(Digest.period)).where(*_of(story_id, recipient)))
+    return session.scalar(select(func.max(Digest.period)).where(_of(story_id, recipient)))
 
 
-def _unshown(story_id: int, recipient: str) -> object:
+def _unshown(story_id: int, recipient: str) -> ColumnElement[bool]:
     shown = (
         select(DigestEvent.event_id)
         .join(Digest, Digest.id == DigestEvent.digest_id)
-        .where(DigestEvent.event_id == StoryEvent.id, *_of(story_id, recipient))
+        .where(DigestEvent.event_id == StoryEvent.id, _of(story_id, recipient))
     )
     return and_(StoryEvent.story_id == story_id, ~exists(shown))
 
 
 def has_unshown(session: Session, story_id: int, recipient: str) -> bool:
     """Whether the story has an event none of the recipient's digests showed."""
-    query = select(exists().where(_unshown(story_id, recipient)))  # type: ignore[arg-type]
+    query = select(exists().where(_unshown(story_id, recipient)))
     return bool(session.scalar(query))
 
 
 def unshown(session: Session, story_id: int, recipient: str) -> list[StoryEvent]:
     """The story's events none of the recipient's digests showed, whatever their ids (ids are
     not commit order on PostgreSQL), in id order."""
-    query = select(StoryEvent).where(_unshown(story_id, recipient)).order_by(StoryEvent.id)  # type: ignore[arg-type]
+    query = select(StoryEvent).where(_unshown(story_id, recipient)).order_by(StoryEvent.id)
     return list(session.scalars(query))
 
 
@@ -96,7 +96,7 @@ def all_events(session: Session, story_id: int) -> list[StoryEvent]:
 
 def first_unshown_at(session: Session, story_id: int, recipient: str) -> datetime | None:
     """When the oldest event the recipient has not been shown was recorded."""
-    query = select(func.min(StoryEvent.recorded_at)).where(_unshown(story_id, recipient))  # type: ignore[arg-type]
+    query = select(func.min(StoryEvent.recorded_at)).where(_unshown(story_id, recipient))
     return session.scalar(query)
 
 
@@ -141,7 +141,7 @@ def add(
     return int(digest_id)
 
 
-def _due(now: datetime) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(Digest.state == "pending", Digest.next_attempt_at <= now),
         and_(Digest.state == "sending", Digest.claimed_until <= now),
@@ -150,7 +150,7 @@ def _due(now: datetime) -> object:
 
 def due_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
     """Digests waiting to be sent now (oldest first), or abandoned by a sender that died."""
-    query = select(Digest.id).where(_due(now)).order_by(Digest.next_attempt_at, Digest.id)  # type: ignore[arg-type]
+    query = select(Digest.id).where(_due(now)).order_by(Digest.next_attempt_at, Digest.id)
     return list(session.scalars(query.limit(limit)))
 
 
@@ -162,7 +162,7 @@ def claim(
     until = now + lease
     result = session.execute(
         update(Digest)
-        .where(Digest.id == digest_id, _due(now))  # type: ignore[arg-type]
+        .where(Digest.id == digest_id, _due(now))
         .values(state="sending", claimed_until=until, attempts=Digest.attempts + 1)
     )
     assert isinstance(result, CursorResult)

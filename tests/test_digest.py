@@ -121,8 +121,10 @@ def test_each_recipient_gets_one_message_whose_two_parts_say_what_happened(
     desk, nuit = by_to["desk@example.org"], by_to["nuit@example.org"]
     assert desk["To"] == "desk@example.org" and nuit["To"] == "nuit@example.org"
     assert desk["Subject"].startswith(f"{manifest['title']}: 3 new reports, 1 correction, 1 copy")
-    assert re.fullmatch(r"<digest\.roxham-road-demo\.20230324T210000Z\.\w+@news\.example\.org>",
-                        desk["Message-ID"].strip())  # fmt: skip
+    assert re.fullmatch(
+        r"<digest\.roxham-road-demo\.20230324T210000Z\.\w+@news\.example\.org>",
+        desk["Message-ID"].strip(),
+    )
     assert desk["Message-ID"] != nuit["Message-ID"]
     assert desk["Auto-Submitted"] == "auto-generated"
     assert desk["List-Id"].endswith("<roxham-road-demo.digest.news.example.org>")
@@ -136,7 +138,9 @@ def test_each_recipient_gets_one_message_whose_two_parts_say_what_happened(
     assert "[-29,000-] {+39,000+}" in text
     assert "New on the story: Daily Digest Network, Le Courrier de l'Estrie" in text
     assert "https://news.example.org/stories/roxham-road-demo" in text
-    assert [x for x in text.splitlines() if len(x) > 72 and not re.search(r"(://|mailto:)\S+$", x)] == []
+    assert [
+        x for x in text.splitlines() if len(x) > 72 and not re.search(r"(://|mailto:)\S+$", x)
+    ] == []
     soup = BeautifulSoup(html, "lxml")
     assert soup.find("del").text == "29,000" and soup.find("ins").text == "39,000"
     hrefs = [a["href"] for a in soup.find_all("a")]
@@ -242,8 +246,12 @@ def test_a_refused_connection_is_retried_and_given_up_after_give_up_after(
 ):
     """Nothing listening: pending with the error and a doubling wait; past give_up_after, failed."""
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        with_email(app, smtp_url=f"smtp://127.0.0.1:{free_port()}", retry_backoff=60.0,
-                   give_up_after=3600.0)  # fmt: skip
+        with_email(
+            app,
+            smtp_url=f"smtp://127.0.0.1:{free_port()}",
+            retry_backoff=60.0,
+            give_up_after=3600.0,
+        )
         now = play(app, replay, manifest, 0)
         digest.run(app, now=now)
         digest.run(app, now=now + timedelta(minutes=1))
@@ -277,8 +285,14 @@ def test_a_script_a_handler_or_a_javascript_link_never_reaches_the_html():
     and no javascript: href, and shows the text as text."""
     now = datetime(2023, 3, 23, 18, tzinfo=UTC)
     view = digestview.build(title="Story", slug="s", rows=[HOSTILE], now=now, zone=ZoneInfo("UTC"))
-    envelope = mail.Envelope("desk@example.org", "nm@example.org", "example.org", now,
-                             ZoneInfo("UTC"), base_url="https://news.example.org")  # fmt: skip
+    envelope = mail.Envelope(
+        "desk@example.org",
+        "nm@example.org",
+        "example.org",
+        now,
+        ZoneInfo("UTC"),
+        base_url="https://news.example.org",
+    )
     html = mail.html_part(view, envelope, now)
     soup = BeautifulSoup(html, "lxml")
     assert not soup.find_all("script") and not soup.find_all("img")
@@ -288,3 +302,34 @@ def test_a_script_a_handler_or_a_javascript_link_never_reaches_the_html():
     assert "javascript:alert(3)" in soup.get_text()  # shown, not linked
     text = mail.text_part(view, envelope, now)
     assert "javascript:alert(3)" in text  # the plain part shows text as it is
+
+
+# -- the HTML part in a browser ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_html_part_in_chromium(demo_config, replay, manifest, tmp_path, capsys):
+    """Round 2's HTML part opens in headless Chromium with no console error or exception and
+    no script; it shows the diff's deleted and inserted words; screenshotted as an artifact."""
+    from tests import chromium
+    from tests.test_export import ARTIFACTS
+
+    binary = chromium.executable()
+    if binary is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium, as root)")
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        app.config = app.config.replace(web=configmod.WebSettings("https://news.example.org"))
+        digest.run(app, now=play(app, replay, manifest, 0))
+        (sent,) = digest.run(app, now=play(app, replay, manifest, 1)).delivered
+    _, html = parts(parse(Path(sent.delivered_to).read_bytes()))
+    page = tmp_path / "digest.html"
+    page.write_text(html, encoding="utf-8")
+    with chromium.Browser(binary) as browser:
+        browser.open(page.as_uri(), width=700, height=900)
+        assert browser.complaints() == []
+        assert browser.evaluate("document.scripts.length") == 0
+        assert browser.evaluate("document.querySelectorAll('del, ins').length") >= 2
+        assert browser.evaluate("document.body.scrollWidth <= 700")
+        shot = browser.screenshot(ARTIFACTS / "digest-html.png")
+    with capsys.disabled():
+        print(f"\nscreenshot: {shot}")

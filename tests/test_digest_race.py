@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -127,7 +127,7 @@ def test_three_senders_started_at_once_deliver_one_message(db_url, replay, manif
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
-            )  # fmt: skip
+            )
             for _ in range(3)
         ]
         try:
@@ -170,22 +170,31 @@ def test_a_sender_killed_after_the_server_accepted_resends_the_same_message_id(
         crashed = subprocess.run(
             _monitor(path, "digest", "send", "--now", now.isoformat()),
             env=_env(db_url, NEWS_MONITOR_CRASH_AT="digest.delivered"),
-            cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
         (row,) = _status(path, db_url)
         assert (row.state, len(handler.accepted)) == ("sending", 1)
         for later, sent in ((digests.DIGEST_LEASE / 2, 1), (digests.DIGEST_LEASE, 2)):
             again = subprocess.run(
                 _monitor(path, "digest", "send", "--now", (now + later).isoformat()),
-                env=_env(db_url), cwd=tmp_path, capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+                env=_env(db_url),
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert again.returncode == 0, again.stderr[-2000:]
             assert len(handler.accepted) == sent
     finally:
         controller.stop()
-    ids = [email.message_from_bytes(e.content, policy=email.policy.default)["Message-ID"]
-           for e in handler.accepted]  # fmt: skip
+    ids = [
+        email.message_from_bytes(e.content, policy=email.policy.default)["Message-ID"]
+        for e in handler.accepted
+    ]
     (row,) = _status(path, db_url)
     assert ids[0] == ids[1] == row.message_id
     assert (row.state, row.attempts) == ("sent", 2)
@@ -198,12 +207,25 @@ def test_the_daemons_rounds_deliver_a_digest_refused_for_now(replay, manifest, t
     db_url = f"sqlite:///{tmp_path / 'monitor.sqlite'}"
     handler = Answering("451 4.7.1 Greylisted, try again", "250 OK")
     controller = _serve(handler)
-    lines = [SMTP, f'smtp_url = "smtp://127.0.0.1:{controller.port}"', 'retry_backoff = "1s"',
-             "[poll]", 'tick = "1s"', "[ops]", 'listen = ""']  # fmt: skip
+    lines = [
+        SMTP,
+        f'smtp_url = "smtp://127.0.0.1:{controller.port}"',
+        'retry_backoff = "1s"',
+        "[poll]",
+        'tick = "1s"',
+        "[ops]",
+        'listen = ""',
+    ]
     path = _config(tmp_path, replay, manifest, *lines, db_url=db_url)
     _first_round(path, db_url, replay, manifest)
-    daemon = subprocess.Popen(_monitor(path, "run"), env=_env(db_url), cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    daemon = subprocess.Popen(
+        _monitor(path, "run"),
+        env=_env(db_url),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert _wait(lambda: len(handler.accepted) == 1, 120), "the daemon never retried"
     finally:
@@ -227,8 +249,14 @@ def test_a_cron_schedule_holds_across_a_replay_with_now(replay, manifest, tmp_pa
     periods = []
     for spec in manifest["round"]:
         replay.set_round(spec["name"])
-        proc = subprocess.run(_monitor(path, "poll", "--now", spec["now"]), env=_env(db_url),
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
+        proc = subprocess.run(
+            _monitor(path, "poll", "--now", spec["now"]),
+            env=_env(db_url),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         periods.append(sorted(r.period.isoformat() for r in _status(path, db_url)))
     assert periods == [

@@ -100,7 +100,7 @@ def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
         with app.db.read() as session:
             before = checked(storyfile.build(session, manifest[SLUG_KEY]))
             rows = members.story_scores(session, app.stories[0].id)
-        digest.send_due(app, now=_after_rounds(manifest))
+        digest.run(app, now=_after_rounds(manifest))
     assert before is not None
     copied = {a["copy_of"] for a in _articles(before).values() if a["relation"] == "copy"}
     target = min((r for r in rows if r.url in copied), key=lambda r: r.score)
@@ -122,7 +122,7 @@ def test_raising_the_threshold_takes_an_original_out_with_its_copies_and_back(
     for r in scores:  # what stays was scored at or above what the raised threshold needs
         assert not would_flip(r, raised), r
     with open_app(config, now=later) as app:
-        (sent,) = digest.send_due(app, now=later)
+        (sent,) = digest.run(app, now=later).delivered
     message = email.message_from_bytes(Path(sent.delivered_to).read_bytes(), policy=default)
     assert f"{len(left)} articles taken out" in message["Subject"]
     body = message.get_body(("plain",))

@@ -199,7 +199,7 @@ def test_a_repointed_copy_group_is_rebuilt_before_and_after_the_repoint(db_url, 
         assert _as_of(app, slug, before["version"]) == before
         assert _as_of(app, slug, after["version"]) == after
         middle = _as_of(app, slug, before["version"] + 1)
-        (sent,) = digest.send_due(app, now=NOW)
+        (sent,) = digest.run(app, now=NOW).delivered
     urls = ("https://reprint.example/deal", "https://later.example/deal")
     was = _articles(before)
     assert was[urls[0]]["relation"] == "original" and "copy_of_earlier" not in was[urls[0]]["match"]

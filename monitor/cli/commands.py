@@ -33,6 +33,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
         digests = digest.run(app, now=now)
         kept_facts.refresh(app, now=now)
     print(present.poll_report(report, digests.sent))
+    refused = [d for d in digests.delivered if d.result != "sent"]
+    if refused:
+        # Recorded (retried later, or failed for good); the exit code tells a cron job now.
+        print(f"monitor: error: {refused[0].reply}", file=sys.stderr)
+        return 1
     if report.sources_failed:
         # A cron job or a script sees a failing round by its exit code; the round still stored
         # what the other sources gave and sent the digests, which name the failing sources.

@@ -12,12 +12,12 @@ if TYPE_CHECKING:
     from monitor.extract import Extracted
     from monitor.poll.report import RoundReport
     from monitor.publish.digest import Delivered
-    from storage.digests import Status as DigestStatus
     from monitor.sources.manage import Appended, SourceStatus
     from monitor.stories.backfill import Backfill
     from monitor.stories.labels import Labelled
     from monitor.stories.redecide import Change
     from storage.articles import Stored
+    from storage.digests import Status as DigestStatus
     from storage.labels import Labelled as LabelRow
     from storage.members import Explanation, StoryScore
     from storage.search import Hit

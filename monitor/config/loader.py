@@ -64,13 +64,9 @@ class Config:
     def recipients(self) -> tuple[Recipient, ...]:
         """Every digest recipient: the ``[[recipient]]`` tables, then ``[email] to`` on the
         ``[email]`` schedule (computed here, so a test that replaces ``email`` sees it)."""
-        email = self.email
-        defaults = {"schedule": email.schedule, "timezone": email.timezone, "quiet": email.quiet}
-        tables = [r for r in self.recipient_tables if r.address not in email.to]
-        return (
-            *tables,
-            *(Recipient(address=a, stories=None, **defaults) for a in email.to),
-        )
+        e = self.email
+        tables = [r for r in self.recipient_tables if r.address not in e.to]
+        return (*tables, *(Recipient(a, e.schedule, e.timezone, e.quiet, None) for a in e.to))
 
     def where(self, section: str, key: str) -> str:
         """Where ``[section] key`` was set, for a message about its value found wrong later

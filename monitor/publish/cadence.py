@@ -56,7 +56,8 @@ def latest_fire(
             found = fire
             fire = trigger.get_next_fire_time(fire, fire + _TICK)
         if found is not None:
-            return found.astimezone(now.tzinfo)
+            out: datetime = found.astimezone(now.tzinfo)
+            return out
     return None
 
 

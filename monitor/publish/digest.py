@@ -21,7 +21,10 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from monitor import crash
 from monitor.app import App, StoryRef
@@ -30,6 +33,7 @@ from monitor.errors import NotFoundError
 from monitor.log import log
 from monitor.publish import cadence, digestread, digestview, mail, smtp
 from storage import digests, stories
+from storage.models import StoryEvent
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +97,14 @@ def build_due(app: App, *, now: datetime) -> list[Built]:
 
 
 def _period(
-    app: App, ref: StoryRef, r: Recipient, session: object, now: datetime
+    app: App, ref: StoryRef, r: Recipient, session: Session, now: datetime
 ) -> datetime | None:
-    began = stories.story_by_id(session, ref.id).created_at  # type: ignore[arg-type]
+    began = stories.story_by_id(session, ref.id).created_at
     return cadence.due(
         cadence.Cadence(r.schedule, ZoneInfo(r.timezone), r.quiet),
         now=now,
-        last_period=digests.last_period(session, ref.id, r.address),  # type: ignore[arg-type]
-        first_waiting=digests.first_unshown_at(session, ref.id, r.address),  # type: ignore[arg-type]
+        last_period=digests.last_period(session, ref.id, r.address),
+        first_waiting=digests.first_unshown_at(session, ref.id, r.address),
         began=began,
     )
 
@@ -141,16 +145,16 @@ def _compose(
     app: App,
     ref: StoryRef,
     r: Recipient,
-    session: object,
-    events: list,
+    session: Session,
+    events: list[StoryEvent],
     *,
     period: datetime,
     since: datetime | None,
     now: datetime,
-) -> tuple[object, digestview.View]:
+) -> tuple[EmailMessage, digestview.View]:
     zone = ZoneInfo(r.timezone)
-    rows = digestread.rows(session, ref.id, events)  # type: ignore[arg-type]
-    failing = digestread.failing(session, ref.sources, now)  # type: ignore[arg-type]
+    rows = digestread.rows(session, ref.id, events)
+    failing = digestread.failing(session, ref.sources, now)
     view = digestview.build(
         title=ref.title,
         slug=ref.slug,
@@ -254,7 +258,8 @@ def preview(app: App, slug: str, *, recipient: str | None, now: datetime, fmt: s
         if not events:
             events, since = digests.all_events(session, ref.id), None
         message, _ = _compose(app, ref, r, session, events, period=now, since=since, now=now)
-    part = message.get_body(("plain",) if fmt == "text" else ("html",))  # type: ignore[attr-defined]
+    part = message.get_body(("plain",) if fmt == "text" else ("html",))
+    assert part is not None  # both parts are always composed
     return str(part.get_content())
 
 

@@ -4,7 +4,7 @@ report's text; whether the event brought a new outlet to the story; the sources 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,7 +118,9 @@ def _row(
     )
 
 
-def failing(session: Session, story_sources: Sequence[str] | None, now: datetime) -> list[Failing]:
+def failing(
+    session: Session, story_sources: Collection[str] | None, now: datetime
+) -> list[Failing]:
     return [
         Failing(s.name, s.url, s.failing_since, s.error_message or "")
         for s in sources.failing_sources(session, since=now - FAILING_FOR)

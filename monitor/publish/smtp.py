@@ -6,6 +6,7 @@ failed, never retried), always with the reply to record."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import ssl
@@ -57,8 +58,11 @@ def _to_outbox(raw: bytes, outbox: Path, stem: str) -> Outcome:
         part.write_bytes(raw)
         os.replace(part, path)
     except OSError as exc:
-        part.unlink(missing_ok=True) if part.parent.is_dir() else None
-        reply = f"[email] outbox_dir: cannot write {exc.filename or path}: {exc.strerror or exc}"
+        with contextlib.suppress(OSError):  # no half-written file for a reader to find
+            part.unlink(missing_ok=True)
+        # The file a reader would look for, not our temporary name.
+        name = path if str(exc.filename) == str(part) else (exc.filename or path)
+        reply = f"[email] outbox_dir: cannot write {name}: {exc.strerror or exc}"
         return Outcome("retry", reply, str(path))
     return Outcome("sent", "written", str(path))
 
