@@ -69,24 +69,9 @@ def digests_sent(delivered: Sequence[Delivered]) -> list[str]:
 def digest_status(rows: Sequence[DigestStatus], *, as_json: bool) -> list[str]:
     """One line per digest, newest first: tab-separated text, or one JSON object each."""
     if as_json:
+        # Every field of storage.digests.Status, times as ISO 8601.
         return [
-            json_line(
-                {
-                    "id": r.id,
-                    "story": r.story,
-                    "recipient": r.recipient,
-                    "period": _iso(r.period),
-                    "state": r.state,
-                    "attempts": r.attempts,
-                    "next_attempt_at": _iso(r.next_attempt_at),
-                    "sent_at": _iso(r.sent_at),
-                    "last_reply": r.last_reply,
-                    "message_id": r.message_id,
-                    "subject": r.subject,
-                    "events": r.events,
-                    "delivered_to": r.delivered_to,
-                }
-            )
+            json_line({k: _iso(v) if hasattr(v, "isoformat") else v for k, v in vars(r).items()})
             for r in rows
         ]
     if not rows:
