@@ -219,10 +219,10 @@ def test_a_repointed_copy_group_is_rebuilt_before_and_after_the_repoint(db_url, 
     assert "Re-pointed (2)" in text and "no longer an original" in text
     assert "now points at wire.example's" in text and "(was reprint.example's" in text
     message = email.message_from_bytes(Path(sent.delivered_to).read_bytes(), policy=default)
-    plain = message.get_body(("plain",)).get_content()
-    moved = plain[plain.index("== Copies re-pointed to an earlier original (2) ==") :]
-    assert "found to copy an article published earlier: no longer an original" in moved
-    assert "copy of https://wire.example/deal (wire.example)" in moved
+    plain = " ".join(message.get_body(("plain",)).get_content().split())  # wrapped at 72
+    moved = plain[plain.index("TAKEN DOWN, REDIRECTED OR TAKEN OUT") :]
+    assert "re-pointed: found to copy an article published earlier: no longer an original" in moved
+    assert "now a copy of https://wire.example/deal (wire.example)" in moved
 
 
 def test_re_decisions_are_rebuilt_with_what_joined_and_what_left(

@@ -113,9 +113,18 @@ def _row(
         kinds=(version.kinds if version is not None else detail.get("kinds")) or [],
         diff=version.diff if version is not None else None,
         redirected_to=detail.get("target") or a.redirected_to,
-        reason=detail.get("reason") or ((member.match or {}).get("reason") if member else None),
-        new_outlet=new_outlet and e.event in _JOINS,
+        reason=_reason(e, detail, member),
+        new_outlet=new_outlet and e.event in _JOINS and relation != "seed",
     )
+
+
+def _reason(e: StoryEvent, detail: dict[str, Any], member: StoryArticle | None) -> str | None:
+    """Why an article left the story (dropped) or was re-pointed to another original."""
+    if e.event == "repointed":
+        if detail.get("previous_relation") == "original":
+            return "found to copy an article published earlier: no longer an original"
+        return "published earlier than what it was a copy of"
+    return detail.get("reason") or ((member.match or {}).get("reason") if member else None)
 
 
 def failing(

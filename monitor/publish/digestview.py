@@ -184,7 +184,9 @@ class Builder:
         elif row.event == "dropped":
             item.note = "taken out of the story" + (f": {row.reason}" if row.reason else "")
         else:
-            item.note = "re-pointed: " + (row.reason or "its original changed")
+            whose = f" ({row.copy_of_outlet})" if row.copy_of_outlet else ""
+            target = f"; now a copy of {row.copy_of_url}{whose}" if row.copy_of_url else ""
+            item.note = "re-pointed: " + (row.reason or "its original changed") + target
         return item
 
 
