@@ -71,9 +71,8 @@ def _worker(name: str, config_path: str, log: str, rounds: Queue, done: Queue) -
     while (r := rounds.get()) is not None:
         now = round_time(r)
         app = app or open_app(config, now=now)
-        report = poll(app, now=now)
-        if report.changed:
-            digest.send_due(app, now=now)
+        poll(app, now=now)
+        digest.run(app, now=now)
         done.put((name, r))
     if app is not None:
         app.close()

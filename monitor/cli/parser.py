@@ -10,7 +10,9 @@ from monitor import __version__
 from monitor.cli.commands import (
     cmd_config_example,
     cmd_demo,
+    cmd_digest_preview,
     cmd_digest_send,
+    cmd_digest_status,
     cmd_explain,
     cmd_extract,
     cmd_poll,
@@ -288,9 +290,20 @@ def _add_archive(sub: Commands) -> None:
 def _add_digest(sub: Commands) -> None:
     p = sub.add_parser("digest", help="digest emails")
     digest = p.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")
-    q = digest.add_parser("send", help="send every digest that is due now")
+    q = digest.add_parser(
+        "send", help="build the digests due now and send every digest due (retries too)"
+    )
     q.add_argument("--now", help="the clock (ISO 8601 with offset)")
     q.set_defaults(func=cmd_digest_send)
+    q = digest.add_parser("preview", help="print a recipient's next digest of SLUG, not sent")
+    q.add_argument("slug")
+    q.add_argument("--recipient", help="whose digest (default: the first recipient)")
+    q.add_argument("--format", choices=("text", "html"), default="text", help="which part")
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.set_defaults(func=cmd_digest_preview)
+    q = digest.add_parser("status", help="every digest with its state, attempts and last reply")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_digest_status)
 
 
 def _add_sources(sub: Commands) -> None:

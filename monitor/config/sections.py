@@ -1,4 +1,4 @@
-"""The seven sections of the configuration file, every setting declared once with its type,
+"""The eight sections of the configuration file, every setting declared once with its type,
 default, help and range; ``SETTINGS`` lists them for the documentation, and ``read_section``
 reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>`` wins).
 """
@@ -201,12 +201,60 @@ class MatchSettings:
 
 @dataclass(frozen=True)
 class EmailSettings:
-    to: list[str] = declare([], "Digest recipients. Empty: digests are only written to the outbox.")
-    from_: str = declare("news-monitor@localhost", "The From address of digests.")
+    to: list[str] = declare(
+        [],
+        "Digest recipients, each a bare address, on the schedule below; each gets a message of "
+        "its own. `[[recipient]]` tables add recipients with schedules of their own. No "
+        "recipient at all: digests are written to outbox_dir with no To: header.",
+        "emails",
+    )
+    from_: str = declare("news-monitor@localhost", "The From address of digests.", "email")
+    schedule: str = declare(
+        "immediately",
+        "When the recipients in `to` get a story's digest: `immediately` (after the round that "
+        "found something), `every 30m` (immediately, but at most once every 30 minutes) or a "
+        "cron expression of five fields in their time zone (`0 7 * * *`: at 07:00; "
+        "`0 7,17 * * 1-5`: 07:00 and 17:00 on weekdays).",
+        "schedule",
+    )
+    timezone: str = declare(
+        "UTC",
+        "The time zone of the recipients in `to`: their cron schedule and the times the digest "
+        "shows, in words (an IANA name: America/Toronto, Europe/Paris).",
+        "timezone",
+    )
+    quiet: bool = declare(
+        True,
+        "No digest when nothing happened to the story. Off: a cron schedule sends one saying "
+        "so (an `immediately` schedule only ever sends when something happened).",
+    )
+    domain: str = declare(
+        "",
+        "The domain of each digest's Message-ID and List-Id. Empty: the domain of `from`.",
+    )
+    unsubscribe: str = declare(
+        "",
+        "An https URL a recipient opens (or a mail client POSTs to, one-click, RFC 8058) to stop "
+        "a story's digests; `{recipient}` and `{story}` in it are replaced. Empty: "
+        "List-Unsubscribe is a mailto: to `from` with the story in the subject.",
+    )
+    retry_backoff: float = declare(
+        300.0,
+        "The wait before retrying a digest the SMTP server refused for now (a 4xx reply, a "
+        "refused connection, a timeout); doubled at each failure, at most 6 hours. The daemon's "
+        "rounds (and each monitor poll) retry on their own.",
+        "duration",
+    )
+    give_up_after: float = declare(
+        259200.0,
+        "A digest still refused for now this long after it was built is marked failed. A "
+        "permanent refusal (5xx) fails it at once, with the server's reply recorded.",
+        "duration",
+    )
     smtp_url: str = declare(
         "",
-        "smtp://[user[:password]@]host[:port] (STARTTLS when offered) or smtps://... "
-        "Unset: digests are written as .eml files to outbox_dir. A secret: "
+        "smtp://[user[:password]@]host[:port] (STARTTLS when offered) or smtps://... (TLS from "
+        "the start). Unset: digests are written as .eml files to outbox_dir. A secret: "
         "`MONITOR_EMAIL_SMTP_URL_FILE` may name a file holding it.",
         secret=True,
     )
@@ -217,12 +265,26 @@ class EmailSettings:
         "`MONITOR_EMAIL_SMTP_PASSWORD_FILE` may name a file holding it.",
         secret=True,
     )
-    outbox_dir: str = declare("data/outbox", "Folder for .eml digests when smtp_url is unset.")
+    outbox_dir: str = declare(
+        "data/outbox",
+        "Folder for .eml digests when smtp_url is unset, one file per digest "
+        "(`<period>-<story>-<recipient>-<id>.eml`, so two digests never share a file).",
+    )
     max_items: int = declare(
         100,
         "Most articles a digest lists in each section (new reporting, copies, edits, ...); the "
-        "rest are counted, and the story file has them all. A backfill can add thousands.",
+        "rest are counted, and the story's web page or file has them all.",
         low=1,
+    )
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str | None = declare(
+        None,
+        "The address readers reach `monitor serve` at (https://news.example.org). Set, digests "
+        "link to each story's page (`/stories/SLUG`) and article history (`/articles/ID`).",
+        "base_url",
     )
 
 
@@ -260,6 +322,7 @@ SECTIONS: dict[str, type] = {
     "poll": PollSettings,
     "match": MatchSettings,
     "email": EmailSettings,
+    "web": WebSettings,
     "log": LogSettings,
     "ops": OpsSettings,
 }

@@ -196,7 +196,7 @@ def _round(app: App, server: ReplayServer, spec: dict[str, Any], result: DemoRes
     server.set_round(spec["name"])
     now = datetime.fromisoformat(spec["now"])
     report = poll(app, now=now)
-    result.digests += [d.delivered_to for d in digest.send_due(app, now=now)]
+    result.digests += [d.delivered_to for d in digest.run(app, now=now).delivered]
     kept_facts.refresh(app, now=now)
     with app.db.read() as session:
         result.versions += [s.version for s in stories.list_stories(session)]
