@@ -46,6 +46,8 @@ def _human(seconds: float) -> str:
 
 
 def default_cell(setting: Setting) -> str:
+    if setting.default is None:  # an optional setting: TOML has no null, so it is left out
+        return "unset"
     text = f"`{toml_value(setting.default)}`"
     if setting.type == "duration":
         text += f" ({_human(setting.default)})"

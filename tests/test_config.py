@@ -456,7 +456,8 @@ def test_every_setting_is_documented():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[0] == f"`{setting.key}`", row
         assert cells[1] == setting.type, row
-        assert cells[2].startswith(f"`{_toml(setting.default)}`"), row
+        shown = "unset" if setting.default is None else f"`{_toml(setting.default)}`"
+        assert cells[2].startswith(shown), row
         assert setting.help in row, row
 
 

@@ -26,6 +26,7 @@ from monitor.config.sections import (
     PollSettings,
     Setting,
     StorageSettings,
+    WebSettings,
 )
 from monitor.config.tables import STORY_KEYS, TABLE_KEYS, Source, Story, TableKey
 from monitor.config.values import one_of, parse_duration
@@ -52,6 +53,7 @@ __all__ = [
     "StorageSettings",
     "Story",
     "TableKey",
+    "WebSettings",
     "check_environment",
     "from_mapping",
     "load",

@@ -23,6 +23,7 @@ from monitor.config.sections import (
     OpsSettings,
     PollSettings,
     StorageSettings,
+    WebSettings,
     read_section,
 )
 from monitor.config.tables import TABLES, Source, Story, read_sources, read_stories
@@ -39,6 +40,7 @@ class Config:
     email: EmailSettings = field(default_factory=EmailSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     sources: tuple[Source, ...] = ()
     stories: tuple[Story, ...] = ()
     # "section.key": where a setting given in the file or the environment came from, as

@@ -1,4 +1,4 @@
-"""The seven sections of the configuration file, every setting declared once with its type,
+"""The eight sections of the configuration file, every setting declared once with its type,
 default, help and range; ``SETTINGS`` lists them for the documentation, and ``read_section``
 reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>`` wins).
 """
@@ -254,6 +254,46 @@ class OpsSettings:
     )
 
 
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str | None = declare(
+        None,
+        "The address readers reach `monitor serve` at (https://news.example.org, no trailing "
+        "slash): digests link each story to {base_url}/stories/{slug} and each article to "
+        "{base_url}/articles/{id}. Unset: digests carry no links to the web pages.",
+        "str",
+    )
+    host: str = declare(
+        "127.0.0.1",
+        "The address monitor serve listens on (`--host` overrides it). The default answers only "
+        "this machine; 0.0.0.0 or :: answers every network the machine is on: set a token then.",
+    )
+    port: int = declare(
+        8080,
+        "The port monitor serve listens on (`--port` overrides it; 0 picks a free port, logged "
+        "at start).",
+        low=0,
+        high=65535,
+    )
+    token: str = declare(
+        "",
+        "When set, every request but GET /healthz must carry it, as `Authorization: Bearer "
+        "TOKEN` (scripts) or as the password of HTTP Basic authentication (a browser asks for "
+        "it; any user name). Empty: no authentication. A secret: `MONITOR_WEB_TOKEN_FILE` may "
+        "name a file holding it.",
+        secret=True,
+    )
+    page_size: int = declare(
+        50, "Items in one page of a list (API and pages) when `limit` is not given.", low=1
+    )
+    max_page_size: int = declare(
+        500,
+        "The largest `limit` a request may ask for; a larger one is answered 400 naming it.",
+        low=1,
+        high=10000,
+    )
+
+
 SECTIONS: dict[str, type] = {
     "storage": StorageSettings,
     "fetch": FetchSettings,
@@ -262,6 +302,7 @@ SECTIONS: dict[str, type] = {
     "email": EmailSettings,
     "log": LogSettings,
     "ops": OpsSettings,
+    "web": WebSettings,
 }
 
 
