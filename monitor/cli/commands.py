@@ -145,3 +145,16 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
         sent = digest.send_due(app, now=now)
     present.emit(present.digests_sent(sent))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    host = config.web.host if args.host is None else args.host
+    port = config.web.port if args.port is None else args.port
+    from monitor.web.server import serve
+
+    def ready(url: str) -> None:
+        print(f"monitor serve: {url} (Ctrl-C stops)", flush=True)
+
+    serve(config, host, port, ready=ready)
+    return 0
