@@ -19,6 +19,9 @@ from monitor.errors import RequestError
 from storage import articles, search
 
 RELATIONS = ("seed", "original", "copy", "off_topic")
+# Words a query may hold: each is a condition of the query function's statement, and SQLite
+# refuses an expression over 1,000 deep (1,400 words was a 500).
+MAX_WORDS = 64
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ def _unsupported(q: Query) -> str | None:
 
 def find(session: Session, q: Query, *, limit: int, offset: int) -> Found:
     """One page of hits for ``q``, best first, each with its article's id and links."""
+    if len(q.text.split()) > MAX_WORDS:
+        raise RequestError(400, f"q: at most {MAX_WORDS} words, got {len(q.text.split()):,}")
     name = _unsupported(q)
     if name is not None:
         raise RequestError(400, f"{name}: this archive's search cannot filter by it yet")

@@ -63,6 +63,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def server(config: configmod.Config, db: Database) -> uvicorn.Server:
+    """The uvicorn server of the application over ``db`` (``run(sockets=[...])`` serves)."""
+    app = build(context(config, db), pages.routes())
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_config=None,  # our JSON-lines handler on the root logger formats its lines
+            access_log=False,  # the Guard logs each request with our keys
+            lifespan="off",
+            server_header=False,
+            proxy_headers=False,
+        )
+    )
+
+
 def serve(
     config: configmod.Config,
     host: str,
@@ -79,19 +94,8 @@ def serve(
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         url = f"http://{shown}:{bound_port}/"
         log(logger, "serve_listening", host=bound_host, port=bound_port, url=url)
-        app = build(context(config, db), pages.routes())
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                log_config=None,  # our JSON-lines handler on the root logger formats its lines
-                access_log=False,  # the Guard logs each request with our keys
-                lifespan="off",
-                server_header=False,
-                proxy_headers=False,
-            )
-        )
         if ready is not None:
             ready(url)
-        server.run(sockets=[sock])
+        server(config, db).run(sockets=[sock])
     finally:
         db.close()
