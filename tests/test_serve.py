@@ -25,9 +25,11 @@ from tests.webserver import serving
 @pytest.fixture(scope="module")
 def web(hostile_story: dict) -> Iterator[httpx.Client]:
     """A client of the server over the hostile story, with small pages (3 items)."""
-    with serving(hostile_story["db"], page_size=3, max_page_size=50) as url:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            yield client
+    with (
+        serving(hostile_story["db"], page_size=3, max_page_size=50) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        yield client
 
 
 def ok_json(response: httpx.Response) -> dict:
@@ -210,9 +212,11 @@ def test_every_page_is_html_with_no_script_and_the_hostile_values_as_text(web):
 
 @pytest.fixture(scope="module")
 def locked(hostile_story: dict) -> Iterator[httpx.Client]:
-    with serving(hostile_story["db"], token="s3cret") as url:
-        with httpx.Client(base_url=url, timeout=30) as client:
-            yield client
+    with (
+        serving(hostile_story["db"], token="s3cret") as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        yield client
 
 
 def test_a_token_is_required_for_everything_but_healthz(locked):
