@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import log as logmod
-from monitor.cli import present
+from monitor.cli import hits, present
 from monitor.cli.common import day_option, load_config, log_level, now_option, reading
 from monitor.errors import NotFoundError, UserError
 
@@ -125,7 +125,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             found = search.search(session, args.text, filters, limit=args.limit, offset=args.offset)
         except search.QueryError as exc:
             raise UserError(f"search: {exc}") from None
-    present.emit(present.hits(args.text, found, form="json" if args.json else args.format))
+    present.emit(hits.hits(args.text, found, form="json" if args.json else args.format))
     return 0
 
 

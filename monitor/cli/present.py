@@ -3,8 +3,6 @@ library imports at run time, so a command can format its answer without loading 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
     from storage.articles import Stored
     from storage.labels import Labelled as LabelRow
     from storage.members import Explanation, StoryScore
-    from storage.search import Hit, Results
     from storage.stories import StorySummary
 
 
@@ -275,69 +272,6 @@ def backfilled(slug: str, done: Backfill, *, off_topic: bool) -> str:
 
 
 # --- search and explain --------------------------------------------------------------------------
-
-
-HIT_FIELDS = (
-    "url",
-    "title",
-    "outlet",
-    "published_at",
-    "version",
-    "fetched_at",
-    "language",
-    "stories",
-    "score",
-    "snippet",
-    "marks",
-)
-
-
-def hits(text: str, found: Results, *, form: str) -> list[str]:
-    """A search's page of hits: a table (the marked words in [brackets] and the count), one
-    JSON object per hit, or CSV with a header."""
-    rows = [_hit_row(h) for h in found.hits]
-    if form == "json":
-        return [json_line(row) for row in rows]
-    if form == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, HIT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            marks = json.dumps(row["marks"])
-            writer.writerow({**row, "stories": " ".join(row["stories"]), "marks": marks})
-        return [out.getvalue().rstrip("\n")]
-    if not found.total:
-        return [f"no article matches {text!r}"]
-    lines = []
-    for h in found.hits:
-        when = h.published_at.date().isoformat() if h.published_at else "????-??-??"
-        again = f" (version {h.version})" if h.version > 1 else ""
-        lines.append(
-            f"{when}  {h.outlet}: {h.title or h.url}{again}\n    {h.url}\n    {_marked(h)}"
-        )
-    last = found.offset + len(found.hits)
-    shown = f"{found.offset + 1}-{last}" if found.hits else "none"
-    lines.append(f"{shown} of {found.total} (best first)")
-    return lines
-
-
-def _hit_row(h: Hit) -> dict[str, Any]:
-    return {
-        **{name: getattr(h, name) for name in HIT_FIELDS},
-        "published_at": _iso(h.published_at),
-        "fetched_at": _iso(h.fetched_at),
-        "stories": list(h.stories),
-        "marks": [list(m) for m in h.marks],
-        "score": round(h.score, 6),
-    }
-
-
-def _marked(h: Hit) -> str:
-    out, at = [], 0
-    for start, end in h.marks:
-        out += [h.snippet[at:start], "[", h.snippet[start:end], "]"]
-        at = end
-    return "".join([*out, h.snippet[at:]])
 
 
 _VERDICTS = {

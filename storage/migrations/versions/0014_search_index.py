@@ -15,6 +15,9 @@ database as for any insert):
 - PostgreSQL: a table of tsvectors in the configuration the article's language picks
   (``english``, ``french``, else ``simple``; title weight A, text B) under a GIN index.
 
+The column ``search_text`` (every version's title and text folded again, for the LIKE) goes:
+the index replaces it, and it was a second copy of every text.
+
 An existing archive is indexed here in batches of BATCH versions, each logged, so a large
 archive shows progress (on PostgreSQL the GIN index is built once, after the rows).
 """
@@ -100,6 +103,8 @@ def upgrade() -> None:
     _backfill(bind)
     if bind.dialect.name == "postgresql":
         op.execute("CREATE INDEX ix_version_search_vector ON version_search USING gin (vector)")
+    # Plain ALTER TABLE (SQLite 3.35+), not a batch copy of the table (see 0012).
+    op.execute("ALTER TABLE article_versions DROP COLUMN search_text")
 
 
 def _check_fts5(bind: sa.Connection) -> None:
@@ -136,6 +141,11 @@ def _backfill(bind: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    # Left empty: 0001's LIKE search finds nothing in versions stored meanwhile.
+    op.add_column(
+        "article_versions",
+        sa.Column("search_text", sa.Text(), nullable=False, server_default=""),
+    )
     if op.get_bind().dialect.name == "sqlite":
         for name in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER version_search_{name}")
