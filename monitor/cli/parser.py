@@ -274,11 +274,34 @@ def _add_story_deciding(story: Commands) -> None:
 
 def _add_archive(sub: Commands) -> None:
     """search, serve and explain: reading the archive."""
-    p = sub.add_parser("search", help="articles containing every word of TEXT")
-    p.add_argument("text")
-    p.add_argument("--story", help="only this story's articles")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p = sub.add_parser(
+        "search",
+        help="ranked full-text search of titles and texts (syntax: docs/search.md)",
+        description='QUERY: words (all must match), "a phrase", prefix*, a OR b, -excluded.',
+    )
+    p.add_argument("text", metavar="QUERY")
+    p.add_argument("--story", help="only this story's members (not those judged off-topic)")
+    p.add_argument("--outlet", help="only this outlet (its name, any case)")
+    p.add_argument(
+        "--relation",
+        choices=("seed", "original", "copy", "off_topic"),
+        help="only articles with this relation (to --story, else to any story)",
+    )
+    p.add_argument("--lang", help="only articles in this language (en, fr, ...)")
+    p.add_argument("--since", help="published (else first seen) on or after: YYYY-MM-DD or a time")
+    p.add_argument("--until", help="published (else first seen) before: YYYY-MM-DD or a time")
+    p.add_argument(
+        "--any-version", action="store_true", help="match every version, not only the newest"
+    )
+    p.add_argument("--limit", type=int, default=20, help="hits to show (default 20, at most 1000)")
+    p.add_argument("--offset", type=int, default=0, help="hits to skip first (default 0)")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (one object per hit and line) or csv",
+    )
+    p.add_argument("--json", action="store_true", help="the same as --format json")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser(
