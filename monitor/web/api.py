@@ -198,13 +198,7 @@ def search(ctx: Context, request: Request, session: ReadSession) -> Response:
     if query is None:
         raise RequestError(400, 'q: expected the text to search for (words, "a phrase"...)')
     found = finding.find(session, query, limit=win.limit, offset=win.offset)
-    # Not counted (today's search): as many as shown, plus one page when more follow.
-    total = found.total
-    if total is None:
-        total = win.offset + len(found.hits) + (win.limit if found.more else 0)
-    out = listing(request, win, found.hits, total)
-    out["total"] = found.total
-    return json_response(out)
+    return json_response(listing(request, win, found.hits, found.total or 0))
 
 
 def now() -> datetime:

@@ -1,10 +1,6 @@
-"""Search for the API and the page, behind one function (``find``): the one place that knows
-which query function of ``storage.search`` it calls and what that function takes.
-
-Today's ``storage.search.search(session, text, limit=, story=)`` matches every word of the
-query in the newest version, filters by story only, and gives no total: ``find`` asks it for
-one page past the offset, filters by outlet itself and says whether more follow. Issue 18's
-ranked search (``Filters``, ``Results``, ``QueryError``) replaces it here, and only here.
+"""Search for the API and the page, behind one function (``find``): the one place that calls
+``storage.search.search`` (the query function ``monitor search`` calls too: its syntax, its
+filters, its ranking), and turns its QueryError into a 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -18,10 +14,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import RequestError
 from storage import articles, search
 
-RELATIONS = ("seed", "original", "copy", "off_topic")
-# Words a query may hold: each is a condition of the query function's statement, and SQLite
-# refuses an expression over 1,000 deep (1,400 words was a 500).
-MAX_WORDS = 64
+RELATIONS = search.RELATIONS
 
 
 @dataclass(frozen=True)
@@ -41,47 +34,52 @@ class Query:
 @dataclass(frozen=True)
 class Found:
     hits: list[dict[str, Any]]
-    total: int | None  # None: not counted; ``more`` says whether another page follows
-    more: bool
+    total: int
 
 
-def _unsupported(q: Query) -> str | None:
-    """The first filter today's query function cannot apply, by its parameter name."""
-    for name in ("relation", "lang", "since", "until"):
-        if getattr(q, name) is not None:
+def _parameter(message: str) -> str:
+    """The request parameter a QueryError is about: a filter its message names, else q."""
+    for prefix, name in (("language", "lang"), ("since", "since"), ("until", "until")):
+        if message.startswith(prefix):
             return name
-    return "any_version" if q.any_version else None
+    return "q"
 
 
 def find(session: Session, q: Query, *, limit: int, offset: int) -> Found:
     """One page of hits for ``q``, best first, each with its article's id and links."""
-    if len(q.text.split()) > MAX_WORDS:
-        raise RequestError(400, f"q: at most {MAX_WORDS} words, got {len(q.text.split()):,}")
-    name = _unsupported(q)
-    if name is not None:
-        raise RequestError(400, f"{name}: this archive's search cannot filter by it yet")
-    wanted = offset + limit + 1
-    hits = search.search(
-        session, q.text, limit=wanted if q.outlet is None else 10_000, story=q.story
-    )
-    if q.outlet is not None:
-        hits = [h for h in hits if h.outlet.lower() == q.outlet.lower()]
-    shown = hits[offset : offset + limit]
-    ids = articles.article_ids(session, [h.url for h in shown])
-    return Found([_hit(h, ids.get(h.url)) for h in shown], None, len(hits) > offset + limit)
+    filters = search.Filters(
+        story=q.story, outlet=q.outlet, relation=q.relation, lang=q.lang,
+        since=q.since, until=q.until, any_version=q.any_version,
+    )  # fmt: skip
+    try:
+        results = search.search(session, q.text, filters, limit=limit, offset=offset)
+    except search.QueryError as exc:
+        raise RequestError(400, f"{_parameter(str(exc))}: {exc}") from None
+    ids = articles.article_ids(session, [h.url for h in results.hits])
+    hits = [_hit(h, ids.get(h.url)) for h in results.hits]
+    return Found(hits, results.total)
 
 
 def _hit(h: search.Hit, article_id: int | None) -> dict[str, Any]:
+    version = None if article_id is None else f"/api/articles/{article_id}/versions/{h.version}"
     return {
         "id": article_id,
         "url": h.url,
         "title": h.title,
         "outlet": h.outlet,
         "published_at": None if h.published_at is None else h.published_at.isoformat(),
+        "language": h.language,
+        "version": h.version,
+        "fetched_at": h.fetched_at.isoformat(),
         "snippet": h.snippet,
-        "marks": [],
+        "marks": [list(m) for m in h.marks],
         "stories": list(h.stories),
+        "score": round(h.score, 4),
         "links": {}
         if article_id is None
-        else {"self": f"/api/articles/{article_id}", "page": f"/articles/{article_id}"},
+        else {
+            "self": f"/api/articles/{article_id}",
+            "version": version,
+            "page": f"/articles/{article_id}",
+        },
     }

@@ -96,7 +96,7 @@ _COMPONENTS = {
             "required": ["items", "total", "limit", "offset", "links"],
             "properties": {
                 "items": {"type": "array"},
-                "total": {"type": ["integer", "null"]},
+                "total": {"type": "integer"},
                 "limit": {"type": "integer"},
                 "offset": {"type": "integer"},
                 "links": {

@@ -103,7 +103,7 @@ def version_summary(article_id: int, v: ArticleVersion) -> dict[str, Any]:
         "returns_to": v.returns_to,
         "links": {
             "self": f"/api/articles/{article_id}/versions/{v.version}",
-            "page": f"/articles/{article_id}#v-{v.version}",
+            "page": f"/articles/{article_id}",
         },
     }
 
