@@ -260,3 +260,20 @@ def test_monitor_serve_through_the_entry_point(hostile_story, tmp_path):
     bad = subprocess.run([*command, "--port", "http"], cwd=REPO, capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "--port" in bad.stderr
+
+
+def test_a_timeline_of_many_events_is_drawn_with_grouped_marks():
+    """Over MAX_MARKS events, marks are grouped by lane, kind and stretch of time until at
+    most MAX_MARKS remain, each titled with its count and linking nowhere; few are kept."""
+    few = [{"x": float(i), "y": 10.0, "event": "copy", "title": f"t{i}"} for i in range(50)]
+    assert pages.grouped(few) is few
+    many = [
+        {"x": float(i % 4000), "y": 30.0 * (i % 40), "event": ("copy", "update")[i % 2],
+         "title": f"t{i}", "link": "/articles/1", "anchor": "a-1", "focusable": True}
+        for i in range(25_000)
+    ]  # fmt: skip
+    shown = pages.grouped(many)
+    assert len(shown) <= pages.MAX_MARKS
+    counts = [int(m["title"].split()[0]) if " events," in m["title"] else 1 for m in shown]
+    assert sum(counts) == len(many)
+    assert all(m["link"] is None and not m["focusable"] for m in shown)

@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +51,28 @@ SECURITY_HEADERS = [
 OPEN_PATHS = ("/healthz",)
 
 
+class Kept:
+    """The last few rendered story pages by ETag: a story page is the same bytes until the
+    story's next version, and rendering a large one takes seconds (benchmarks/serve.py)."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tag: str) -> bytes | None:
+        with self._lock:
+            if tag in self._pages:
+                self._pages.move_to_end(tag)
+            return self._pages.get(tag)
+
+    def put(self, tag: str, body: bytes) -> None:
+        with self._lock:
+            self._pages[tag] = body
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+
+
 @dataclass
 class Context:
     """What every handler reads: the database, the settings, the page templates, and each
@@ -58,6 +82,7 @@ class Context:
     settings: WebSettings
     templates: jinja2.Environment
     thresholds: dict[str, float] = field(default_factory=dict)
+    pages: Kept = field(default_factory=Kept)
 
 
 Handler = Callable[[Context, Request, ReadSession], Response]
