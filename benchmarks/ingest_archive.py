@@ -199,9 +199,8 @@ class _Texts:
 
     def __init__(self, settings: MatchSettings) -> None:
         from monitor.match import fingerprint
-        from storage.searchtext import fold
 
-        self.fingerprint, self.fold, self.settings = fingerprint, fold, settings
+        self.fingerprint, self.settings = fingerprint, settings
         self.items = pool()
         self._done: dict[int, dict[str, Any]] = {}
 
@@ -217,7 +216,6 @@ class _Texts:
                 "word_count": fp.word_count,
                 "shingle_count": len(fp.shingles),
                 "minhash": fp.minhash_bytes(),
-                "search_text": self.fold(f"{title} {body}"),
             }
         return self._done[i]
 

@@ -48,7 +48,7 @@ def _human(seconds: float) -> str:
 
 
 def default_cell(setting: Setting) -> str:
-    if setting.default is None:
+    if setting.default is None:  # an optional setting: TOML has no null, so it is left out
         return "unset"
     text = f"`{toml_value(setting.default)}`"
     if setting.type == "duration":

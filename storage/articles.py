@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from storage import searchtext
 from storage.db import WriteSession, upsert_insert
 from storage.models import (
     Article,
@@ -308,8 +307,8 @@ def add_version(
     evidence: Evidence | None = None,
     number: int | None = None,
 ) -> ArticleVersion:
-    """Store a new version, numbered ``number`` (by default after the last, read here); its
-    search text is derived here, and the page, when the evidence carries it, compressed."""
+    """Store a new version, numbered ``number`` (by default after the last, read here), with the
+    page, when the evidence carries it, compressed; the database indexes it for search (0014)."""
     if number is None:
         number = (
             session.scalar(
@@ -330,7 +329,6 @@ def add_version(
         shingle_count=shingle_count,
         minhash=minhash,
         changes=changes,
-        search_text=searchtext.fold(f"{title or ''} {text}"),
         authors=list(authors),
         notices=[dict(n) for n in notices],
     )

@@ -162,8 +162,6 @@ class ArticleVersion(Base):
     # MinHash hash values, little-endian uint32, num_perm of them.
     minhash: Mapped[bytes] = mapped_column(LargeBinary)
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Title and text folded by storage.searchtext, for case- and accent-blind search.
-    search_text: Mapped[str] = mapped_column(Text, default="")
     # What changed from the previous version: the sentence alignment (null for version 1),
     # the change kinds with the evidence that decided each, and the earlier version whose text
     # and title this one returns to (an A/B headline flipping back).

@@ -29,7 +29,7 @@ SCHEMA_VERSION = 1
 # the page as fetched; the text only for ``texts=True``. The current file reads versions as
 # plain rows (every other column, so a column added to the table is there too): building ORM
 # objects for tens of thousands of them took most of the time (benchmarks/storyfile_export.py).
-_UNREAD_VERSION_COLUMNS = frozenset({"text", "search_text", "minhash", "html"})
+_UNREAD_VERSION_COLUMNS = frozenset({"text", "minhash", "html"})
 # A version as the story file reads it: an ORM row (the file as of a version) or a plain row.
 VersionRow = ArticleVersion | Row[Any]
 

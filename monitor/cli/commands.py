@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import log as logmod
-from monitor.cli import present
-from monitor.cli.common import load_config, log_level, now_option, reading
-from monitor.errors import NotFoundError
+from monitor.cli import hits, present
+from monitor.cli.common import day_option, load_config, log_level, now_option, reading
+from monitor.errors import NotFoundError, UserError
 
 if TYPE_CHECKING:
     from monitor.fetch.client import Fetcher
@@ -112,12 +112,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    since = day_option("--since", args.since)
+    until = day_option("--until", args.until)
     config = load_config(args)
     from storage import search
 
+    filters = search.Filters(
+        story=args.story,
+        outlet=args.outlet,
+        relation=args.relation,
+        lang=args.lang,
+        since=since,
+        until=until,
+        any_version=args.any_version,
+    )
     with reading(config) as session:
-        hits = search.search(session, args.text, limit=args.limit, story=args.story)
-    present.emit(present.hits(args.text, hits, as_json=args.json))
+        try:
+            found = search.search(session, args.text, filters, limit=args.limit, offset=args.offset)
+        except search.QueryError as exc:
+            raise UserError(f"search: {exc}") from None
+    present.emit(hits.hits(args.text, found, form="json" if args.json else args.format))
     return 0
 
 
@@ -174,4 +188,17 @@ def cmd_digest_status(args: argparse.Namespace) -> int:
     with open_app(config, now=now_option(None)) as app:
         rows = digest.status(app)
     present.emit(present.digest_status(rows, as_json=args.json))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    host = config.web.host if args.host is None else args.host
+    port = config.web.port if args.port is None else args.port
+    from monitor.web.server import serve
+
+    def ready(url: str) -> None:
+        print(f"monitor serve: {url} (Ctrl-C stops)", flush=True)
+
+    serve(config, host, port, ready=ready)
     return 0

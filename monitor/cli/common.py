@@ -35,6 +35,18 @@ def time_option(option: str, value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def day_option(option: str, value: str | None) -> datetime | None:
+    """A day (midnight UTC) or an ISO 8601 time with its offset; None when not given."""
+    if value is None:
+        return None
+    if len(value) == 10 and value[4:5] == "-":
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            raise UserError(f"{option}: not a day (YYYY-MM-DD): {value!r}") from None
+    return time_option(option, value)
+
+
 def log_level(args: argparse.Namespace, default: str) -> str:
     """``--log-level`` if given (checked like ``[log] level``), else ``default``."""
     if args.log_level is None:

@@ -18,6 +18,7 @@ from monitor.cli.commands import (
     cmd_poll,
     cmd_run,
     cmd_search,
+    cmd_serve,
 )
 from monitor.cli.db import cmd_db_copy, cmd_db_upgrade
 from monitor.cli.labels import cmd_story_label, cmd_story_labels
@@ -274,13 +275,47 @@ def _add_story_deciding(story: Commands) -> None:
 
 
 def _add_archive(sub: Commands) -> None:
-    """search and explain: reading the archive."""
-    p = sub.add_parser("search", help="articles containing every word of TEXT")
-    p.add_argument("text")
-    p.add_argument("--story", help="only this story's articles")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    """search, serve and explain: reading the archive."""
+    p = sub.add_parser(
+        "search",
+        help="ranked full-text search of titles and texts (syntax: docs/search.md)",
+        description='QUERY: words (all must match), "a phrase", prefix*, a OR b, -excluded.',
+    )
+    p.add_argument("text", metavar="QUERY")
+    p.add_argument("--story", help="only this story's members (not those judged off-topic)")
+    p.add_argument("--outlet", help="only this outlet (its name, any case)")
+    p.add_argument(
+        "--relation",
+        choices=("seed", "original", "copy", "off_topic"),
+        help="only articles with this relation (to --story, else to any story)",
+    )
+    p.add_argument("--lang", help="only articles in this language (en, fr, ...)")
+    p.add_argument("--since", help="published (else first seen) on or after: YYYY-MM-DD or a time")
+    p.add_argument("--until", help="published (else first seen) before: YYYY-MM-DD or a time")
+    p.add_argument(
+        "--any-version", action="store_true", help="match every version, not only the newest"
+    )
+    p.add_argument("--limit", type=int, default=20, help="hits to show (default 20, at most 1000)")
+    p.add_argument("--offset", type=int, default=0, help="hits to skip first (default 0)")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (one object per hit and line) or csv",
+    )
+    p.add_argument("--json", action="store_true", help="the same as --format json")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the JSON API and the web pages (stories, timelines, diffs, facts, search, "
+        "sources) on 127.0.0.1:8080 ([web] settings), read-only",
+    )
+    p.add_argument("--host", help="the address to listen on (default [web] host, 127.0.0.1)")
+    p.add_argument(
+        "--port", type=_port, help="the port to listen on (default [web] port, 8080; 0: any free)"
+    )
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("explain", help="why an article is in a story, a copy, or off-topic")
     p.add_argument("url")
@@ -363,3 +398,10 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return number
+
+
+def _port(value: str) -> int:
+    """A TCP port, 0 (any free one) to 65535 (argparse names the option)."""
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value!r}")
+    return int(value)

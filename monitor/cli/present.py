@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from storage.digests import Status as DigestStatus
     from storage.labels import Labelled as LabelRow
     from storage.members import Explanation, StoryScore
-    from storage.search import Hit
     from storage.stories import StorySummary
 
 
@@ -303,23 +302,6 @@ def backfilled(slug: str, done: Backfill, *, off_topic: bool) -> str:
 
 
 # --- search and explain --------------------------------------------------------------------------
-
-
-def hits(text: str, found: Sequence[Hit], *, as_json: bool) -> list[str]:
-    if as_json:
-        return [
-            json_line(
-                {**h.__dict__, "published_at": _iso(h.published_at), "stories": list(h.stories)}
-            )
-            for h in found
-        ]
-    if not found:
-        return [f"no article contains every word of {text!r}"]
-    lines = []
-    for h in found:
-        when = h.published_at.date().isoformat() if h.published_at else "????-??-??"
-        lines.append(f"{when}  {h.outlet}: {h.title or h.url}\n    {h.url}\n    …{h.snippet}…")
-    return lines
 
 
 _VERDICTS = {

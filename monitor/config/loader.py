@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.config.reading import read_section
 from monitor.config.sections import (
     SECTIONS,
     SETTINGS,
@@ -24,7 +25,6 @@ from monitor.config.sections import (
     PollSettings,
     StorageSettings,
     WebSettings,
-    read_section,
 )
 from monitor.config.tables import (
     TABLES,

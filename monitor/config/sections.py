@@ -1,6 +1,6 @@
-"""The eight sections of the configuration file, every setting declared once with its type,
-default, help and range; ``SETTINGS`` lists them for the documentation, and ``read_section``
-reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>`` wins).
+"""The sections of the configuration file, every setting declared once with its type, default,
+help and range; ``SETTINGS`` lists them for the documentation (``monitor.config.reading`` reads
+one section from the file and the environment).
 """
 
 # declare() returns a dataclasses.field carrying the Rule; ruff cannot see that it is a field.
@@ -9,12 +9,10 @@ reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.config.values import Rule, checked, declare, default_of, kind_of, toml_key
-from monitor.errors import ConfigError
+from monitor.config.values import Rule, declare, default_of, kind_of, toml_key
 
 DEFAULT_DB_URL = "sqlite:///data/monitor.sqlite"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -279,16 +277,6 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
-class WebSettings:
-    base_url: str | None = declare(
-        None,
-        "The address readers reach `monitor serve` at (https://news.example.org). Set, digests "
-        "link to each story's page (`/stories/SLUG`) and article history (`/articles/ID`).",
-        "base_url",
-    )
-
-
-@dataclass(frozen=True)
 class LogSettings:
     level: str = declare(
         "info",
@@ -313,6 +301,46 @@ class OpsSettings:
         "scheduler has shown no sign of life (a tick begun or ended, a fetch, an article "
         "stored) for poll.tick plus this long.",
         "duration",
+    )
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str | None = declare(
+        None,
+        "The address readers reach `monitor serve` at (https://news.example.org, no trailing "
+        "slash): digests link each story to {base_url}/stories/{slug} and each article to "
+        "{base_url}/articles/{id}. Unset: digests carry no links to the web pages.",
+        "str",
+    )
+    host: str = declare(
+        "127.0.0.1",
+        "The address monitor serve listens on (`--host` overrides it). The default answers only "
+        "this machine; 0.0.0.0 or :: answers every network the machine is on: set a token then.",
+    )
+    port: int = declare(
+        8080,
+        "The port monitor serve listens on (`--port` overrides it; 0 picks a free port, logged "
+        "at start).",
+        low=0,
+        high=65535,
+    )
+    token: str = declare(
+        "",
+        "When set, every request but GET /healthz must carry it, as `Authorization: Bearer "
+        "TOKEN` (scripts) or as the password of HTTP Basic authentication (a browser asks for "
+        "it; any user name). Empty: no authentication. A secret: `MONITOR_WEB_TOKEN_FILE` may "
+        "name a file holding it.",
+        secret=True,
+    )
+    page_size: int = declare(
+        50, "Items in one page of a list (API and pages) when `limit` is not given.", low=1
+    )
+    max_page_size: int = declare(
+        500,
+        "The largest `limit` a request may ask for; a larger one is answered 400 naming it.",
+        low=1,
+        high=10000,
     )
 
 
@@ -360,67 +388,3 @@ SETTINGS: tuple[Setting, ...] = tuple(
     for section, cls in SECTIONS.items()
     for f in dataclasses.fields(cls)
 )
-
-
-def _secret_file(variable: str, env: Mapping[str, str]) -> str:
-    """The text of the file ``env[variable]`` names, less its final line break (``echo`` and
-    editors add one; no password or URL ends with one)."""
-    path = env[variable]
-    try:
-        with open(path, encoding="utf-8") as file:
-            return file.read().removesuffix("\n").removesuffix("\r")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ConfigError(f"environment {variable}: cannot read {path}: {reason}") from None
-
-
-def _given(
-    name: str, key: str, f: dataclasses.Field[Any], raw: dict[str, Any], env: Mapping[str, str]
-) -> tuple[Any, bool, str] | None:
-    """Where ``[name] key`` is given: (value, from the environment?, origin for messages), the
-    environment first (its variable, else for a secret the file its ``_FILE`` variable names),
-    then the file's table; None when nowhere."""
-    env_name = f"MONITOR_{name}_{key}".upper()
-    file_name = f"{env_name}_FILE" if Rule.of(f).secret else ""
-    if file_name in env and env_name in env:
-        raise ConfigError(f"environment {env_name} and {file_name}: set one of them, not both")
-    if env_name in env:
-        return env[env_name], True, f"environment {env_name}"
-    if file_name in env:
-        return _secret_file(file_name, env), True, f"environment {file_name}"
-    if key in raw:
-        return raw[key], False, f"[{name}] {key}"
-    return None
-
-
-def read_section(
-    name: str, raw: Any, env: Mapping[str, str], where: str, origins: dict[str, str] | None = None
-) -> Any:
-    """The settings of ``[name]``: the environment's, else the file's ``raw`` table's, else the
-    defaults; a ConfigError names the variable, or the file, section and key. ``origins`` gets
-    ``"section.key"``: where each given setting came from, for later messages."""
-    cls = SECTIONS[name]
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
-    fields = {toml_key(f.name): f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where}: [{name}] {unknown[0]}: unknown setting (known: {', '.join(sorted(fields))})"
-        )
-    values: dict[str, Any] = {}
-    for key, f in fields.items():
-        given = _given(name, key, f, raw, env)
-        if given is None:
-            continue
-        value, from_env, origin = given
-        origin = origin if from_env else f"{where}: {origin}"
-        try:
-            values[f.name] = checked(f, value, from_env=from_env)
-        except ValueError as exc:
-            raise ConfigError(f"{origin}: {exc}") from None
-        if origins is not None:
-            origins[f"{name}.{key}"] = origin
-    return cls(**values)

@@ -142,6 +142,8 @@ class DemoResult:
             f"    {run} export {slug} --format html -o {page}",
             "  who first reported each fact, and who carried it later:",
             f"    {run} facts {slug}",
+            "  the web pages and the JSON API (http://127.0.0.1:8080/, Ctrl-C stops):",
+            f"    monitor --config {shlex.quote(str(self.config))} serve",
         ]
         return lines
 

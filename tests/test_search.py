@@ -1,0 +1,345 @@
+"""The search contract (storage.search), run on SQLite and PostgreSQL over one small archive per
+backend; what the engines do differently (French words on SQLite) is stated in its own test."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import delete, func, select, text, update
+
+from storage import articles, members, search, stories
+from storage.db import Database, alembic_config, open_database
+from storage.models import Article, ArticleVersion
+from storage.search import Filters, QueryError
+
+T0 = datetime(2023, 3, 23, 12, tzinfo=UTC)
+DAY = timedelta(days=1)
+GAZETTE = "https://gazette.example/tunnel"
+TRIBUNE = "https://tribune.example/budget"
+COURIER = "https://courier.example/elsewhere"
+DEVOIR = "https://devoir.example/tunnel"
+NIGHT = "https://gazette.example/election-night"
+
+# url: outlet, language, published, title, versions' texts, (story, relation)
+ARCHIVE: dict[str, tuple[Any, ...]] = {
+    GAZETTE: (
+        "Gazette",
+        "en",
+        T0,
+        "Harbour tunnel opens",
+        [
+            "The mayor denied any scandal at the port.",
+            "The harbour tunnel will open in May, the mayor said. Engineers finished the "
+            "tunnel walls after three years of work under the harbour.",
+        ],
+        ("harbour", "seed"),
+    ),
+    TRIBUNE: (
+        "Tribune",
+        "en",
+        T0 + DAY,
+        "Budget",
+        ["Costs of the harbour tunnel doubled, the council said on Tuesday."],
+        ("budget", "original"),
+    ),
+    COURIER: (
+        "Courier",
+        "en",
+        T0 + 2 * DAY,
+        "Unrelated",
+        ["A harbour tunnel elsewhere, in another country, far from here."],
+        ("harbour", "off_topic"),
+    ),
+    DEVOIR: (
+        "Le Devoir",
+        "fr",
+        T0 + 3 * DAY,
+        "Le tunnel du port",
+        ["Les élections municipales approchent et le tunnel du port divise les électeurs."],
+        ("harbour", "copy"),
+    ),
+    NIGHT: (
+        "Gazette",
+        "en-GB",
+        None,
+        "Election night",
+        ["Elections were held across the province; turnout was high in every riding."],
+        None,
+    ),
+}
+
+
+def _store(db: Database) -> None:
+    with db.write() as session:
+        made = {
+            slug: stories.sync_story(session, slug=slug, title=slug, keywords=[], now=T0)
+            for slug in ("harbour", "budget")
+        }
+        for n, (url, (outlet, lang, published, title, texts, member)) in enumerate(ARCHIVE.items()):
+            article = articles.create_article(
+                session,
+                url=url,
+                outlet=outlet,
+                domain=url.split("/")[2],
+                title=title,
+                language=lang,
+                published_at=published,
+                first_seen_at=T0 + n * DAY,
+            )
+            for i, body in enumerate(texts):
+                _version(session, article, body, title=title, at=T0 + i * DAY)
+            if member:
+                members.record_decision(
+                    session,
+                    story_id=made[member[0]].id,
+                    article_id=article.id,
+                    relation=member[1],
+                    copy_of_id=None,
+                    similarity=None,
+                    match={},
+                    now=T0,
+                )
+
+
+def _version(session: Any, article: Any, body: str, *, title: str, at: datetime) -> Any:
+    return articles.add_version(
+        session,
+        article,
+        fetched_at=at,
+        title=title,
+        text=body,
+        content_sha256=hashlib.sha256(body.encode()).hexdigest(),
+        word_count=len(body.split()),
+        shingle_count=1,
+        minhash=b"",
+        changes={},
+    )
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def archive(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """The archive above, once per backend, read by the tests that follow."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'monitor.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_server").new_database()
+    db = open_database(url)
+    _store(db)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def found(db: Database, query: str, filters: Filters | None = None, **page: int) -> list[str]:
+    with db.read() as session:
+        return [h.url for h in search.search(session, query, filters or Filters(), **page).hits]
+
+
+def test_every_word_must_match_stemmed_in_title_or_text(archive: Database) -> None:
+    """Every word must match, in any case, stemmed (``tunnels`` finds ``tunnel``, ``doubling``
+    finds ``doubled``), in the title or the text."""
+    assert found(archive, "DOUBLING Tunnels") == [TRIBUNE]
+    assert found(archive, "budget") == [TRIBUNE]  # the title only
+    assert found(archive, "tunnel submarine") == []
+
+
+def test_only_the_newest_version_matches_unless_any_version_is_asked(archive: Database) -> None:
+    """A word only in an older version finds nothing, and with ``any_version`` finds that
+    version, numbered."""
+    assert found(archive, "scandal") == []
+    with archive.read() as session:
+        older = search.search(session, "scandal", Filters(any_version=True)).hits
+    assert [(h.url, h.version) for h in older] == [(GAZETTE, 1)]
+
+
+def test_phrase_prefix_or_and_exclusion(archive: Database) -> None:
+    """A phrase needs its words in order and adjacent; ``engin*`` is a prefix; ``a OR b``
+    either; ``-word`` excludes."""
+    assert found(archive, '"tunnel will open"') == [GAZETTE]
+    assert found(archive, '"open tunnel"') == []
+    assert found(archive, "engin*") == [GAZETTE]
+    assert set(found(archive, "doubled OR turnout")) == {TRIBUNE, NIGHT}
+    assert set(found(archive, "tunnel -doubled -elsewhere")) == {GAZETTE, DEVOIR}
+    assert set(found(archive, 'tunnel -"another country"')) == {GAZETTE, TRIBUNE, DEVOIR}
+
+
+def test_the_best_match_comes_first_with_a_score(archive: Database) -> None:
+    """Ranked: the article with the words in its title and often in its text comes first,
+    and the scores fall down the list."""
+    with archive.read() as session:
+        hits = search.search(session, "harbour tunnel").hits
+    assert hits[0].url == GAZETTE
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_filters_by_story_relation_outlet_language_and_dates(archive: Database) -> None:
+    """Story members (not off-topic), a relation, an outlet in any case, a language (``en``
+    finds ``en-GB``), and published (else first seen) dates, ``until`` excluded."""
+    assert set(found(archive, "tunnel", Filters(story="harbour"))) == {GAZETTE, DEVOIR}
+    assert found(archive, "tunnel", Filters(story="harbour", relation="copy")) == [DEVOIR]
+    assert found(archive, "tunnel", Filters(relation="off_topic")) == [COURIER]
+    assert found(archive, "tunnel", Filters(story="nothing")) == []
+    assert found(archive, "tunnel", Filters(outlet="GAZETTE")) == [GAZETTE]
+    assert found(archive, "tunnel", Filters(lang="fr")) == [DEVOIR]
+    assert found(archive, "turnout", Filters(lang="en")) == [NIGHT]
+    window = Filters(since=T0 + DAY, until=T0 + 3 * DAY)
+    assert set(found(archive, "tunnel", window)) == {TRIBUNE, COURIER}
+    assert found(archive, "turnout", Filters(since=T0 + 4 * DAY)) == [NIGHT]  # first seen
+
+
+def test_pages_of_hits_carry_the_total(archive: Database) -> None:
+    """``limit`` and ``offset`` cut the ranked list; each page tells the total; a page past
+    the end is empty with the total still right."""
+    everything = found(archive, "tunnel")
+    with archive.read() as session:
+        pages = [search.search(session, "tunnel", limit=2, offset=at) for at in (0, 2, 4, 10)]
+    assert [p.total for p in pages] == [len(everything)] * 4
+    assert [h.url for p in pages for h in p.hits] == everything
+    assert pages[-1].hits == []
+
+
+def test_snippets_mark_the_matched_words_as_spans(archive: Database) -> None:
+    """A snippet is plain text (no marks, single spaces), and its marks are spans of the words
+    the query matched, stemmed forms included."""
+    with archive.read() as session:
+        hit = search.search(session, "engineer wall").hits[0]
+    assert "\x02" not in hit.snippet and "\x03" not in hit.snippet and "  " not in hit.snippet
+    marked = [hit.snippet[a:b].lower() for a, b in hit.marks]
+    assert "engineers" in marked and "walls" in marked
+
+
+def test_the_hit_carries_its_article_and_version(archive: Database) -> None:
+    """A hit names its article (url, title, outlet, language, date), its version and when it
+    was fetched, and the stories it is a member of."""
+    with archive.read() as session:
+        (hit,) = search.search(session, "engineers").hits
+    assert (hit.url, hit.title, hit.outlet, hit.language) == (
+        GAZETTE,
+        "Harbour tunnel opens",
+        "Gazette",
+        "en",
+    )
+    assert (hit.published_at, hit.version, hit.fetched_at, hit.stories) == (
+        T0,
+        2,
+        T0 + DAY,
+        ("harbour",),
+    )
+
+
+ABUSE = [
+    'tunnel"',
+    '"unclosed phrase tunnel',
+    "NEAR(tunnel harbour)",
+    "tunnel NEAR harbour",
+    "tunnel *",
+    "title:tunnel",
+    "text:tunnel OR",
+    "^tunnel",
+    "tunnel AND OR NOT",
+    "OR tunnel OR",
+    "- tunnel --",
+    "{tunnel} [harbour] (tunnel",
+    "tunnel'; DROP TABLE articles; --",
+    "tunnel\\ % _ ' \" ::* & | ! <-> :A",
+    "harbour OR tunnel " * 55,  # 935 characters, 110 terms
+]
+
+
+@pytest.mark.parametrize("query", ABUSE)
+def test_engine_syntax_in_a_query_is_read_as_words(archive: Database, query: str) -> None:
+    """Quotes, NEAR, a lone ``*``, column filters, ``^``, tsquery and SQL operators: read as
+    words of the documented syntax, never an engine error."""
+    with archive.read() as session:
+        results = search.search(session, query)
+    assert results.total >= 0
+
+
+@pytest.mark.parametrize("query", ["", "   ", "*", "* ^ : ()", '""', "x" * 10_000, "-tunnel"])
+def test_a_query_with_no_word_or_too_long_is_a_query_error(archive: Database, query: str) -> None:
+    """No word to look for (or only excluded ones), or over 1,000 characters: QueryError with
+    a one-line message, before the engine is asked."""
+    with archive.read() as session, pytest.raises(QueryError) as caught:
+        search.search(session, query)
+    assert "\n" not in str(caught.value)
+
+
+def test_french_on_each_engine(archive: Database) -> None:
+    """SQLite stems every text in English and drops accents: ``election`` finds the French
+    ``élections``. PostgreSQL stems French articles in French: ``élection`` finds them."""
+    if archive.dialect == "sqlite":
+        assert set(found(archive, "election")) == {DEVOIR, NIGHT}
+        assert found(archive, "electeurs") == [DEVOIR]
+    else:
+        assert found(archive, "election") == [NIGHT]
+        assert found(archive, "élection") == [DEVOIR]
+
+
+# -- the index follows the writes -----------------------------------------------------------
+
+
+def test_the_index_follows_inserts_edits_rollbacks_and_deletes(db_url: str) -> None:
+    """A version is searchable once its transaction commits, not after a rollback; an edited
+    text is found by its new words only; a deleted article leaves no hit."""
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            article = articles.create_article(
+                session, url=GAZETTE, outlet="Gazette", domain="g", first_seen_at=T0
+            )
+            _version(session, article, "A lighthouse keeper retired.", title="Keeper", at=T0)
+        assert found(db, "lighthouse") == [GAZETTE]
+        with pytest.raises(RuntimeError), db.write() as session:
+            _version(session, article, "A ferry sank.", title="Ferry", at=T0 + DAY)
+            raise RuntimeError("rolled back")
+        assert found(db, "ferry") == []
+        with db.write() as session:
+            session.execute(update(ArticleVersion).values(text="A lighthouse cat retired."))
+        assert found(db, "cat") == [GAZETTE] and found(db, "keeper") == [GAZETTE]
+        assert found(db, "keeper -cat") == []
+        with db.write() as session:
+            session.execute(delete(Article))
+        assert found(db, "lighthouse") == []
+    finally:
+        db.close()
+
+
+def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) -> None:
+    """An archive stored before the index (at 0012) is searchable after the upgrade."""
+    db = open_database(db_url, migrate=False)
+    try:
+        command.upgrade(alembic_config(db.engine), "0012")
+        with db.engine.begin() as conn:  # the 0012 schema, which the models no longer are
+            for n in range(3):
+                conn.execute(
+                    text(
+                        "INSERT INTO articles (id, url, outlet, domain, authors, first_seen_at,"
+                        " check_count, status) VALUES (:n, :url, 'G', 'g', '[]', :at, 0, 'ok')"
+                    ),
+                    {"n": n + 1, "url": f"{GAZETTE}/{n}", "at": T0},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO article_versions (article_id, version, fetched_at, text,"
+                        " content_sha256, word_count, shingle_count, minhash, changes,"
+                        " search_text, kinds, authors, notices)"
+                        " VALUES (:n, 1, :at, :body, '', 3, 1, :mh, '{}', '', '[]', '[]', '[]')"
+                    ),
+                    {"n": n + 1, "at": T0, "body": f"Ferry number {n} sailed.", "mh": b""},
+                )
+        command.upgrade(alembic_config(db.engine), "head")
+        with db.read() as session:
+            indexed = session.scalar(select(func.count()).select_from(text("version_search")))
+        assert indexed == 3
+        assert len(found(db, "ferry sailed")) == 3
+    finally:
+        db.close()
