@@ -91,6 +91,8 @@ def ranked(
         page = page + [(vid, float(score)) for vid, score in older]
         if len(page) < limit and (page or offset == 0):  # the end: the total is known
             return Ranked(page, offset + len(page))
+    if not conditions:  # every version, no filter: FTS5's count is the total
+        return Ranked(page, matches)
     kept = len(window) / WINDOW if not filtered else _kept(session, match, conditions, matches)
     return Ranked(page, max(round(matches * kept), offset + len(page)), exact=False)
 

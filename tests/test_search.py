@@ -343,3 +343,46 @@ def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) 
         assert len(found(db, "ferry sailed")) == 3
     finally:
         db.close()
+
+
+# -- SQLite's bounded ranking ----------------------------------------------------------------
+
+
+def test_a_common_query_on_sqlite_is_ranked_among_its_newest_matches_then_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past RANK_ALL matches, the newest WINDOW are ranked and the older follow newest first:
+    the pages together still hold every match once; the total is an estimate until the last
+    page, which counts it."""
+    from storage import searchlite
+
+    db = open_database(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    try:
+        with db.write() as session:
+            for n in range(12):
+                article = articles.create_article(
+                    session,
+                    url=f"{GAZETTE}/{n}",
+                    outlet="Gazette" if n % 2 else "Tribune",
+                    domain="g",
+                    first_seen_at=T0,
+                )
+                body = "The ferry sailed. " + "The ferry was late. " * (n % 4)
+                _version(session, article, body, title=f"Story {n}", at=T0)
+        whole = set(found(db, "ferry", limit=50))
+        monkeypatch.setattr(searchlite, "RANK_ALL", 3)
+        monkeypatch.setattr(searchlite, "WINDOW", 4)
+        monkeypatch.setattr(searchlite, "SAMPLE", 2)
+        with db.read() as session:
+            pages = [search.search(session, "ferry", limit=5, offset=at) for at in (0, 5, 10)]
+            some = search.search(session, "ferry", Filters(outlet="gazette"), limit=2)
+    finally:
+        db.close()
+    hits = [h for p in pages for h in p.hits]
+    assert sorted(h.url for h in hits) == sorted(whole) and len(whole) == 12
+    assert [h.score for h in hits[:4]] == sorted((h.score for h in hits[:4]), reverse=True)
+    older = [int(h.url.rsplit("/", 1)[1]) for h in hits[4:]]
+    assert older == sorted(older, reverse=True) == list(range(7, -1, -1))
+    assert [(p.total, p.total_exact) for p in pages] == [(12, False), (12, False), (12, True)]
+    assert not some.total_exact and some.total >= 2
+    assert {h.outlet for h in some.hits} == {"Gazette"}
