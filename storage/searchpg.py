@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ArticleVersion
 from storage.searchquery import AnyOf, Query, Term
-from storage.searchsql import Ranked, joined, version
+from storage.searchsql import Matching, Ranked, bounded
 
 CONFIGS = ("english", "french", "simple")
 # tsvector holds at most 1 MB and positions up to 16,383: the trigger indexes the first
@@ -90,35 +90,16 @@ def ranked(
     filtered: bool,
 ) -> Ranked:
     """The page from ``offset`` of the versions matching ``query`` and ``conditions``, best
-    first by ts_rank_cd (longer texts damped by the log of their length), with the total
-    (exact: every match is ranked; see docs/search.md for its cost)."""
-    del filtered  # every match is ranked and counted here
+    first by ts_rank_cd (longer texts damped by the log of their length), with bounded work
+    (storage.searchsql.bounded)."""
     queries = {name: tsquery(query, name) for name in CONFIGS}
     match = or_(
         *(and_(index.c.config == n, index.c.vector.op("@@")(q)) for n, q in queries.items())
     )
     vector = index.c.vector
     ranks = ((index.c.config == n, func.ts_rank_cd(vector, q, 1)) for n, q in queries.items())
-    score = case(*ranks, else_=0.0)
-    rows = session.execute(
-        joined(
-            index,
-            index.c.version_id,
-            [*conditions, match],
-            version.c.id,
-            score,
-            func.count().over(),
-        )
-        .order_by(score.desc(), version.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    if rows:
-        return Ranked([(vid, float(s)) for vid, s, _ in rows], rows[0][2])
-    if not offset:
-        return Ranked([], 0)
-    total = session.scalar(joined(index, index.c.version_id, [*conditions, match], func.count()))
-    return Ranked([], total or 0)
+    matching = Matching(index, index.c.version_id, match, case(*ranks, else_=0.0))
+    return bounded(session, matching, conditions, limit=limit, offset=offset, filtered=filtered)
 
 
 def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, str]:

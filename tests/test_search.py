@@ -345,18 +345,18 @@ def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) 
         db.close()
 
 
-# -- SQLite's bounded ranking ----------------------------------------------------------------
+# -- the bounded ranking ---------------------------------------------------------------------
 
 
-def test_a_common_query_on_sqlite_is_ranked_among_its_newest_matches_then_newest_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_common_query_is_ranked_among_its_newest_matches_then_newest_first(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past RANK_ALL matches, the newest WINDOW are ranked and the older follow newest first:
     the pages together still hold every match once; the total is an estimate until the last
     page, which counts it."""
-    from storage import searchlite
+    from storage import searchsql
 
-    db = open_database(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db = open_database(db_url)
     try:
         with db.write() as session:
             for n in range(12):
@@ -370,9 +370,9 @@ def test_a_common_query_on_sqlite_is_ranked_among_its_newest_matches_then_newest
                 body = "The ferry sailed. " + "The ferry was late. " * (n % 4)
                 _version(session, article, body, title=f"Story {n}", at=T0)
         whole = set(found(db, "ferry", limit=50))
-        monkeypatch.setattr(searchlite, "RANK_ALL", 3)
-        monkeypatch.setattr(searchlite, "WINDOW", 4)
-        monkeypatch.setattr(searchlite, "SAMPLE", 2)
+        monkeypatch.setattr(searchsql, "RANK_ALL", 3)
+        monkeypatch.setattr(searchsql, "WINDOW", 4)
+        monkeypatch.setattr(searchsql, "SAMPLE", 2)
         with db.read() as session:
             pages = [search.search(session, "ferry", limit=5, offset=at) for at in (0, 5, 10)]
             some = search.search(session, "ferry", Filters(outlet="gazette"), limit=2)
