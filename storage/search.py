@@ -74,8 +74,8 @@ class Results:
     total: int
     limit: int
     offset: int
-    # False: ``total`` is an estimate (SQLite, a query matching more than
-    # storage.searchlite.RANK_ALL versions, with filters); True: counted.
+    # False: ``total`` is an estimate (a query matching more than storage.searchsql.RANK_ALL
+    # versions, see docs/search.md); True: counted.
     total_exact: bool = True
 
 

@@ -98,7 +98,8 @@ def ranked(
     )
     vector = index.c.vector
     ranks = ((index.c.config == n, func.ts_rank_cd(vector, q, 1)) for n, q in queries.items())
-    matching = Matching(index, index.c.version_id, match, case(*ranks, else_=0.0))
+    score = case(*ranks, else_=0.0)
+    matching = Matching(index, index.c.version_id, match, score, counts_cheaply=False)
     return bounded(session, matching, conditions, limit=limit, offset=offset, filtered=filtered)
 
 
