@@ -146,8 +146,9 @@ def _scored(
 
 def _kept(session: Session, m: Matching, conditions: list[ColumnElement[bool]], n: int) -> float:
     """The share of the matches that ``conditions`` keep, from about SAMPLE of them spread
-    over the archive (every k-th version id)."""
-    step = max(1, n // SAMPLE)
+    over the archive (every k-th version id, k prime: a k of 96 met every second of 50 outlets
+    taking turns, and the share came out a third of the truth)."""
+    step = _prime_from(max(2, n // SAMPLE))
     sample = joined(
         m.index,
         m.key,
@@ -157,3 +158,10 @@ def _kept(session: Session, m: Matching, conditions: list[ColumnElement[bool]], 
     )
     seen, kept = session.execute(sample).one()
     return (kept or 0) / seen if seen else 0.0
+
+
+def _prime_from(n: int) -> int:
+    """The smallest prime at or above ``n`` (n is at most a few hundred)."""
+    while any(n % d == 0 for d in range(2, int(n**0.5) + 1)):
+        n += 1
+    return n
