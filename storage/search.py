@@ -88,6 +88,9 @@ def search(
     _check(filters, limit, offset)
     engine: Any = searchpg if session.get_bind().dialect.name == "postgresql" else searchlite
     conditions = _where(filters)
+    span = _span(session, filters)
+    if span is not None and span[0] is None:  # no article in the dates
+        return Results([], 0, limit, offset)
     found = engine.ranked(
         session,
         query,
@@ -95,6 +98,7 @@ def search(
         limit=limit,
         offset=offset,
         filtered=len(conditions) > (0 if filters.any_version else 1),
+        span=span,
     )
     ids = [vid for vid, _ in found.page]
     rows = {row.id: row for row in session.execute(_details(ids))} if ids else {}
@@ -169,6 +173,24 @@ def _where(filters: Filters) -> list[ColumnElement[bool]]:
     if filters.until is not None:
         out.append(when < filters.until)
     return out
+
+
+def _span(session: Session, filters: Filters) -> tuple[Any, Any] | None:
+    """The smallest and largest version id of the articles in the date filters (None, None:
+    none), or None without date filters. The engines walk their index within it: a month of a
+    word found in every article, walked from the newest match, took 95 ms CPU to reach."""
+    if filters.since is None and filters.until is None:
+        return None
+    when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
+    dates = [when >= filters.since] if filters.since is not None else []
+    dates += [when < filters.until] if filters.until is not None else []
+    lo, hi = session.execute(
+        select(func.min(_v.c.id), func.max(_v.c.id))
+        .select_from(_a)
+        .join(_v, _v.c.article_id == _a.c.id)
+        .where(*dates)
+    ).one()
+    return lo, hi
 
 
 def _stories(session: Session, article_ids: set[int]) -> dict[int, tuple[str, ...]]:

@@ -35,6 +35,7 @@ def ranked(
     limit: int,
     offset: int,
     filtered: bool,
+    span: tuple[int, int] | None = None,
 ) -> Ranked:
     """The page from ``offset`` of the versions matching ``query`` and ``conditions``, best
     first by BM25 (the title weighing 4 times the text), with bounded work
@@ -45,7 +46,9 @@ def ranked(
         _INDEX.op("MATCH")(searchquery.fts5(query)),
         -func.bm25(_INDEX, 4.0, 1.0),
     )
-    return bounded(session, matching, conditions, limit=limit, offset=offset, filtered=filtered)
+    return bounded(
+        session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
+    )
 
 
 def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, str]:

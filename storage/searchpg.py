@@ -88,6 +88,7 @@ def ranked(
     limit: int,
     offset: int,
     filtered: bool,
+    span: tuple[int, int] | None = None,
 ) -> Ranked:
     """The page from ``offset`` of the versions matching ``query`` and ``conditions``, best
     first by ts_rank_cd (longer texts damped by the log of their length), with bounded work
@@ -100,7 +101,9 @@ def ranked(
     ranks = ((index.c.config == n, func.ts_rank_cd(vector, q, 1)) for n, q in queries.items())
     score = case(*ranks, else_=0.0)
     matching = Matching(index, index.c.version_id, match, score, counts_cheaply=False)
-    return bounded(session, matching, conditions, limit=limit, offset=offset, filtered=filtered)
+    return bounded(
+        session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
+    )
 
 
 def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, str]:

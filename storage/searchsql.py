@@ -18,7 +18,7 @@ articles), on PostgreSQL more (ts_rank_cd reads the whole tsvector). So ``bounde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
@@ -83,10 +83,14 @@ def bounded(
     limit: int,
     offset: int,
     filtered: bool,
+    span: tuple[int, int] | None = None,
 ) -> Ranked:
     """The page from ``offset`` of the versions ``m`` matches and ``conditions`` keep, best
     first (see the module's docstring); ``filtered``: conditions other than the newest-version
-    one are given."""
+    one are given; ``span``: the version ids outside it are not looked at (the date filters'
+    articles' versions, storage.search)."""
+    if span is not None:
+        m = replace(m, match=and_(m.match, m.key.between(*span)))
     first = select(m.key).select_from(m.index).where(m.match).limit(RANK_ALL + 1).subquery()
     if (session.scalar(select(func.count()).select_from(first)) or 0) <= RANK_ALL:
         rows = _scored(session, m, conditions)
@@ -98,7 +102,7 @@ def bounded(
     if boundary is None:  # fewer matches than counted: deleted meanwhile (PostgreSQL)
         rows = _scored(session, m, conditions)
         return Ranked(rows[offset : offset + limit], len(rows))
-    matches = _matches(session, m, boundary)
+    matches = _matches(session, m, boundary, span)
     window = _scored(session, m, [*conditions, m.key >= boundary])
     page = window[offset : offset + limit]
     if len(page) < limit:
@@ -117,10 +121,10 @@ def bounded(
     return Ranked(page, max(round(matches * kept), offset + len(page)), exact=False)
 
 
-def _matches(session: Session, m: Matching, boundary: int) -> int:
+def _matches(session: Session, m: Matching, boundary: int, span: Any) -> int:
     """How many versions match: counted, or (``counts_cheaply`` False) the window's WINDOW
-    matches times the archive's version ids over the window's, as if they were spread evenly
-    (a word so common is found all along the archive)."""
+    matches times the archive's (or the span's) version ids over the window's, as if they were
+    spread evenly (a word so common is found all along the archive)."""
     if m.counts_cheaply:
         return session.scalar(select(func.count()).select_from(m.index).where(m.match)) or 0
     newest: int = (
@@ -129,7 +133,8 @@ def _matches(session: Session, m: Matching, boundary: int) -> int:
         )
         or boundary
     )
-    low, high = session.execute(select(func.min(version.c.id), func.max(version.c.id))).one()
+    ids = select(func.min(version.c.id), func.max(version.c.id))
+    low, high = span or session.execute(ids).one()
     return round(WINDOW * (int(high) - int(low) + 1) / max(1, newest - boundary + 1))
 
 

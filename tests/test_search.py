@@ -194,6 +194,7 @@ def test_filters_by_story_relation_outlet_language_and_dates(archive: Database) 
     window = Filters(since=T0 + DAY, until=T0 + 3 * DAY)
     assert set(found(archive, "tunnel", window)) == {TRIBUNE, COURIER}
     assert found(archive, "turnout", Filters(since=T0 + 4 * DAY)) == [NIGHT]  # first seen
+    assert found(archive, "tunnel", Filters(since=T0 + 100 * DAY)) == []  # no article then
 
 
 def test_pages_of_hits_carry_the_total(archive: Database) -> None:
