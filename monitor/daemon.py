@@ -1,10 +1,11 @@
 """``monitor run``: the daemon. APScheduler ticks; the database says what is due.
 
 One job runs every ``poll.tick`` seconds: it polls the sources whose ``next_check_at`` has come
-(each source's own interval, backoff and Retry-After decide that), re-checks due articles and
-sends digests when something changed. ``max_instances=1`` and ``coalesce`` mean a slow round is
-never run twice at once nor queued up. SIGTERM and SIGINT set a stop flag that the round checks
-between items, so the item in hand finishes and nothing is left half-written.
+(each source's own interval, backoff and Retry-After decide that), re-checks due articles,
+builds the digests that are due and sends them (retrying those refused for now) in every round.
+``max_instances=1`` and ``coalesce`` mean a slow round is never run twice at once nor queued up.
+SIGTERM and SIGINT set a stop flag that the round checks between items, so the item in hand
+finishes and nothing is left half-written.
 
 Beside the scheduler, ``monitor.ops`` serves ``/healthz``, ``/readyz`` and ``/metrics`` on
 ``[ops] listen`` and speaks systemd's notification protocol when started by systemd.
@@ -40,7 +41,8 @@ def tick(app: App, stop: threading.Event, ops: Ops) -> None:
     report: RoundReport | None = None
     try:
         report = poll(app, now=now, stop=stop)
-        if report.changed and not stop.is_set():
+        # Every round, changed or not: cron schedules fire and refused digests are retried.
+        if not stop.is_set():
             _send_digests(app, now, ops)
         if not stop.is_set():
             kept_facts.refresh(app, now=now)
@@ -54,12 +56,8 @@ def tick(app: App, stop: threading.Event, ops: Ops) -> None:
 
 
 def _send_digests(app: App, now: datetime, ops: Ops) -> None:
-    try:
-        sent = digest.send_due(app, now=now)
-    except digest.DeliveryError:
-        ops.metrics.delivered(0, failed=True)
-        raise
-    ops.metrics.delivered(len(sent))
+    done = digest.run(app, now=now)
+    ops.metrics.delivered(done.sent, failed=any(d.result != "sent" for d in done.delivered))
 
 
 def run(config: Config, *, stop: threading.Event | None = None) -> None:

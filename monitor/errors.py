@@ -15,7 +15,10 @@
     ├── LabelError                a label names a story or article that is not there, or one
     │                             that cannot be labelled (a seed): exit code 1
     ├── StorageError              the database cannot be opened or migrated
-    └── OpsError                  the daemon's health and metrics listener cannot listen
+    ├── OpsError                  the daemon's health and metrics listener cannot listen
+    ├── ServeError                `monitor serve` cannot listen on its address
+    └── RequestError              a request to `monitor serve` cannot be answered (``status``
+                                  400 or 404): answered as JSON, never raised past the server
 
 Beside the tree, the storage layer (which never imports ``monitor``) raises its own
 ``storage.errors.DatabaseError`` for a storage fault met mid-command (a full disk, a corrupt
@@ -142,3 +145,18 @@ class StorageError(MonitorError):
 class OpsError(MonitorError):
     """The daemon's health and metrics listener (``[ops] listen``) cannot listen: the address is
     taken, not this machine's, or not allowed; exit code 1."""
+
+
+class ServeError(MonitorError):
+    """``monitor serve`` cannot listen on its host and port (in use, not an address here)."""
+
+
+class RequestError(MonitorError):
+    """A request ``monitor serve`` cannot answer: a bad parameter (``status`` 400, the message
+    naming it) or something that is not there (404). The server answers it as JSON (or as an
+    error page) with that status; it never reaches the command line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -29,6 +29,8 @@ RULE = "|---|---|---|---|---|"
 
 def toml_value(value: Any) -> str:
     """``value`` as it would be written in the TOML file (a duration in seconds)."""
+    if value is None:
+        return '""'  # unset: TOML has no null, and an empty string means unset
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -46,6 +48,8 @@ def _human(seconds: float) -> str:
 
 
 def default_cell(setting: Setting) -> str:
+    if setting.default is None:  # an optional setting: TOML has no null, so it is left out
+        return "unset"
     text = f"`{toml_value(setting.default)}`"
     if setting.type == "duration":
         text += f" ({_human(setting.default)})"

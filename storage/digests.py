@@ -1,140 +1,258 @@
-"""Digests: which events each story's digests showed, the events no digest has shown yet, and
-the claim a sender holds on a story while it composes, delivers and records one.
+"""The digest outbox: digests built and recorded before they are sent, one per recipient, story
+and period (``digest_outbox``), with the events each showed (``digest_events``).
 
-An event is covered by marking (``StoryEvent.digest_id``), not by an id watermark: ids are not
-commit order on PostgreSQL, so an event committed after a digest covered a higher id must still
-go into the next one. The claim is a lease (``Story.digest_claimed_until``) taken with a
-conditional UPDATE, as ``storage.queue`` claims sources: one sender per story at a time, and a
-crashed sender's claim ends by itself.
+Building: ``lock_story`` first, inside the write transaction that records the digests. On
+PostgreSQL the UPDATE holds the story's row until commit, so a second builder waits, then
+(READ COMMITTED: each statement sees what committed before it) finds the digests the first
+recorded and builds nothing; on SQLite the transaction's BEGIN IMMEDIATE already serialises the
+builders. The unique (story, recipient, period) is the last guard.
+
+Sending: ``claim_next`` takes one due digest with a conditional UPDATE (pending and due, or
+sending with an expired lease: its sender died), as ``storage.queue`` claims sources; of several
+senders exactly one changes the row. The outcome is recorded only by the sender whose claim it
+still is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import WriteSession
-from storage.models import (
-    Digest,
-    Story,
-    StoryEvent,
-)
+from storage.db import WriteSession, upsert_insert
+from storage.models import Digest, DigestEvent, Story, StoryEvent
 
-# How long a story's digest is one sender's: composing, one SMTP delivery (30 s timeouts) and
-# recording take seconds; a sender that died is replaced after this.
+# How long a claimed digest is its sender's: one SMTP delivery (30 s timeouts) and the record
+# take seconds; a sender that died is replaced after this, and the resend carries the same
+# Message-ID, so a mail system that got the first copy can drop the second.
 DIGEST_LEASE = timedelta(minutes=10)
 
-# Events marked per statement: a backfill's digest can show tens of thousands, more than one
-# statement may bind on SQLite.
-_MARK_BATCH = 1000
+# Links written per statement: a backfill's digest can show tens of thousands of events.
+_BATCH = 1000
+
+STATES = ("pending", "sending", "sent", "failed")
 
 
-def last_digest(session: Session, story_id: int) -> Digest | None:
-    return session.scalar(
-        select(Digest).where(Digest.story_id == story_id).order_by(Digest.id.desc()).limit(1)
+@dataclass(frozen=True)
+class Claimed:
+    """A digest this sender holds until ``until``: what to send and to whom."""
+
+    id: int
+    recipient: str
+    story_slug: str
+    period: datetime
+    created_at: datetime
+    message: bytes
+    message_id: str
+    attempts: int
+    until: datetime
+
+
+def lock_story(session: WriteSession, story_id: int, *, now: datetime) -> None:
+    """Serialise the builders of one story's digests until this transaction ends (see the
+    module's docstring); ``digest_claimed_until`` keeps when they were last built."""
+    session.execute(update(Story).where(Story.id == story_id).values(digest_claimed_until=now))
+
+
+def _of(story_id: int, recipient: str) -> ColumnElement[bool]:
+    return and_(Digest.story_id == story_id, Digest.recipient == recipient)
+
+
+def last_period(session: Session, story_id: int, recipient: str) -> datetime | None:
+    """The period of the recipient's latest digest of the story, whatever its state."""
+    return session.scalar(select(func.max(Digest.period)).where(_of(story_id, recipient)))
+
+
+def _unshown(story_id: int, recipient: str) -> ColumnElement[bool]:
+    shown = (
+        select(DigestEvent.event_id)
+        .join(Digest, Digest.id == DigestEvent.digest_id)
+        .where(DigestEvent.event_id == StoryEvent.id, _of(story_id, recipient))
     )
+    return and_(StoryEvent.story_id == story_id, ~exists(shown))
 
 
-def has_undigested(session: Session, story_id: int) -> bool:
-    """Whether the story has an event no digest has shown (checked before claiming, so a tick
-    with nothing to send writes nothing)."""
-    return bool(
-        session.scalar(
-            select(exists().where(StoryEvent.story_id == story_id, StoryEvent.digest_id.is_(None)))
-        )
-    )
+def has_unshown(session: Session, story_id: int, recipient: str) -> bool:
+    """Whether the story has an event none of the recipient's digests showed."""
+    query = select(exists().where(_unshown(story_id, recipient)))
+    return bool(session.scalar(query))
 
 
-def undigested(session: Session, story_id: int) -> list[StoryEvent]:
-    """The story's events no digest has shown yet, whatever their ids, in id order."""
-    return list(
-        session.scalars(
-            select(StoryEvent)
-            .where(StoryEvent.story_id == story_id, StoryEvent.digest_id.is_(None))
-            .order_by(StoryEvent.id)
-        )
-    )
+def unshown(session: Session, story_id: int, recipient: str) -> list[StoryEvent]:
+    """The story's events none of the recipient's digests showed, whatever their ids (ids are
+    not commit order on PostgreSQL), in id order."""
+    query = select(StoryEvent).where(_unshown(story_id, recipient)).order_by(StoryEvent.id)
+    return list(session.scalars(query))
 
 
-def claim(
-    session: WriteSession, story_id: int, *, now: datetime, lease: timedelta = DIGEST_LEASE
-) -> datetime | None:
-    """Claim the story's digest until ``now + lease``; None when another sender holds it.
-
-    A conditional UPDATE: of two senders, the second finds the claim set (SQLite serialises the
-    writes; PostgreSQL re-reads the row after the first commits) and changes no row.
-    """
-    until = now + lease
-    result = session.execute(
-        update(Story)
-        .where(
-            Story.id == story_id,
-            or_(Story.digest_claimed_until.is_(None), Story.digest_claimed_until <= now),
-        )
-        .values(digest_claimed_until=until)
-    )
-    assert isinstance(result, CursorResult)
-    return until if result.rowcount == 1 else None
+def all_events(session: Session, story_id: int) -> list[StoryEvent]:
+    """Every event of the story, in id order (a preview of a first digest)."""
+    query = select(StoryEvent).where(StoryEvent.story_id == story_id).order_by(StoryEvent.id)
+    return list(session.scalars(query))
 
 
-def release(session: WriteSession, story_id: int, until: datetime) -> None:
-    """Give back a claim taken until ``until``; one another sender took over since (this one's
-    lease ended) holds another time and is left alone."""
-    session.execute(
-        update(Story)
-        .where(Story.id == story_id, Story.digest_claimed_until == until)
-        .values(digest_claimed_until=None)
-    )
+def first_unshown_at(session: Session, story_id: int, recipient: str) -> datetime | None:
+    """When the oldest event the recipient has not been shown was recorded."""
+    query = select(func.min(StoryEvent.recorded_at)).where(_unshown(story_id, recipient))
+    return session.scalar(query)
 
 
-def record_digest(
+def add(
     session: WriteSession,
     *,
     story_id: int,
-    created_at: datetime,
+    recipient: str,
+    period: datetime,
+    now: datetime,
+    message_id: str,
+    subject: str,
+    message: bytes,
     event_ids: Sequence[int],
-    recipients: list[str],
-    delivered_to: str,
-    claimed_until: datetime,
-) -> int:
-    """A digest delivered, showing the events ``event_ids``: they are marked with it, in the
-    same transaction, and the claim is released. Returns the digest's id."""
-    digest = Digest(
+) -> int | None:
+    """Record a built digest (pending, due now) and the events it shows; None when the
+    recipient already has the story's digest of ``period``."""
+    insert = upsert_insert(session, Digest).values(
         story_id=story_id,
-        created_at=created_at,
-        last_event_id=max(event_ids),
+        recipient=recipient,
+        period=period,
+        created_at=now,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        message_id=message_id,
+        subject=subject,
+        message=message,
         events=len(event_ids),
-        recipients=recipients,
-        delivered_to=delivered_to,
     )
-    session.add(digest)
-    session.flush()
-    ids = sorted(event_ids)
-    for start in range(0, len(ids), _MARK_BATCH):
-        session.execute(
-            update(StoryEvent)
-            .where(
-                StoryEvent.id.in_(ids[start : start + _MARK_BATCH]),
-                StoryEvent.digest_id.is_(None),
-            )
-            .values(digest_id=digest.id)
+    digest_id = session.scalar(
+        insert.on_conflict_do_nothing(index_elements=["story_id", "recipient", "period"]).returning(
+            Digest.id
         )
-    release(session, story_id, claimed_until)
-    return digest.id
+    )
+    if digest_id is None:
+        return None
+    ids = sorted(event_ids)
+    for start in range(0, len(ids), _BATCH):
+        rows = [{"digest_id": digest_id, "event_id": e} for e in ids[start : start + _BATCH]]
+        session.execute(upsert_insert(session, DigestEvent).values(rows).on_conflict_do_nothing())
+    return int(digest_id)
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        and_(Digest.state == "pending", Digest.next_attempt_at <= now),
+        and_(Digest.state == "sending", Digest.claimed_until <= now),
+    )
+
+
+def due_ids(session: Session, *, now: datetime, limit: int = 100) -> list[int]:
+    """Digests waiting to be sent now (oldest first), or abandoned by a sender that died."""
+    query = select(Digest.id).where(_due(now)).order_by(Digest.next_attempt_at, Digest.id)
+    return list(session.scalars(query.limit(limit)))
+
+
+def claim(
+    session: WriteSession, digest_id: int, *, now: datetime, lease: timedelta = DIGEST_LEASE
+) -> Claimed | None:
+    """Take the digest to send it until ``now + lease``; None when another sender has it or it
+    is no longer due. One conditional UPDATE: of two senders, one changes the row."""
+    until = now + lease
+    result = session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id, _due(now))
+        .values(state="sending", claimed_until=until, attempts=Digest.attempts + 1)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        return None
+    row = session.execute(
+        select(Digest, Story.slug)
+        .join(Story, Story.id == Digest.story_id)
+        .where(Digest.id == digest_id)
+    ).one()
+    d, slug = row
+    return Claimed(
+        d.id, d.recipient, slug, d.period, d.created_at, d.message, d.message_id, d.attempts, until
+    )
+
+
+def _mine(session: WriteSession, c: Claimed, **values: object) -> bool:
+    result = session.execute(
+        update(Digest)
+        .where(Digest.id == c.id, Digest.state == "sending", Digest.claimed_until == c.until)
+        .values(claimed_until=None, **values)
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
+def record_sent(
+    session: WriteSession, c: Claimed, *, now: datetime, reply: str, delivered_to: str
+) -> bool:
+    """The server accepted it (or the file is written): sent, with the reply."""
+    return _mine(session, c, state="sent", sent_at=now, last_reply=reply, delivered_to=delivered_to)
+
+
+def record_retry(session: WriteSession, c: Claimed, *, reply: str, retry_at: datetime) -> bool:
+    """Refused for now (4xx, no connection, a timeout): pending again from ``retry_at``."""
+    return _mine(session, c, state="pending", next_attempt_at=retry_at, last_reply=reply)
+
+
+def record_failed(session: WriteSession, c: Claimed, *, reply: str) -> bool:
+    """Refused for good (5xx), or refused for now for too long: failed, never retried."""
+    return _mine(session, c, state="failed", last_reply=reply)
+
+
+@dataclass(frozen=True)
+class Status:
+    id: int
+    story: str
+    recipient: str
+    period: datetime
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_reply: str | None
+    message_id: str
+    subject: str
+    events: int
+    delivered_to: str | None
+
+
+def status(session: Session) -> list[Status]:
+    """Every digest, newest first, with its state, attempts and the last reply."""
+    rows = session.execute(
+        select(Digest, Story.slug)
+        .join(Story, Story.id == Digest.story_id)
+        .order_by(Digest.period.desc(), Digest.id.desc())
+    )
+    return [
+        Status(
+            d.id,
+            slug,
+            d.recipient,
+            d.period,
+            d.state,
+            d.attempts,
+            d.next_attempt_at,
+            d.sent_at,
+            d.last_reply,
+            d.message_id,
+            d.subject,
+            d.events,
+            d.delivered_to,
+        )
+        for d, slug in rows
+    ]
 
 
 def by_state(session: Session) -> dict[str, int]:
-    """Digests by state: ``sent`` through SMTP, ``written`` to the outbox as .eml files, and
-    ``pending``, the stories with events no digest has shown yet."""
-    sent_by_smtp = Digest.delivered_to.like("smtp%")
-    sent = session.scalar(select(func.count()).select_from(Digest).where(sent_by_smtp))
-    written = session.scalar(select(func.count()).select_from(Digest).where(~sent_by_smtp))
-    pending = session.scalar(
-        select(func.count())
-        .select_from(Story)
-        .where(exists().where(StoryEvent.story_id == Story.id, StoryEvent.digest_id.is_(None)))
-    )
-    return {"sent": int(sent or 0), "written": int(written or 0), "pending": int(pending or 0)}
+    """Digests by state (pending, sending, sent, failed), every state named."""
+    rows = session.execute(select(Digest.state, func.count()).group_by(Digest.state))
+    counts = {state: 0 for state in STATES}
+    counts.update({state: int(n) for state, n in rows})
+    return counts

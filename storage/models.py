@@ -6,7 +6,8 @@ stories ──< story_articles >┘      (membership: seed, original, copy or of
    └──────< lsh_buckets            (the copy stage's index: members' versions by band key)
    └──────< story_events           (the timeline: first_report, copy, update, removed,
                                      redirected, dropped, each with its detail)
-   └──────< digests                (what each digest covered, as a cursor on story_events)
+   └──────< digest_outbox          (one digest per recipient and period, built before sent;
+                                     digest_events: the events each showed)
    └────── story_facts             (its facts as found at its current version)
    └──────< story_labels           (the analyst's labels: in, out or clear, newest counts)
 term_df                            (document frequencies of the story stage's terms)
@@ -292,17 +293,9 @@ class StoryEvent(Base):
     # decision for first_report and copy, the change kinds for update, the target of a redirect.
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
-    # The digest that showed this event; None: in no digest yet, so in the next one whatever
-    # its id (ids are not commit order on PostgreSQL). No foreign key: SQLite cannot add one to
-    # an existing table without copying it, and digests are never deleted but with their story.
-    digest_id: Mapped[int | None] = mapped_column(Id)
-
     article: Mapped[Article] = relationship()
 
-    __table_args__ = (
-        Index("ix_story_events_story", "story_id", "id"),
-        Index("ix_story_events_digest", "story_id", "digest_id"),
-    )
+    __table_args__ = (Index("ix_story_events_story", "story_id", "id"),)
 
 
 class StoryFacts(Base):
@@ -336,15 +329,47 @@ class StoryLabel(Base):
 
 
 class Digest(Base):
-    """A digest sent (or written to the outbox) for one story: the events it showed carry its id
-    (``StoryEvent.digest_id``); ``last_event_id`` is the highest of them."""
+    """One digest of one story for one recipient and period, built and recorded before it is
+    sent (a transactional outbox): its message is stored whole, so a resend is the same bytes
+    with the same Message-ID. ``state``: pending, sending (claimed until ``claimed_until``),
+    sent or failed. The events it shows are its ``digest_events`` rows."""
 
-    __tablename__ = "digests"
+    __tablename__ = "digest_outbox"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    # The address; "" when no recipient is configured and digests only go to the outbox folder.
+    recipient: Mapped[str] = mapped_column(String(320))
+    # The schedule's slot (a cron fire time, or when an "immediately" digest was built): one
+    # digest per recipient, story and period, whatever the number of builders.
+    period: Mapped[datetime]
     created_at: Mapped[datetime]
-    last_event_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_reply: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(Text)
+    message: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     events: Mapped[int]
-    recipients: Mapped[list[str]] = mapped_column(default=list)
-    delivered_to: Mapped[str] = mapped_column(Text)  # an SMTP URL without password, or a path
+    delivered_to: Mapped[str | None] = mapped_column(Text)  # an SMTP URL (no password) or a path
+
+    __table_args__ = (
+        UniqueConstraint("story_id", "recipient", "period", name="uq_digest_outbox_period"),
+        Index("ix_digest_outbox_due", "state", "next_attempt_at"),
+    )
+
+
+class DigestEvent(Base):
+    """An event a digest showed: the recipient's next digest of the story starts after it."""
+
+    __tablename__ = "digest_events"
+
+    digest_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("digest_outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("story_events.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

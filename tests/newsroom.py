@@ -76,32 +76,40 @@ class Page:
 
 @dataclass
 class Newsroom:
-    """``sources`` feeds over three rounds; see the module docstring."""
+    """``sources`` feeds over three rounds; see the module docstring. The first ``reporting``
+    (all by default) publish their own articles and copies; the rest are aggregators listing
+    only wire stories, which every feed shares: round 0's, then a new set in round 1."""
 
     sources: int
+    reporting: int | None = None
     pages: dict[str, Page] = field(default_factory=dict)
     feeds: dict[int, dict[int, list[str]]] = field(default_factory=dict)  # round -> feed -> paths
 
     def __post_init__(self) -> None:
         rng = random.Random(15)
-        wires = [self._wire(rng, w) for w in range(max(2, self.sources // 6))]
+        reporting = self.sources if self.reporting is None else self.reporting
+        wires = [self._wire(rng, w) for w in range(max(2, reporting // 6))]
+        aggregators = self.sources > reporting
+        later = [self._wire(rng, w, r=1) for w in range(len(wires), 2 * len(wires)) if aggregators]
         for r in range(ROUNDS):
             self.feeds[r] = {i: [] for i in range(self.sources)}
         for i in range(self.sources):
-            for r in (0, 1):
-                self._own(rng, i, r)
             # Each wire story is listed by several feeds under its one URL.
             self.feeds[0][i].append(wires[i % len(wires)])
+            if i >= reporting:
+                self.feeds[1][i] = [wires[i % len(wires)], later[i % len(later)]]
+                continue
+            for r in (0, 1):
+                self._own(rng, i, r)
             if i % 5 == 0:
                 self._copy(rng, i, wires[(i // 5) % len(wires)])
         for i in range(self.sources):
             self.feeds[2][i] = list(self.feeds[1][i])
 
-    def _wire(self, rng: random.Random, w: int) -> str:
+    def _wire(self, rng: random.Random, w: int, r: int = 0) -> str:
         path = f"/wire/{w}.html"
-        self.pages[path] = Page(
-            path, f"Wire {w}", START - timedelta(hours=2), {0: _text(rng, TOPIC)}
-        )
+        when = START + r * ROUND_STEP - timedelta(hours=2)
+        self.pages[path] = Page(path, f"Wire {w}", when, {r: _text(rng, TOPIC)})
         return path
 
     def _own(self, rng: random.Random, i: int, r: int) -> None:

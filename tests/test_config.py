@@ -197,6 +197,11 @@ def test_every_setting_has_its_environment_variable():
         "float": "0.5",
         "duration": "7s",
         "address": "[::1]:0",
+        "emails": "a@example.org,b@example.org",
+        "email": "other@example.org",
+        "schedule": "every 30m",
+        "timezone": "Europe/Paris",
+        "base_url": "https://news.example.org",
     }
     for setting in configmod.SETTINGS:
         text = samples.get(setting.type, "a,b")
@@ -456,7 +461,8 @@ def test_every_setting_is_documented():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[0] == f"`{setting.key}`", row
         assert cells[1] == setting.type, row
-        assert cells[2].startswith(f"`{_toml(setting.default)}`"), row
+        shown = "unset" if setting.default is None else f"`{_toml(setting.default)}`"
+        assert cells[2].startswith(shown), row
         assert setting.help in row, row
 
 
@@ -482,9 +488,9 @@ def test_every_table_key_is_documented():
     its type, whether it is required, its default and its help (fails when a key is added to
     Source or Story but not documented)."""
     doc = DOC.read_text(encoding="utf-8")
-    assert {k.table for k in configmod.TABLE_KEYS} == {"source", "story"}
+    assert {k.table for k in configmod.TABLE_KEYS} == {"source", "story", "recipient"}
     assert [k.key for k in configmod.TABLE_KEYS if k.table == "story"] == list(configmod.STORY_KEYS)
-    for table in ("source", "story"):
+    for table in ("source", "story", "recipient"):
         section = doc.split(f"## `[[{table}]]`", 1)[1].split("\n## ", 1)[0]
         rows = [line for line in section.splitlines() if line.startswith("| `")]
         keys = [k for k in configmod.TABLE_KEYS if k.table == table]

@@ -1,5 +1,7 @@
-"""Digest emails: composed from the demo replay's events, written to the outbox or sent to a
-real SMTP server (aiosmtpd) on 127.0.0.1, and never lost when delivery fails."""
+"""Digest emails through the outbox: composed from the demo replay's events, one message per
+recipient delivered to a real SMTP server (aiosmtpd) on 127.0.0.1 or written to the outbox
+folder, a refusal for now retried and a refusal for good recorded, and nothing from the web
+reaching the HTML as markup."""
 
 from __future__ import annotations
 
@@ -7,109 +9,64 @@ import dataclasses
 import email
 import email.policy
 import re
-import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 from bs4 import BeautifulSoup
-from sqlalchemy import func, select
 
+from monitor import config as configmod
 from monitor.app import App, open_app
-from monitor.config import EmailSettings
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
 from monitor.poll.round import poll
-from monitor.publish import digest
-from storage import storyfile
-from storage.models import Digest
+from monitor.publish import digest, digestview, mail
+from storage import digests
 from tests.conftest import at
-from tests.storyschema import checked
-
-# -- helpers -------------------------------------------------------------------------------------
+from tests.postgres import free_port
 
 
-def _parse(raw: bytes) -> EmailMessage:
+def parse(raw: bytes) -> EmailMessage:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
 
 
-def _parts(message: EmailMessage) -> tuple[str, str]:
+def parts(message: EmailMessage) -> tuple[str, str]:
     """The text/plain and text/html bodies of a multipart/alternative digest."""
     assert message.get_content_type() == "multipart/alternative"
-    types = [part.get_content_type() for part in message.iter_parts()]
-    assert types == ["text/plain", "text/html"]
-    plain = message.get_body(("plain",))
-    html = message.get_body(("html",))
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
     assert plain is not None and html is not None
     return plain.get_content(), html.get_content()
 
 
-def _html_links(html: str) -> list[str]:
-    """The article links of the HTML part, in order (one per listed event)."""
-    return [a["href"] for a in BeautifulSoup(html, "lxml").select("li a[href]")]
+class Answering:
+    """An aiosmtpd handler that answers DATA with the next of ``replies`` (the last one
+    repeated) and keeps what it accepted."""
 
-
-def _text_links(text: str) -> list[str]:
-    """The article URLs of the plain part: the indented line under each item."""
-    return re.findall(r"^  (\S+://\S+|seed:\S+)\r?$", text, flags=re.MULTILINE)
-
-
-def _round(app: App, replay, manifest: dict, index: int) -> datetime:
-    spec = manifest["round"][index]
-    replay.set_round(spec["name"])
-    now = at(spec["now"])
-    poll(app, now=now)
-    return now
-
-
-def _new_urls(replay, manifest: dict, round_name: str) -> set[str]:
-    """The articles first seen in ``round_name`` that belong to the story."""
-    return {
-        replay.url(e["path"])
-        for e in manifest["expect"]
-        if e["first_round"] == round_name and e["relation"] != "off_topic"
-    }
-
-
-def _off_topic_urls(replay, manifest: dict) -> set[str]:
-    return {replay.url(e["path"]) for e in manifest["expect"] if e["relation"] == "off_topic"}
-
-
-def _with_email(app: App, **changes: object) -> None:
-    app.config = app.config.replace(email=dataclasses.replace(app.config.email, **changes))
-
-
-def _digest_rows(app: App) -> int:
-    with app.db.read() as session:
-        return session.scalar(select(func.count()).select_from(Digest)) or 0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Store:
-    """An aiosmtpd handler that keeps every envelope it receives."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies) or ["250 Message accepted for delivery"]
+        self.accepted: list = []
+        self.tried = 0
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
+        reply = self.replies[min(self.tried, len(self.replies) - 1)]
+        self.tried += 1
+        if reply.startswith("250"):
+            self.accepted.append(envelope)
+        return reply
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[Controller, _Store]]:
-    """A real SMTP server on 127.0.0.1 that stores what it receives."""
-    handler = _Store()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+def smtp_server(request) -> Iterator[tuple[Controller, Answering]]:
+    """A real SMTP server on 127.0.0.1; ``@pytest.mark.parametrize('smtp_server', [(...)],
+    indirect=True)`` gives its replies."""
+    handler = Answering(*getattr(request, "param", ()))
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller, handler
@@ -117,271 +74,262 @@ def smtp_server() -> Iterator[tuple[Controller, _Store]]:
         controller.stop()
 
 
-# -- the outbox ----------------------------------------------------------------------------------
+def with_email(app: App, **changes: object) -> None:
+    app.config = app.config.replace(email=dataclasses.replace(app.config.email, **changes))
 
 
-def test_round_one_digest_is_a_multipart_eml_listing_every_new_article(
-    demo_config, replay, manifest, tmp_path
+def play(app: App, replay, manifest: dict, index: int) -> datetime:
+    spec = manifest["round"][index]
+    replay.set_round(spec["name"])
+    poll(app, now=at(spec["now"]))
+    return at(spec["now"])
+
+
+def rows(app: App) -> list[digests.Status]:
+    with app.db.read() as session:
+        return digests.status(session)
+
+
+# -- content -------------------------------------------------------------------------------------
+
+
+def test_each_recipient_gets_one_message_whose_two_parts_say_what_happened(
+    demo_config, replay, manifest, smtp_server
 ):
-    """After round 1, send_due writes one .eml: multipart/alternative (text and HTML), a
-    subject with the story title and counts, and every new article of the round in both parts."""
+    """Two recipients in two time zones each get their own message (their own To:) with the
+    mail headers a list needs, a Message-ID in the configured domain, a subject that counts
+    what happened, times in words in their zone, copies under their original with its outlet,
+    the edit's kinds and changed words, wrapped text lines and absolute links to the web."""
+    controller, handler = smtp_server
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        now = _round(app, replay, manifest, 0)
-        sent = digest.send_due(app, now=now)
-    outbox = Path(demo_config.email.outbox_dir)
-    files = sorted(outbox.glob("*.eml"))
-    assert len(sent) == 1 and len(files) == 1
-    assert sent[0].delivered_to == str(files[0])
-    assert sent[0].story == manifest["slug"]
-    message = _parse(files[0].read_bytes())
-    subject = message["Subject"]
-    assert manifest["title"] in subject
-    # Round 1 brings the seed and two outlets' first reports, nothing else; the seed is not
-    # news, and is listed apart.
-    assert sent[0].events == 3
-    assert subject.endswith(": 2 new reports, 1 seed")
-    plain, html = _parts(message)
-    new = _new_urls(replay, manifest, "round-1")
-    assert len(new) == 2
-    assert new <= set(_text_links(plain))
-    assert new <= set(_html_links(html))
-    for url in new:
-        assert url in plain and url in html
-    for url in _off_topic_urls(replay, manifest):
-        assert url not in plain and url not in html
-    assert message["To"] == ", ".join(demo_config.email.to)
-    assert message["From"] == demo_config.email.from_
-
-
-def test_the_first_digest_lists_the_seed_apart_dated_by_its_day(
-    demo_config, replay, manifest, tmp_path
-):
-    """The seed (known by its date only) is not "New reporting": it has its own section,
-    after the news, dated 2023-03-23 rather than at a 00:00 it never had."""
-    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        now = _round(app, replay, manifest, 0)
-        (sent,) = digest.send_due(app, now=now)
-    plain, html = _parts(_parse(Path(sent.delivered_to).read_bytes()))
-    for part in (plain, html):
-        news = part[part.index("New reporting") : part.index("Seed articles")]
-        seeds = part[part.index("Seed articles the story started from (1)") :]
-        assert "seed:" not in news
-        assert "seed:roxham-road-demo/001-wire-brief" in seeds
-        assert "2023-03-23 ·" not in news
-        assert "2023-03-23T00:00" not in part
-        assert "2023-03-23" in seeds
-        assert _new_urls(replay, manifest, "round-1") <= set(
-            re.findall(r"http\S+?(?=[\s\"<])", news)
+        with_email(app, smtp_url=f"smtp://127.0.0.1:{controller.port}", domain="news.example.org")
+        app.config = app.config.replace(
+            email=dataclasses.replace(app.config.email, to=["desk@example.org"]),
+            recipient_tables=(
+                configmod.Recipient("nuit@example.org", "immediately", "America/Toronto", True),
+            ),
+            web=configmod.WebSettings(base_url="https://news.example.org"),
         )
-
-
-def test_the_digest_suggests_an_export_command_with_the_configuration_it_was_sent_with():
-    """A configuration read from a file is named in the suggested command (quoted for the
-    shell); the defaults need none."""
-    assert digest.export_command("<defaults>", "s") == "monitor story export s --format md"
-    assert (
-        digest.export_command("data/my demo/monitor.toml", "s")
-        == "monitor --config 'data/my demo/monitor.toml' story export s --format md"
+        play(app, replay, manifest, 0)
+        digest.run(app, now=at(manifest["round"][0]["now"]))
+        handler.accepted.clear()
+        now = play(app, replay, manifest, 1)
+        done = digest.run(app, now=now)
+    assert sorted(d.recipient for d in done.delivered) == ["desk@example.org", "nuit@example.org"]
+    by_to = {e.rcpt_tos[0]: parse(e.content) for e in handler.accepted}
+    assert sorted(by_to) == ["desk@example.org", "nuit@example.org"]
+    desk, nuit = by_to["desk@example.org"], by_to["nuit@example.org"]
+    assert desk["To"] == "desk@example.org" and nuit["To"] == "nuit@example.org"
+    assert desk["Subject"].startswith(f"{manifest['title']}: 3 new reports, 1 correction, 1 copy")
+    assert re.fullmatch(
+        r"<digest\.roxham-road-demo\.20230324T210000Z\.\w+@news\.example\.org>",
+        desk["Message-ID"].strip(),
     )
-    item = digest.DigestItem("first_report", "2023-03-23", "Wire", "T", "https://example.org/a")
-    message = digest.compose(
-        story={"slug": "s", "title": "Story", "version": 1, "updated_at": None},
-        items=[item],
-        since=None,
-        now=datetime(2023, 3, 23, 18, tzinfo=UTC),
-        settings=EmailSettings(to=["desk@example.org"]),
-        export="monitor --config x.toml story export s --format md",
-    )
-    plain, html = _parts(_parse(bytes(message)))
-    assert "run `monitor --config x.toml story export s --format md`" in plain
-    assert "<code>monitor --config x.toml story export s --format md</code>" in html
+    assert desk["Message-ID"] != nuit["Message-ID"]
+    assert desk["Auto-Submitted"] == "auto-generated"
+    assert desk["List-Id"].endswith("<roxham-road-demo.digest.news.example.org>")
+    assert desk["List-Unsubscribe"].startswith("<mailto:news-monitor@localhost?subject=")
+    assert desk["Date"] == "Fri, 24 Mar 2023 21:00:00 +0000"
+    text, html = parts(desk)
+    assert "since yesterday at 18:00" in text and "today at 17:45" in text
+    assert "today at 13:45" in parts(nuit)[0]  # 17:45 UTC in Toronto (EDT)
+    assert "copied by Daily Digest Network, today at 08:00" in text
+    assert "correction: number 29,000 became 39,000" in text
+    assert "[-29,000-] {+39,000+}" in text
+    assert "New on the story: Daily Digest Network, Le Courrier de l'Estrie" in text
+    assert "https://news.example.org/stories/roxham-road-demo" in text
+    assert [
+        x for x in text.splitlines() if len(x) > 72 and not re.search(r"(://|mailto:)\S+$", x)
+    ] == []
+    soup = BeautifulSoup(html, "lxml")
+    assert soup.find("del").text == "29,000" and soup.find("ins").text == "39,000"
+    hrefs = [a["href"] for a in soup.find_all("a")]
+    assert "https://news.example.org/stories/roxham-road-demo" in hrefs
+    assert any(h.startswith("https://news.example.org/articles/") for h in hrefs)
+    assert all(re.match(r"(https?|mailto):", h) for h in hrefs)
+    assert not soup.find_all(["script", "img", "link", "style"])
+    assert "command" not in text and "monitor " not in text
 
 
-def test_compose_escapes_html_in_titles_and_keeps_text_literal():
-    """A title with markup is escaped in the HTML part and kept as written in the text part."""
-    item = digest.DigestItem(
-        event="first_report",
-        at="2023-03-23T15:10:00+00:00",
-        outlet="A & B <News>",
-        title="<script>x</script>",
-        url="https://example.org/a?x=1&y=2",
-    )
-    message = digest.compose(
-        story={"slug": "s", "title": "Story", "version": 2, "updated_at": None},
-        items=[item],
-        since=None,
-        now=datetime(2023, 3, 23, 18, tzinfo=UTC),
-        settings=EmailSettings(to=["desk@example.org"]),
-    )
-    plain, html = _parts(_parse(bytes(message)))
-    assert "<script>" not in html
-    assert "&lt;script&gt;x&lt;/script&gt;" in html
-    assert "A &amp; B &lt;News&gt;" in html
-    assert "- A & B <News>: <script>x</script>" in plain
-    assert _html_links(html) == ["https://example.org/a?x=1&y=2"]
-    assert message["Subject"] == "[news-monitor] Story: 1 new report"
-
-
-def test_a_section_lists_at_most_max_items_and_counts_the_rest():
-    """With more articles in a section than ``[email] max_items`` (a backfill adds thousands),
-    both parts list the first ``max_items``, say how many more there are and where they are,
-    and the subject and the section heading count them all."""
-    items = [
-        digest.DigestItem(
-            event="first_report",
-            at=f"2023-03-23T15:{n:02d}:00+00:00",
-            outlet="Wire",
-            title=f"Report {n}",
-            url=f"https://example.org/{n}",
-        )
-        for n in range(5)
-    ]
-    message = digest.compose(
-        story={"slug": "s", "title": "Story", "version": 2, "updated_at": None},
-        items=items,
-        since=None,
-        now=datetime(2023, 3, 23, 18, tzinfo=UTC),
-        settings=EmailSettings(to=["desk@example.org"], max_items=2),
-    )
-    plain, html = _parts(_parse(bytes(message)))
-    assert message["Subject"] == "[news-monitor] Story: 5 new reports"
-    assert "== New reporting (5) ==" in plain
-    assert [n for n in range(5) if f"Report {n}" in plain] == [0, 1]
-    assert "... and 3 more: monitor story export s" in plain
-    assert _html_links(html) == ["https://example.org/0", "https://example.org/1"]
-    assert "and 3 more" in html
-
-
-def test_nothing_new_sends_nothing_and_round_two_lists_only_its_events(
+def test_no_recipient_writes_each_digest_to_its_own_eml_and_nothing_new_sends_nothing(
     demo_config, replay, manifest
 ):
-    """A second send_due with no new events sends nothing; after round 2 the digest lists only
-    round 2's events: new reports, the copy with the URL it copies, the edit with its words."""
-    edited = next(e for e in manifest["expect"] if e["versions"] == 2)
-    copy = next(
-        e for e in manifest["expect"] if e["relation"] == "copy" and e["first_round"] == "round-2"
-    )
+    """With no recipient, each round's digest is one .eml with no To: header, named after its
+    period, story and id; a second run at the same time builds nothing and writes nothing."""
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        now1 = _round(app, replay, manifest, 0)
-        assert len(digest.send_due(app, now=now1)) == 1
-        assert digest.send_due(app, now=now1) == []
-        assert _digest_rows(app) == 1
-        now2 = _round(app, replay, manifest, 1)
-        sent = digest.send_due(app, now=now2)
-        with app.db.read() as session:
-            story = checked(storyfile.build(session, manifest["slug"]))
-    assert story is not None
-    assert len(list(Path(demo_config.email.outbox_dir).glob("*.eml"))) == 2
-    assert len(sent) == 1
-    message = _parse(Path(sent[0].delivered_to).read_bytes())
-    plain, html = _parts(message)
-
-    new = _new_urls(replay, manifest, "round-2")
-    edited_url = replay.url(edited["path"])
-    expected = new | {edited_url}
-    assert set(_html_links(html)) == expected
-    assert set(_text_links(plain)) == expected
-    assert sent[0].events == len(expected)
-    for url in _new_urls(replay, manifest, "round-1") - {edited_url}:
-        assert url not in _html_links(html), "round 1's reports are not repeated"
-
-    versions = next(
-        a["versions"] for o in story["outlets"] for a in o["articles"] if a["url"] == edited_url
+        app.config = app.config.replace(email=dataclasses.replace(app.config.email, to=[]))
+        now = play(app, replay, manifest, 0)
+        first = digest.run(app, now=now)
+        again = digest.run(app, now=now)
+        now = play(app, replay, manifest, 1)
+        second = digest.run(app, now=now)
+        states = rows(app)
+    files = sorted(Path(demo_config.email.outbox_dir).glob("*.eml"))
+    assert [f.name for f in files] == [
+        "20230323T180000Z-roxham-road-demo-outbox-1.eml",
+        "20230324T210000Z-roxham-road-demo-outbox-2.eml",
+    ]
+    assert (len(first.built), len(again.built), len(again.delivered), len(second.built)) == (
+        1,
+        0,
+        0,
+        1,
     )
-    changes = versions[-1]["changes"]
-    words = f"+{changes['words_added']}/-{changes['words_removed']} words"
-    original = replay.url(copy["copy_of"])
-    for part in (plain, html):
-        edited_block = part[part.index("Edited articles") :]
-        assert edited_url in edited_block
-        assert words in edited_block
-        assert f"copy of {original}" in part
-    assert "Edited articles (1)" in plain and "Copies and republications (1)" in plain
-    assert "1 copy" in message["Subject"] and "1 edit" in message["Subject"]
+    assert parse(files[0].read_bytes())["To"] is None
+    assert [s.state for s in states] == ["sent", "sent"]
+    assert all(s.last_reply == "written" for s in states)
 
 
-# -- SMTP ----------------------------------------------------------------------------------------
+def test_a_configuration_names_no_recipient_for_smtp():
+    """smtp_url set with no recipient: a ConfigError naming [email] to, before anything is built."""
+    from monitor.publish import smtp
+
+    with pytest.raises(ConfigError, match=r"\[email\] to"):
+        smtp.check(configmod.EmailSettings(smtp_url="smtp://127.0.0.1:2525"), recipients=0)
 
 
-def test_smtp_delivers_the_multipart_digest_and_writes_no_eml(
+def test_a_json_list_in_the_environment_is_a_list_of_addresses():
+    """MONITOR_EMAIL_TO='["desk@example.org"]' is one address, not the text of the list; a
+    display name or a list in one string is refused with the variable named."""
+    config = configmod.from_mapping({}, env={"MONITOR_EMAIL_TO": '["desk@example.org"]'})
+    assert config.email.to == ["desk@example.org"]
+    with pytest.raises(ConfigError, match="MONITOR_EMAIL_TO"):
+        configmod.from_mapping({}, env={"MONITOR_EMAIL_TO": '["Desk <desk@example.org>"]'})
+
+
+# -- delivery outcomes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("smtp_server", [("451 4.3.0 Try again later", "250 OK")], indirect=True)
+def test_a_refusal_for_now_is_retried_after_the_backoff_and_delivered_once(
     demo_config, replay, manifest, smtp_server
 ):
-    """With smtp_url set, send_due hands one message for desk@example.org to a real SMTP
-    server on 127.0.0.1, and the outbox stays empty."""
+    """451: recorded pending with the reply and a retry time; a round before it sends nothing,
+    a round after it delivers the same message once and records it sent after two attempts."""
     controller, handler = smtp_server
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        _with_email(app, smtp_url=f"smtp://127.0.0.1:{controller.port}", to=["desk@example.org"])
-        now = _round(app, replay, manifest, 0)
-        sent = digest.send_due(app, now=now)
-        assert _digest_rows(app) == 1
-    assert [d.delivered_to for d in sent] == [f"smtp://127.0.0.1:{controller.port}"]
-    assert len(handler.envelopes) == 1
-    envelope = handler.envelopes[0]
-    assert envelope.rcpt_tos == ["desk@example.org"]
-    assert envelope.mail_from == demo_config.email.from_
-    message = _parse(envelope.content)
-    assert message["To"] == "desk@example.org"
-    plain, html = _parts(message)
-    for url in _new_urls(replay, manifest, "round-1"):
-        assert url in plain and url in html
-    outbox = Path(demo_config.email.outbox_dir)
-    assert not outbox.exists() or not list(outbox.glob("*.eml"))
+        with_email(app, smtp_url=f"smtp://127.0.0.1:{controller.port}", retry_backoff=600.0)
+        now = play(app, replay, manifest, 0)
+        (first,) = digest.run(app, now=now).delivered
+        (row,) = rows(app)
+        assert (first.result, row.state, row.attempts) == ("retry", "pending", 1)
+        assert row.last_reply == "451 4.3.0 Try again later"
+        assert row.next_attempt_at == now + timedelta(minutes=10)
+        assert digest.run(app, now=now + timedelta(minutes=5)).delivered == []
+        (second,) = digest.run(app, now=now + timedelta(minutes=10)).delivered
+        (row,) = rows(app)
+    assert (second.result, row.state, row.attempts) == ("sent", "sent", 2)
+    assert len(handler.accepted) == 1 and handler.tried == 2
+    assert parse(handler.accepted[0].content)["Message-ID"] == row.message_id
 
 
-def test_failed_delivery_records_nothing_and_the_next_send_has_the_events(
+@pytest.mark.parametrize("smtp_server", [("550 5.1.1 No such user here",)], indirect=True)
+def test_a_refusal_for_good_is_failed_with_the_reply_and_never_retried(
     demo_config, replay, manifest, smtp_server
 ):
-    """An SMTP URL on a closed port raises DeliveryError (a MonitorError) and records no
-    digest; the next send_due to a working server delivers the same events."""
+    """550: the digest is failed with the server's reply after one attempt; later rounds do
+    not try it again, and its events are not shown again either."""
     controller, handler = smtp_server
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        now = _round(app, replay, manifest, 0)
-        _with_email(app, smtp_url=f"smtp://127.0.0.1:{_free_port()}", to=["desk@example.org"])
-        with pytest.raises(digest.DeliveryError) as caught:
-            digest.send_due(app, now=now)
-        assert isinstance(caught.value, MonitorError)
-        assert "127.0.0.1" in str(caught.value)
-        assert _digest_rows(app) == 0
-        _with_email(app, smtp_url=f"smtp://127.0.0.1:{controller.port}")
-        sent = digest.send_due(app, now=now)
-        assert _digest_rows(app) == 1
-    assert len(sent) == 1 and sent[0].events == 3
-    assert len(handler.envelopes) == 1
-    plain, _ = _parts(_parse(handler.envelopes[0].content))
-    assert _new_urls(replay, manifest, "round-1") <= set(_text_links(plain))
+        with_email(app, smtp_url=f"smtp://127.0.0.1:{controller.port}")
+        now = play(app, replay, manifest, 0)
+        (first,) = digest.run(app, now=now).delivered
+        later = digest.run(app, now=now + timedelta(days=1))
+        (row,) = rows(app)
+    assert first.result == "failed" and later.delivered == [] and later.built == []
+    assert (row.state, row.attempts, row.last_reply) == ("failed", 1, "550 5.1.1 No such user here")
+    assert handler.tried == 1
 
 
-def test_smtp_without_recipients_is_a_config_error(demo_config, replay, manifest):
-    """smtp_url set with an empty ``to`` list raises ConfigError and records no digest."""
+def test_a_refused_connection_is_retried_and_given_up_after_give_up_after(
+    demo_config, replay, manifest
+):
+    """Nothing listening: pending with the error and a doubling wait; past give_up_after, failed."""
     with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
-        now = _round(app, replay, manifest, 0)
-        _with_email(app, smtp_url="smtp://127.0.0.1:2525", to=[])
-        with pytest.raises(ConfigError, match=r"\[email\] to"):
-            digest.send_due(app, now=now)
-        assert _digest_rows(app) == 0
+        with_email(
+            app,
+            smtp_url=f"smtp://127.0.0.1:{free_port()}",
+            retry_backoff=60.0,
+            give_up_after=3600.0,
+        )
+        now = play(app, replay, manifest, 0)
+        digest.run(app, now=now)
+        digest.run(app, now=now + timedelta(minutes=1))
+        (row,) = rows(app)
+        assert (row.state, row.attempts) == ("pending", 2)
+        assert row.next_attempt_at == now + timedelta(minutes=3)
+        assert "ConnectionRefusedError" in (row.last_reply or "")
+        digest.run(app, now=now + timedelta(hours=2))
+        (row,) = rows(app)
+    assert (row.state, row.attempts) == ("failed", 3)
 
 
-def test_a_source_failing_for_over_a_day_is_named_in_the_digest(demo_config, replay, manifest):
-    """A source that has failed since round 1 is not in round 1's digest, but round 2's digest
-    (27 hours later) names it with its error, in both the text and the HTML part."""
-    from monitor import config as configmod
+# -- nothing from the web as markup --------------------------------------------------------------
 
-    broken = configmod.Source(
-        url=replay.url("/no-such-outlet/feed.xml"), name="Broken Outlet", interval=1800.0
+HOSTILE = digestview.EventRow(
+    event="first_report",
+    at=datetime(2023, 3, 23, 15, 10, tzinfo=UTC),
+    day_only=False,
+    article_id=7,
+    outlet='Evil <img src=x onerror="alert(1)">',
+    title="<script>alert('title')</script> Deal <a href='javascript:alert(2)'>reached</a>",
+    url="javascript:alert(3)",
+    relation="original",
+    text='<p onclick="alert(4)">Opening</p><script>alert(5)</script> <a href="javascript:x">l</a>',
+)
+
+
+def test_a_script_a_handler_or_a_javascript_link_never_reaches_the_html():
+    """An article whose outlet, title, text and URL carry a script tag, event-handler
+    attributes and javascript: links: the HTML part has no script element, no on* attribute
+    and no javascript: href, and shows the text as text."""
+    now = datetime(2023, 3, 23, 18, tzinfo=UTC)
+    view = digestview.build(title="Story", slug="s", rows=[HOSTILE], now=now, zone=ZoneInfo("UTC"))
+    envelope = mail.Envelope(
+        "desk@example.org",
+        "nm@example.org",
+        "example.org",
+        now,
+        ZoneInfo("UTC"),
+        base_url="https://news.example.org",
     )
-    config = demo_config.replace(sources=(*demo_config.sources, broken))
-    first, second = manifest["round"][0], manifest["round"][1]
-    with open_app(config, now=at(first["now"])) as app:
-        replay.set_round(first["name"])
-        poll(app, now=at(first["now"]))
-        (sent1,) = digest.send_due(app, now=at(first["now"]))
-        replay.set_round(second["name"])
-        poll(app, now=at(second["now"]), everything=True)
-        (sent2,) = digest.send_due(app, now=at(second["now"]))
-    text1, html1 = _parts(_parse(Path(sent1.delivered_to).read_bytes()))
-    text2, html2 = _parts(_parse(Path(sent2.delivered_to).read_bytes()))
-    assert "Broken Outlet" not in text1 and "Broken Outlet" not in html1
-    assert "Sources failing for over a day (1)" in text2
-    assert "Broken Outlet: failing since " + at(first["now"]).isoformat() in text2
-    assert "HTTP 404" in text2
-    assert "Broken Outlet" in html2 and "Sources failing for over a day" in html2
+    html = mail.html_part(view, envelope, now)
+    soup = BeautifulSoup(html, "lxml")
+    assert not soup.find_all("script") and not soup.find_all("img")
+    assert not [a for tag in soup.find_all(True) for a in tag.attrs if a.startswith("on")]
+    assert "javascript:" not in " ".join(str(a.get("href")) for a in soup.find_all("a"))
+    assert "<script>alert('title')</script> Deal" in soup.get_text()
+    assert "javascript:alert(3)" in soup.get_text()  # shown, not linked
+    text = mail.text_part(view, envelope, now)
+    assert "javascript:alert(3)" in text  # the plain part shows text as it is
+
+
+# -- the HTML part in a browser ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_html_part_in_chromium(demo_config, replay, manifest, tmp_path, capsys):
+    """Round 2's HTML part opens in headless Chromium with no console error or exception and
+    no script; it shows the diff's deleted and inserted words; screenshotted as an artifact."""
+    from tests import chromium
+    from tests.test_export import ARTIFACTS
+
+    binary = chromium.executable()
+    if binary is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium, as root)")
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        app.config = app.config.replace(web=configmod.WebSettings("https://news.example.org"))
+        digest.run(app, now=play(app, replay, manifest, 0))
+        (sent,) = digest.run(app, now=play(app, replay, manifest, 1)).delivered
+    _, html = parts(parse(Path(sent.delivered_to).read_bytes()))
+    page = tmp_path / "digest.html"
+    page.write_text(html, encoding="utf-8")
+    with chromium.Browser(binary) as browser:
+        browser.open(page.as_uri(), width=700, height=900)
+        assert browser.complaints() == []
+        assert browser.evaluate("document.scripts.length") == 0
+        assert browser.evaluate("document.querySelectorAll('del, ins').length") >= 2
+        assert browser.evaluate("document.body.scrollWidth <= 700")
+        shot = browser.screenshot(ARTIFACTS / "digest-html.png")
+    with capsys.disabled():
+        print(f"\nscreenshot: {shot}")

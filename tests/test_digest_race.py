@@ -1,25 +1,29 @@
-"""Digests with several senders: a story's digest is claimed (a lease) by one sender at a time,
-events are covered by marking them with the digest that showed them (not by an id watermark),
-so three `monitor digest send` at once send one digest, an event committed late with a lower id
-is in the next digest, and a killed sender's claim ends with its lease."""
+"""Digests with several processes and crashes: three senders at once deliver one message, a
+sender killed between the server's acceptance and the record is replaced by one that resends
+the same message (same Message-ID) and records it sent, the daemon's own rounds deliver a
+digest refused for now, a cron schedule holds across a replay, and migration 0013 keeps what
+earlier digests showed."""
 
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from alembic import command
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select
 
 from monitor import config as configmod
 from monitor.app import App, open_app
@@ -27,58 +31,42 @@ from monitor.poll.round import poll
 from monitor.publish import digest
 from storage import digests
 from storage.db import alembic_config
-from storage.models import Digest, Story, StoryEvent
+from storage.models import DigestEvent
 from tests.conftest import at, with_db, write_demo_config
 from tests.postgres import free_port
+from tests.test_digest import Answering
 
-# -- helpers -------------------------------------------------------------------------------------
 
-
-class _HeldStore:
-    """An aiosmtpd handler that keeps every envelope and answers DATA only once ``gate`` is
-    set (at most 25 s, under the sender's 30 s timeout): a delivery in progress stays in
-    progress while the other senders try the same story."""
+class _Held:
+    """An aiosmtpd handler that answers DATA only once ``gate`` is set (at most 25 s, under
+    the sender's 30 s timeout): a delivery in progress stays in progress meanwhile."""
 
     def __init__(self) -> None:
-        self.envelopes: list = []
+        self.accepted: list = []
         self.gate = threading.Event()
 
     async def handle_DATA(self, server, session, envelope) -> str:
         await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 25)
-        self.envelopes.append(envelope)
+        self.accepted.append(envelope)
         return "250 Message accepted for delivery"
 
 
-@pytest.fixture
-def held_smtp() -> Iterator[tuple[Controller, _HeldStore]]:
-    """A real SMTP server on 127.0.0.1 that holds each message until told to accept it."""
-    handler = _HeldStore()
+def _serve(handler: object) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    try:
-        yield controller, handler
-    finally:
-        handler.gate.set()
-        controller.stop()
+    return controller
 
 
-def _first_round(app: App, replay, manifest: dict) -> datetime:
-    spec = manifest["round"][0]
-    replay.set_round(spec["name"])
-    now = at(spec["now"])
-    poll(app, now=now)
-    return now
-
-
-def _config_file(tmp_path: Path, replay, manifest: dict, extra: list[str] = ()) -> Path:
-    return write_demo_config(
+def _config(tmp_path: Path, replay, manifest: dict, *email_lines: str, db_url: str) -> Path:
+    path = write_demo_config(
         tmp_path / "monitor.toml",
         base=replay.base,
         manifest=manifest,
         db=tmp_path / "unused.sqlite",  # the database comes from MONITOR_STORAGE_URL
         outbox=tmp_path / "outbox",
-        extra=list(extra),
+        extra=list(email_lines),
     )
+    return path
 
 
 def _env(db_url: str, **more: str) -> dict[str, str]:
@@ -86,21 +74,23 @@ def _env(db_url: str, **more: str) -> dict[str, str]:
     return clean | {"MONITOR_STORAGE_URL": db_url} | more
 
 
-def _send_command(path: Path, now: datetime) -> list[str]:
-    config = ["--config", str(path)]
-    return [sys.executable, "-m", "monitor", *config, "digest", "send", "--now", now.isoformat()]
+def _monitor(path: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "monitor", "--config", str(path), *args]
 
 
-def _marks(app: App) -> dict[int, int | None]:
-    """Each event's digest, by event id."""
-    with app.db.read() as session:
-        rows = session.execute(select(StoryEvent.id, StoryEvent.digest_id))
-        return {event_id: digest_id for event_id, digest_id in rows}
+def _first_round(path: Path, db_url: str, replay, manifest: dict) -> datetime:
+    config = configmod.load(str(path), env={"MONITOR_STORAGE_URL": db_url})
+    spec = manifest["round"][0]
+    replay.set_round(spec["name"])
+    with open_app(config, now=at(spec["now"])) as app:
+        poll(app, now=at(spec["now"]))
+    return at(spec["now"])
 
 
-def _digest_ids(app: App) -> list[int]:
-    with app.db.read() as session:
-        return list(session.scalars(select(Digest.id).order_by(Digest.id)))
+def _status(path: Path, db_url: str) -> list[digests.Status]:
+    config = configmod.load(str(path), env={"MONITOR_STORAGE_URL": db_url})
+    with open_app(config, now=at("2023-03-23T18:00:00+00:00")) as app:
+        return digest.status(app)
 
 
 def _wait(condition: Callable[[], bool], seconds: float) -> bool:
@@ -114,181 +104,189 @@ def _events(stderr: str) -> list[str]:
     return [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
 
 
-# -- several senders -----------------------------------------------------------------------------
+SMTP = 'to = ["desk@example.org"]'
 
 
 @pytest.mark.slow
-def test_three_senders_at_once_send_one_digest_per_story(
-    db_url, replay, manifest, tmp_path, held_smtp
-):
-    """Three `monitor digest send` processes at once on one archive: the first to claim the
-    story delivers (its SMTP delivery held open meanwhile), the other two skip it and say so;
-    one message reaches the SMTP server, one digest is recorded and every event is marked
-    with it."""
-    controller, handler = held_smtp
-    smtp = [f'smtp_url = "smtp://127.0.0.1:{controller.port}"', 'to = ["desk@example.org"]']
-    path = _config_file(tmp_path, replay, manifest, smtp)
-    config = configmod.load(str(path), env={"MONITOR_STORAGE_URL": db_url})
-    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
-        now = _first_round(app, replay, manifest)
-    senders = [
-        subprocess.Popen(
-            _send_command(path, now),
-            env=_env(db_url),
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
+def test_three_senders_started_at_once_deliver_one_message(db_url, replay, manifest, tmp_path):
+    """Three `monitor digest send` processes at once: one builds the digest and claims it (its
+    delivery held open meanwhile), the others find it built and claimed; the server gets one
+    message and the digest is recorded sent once."""
+    handler = _Held()
+    controller = _serve(handler)
     try:
-        # Two of them finish while the third's delivery is held: they found the story claimed.
-        # Generous: on a loaded machine three cold starts can take a minute, and releasing the
-        # delivery early would let the others find the story sent, not claimed.
-        held = _wait(lambda: sum(p.poll() is not None for p in senders) >= 2, 180)
-        assert held, "two senders did not finish while the third's delivery was held"
-        handler.gate.set()
-        outputs = [p.communicate(timeout=60) for p in senders]
+        smtp = f'smtp_url = "smtp://127.0.0.1:{controller.port}"'
+        path = _config(tmp_path, replay, manifest, SMTP, smtp, db_url=db_url)
+        now = _first_round(path, db_url, replay, manifest)
+        send = _monitor(path, "digest", "send", "--now", now.isoformat())
+        senders = [
+            subprocess.Popen(
+                send,
+                env=_env(db_url),
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        try:
+            held = _wait(lambda: sum(p.poll() is not None for p in senders) >= 2, 180)
+            assert held, "two senders did not finish while the third's delivery was held"
+            handler.gate.set()
+            outputs = [p.communicate(timeout=60) for p in senders]
+        finally:
+            for p in senders:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
     finally:
-        for p in senders:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        handler.gate.set()
+        controller.stop()
     for p, (_, err) in zip(senders, outputs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert "Traceback" not in err
     logged = [_events(err) for _, err in outputs]
-    assert sorted(events.count("digest") for events in logged) == [0, 0, 1]
-    assert sorted(events.count("digest_skipped") for events in logged) == [0, 1, 1]
-    assert len(handler.envelopes) == 1
-    with open_app(config, now=now) as app:
-        (only,) = _digest_ids(app)
-        assert set(_marks(app).values()) == {only}
-        with app.db.read() as session:
-            assert session.scalar(select(Story.digest_claimed_until)) is None
-
-
-# -- coverage by marking -------------------------------------------------------------------------
-
-
-def _clone_event(app: App, event_id: int, *, new_id: int) -> None:
-    """A copy of event ``event_id`` under the explicit id ``new_id``, not in any digest: an
-    event whose transaction committed at another time than its id says."""
-    with app.db.write() as session:
-        row = session.get(StoryEvent, event_id)
-        assert row is not None
-        columns = ("story_id", "article_id", "at", "recorded_at", "event", "article_version")
-        values = {c: getattr(row, c) for c in columns}
-        values |= {"story_version": row.story_version, "detail": row.detail}
-        session.execute(insert(StoryEvent).values(id=new_id, digest_id=None, **values))
-
-
-def test_an_event_committed_late_with_a_lower_id_is_in_the_next_digest(
-    db_url, demo_config, replay, manifest
-):
-    """A digest that showed an event with a high id does not cover a lower id committed after
-    it: the next digest shows exactly that event, and the metrics' pending count sees it."""
-    config = with_db(demo_config, db_url)
-    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
-        now = _first_round(app, replay, manifest)
-        first_event = min(_marks(app))
-        top = max(_marks(app))
-        _clone_event(app, first_event, new_id=top + 100)
-        (first,) = digest.send_due(app, now=now)
-        assert first.events == len(_marks(app))
-        _clone_event(app, first_event, new_id=top + 1)
-        with app.db.read() as session:
-            assert digests.by_state(session)["pending"] == 1
-        (second,) = digest.send_due(app, now=now)
-        assert second.events == 1
-        marks = _marks(app)
-        one, two = _digest_ids(app)
-        assert marks[top + 1] == two
-        assert {d for e, d in marks.items() if e != top + 1} == {one}
-        with app.db.read() as session:
-            assert digests.by_state(session)["pending"] == 0
-            assert session.get(Digest, two).last_event_id == top + 1
-        assert digest.send_due(app, now=now) == []
-
-
-def test_interleaved_transactions_on_postgresql_lose_no_event(
-    postgres_server, demo_config, replay, manifest
-):
-    """On PostgreSQL a transaction that took the lower id commits after a digest showed the
-    higher one (committed first): the next digest shows the late event."""
-    config = with_db(demo_config, postgres_server.new_database())
-    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
-        now = _first_round(app, replay, manifest)
-        (first,) = digest.send_due(app, now=now)
-        template = min(_marks(app))
-        clone = (
-            "INSERT INTO story_events (story_id, article_id, at, recorded_at, event,"
-            " article_version, story_version, detail) SELECT story_id, article_id, at,"
-            " recorded_at, event, article_version, story_version, detail FROM story_events"
-            " WHERE id = :id RETURNING id"
-        )
-        with app.db.engine.connect() as slow, app.db.engine.connect() as fast:
-            late = slow.execute(text(clone), {"id": template}).scalar_one()
-            early = fast.execute(text(clone), {"id": template}).scalar_one()
-            fast.commit()
-            assert late < early
-            (second,) = digest.send_due(app, now=now)
-            slow.commit()
-        (third,) = digest.send_due(app, now=now)
-        assert (first.events > 1, second.events, third.events) == (True, 1, 1)
-        marks = _marks(app)
-        assert marks[early] == _digest_ids(app)[1] and marks[late] == _digest_ids(app)[2]
-
-
-def test_the_migration_marks_what_earlier_digests_covered(db_url, demo_config, replay, manifest):
-    """Migration 0012 on an archive digested by watermark: every event is marked with the first
-    digest whose ``last_event_id`` reached it, and the events after the last digest with none."""
-    config = with_db(demo_config, db_url)
-    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
-        now = _first_round(app, replay, manifest)
-        digest.send_due(app, now=now)
-        spec = manifest["round"][1]
-        replay.set_round(spec["name"])
-        poll(app, now=at(spec["now"]))
-        before = _marks(app)
-        assert set(before.values()) == {_digest_ids(app)[0], None}
-        command.downgrade(alembic_config(app.db.engine), "0011")
-        command.upgrade(alembic_config(app.db.engine), "head")
-        assert _marks(app) == before
-        with app.db.read() as session:
-            assert session.scalar(select(func.count()).select_from(Digest)) == 1
-
-
-# -- a sender that dies --------------------------------------------------------------------------
+    assert sorted(e.count("digest") for e in logged) == [0, 0, 1]
+    assert sum(e.count("digest_built") for e in logged) == 1
+    assert len(handler.accepted) == 1
+    (row,) = _status(path, db_url)
+    assert (row.state, row.attempts) == ("sent", 1)
 
 
 @pytest.mark.slow
-def test_a_killed_senders_claim_expires_and_the_digest_is_sent_then(
+def test_a_sender_killed_after_the_server_accepted_resends_the_same_message_id(
     db_url, replay, manifest, tmp_path
 ):
-    """A sender SIGKILLed after delivering and before recording leaves the story claimed: a
-    second sender skips it until the lease ends, then sends the digest again with every event
-    (at least once: issue 17's outbox will record before sending)."""
-    path = _config_file(tmp_path, replay, manifest)
-    config = configmod.load(str(path), env={"MONITOR_STORAGE_URL": db_url})
-    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
-        now = _first_round(app, replay, manifest)
-    crashed = subprocess.run(
-        _send_command(path, now),
-        env=_env(db_url, NEWS_MONITOR_CRASH_AT="digest.delivered"),
+    """SIGKILLed after the server accepted the digest and before recording it: the digest stays
+    claimed until its lease ends, then the next sender resends the same bytes (the same
+    Message-ID, which a mail system can drop) and records it sent, after two attempts."""
+    handler = Answering()
+    controller = _serve(handler)
+    try:
+        smtp = f'smtp_url = "smtp://127.0.0.1:{controller.port}"'
+        path = _config(tmp_path, replay, manifest, SMTP, smtp, db_url=db_url)
+        now = _first_round(path, db_url, replay, manifest)
+        crashed = subprocess.run(
+            _monitor(path, "digest", "send", "--now", now.isoformat()),
+            env=_env(db_url, NEWS_MONITOR_CRASH_AT="digest.delivered"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+        (row,) = _status(path, db_url)
+        assert (row.state, len(handler.accepted)) == ("sending", 1)
+        for later, sent in ((digests.DIGEST_LEASE / 2, 1), (digests.DIGEST_LEASE, 2)):
+            again = subprocess.run(
+                _monitor(path, "digest", "send", "--now", (now + later).isoformat()),
+                env=_env(db_url),
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert again.returncode == 0, again.stderr[-2000:]
+            assert len(handler.accepted) == sent
+    finally:
+        controller.stop()
+    ids = [
+        email.message_from_bytes(e.content, policy=email.policy.default)["Message-ID"]
+        for e in handler.accepted
+    ]
+    (row,) = _status(path, db_url)
+    assert ids[0] == ids[1] == row.message_id
+    assert (row.state, row.attempts) == ("sent", 2)
+
+
+@pytest.mark.slow
+def test_the_daemons_rounds_deliver_a_digest_refused_for_now(replay, manifest, tmp_path):
+    """`monitor run` with the server answering 451 then 250: the daemon records the refusal,
+    and one of its later rounds (no command run in between) delivers the digest once."""
+    db_url = f"sqlite:///{tmp_path / 'monitor.sqlite'}"
+    handler = Answering("451 4.7.1 Greylisted, try again", "250 OK")
+    controller = _serve(handler)
+    lines = [
+        SMTP,
+        f'smtp_url = "smtp://127.0.0.1:{controller.port}"',
+        'retry_backoff = "1s"',
+        "[poll]",
+        'tick = "1s"',
+        "[ops]",
+        'listen = ""',
+    ]
+    path = _config(tmp_path, replay, manifest, *lines, db_url=db_url)
+    _first_round(path, db_url, replay, manifest)
+    daemon = subprocess.Popen(
+        _monitor(path, "run"),
+        env=_env(db_url),
         cwd=tmp_path,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
     )
-    assert crashed.returncode == -9, crashed.stderr[-2000:]
-    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
-    with open_app(config, now=now) as app:
-        assert _digest_ids(app) == []
-        assert digest.send_due(app, now=now + digests.DIGEST_LEASE / 2) == []
-        (sent,) = digest.send_due(app, now=now + digests.DIGEST_LEASE)
-        assert sent.events == len(_marks(app))
-        assert set(_marks(app).values()) == set(_digest_ids(app))
-        with app.db.read() as session:
-            assert session.scalar(select(Story.digest_claimed_until)) is None
+    try:
+        assert _wait(lambda: len(handler.accepted) == 1, 120), "the daemon never retried"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=60)
+        controller.stop()
+    assert "digest_retry" in _events(err) and "digest" in _events(err)
+    assert handler.tried == 2 and len(handler.accepted) == 1
+    (row,) = _status(path, db_url)
+    assert (row.state, row.attempts, row.last_reply) == ("sent", 2, "250 OK")
+
+
+@pytest.mark.slow
+def test_a_cron_schedule_holds_across_a_replay_with_now(replay, manifest, tmp_path):
+    """Schedule `0 7 * * *` in America/Toronto through `monitor poll --now` for each round:
+    round 1 (14:00 there) sends nothing; round 2 (next day, 17:00) sends the 07:00 digest with
+    rounds 1 and 2; round 3 (two days on) sends one digest, that morning's, not one per day."""
+    db_url = f"sqlite:///{tmp_path / 'monitor.sqlite'}"
+    lines = [SMTP, 'schedule = "0 7 * * *"', 'timezone = "America/Toronto"']
+    path = _config(tmp_path, replay, manifest, *lines, db_url=db_url)
+    periods = []
+    for spec in manifest["round"]:
+        replay.set_round(spec["name"])
+        proc = subprocess.run(
+            _monitor(path, "poll", "--now", spec["now"]),
+            env=_env(db_url),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        periods.append(sorted(r.period.isoformat() for r in _status(path, db_url)))
+    assert periods == [
+        [],
+        ["2023-03-24T11:00:00+00:00"],
+        ["2023-03-24T11:00:00+00:00", "2023-03-26T11:00:00+00:00"],
+    ]
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2
+
+
+# -- migration 0013 ------------------------------------------------------------------------------
+
+
+def test_migration_0013_keeps_what_each_digest_showed(db_url, demo_config, replay, manifest):
+    """Down to 0012 and up again: the sent digests come back sent, each showing the same
+    events, and the next run builds nothing new for them."""
+    config = with_db(demo_config, db_url)
+    with open_app(config, now=at(manifest["round"][0]["now"])) as app:
+        replay.set_round("round-1")
+        now = at(manifest["round"][0]["now"])
+        poll(app, now=now)
+        digest.run(app, now=now)
+        shown = _shown(app)
+        command.downgrade(alembic_config(app.db.engine), "0012")
+        command.upgrade(alembic_config(app.db.engine), "head")
+        assert _shown(app) == shown and shown
+        assert [r.state for r in digest.status(app)] == ["sent"]
+        assert digest.run(app, now=now).built == []
+
+
+def _shown(app: App) -> set[int]:
+    with app.db.read() as session:
+        return set(session.scalars(select(DigestEvent.event_id)))

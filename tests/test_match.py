@@ -473,6 +473,48 @@ def test_a_member_close_to_an_earlier_anchor_anchors_too():
     assert anchors(third_day=0) == (True, False)
 
 
+def test_a_dated_storys_anchors_are_those_each_member_finds_against_every_member():
+    """The anchors of a dated story, found oldest first from each anchor's cosines with every
+    member (one pass over the postings per anchor), are exactly those ``_is_anchor`` finds
+    looking at every member from each member's side: a cosine is the same from either side."""
+    events = list(basil().values())[:40]
+
+    def story() -> StoryIndex:
+        index = StoryIndex(SETTINGS)
+        _background(index)
+        n = 0
+        for e, event in enumerate(events):
+            for outlet, row in sorted(event.items()):
+                n += 1
+                relation = "seed" if e % 13 == 0 and outlet == "nyt" else "original"
+                when = _when((e * 7 + n) % 19)
+                index.add(Known(n, row["url"], relation, when, None, [row["text"]], row["title"]))
+        return index
+
+    def compare(fast: StoryIndex, slow: StoryIndex) -> dict[int, bool]:
+        fast._story._find_anchors(fast._terms.member_vectors())
+        vectors = slow._terms.member_vectors()
+        members = sorted(slow._groups, key=lambda k: (k.published_at, k.article_id))
+        looked_at = {m.article_id: slow._story._is_anchor(m.article_id, vectors) for m in members}
+        found = {m.article_id: fast._story._is_anchor(m.article_id, vectors) for m in members}
+        assert found == looked_at
+        return found
+
+    fast, slow = story(), story()
+    found = compare(fast, slow)  # every member to look at: from the anchors' side
+    accepted = [m.article_id for m in slow._groups if m.relation == "original"]
+    assert 0 < sum(found[a] for a in accepted) < len(accepted)
+    # One member accepted last, the latest seed reworded (each line's words reversed): the one
+    # member to look at, from its own side, and an anchor.
+    seed = max((k for k in slow._groups if k.relation == "seed"), key=lambda k: k.published_at)
+    last = max(k.published_at for k in slow._groups)
+    reworded = "\n".join(" ".join(reversed(line.split())) for line in seed.texts[-1].split("\n"))
+    for index in (fast, slow):
+        index.add(Known(999, "https://example.org/late", "original", last, None, [reworded],
+                        seed.title))  # fmt: skip
+    assert compare(fast, slow)[999]
+
+
 def test_across_languages_an_article_must_name_a_story_keyword():
     """With story keywords, a French article is compared with the English members only when it
     names one of them: the same French text scores across languages with a keyword, and

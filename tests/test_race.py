@@ -28,7 +28,11 @@ from storage.db import open_database
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from tests.newsroom import ROUNDS, Newsroom, NewsroomServer, round_time, serve_newsroom
 
-SOURCES = 18  # the issue asks 300: 18 keeps the two races and the reference under a minute
+SOURCES = 300
+# Outlets publishing their own articles, edits and copies; the other 282 feeds list only wire
+# stories, every one of them under URLs a hundred feeds share: the races the issue asks for,
+# at a page count (and so an extraction time) that keeps the three runs near a minute each.
+REPORTING = 18
 KILLED_ROUND = 1
 
 # (relation, the path of the article it copies) by article path
@@ -37,7 +41,7 @@ Decisions = dict[str, tuple[str, str | None]]
 
 @pytest.fixture(scope="module")
 def newsroom() -> Iterator[NewsroomServer]:
-    with serve_newsroom(Newsroom(SOURCES)) as server:
+    with serve_newsroom(Newsroom(SOURCES, reporting=REPORTING)) as server:
         yield server
 
 
@@ -67,9 +71,8 @@ def _worker(name: str, config_path: str, log: str, rounds: Queue, done: Queue) -
     while (r := rounds.get()) is not None:
         now = round_time(r)
         app = app or open_app(config, now=now)
-        report = poll(app, now=now)
-        if report.changed:
-            digest.send_due(app, now=now)
+        poll(app, now=now)
+        digest.run(app, now=now)
         done.put((name, r))
     if app is not None:
         app.close()
@@ -130,11 +133,11 @@ def _race(server: NewsroomServer, config: Path, workers: int, logs: Path) -> lis
     try:
         for r in range(ROUNDS):
             server.set_round(r)
-            pages = server.pages
+            fetched = len(server.fetches)
             pool.give(r, alive)
             if r == KILLED_ROUND:
                 deadline = time.monotonic() + 60
-                while server.pages - pages < SOURCES // 2 and time.monotonic() < deadline:
+                while len(server.fetches) - fetched < SOURCES // 3 and time.monotonic() < deadline:
                     time.sleep(0.005)
                 pool.kill(alive.pop(0))
                 alive.append(pool.start("restarted"))

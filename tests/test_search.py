@@ -4,9 +4,9 @@ backend; what the engines do differently (French words on SQLite) is stated in i
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -314,8 +314,11 @@ def test_the_index_follows_inserts_edits_rollbacks_and_deletes(db_url: str) -> N
         db.close()
 
 
-def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) -> None:
-    """An archive stored before the index (at 0012) is searchable after the upgrade."""
+def test_the_migration_indexes_an_existing_archive(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An archive stored before the index (at 0012) is searchable after the upgrade, which
+    logs its progress."""
     db = open_database(db_url, migrate=False)
     try:
         command.upgrade(alembic_config(db.engine), "0012")
@@ -337,7 +340,9 @@ def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) 
                     ),
                     {"n": n + 1, "at": T0, "body": f"Ferry number {n} sailed.", "mh": b""},
                 )
-        command.upgrade(alembic_config(db.engine), "head")
+        with caplog.at_level(logging.INFO, logger="storage.migrations.0014"):
+            command.upgrade(alembic_config(db.engine), "head")
+        assert "search index: 3 of 3 versions indexed" in caplog.messages
         with db.read() as session:
             indexed = session.scalar(select(func.count()).select_from(text("version_search")))
         assert indexed == 3

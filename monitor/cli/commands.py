@@ -29,9 +29,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
     with open_app(config, now=now) as app:
         report = poll(app, now=now, everything=args.all)
-        sent = digest.send_due(app, now=now) if report.changed else []
+        # Every round, changed or not: a cron schedule may fire, a refused digest be retried.
+        digests = digest.run(app, now=now)
         kept_facts.refresh(app, now=now)
-    print(present.poll_report(report, len(sent)))
+    print(present.poll_report(report, digests.sent))
+    refused = [d for d in digests.delivered if d.result != "sent"]
+    if refused:
+        # Recorded (retried later, or failed for good); the exit code tells a cron job now.
+        print(f"monitor: error: {refused[0].reply}", file=sys.stderr)
+        return 1
     if report.sources_failed:
         # A cron job or a script sees a failing round by its exit code; the round still stored
         # what the other sources gave and sent the digests, which name the failing sources.
@@ -156,6 +162,43 @@ def cmd_digest_send(args: argparse.Namespace) -> int:
     from monitor.publish import digest
 
     with open_app(config, now=now) as app:
-        sent = digest.send_due(app, now=now)
-    present.emit(present.digests_sent(sent))
+        done = digest.run(app, now=now)
+    present.emit(present.digests_sent(done.delivered))
+    # A digest refused (for now or for good) is recorded, and the command says so by its code.
+    return 1 if any(d.result != "sent" for d in done.delivered) else 0
+
+
+def cmd_digest_preview(args: argparse.Namespace) -> int:
+    now = now_option(args.now)
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.publish import digest
+
+    with open_app(config, now=now) as app:
+        text = digest.preview(app, args.slug, recipient=args.recipient, now=now, fmt=args.format)
+    print(text, end="" if text.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_digest_status(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.publish import digest
+
+    with open_app(config, now=now_option(None)) as app:
+        rows = digest.status(app)
+    present.emit(present.digest_status(rows, as_json=args.json))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    host = config.web.host if args.host is None else args.host
+    port = config.web.port if args.port is None else args.port
+    from monitor.web.server import serve
+
+    def ready(url: str) -> None:
+        print(f"monitor serve: {url} (Ctrl-C stops)", flush=True)
+
+    serve(config, host, port, ready=ready)
     return 0

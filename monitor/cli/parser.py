@@ -10,12 +10,15 @@ from monitor import __version__
 from monitor.cli.commands import (
     cmd_config_example,
     cmd_demo,
+    cmd_digest_preview,
     cmd_digest_send,
+    cmd_digest_status,
     cmd_explain,
     cmd_extract,
     cmd_poll,
     cmd_run,
     cmd_search,
+    cmd_serve,
 )
 from monitor.cli.db import cmd_db_copy, cmd_db_upgrade
 from monitor.cli.labels import cmd_story_label, cmd_story_labels
@@ -272,7 +275,7 @@ def _add_story_deciding(story: Commands) -> None:
 
 
 def _add_archive(sub: Commands) -> None:
-    """search and explain: reading the archive."""
+    """search, serve and explain: reading the archive."""
     p = sub.add_parser(
         "search",
         help="ranked full-text search of titles and texts (syntax: docs/search.md)",
@@ -303,6 +306,17 @@ def _add_archive(sub: Commands) -> None:
     p.add_argument("--json", action="store_true", help="the same as --format json")
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser(
+        "serve",
+        help="serve the JSON API and the web pages (stories, timelines, diffs, facts, search, "
+        "sources) on 127.0.0.1:8080 ([web] settings), read-only",
+    )
+    p.add_argument("--host", help="the address to listen on (default [web] host, 127.0.0.1)")
+    p.add_argument(
+        "--port", type=_port, help="the port to listen on (default [web] port, 8080; 0: any free)"
+    )
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("explain", help="why an article is in a story, a copy, or off-topic")
     p.add_argument("url")
     p.set_defaults(func=cmd_explain)
@@ -311,9 +325,20 @@ def _add_archive(sub: Commands) -> None:
 def _add_digest(sub: Commands) -> None:
     p = sub.add_parser("digest", help="digest emails")
     digest = p.add_subparsers(dest="digest_command", required=True, metavar="SUBCOMMAND")
-    q = digest.add_parser("send", help="send every digest that is due now")
+    q = digest.add_parser(
+        "send", help="build the digests due now and send every digest due (retries too)"
+    )
     q.add_argument("--now", help="the clock (ISO 8601 with offset)")
     q.set_defaults(func=cmd_digest_send)
+    q = digest.add_parser("preview", help="print a recipient's next digest of SLUG, not sent")
+    q.add_argument("slug")
+    q.add_argument("--recipient", help="whose digest (default: the first recipient)")
+    q.add_argument("--format", choices=("text", "html"), default="text", help="which part")
+    q.add_argument("--now", help="the clock (ISO 8601 with offset)")
+    q.set_defaults(func=cmd_digest_preview)
+    q = digest.add_parser("status", help="every digest with its state, attempts and last reply")
+    q.add_argument("--json", action="store_true", help="one JSON object per line")
+    q.set_defaults(func=cmd_digest_status)
 
 
 def _add_sources(sub: Commands) -> None:
@@ -373,3 +398,10 @@ def _positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
     return number
+
+
+def _port(value: str) -> int:
+    """A TCP port, 0 (any free one) to 65535 (argparse names the option)."""
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value!r}")
+    return int(value)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from monitor.stories.labels import Labelled
     from monitor.stories.redecide import Change
     from storage.articles import Stored
+    from storage.digests import Status as DigestStatus
     from storage.labels import Labelled as LabelRow
     from storage.members import Explanation, StoryScore
     from storage.stories import StorySummary
@@ -55,10 +56,39 @@ def failed_sources(report: RoundReport) -> str:
     )
 
 
-def digests_sent(sent: Sequence[Delivered]) -> list[str]:
-    if not sent:
-        return ["no digest due: nothing new since the last one"]
-    return [f"{d.story}: {d.events} events -> {d.delivered_to}" for d in sent]
+def digests_sent(delivered: Sequence[Delivered]) -> list[str]:
+    if not delivered:
+        return ["no digest due: nothing new, or not yet time by the schedules"]
+    return [
+        f"{d.story} to {d.recipient or 'the outbox'}: {d.result} ({d.reply}) -> {d.delivered_to}"
+        for d in delivered
+    ]
+
+
+def digest_status(rows: Sequence[DigestStatus], *, as_json: bool) -> list[str]:
+    """One line per digest, newest first: tab-separated text, or one JSON object each."""
+    if as_json:
+        # Every field of storage.digests.Status, times as ISO 8601.
+        return [
+            json_line({k: _iso(v) if hasattr(v, "isoformat") else v for k, v in vars(r).items()})
+            for r in rows
+        ]
+    if not rows:
+        return ["no digest yet"]
+    return [
+        "\t".join(
+            [
+                str(r.id),
+                _iso(r.period) or "",
+                r.story,
+                r.recipient or "(outbox)",
+                r.state,
+                f"{r.attempts} attempt{'' if r.attempts == 1 else 's'}",
+                r.last_reply or "",
+            ]
+        )
+        for r in rows
+    ]
 
 
 def extracted(source: str, e: Extracted) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from monitor.config.sections import (
     PollSettings,
     Setting,
     StorageSettings,
+    WebSettings,
 )
-from monitor.config.tables import STORY_KEYS, TABLE_KEYS, Source, Story, TableKey
+from monitor.config.tables import STORY_KEYS, TABLE_KEYS, Recipient, Source, Story, TableKey
 from monitor.config.values import one_of, parse_duration
 from monitor.errors import ConfigError
 
@@ -47,11 +48,13 @@ __all__ = [
     "MatchSettings",
     "OpsSettings",
     "PollSettings",
+    "Recipient",
     "Setting",
     "Source",
     "StorageSettings",
     "Story",
     "TableKey",
+    "WebSettings",
     "check_environment",
     "from_mapping",
     "load",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.config.reading import read_section
 from monitor.config.sections import (
     SECTIONS,
     SETTINGS,
@@ -23,9 +24,17 @@ from monitor.config.sections import (
     OpsSettings,
     PollSettings,
     StorageSettings,
-    read_section,
+    WebSettings,
 )
-from monitor.config.tables import TABLES, Source, Story, read_sources, read_stories
+from monitor.config.tables import (
+    TABLES,
+    Recipient,
+    Source,
+    Story,
+    read_recipients,
+    read_sources,
+    read_stories,
+)
 from monitor.errors import ConfigError
 
 
@@ -37,16 +46,27 @@ class Config:
     poll: PollSettings = field(default_factory=PollSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
     sources: tuple[Source, ...] = ()
     stories: tuple[Story, ...] = ()
+    # [[recipient]] tables, then one per [email] to address: see ``recipients``.
+    recipient_tables: tuple[Recipient, ...] = ()
     # "section.key": where a setting given in the file or the environment came from, as
     # messages name it ("environment MONITOR_STORAGE_URL", "monitor.toml: [storage] url").
     origins: Mapping[str, str] = field(default_factory=dict)
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def recipients(self) -> tuple[Recipient, ...]:
+        """Every digest recipient: the ``[[recipient]]`` tables, then ``[email] to`` on the
+        ``[email]`` schedule (computed here, so a test that replaces ``email`` sees it)."""
+        e = self.email
+        tables = [r for r in self.recipient_tables if r.address not in e.to]
+        return (*tables, *(Recipient(a, e.schedule, e.timezone, e.quiet, None) for a in e.to))
 
     def where(self, section: str, key: str) -> str:
         """Where ``[section] key`` was set, for a message about its value found wrong later
@@ -100,7 +120,17 @@ def from_mapping(
     sections = {name: read_section(name, data.get(name), env, where, origins) for name in SECTIONS}
     sources = read_sources(data.get("source"), where)
     stories = read_stories(data.get("story"), sources, base, where)
-    return Config(path=where, sources=sources, stories=stories, origins=origins, **sections)
+    email = sections["email"]
+    defaults = {"schedule": email.schedule, "timezone": email.timezone, "quiet": email.quiet}
+    recipients = read_recipients(data.get("recipient"), stories, email.to, defaults, where)
+    return Config(
+        path=where,
+        sources=sources,
+        stories=stories,
+        recipient_tables=recipients[: len(recipients) - len(email.to)],
+        origins=origins,
+        **sections,
+    )
 
 
 def load(path: str | os.PathLike[str] | None, *, env: Mapping[str, str] | None = None) -> Config:

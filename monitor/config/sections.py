@@ -1,6 +1,6 @@
-"""The seven sections of the configuration file, every setting declared once with its type,
-default, help and range; ``SETTINGS`` lists them for the documentation, and ``read_section``
-reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>`` wins).
+"""The sections of the configuration file, every setting declared once with its type, default,
+help and range; ``SETTINGS`` lists them for the documentation (``monitor.config.reading`` reads
+one section from the file and the environment).
 """
 
 # declare() returns a dataclasses.field carrying the Rule; ruff cannot see that it is a field.
@@ -9,12 +9,10 @@ reads one section from the file and the environment (``MONITOR_<SECTION>_<KEY>``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.config.values import Rule, checked, declare, default_of, kind_of, toml_key
-from monitor.errors import ConfigError
+from monitor.config.values import Rule, declare, default_of, kind_of, toml_key
 
 DEFAULT_DB_URL = "sqlite:///data/monitor.sqlite"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -201,12 +199,60 @@ class MatchSettings:
 
 @dataclass(frozen=True)
 class EmailSettings:
-    to: list[str] = declare([], "Digest recipients. Empty: digests are only written to the outbox.")
-    from_: str = declare("news-monitor@localhost", "The From address of digests.")
+    to: list[str] = declare(
+        [],
+        "Digest recipients, each a bare address, on the schedule below; each gets a message of "
+        "its own. `[[recipient]]` tables add recipients with schedules of their own. No "
+        "recipient at all: digests are written to outbox_dir with no To: header.",
+        "emails",
+    )
+    from_: str = declare("news-monitor@localhost", "The From address of digests.", "email")
+    schedule: str = declare(
+        "immediately",
+        "When the recipients in `to` get a story's digest: `immediately` (after the round that "
+        "found something), `every 30m` (immediately, but at most once every 30 minutes) or a "
+        "cron expression of five fields in their time zone (`0 7 * * *`: at 07:00; "
+        "`0 7,17 * * 1-5`: 07:00 and 17:00 on weekdays).",
+        "schedule",
+    )
+    timezone: str = declare(
+        "UTC",
+        "The time zone of the recipients in `to`: their cron schedule and the times the digest "
+        "shows, in words (an IANA name: America/Toronto, Europe/Paris).",
+        "timezone",
+    )
+    quiet: bool = declare(
+        True,
+        "No digest when nothing happened to the story. Off: a cron schedule sends one saying "
+        "so (an `immediately` schedule only ever sends when something happened).",
+    )
+    domain: str = declare(
+        "",
+        "The domain of each digest's Message-ID and List-Id. Empty: the domain of `from`.",
+    )
+    unsubscribe: str = declare(
+        "",
+        "An https URL a recipient opens (or a mail client POSTs to, one-click, RFC 8058) to stop "
+        "a story's digests; `{recipient}` and `{story}` in it are replaced. Empty: "
+        "List-Unsubscribe is a mailto: to `from` with the story in the subject.",
+    )
+    retry_backoff: float = declare(
+        300.0,
+        "The wait before retrying a digest the SMTP server refused for now (a 4xx reply, a "
+        "refused connection, a timeout); doubled at each failure, at most 6 hours. The daemon's "
+        "rounds (and each monitor poll) retry on their own.",
+        "duration",
+    )
+    give_up_after: float = declare(
+        259200.0,
+        "A digest still refused for now this long after it was built is marked failed. A "
+        "permanent refusal (5xx) fails it at once, with the server's reply recorded.",
+        "duration",
+    )
     smtp_url: str = declare(
         "",
-        "smtp://[user[:password]@]host[:port] (STARTTLS when offered) or smtps://... "
-        "Unset: digests are written as .eml files to outbox_dir. A secret: "
+        "smtp://[user[:password]@]host[:port] (STARTTLS when offered) or smtps://... (TLS from "
+        "the start). Unset: digests are written as .eml files to outbox_dir. A secret: "
         "`MONITOR_EMAIL_SMTP_URL_FILE` may name a file holding it.",
         secret=True,
     )
@@ -217,11 +263,15 @@ class EmailSettings:
         "`MONITOR_EMAIL_SMTP_PASSWORD_FILE` may name a file holding it.",
         secret=True,
     )
-    outbox_dir: str = declare("data/outbox", "Folder for .eml digests when smtp_url is unset.")
+    outbox_dir: str = declare(
+        "data/outbox",
+        "Folder for .eml digests when smtp_url is unset, one file per digest "
+        "(`<period>-<story>-<recipient>-<id>.eml`, so two digests never share a file).",
+    )
     max_items: int = declare(
         100,
         "Most articles a digest lists in each section (new reporting, copies, edits, ...); the "
-        "rest are counted, and the story file has them all. A backfill can add thousands.",
+        "rest are counted, and the story's web page or file has them all.",
         low=1,
     )
 
@@ -254,12 +304,53 @@ class OpsSettings:
     )
 
 
+@dataclass(frozen=True)
+class WebSettings:
+    base_url: str | None = declare(
+        None,
+        "The address readers reach `monitor serve` at (https://news.example.org, no trailing "
+        "slash): digests link each story to {base_url}/stories/{slug} and each article to "
+        "{base_url}/articles/{id}. Unset: digests carry no links to the web pages.",
+        "str",
+    )
+    host: str = declare(
+        "127.0.0.1",
+        "The address monitor serve listens on (`--host` overrides it). The default answers only "
+        "this machine; 0.0.0.0 or :: answers every network the machine is on: set a token then.",
+    )
+    port: int = declare(
+        8080,
+        "The port monitor serve listens on (`--port` overrides it; 0 picks a free port, logged "
+        "at start).",
+        low=0,
+        high=65535,
+    )
+    token: str = declare(
+        "",
+        "When set, every request but GET /healthz must carry it, as `Authorization: Bearer "
+        "TOKEN` (scripts) or as the password of HTTP Basic authentication (a browser asks for "
+        "it; any user name). Empty: no authentication. A secret: `MONITOR_WEB_TOKEN_FILE` may "
+        "name a file holding it.",
+        secret=True,
+    )
+    page_size: int = declare(
+        50, "Items in one page of a list (API and pages) when `limit` is not given.", low=1
+    )
+    max_page_size: int = declare(
+        500,
+        "The largest `limit` a request may ask for; a larger one is answered 400 naming it.",
+        low=1,
+        high=10000,
+    )
+
+
 SECTIONS: dict[str, type] = {
     "storage": StorageSettings,
     "fetch": FetchSettings,
     "poll": PollSettings,
     "match": MatchSettings,
     "email": EmailSettings,
+    "web": WebSettings,
     "log": LogSettings,
     "ops": OpsSettings,
 }
@@ -297,67 +388,3 @@ SETTINGS: tuple[Setting, ...] = tuple(
     for section, cls in SECTIONS.items()
     for f in dataclasses.fields(cls)
 )
-
-
-def _secret_file(variable: str, env: Mapping[str, str]) -> str:
-    """The text of the file ``env[variable]`` names, less its final line break (``echo`` and
-    editors add one; no password or URL ends with one)."""
-    path = env[variable]
-    try:
-        with open(path, encoding="utf-8") as file:
-            return file.read().removesuffix("\n").removesuffix("\r")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise ConfigError(f"environment {variable}: cannot read {path}: {reason}") from None
-
-
-def _given(
-    name: str, key: str, f: dataclasses.Field[Any], raw: dict[str, Any], env: Mapping[str, str]
-) -> tuple[Any, bool, str] | None:
-    """Where ``[name] key`` is given: (value, from the environment?, origin for messages), the
-    environment first (its variable, else for a secret the file its ``_FILE`` variable names),
-    then the file's table; None when nowhere."""
-    env_name = f"MONITOR_{name}_{key}".upper()
-    file_name = f"{env_name}_FILE" if Rule.of(f).secret else ""
-    if file_name in env and env_name in env:
-        raise ConfigError(f"environment {env_name} and {file_name}: set one of them, not both")
-    if env_name in env:
-        return env[env_name], True, f"environment {env_name}"
-    if file_name in env:
-        return _secret_file(file_name, env), True, f"environment {file_name}"
-    if key in raw:
-        return raw[key], False, f"[{name}] {key}"
-    return None
-
-
-def read_section(
-    name: str, raw: Any, env: Mapping[str, str], where: str, origins: dict[str, str] | None = None
-) -> Any:
-    """The settings of ``[name]``: the environment's, else the file's ``raw`` table's, else the
-    defaults; a ConfigError names the variable, or the file, section and key. ``origins`` gets
-    ``"section.key"``: where each given setting came from, for later messages."""
-    cls = SECTIONS[name]
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
-    fields = {toml_key(f.name): f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where}: [{name}] {unknown[0]}: unknown setting (known: {', '.join(sorted(fields))})"
-        )
-    values: dict[str, Any] = {}
-    for key, f in fields.items():
-        given = _given(name, key, f, raw, env)
-        if given is None:
-            continue
-        value, from_env, origin = given
-        origin = origin if from_env else f"{where}: {origin}"
-        try:
-            values[f.name] = checked(f, value, from_env=from_env)
-        except ValueError as exc:
-            raise ConfigError(f"{origin}: {exc}") from None
-        if origins is not None:
-            origins[f"{name}.{key}"] = origin
-    return cls(**values)

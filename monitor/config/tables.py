@@ -117,7 +117,42 @@ class Story:
     )
 
 
-TABLES: dict[str, type] = {"source": Source, "story": Story}
+@dataclass(frozen=True)
+class Recipient:
+    address: str = _declare(
+        MISSING, "One bare email address (`desk@example.org`).", "email", required=True
+    )
+    schedule: str = _declare(
+        MISSING,
+        "`immediately`, `every 30m` or a cron expression, as `[email] schedule`.",
+        "schedule",
+        shown="`[email] schedule`",
+    )
+    timezone: str = _declare(
+        MISSING,
+        "The recipient's time zone, for the cron schedule and the times shown.",
+        "timezone",
+        shown="`[email] timezone`",
+    )
+    quiet: bool = _declare(
+        MISSING,
+        "No digest when nothing happened, as `[email] quiet`.",
+        "bool",
+        shown="`[email] quiet`",
+    )
+    # None: every story
+    stories: tuple[str, ...] | None = _declare(
+        None,
+        "Slugs of the `[[story]]` tables this recipient gets digests of, on this table's "
+        "schedule; another `[[recipient]]` table with the same address may give other stories "
+        "another schedule. A story may appear once per address.",
+        "array",
+        shown="every story",
+        wrong="expected a list of story slugs",
+    )
+
+
+TABLES: dict[str, type] = {"source": Source, "story": Story, "recipient": Recipient}
 STORY_KEYS = tuple(toml_key(f.name) for f in dataclasses.fields(Story))
 
 
@@ -245,4 +280,35 @@ def read_stories(
     for slug in slugs:
         if slugs.count(slug) > 1:
             raise ConfigError(f"{where}: [[story]] slug {slug!r} is used twice")
+    return tuple(out)
+
+
+def read_recipients(
+    raw: Any, stories: tuple[Story, ...], to: list[str], defaults: dict[str, Any], where: str
+) -> tuple[Recipient, ...]:
+    """The ``[[recipient]]`` tables, then one recipient per address of ``[email] to`` (every
+    story, ``defaults``: the ``[email]`` schedule, time zone and quiet). An address may get a
+    story once: twice would send two digests of it."""
+    slugs = {s.slug for s in stories}
+
+    def known(names: list[str]) -> tuple[str, ...]:
+        missing = [n for n in names if n not in slugs]
+        if missing:
+            raise ValueError(f"no [[story]] has the slug {missing[0]!r}")
+        return tuple(names)
+
+    out = [
+        Recipient(**{**defaults, **_read(Recipient, table, here, {"stories": known})})
+        for here, table in _tables(raw, "recipient", where)
+    ]
+    out += [Recipient(address=a, stories=None, **defaults) for a in to]
+    taken: set[tuple[str, str]] = set()
+    for r in out:
+        for slug in r.stories if r.stories is not None else sorted(slugs) or ["*"]:
+            if (r.address.lower(), slug) in taken:
+                raise ConfigError(
+                    f"{where}: recipient {r.address}: gets the story {slug!r} twice "
+                    "([email] to and [[recipient]] tables name each address's stories once)"
+                )
+            taken.add((r.address.lower(), slug))
     return tuple(out)

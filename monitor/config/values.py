@@ -10,6 +10,7 @@ kind, then check the range; a ValueError says what is wrong, and the caller name
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,6 +80,14 @@ def _float(value: Any, from_env: bool) -> int | float:
 
 
 def _list(value: Any, from_env: bool) -> list[str]:
+    if from_env and str(value).lstrip().startswith("["):
+        # A JSON array, as a shell or a container's environment often writes a list
+        # (MONITOR_EMAIL_TO='["desk@example.org"]'): read as the list it is, not as one item.
+        try:
+            parsed = json.loads(str(value))
+        except ValueError:
+            raise ValueError(f"expected a JSON array of strings or commas, got {value!r}") from None
+        return _array(parsed, False)
     if from_env:
         return [part.strip() for part in str(value).split(",") if part.strip()]
     if isinstance(value, str):
@@ -138,6 +147,69 @@ def _slug(value: Any, from_env: bool) -> str:
     return value
 
 
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
+_EVERY = re.compile(r"^\s*every\s+(\S+)\s*$")
+
+
+def _email(value: Any, from_env: bool) -> str:
+    """One bare address (``desk@example.org``): a list or a display name here would end up in a
+    To: header as written."""
+    if not isinstance(value, str) or not _ADDRESS.match(value.strip()):
+        raise ValueError(f"expected an email address such as desk@example.org, got {value!r}")
+    return value.strip()
+
+
+def _emails(value: Any, from_env: bool) -> list[str]:
+    return [_email(v, False) for v in _list(value, from_env)]
+
+
+def _schedule(value: Any, from_env: bool) -> str:
+    """``immediately``, ``every 30m`` (immediately, at most every 30 minutes) or a five-field
+    cron expression, which APScheduler's CronTrigger parses (imported only for one)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected a schedule (immediately, every 30m or cron), got {value!r}")
+    text = " ".join(value.split())
+    if text == "immediately":
+        return text
+    every = _EVERY.match(text)
+    if every:
+        parse_duration(every.group(1))
+        return text
+    if len(text.split()) != 5:
+        raise ValueError(
+            f"expected immediately, every DURATION or a cron expression of 5 fields, got {value!r}"
+        )
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"cron expression {value!r}: {exc}") from None
+    return text
+
+
+def _timezone(value: Any, from_env: bool) -> str:
+    """An IANA time zone name (Europe/Paris, America/Toronto, UTC)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected a time zone such as America/Toronto, got {value!r}")
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"no such time zone: {value!r} (try America/Toronto or UTC)") from None
+    return value.strip()
+
+
+def _base_url(value: Any, from_env: bool) -> str | None:
+    """An absolute http(s) URL, its trailing slash dropped; empty: none."""
+    if value in ("", None):
+        return None
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", value.strip()):
+        raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+    return value.strip().rstrip("/")
+
+
 KINDS: dict[str, Callable[[Any, bool], Any]] = {
     "str": _str,
     "bool": _bool,
@@ -149,6 +221,11 @@ KINDS: dict[str, Callable[[Any, bool], Any]] = {
     "url": _url,
     "slug": _slug,
     "address": _address,  # host:port to listen on, or empty: off
+    "email": _email,  # one bare email address
+    "emails": _emails,  # a list of them (the environment's: commas or a JSON array)
+    "schedule": _schedule,  # immediately, every DURATION, or cron
+    "timezone": _timezone,  # an IANA name
+    "base_url": _base_url,  # an absolute http(s) URL, or empty: none
 }
 
 

@@ -142,6 +142,8 @@ class DemoResult:
             f"    {run} export {slug} --format html -o {page}",
             "  who first reported each fact, and who carried it later:",
             f"    {run} facts {slug}",
+            "  the web pages and the JSON API (http://127.0.0.1:8080/, Ctrl-C stops):",
+            f"    monitor --config {shlex.quote(str(self.config))} serve",
         ]
         return lines
 
@@ -196,7 +198,7 @@ def _round(app: App, server: ReplayServer, spec: dict[str, Any], result: DemoRes
     server.set_round(spec["name"])
     now = datetime.fromisoformat(spec["now"])
     report = poll(app, now=now)
-    result.digests += [d.delivered_to for d in digest.send_due(app, now=now)]
+    result.digests += [d.delivered_to for d in digest.run(app, now=now).delivered]
     kept_facts.refresh(app, now=now)
     with app.db.read() as session:
         result.versions += [s.version for s in stories.list_stories(session)]

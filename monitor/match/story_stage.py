@@ -63,6 +63,12 @@ def _age(when: datetime | None, start: datetime | None) -> float:
     return max((story.as_utc(when) - start).total_seconds() / 86400.0, 0.0)
 
 
+# Members left to look at above which a dated story's anchors are found from the anchors' side
+# (a pass over the postings per anchor) rather than each member's (a pass per member): stories
+# have 10-30 anchors (benchmarks/story_size.py), and after one acceptance one member is left.
+_FROM_ANCHORS = 16
+
+
 def _like_seed(known: Known) -> bool:
     """A seed, or an article an analyst labelled in: it anchors the story at a seed's weight."""
     return known.relation == "seed" or known.labelled_in
@@ -160,15 +166,59 @@ class StoryStage:
     def _find_dated_anchors(self, members: list[Known], vectors: MemberVectors) -> None:
         """``_find_anchors`` when every member is dated: publication order is then the order
         ``_before`` says, so each member, taken oldest first, is looked at against the seeds
-        and the anchors found so far only, not every member (which made finding a 5,000-member
-        story's anchors cost 34 CPU s; the answers are the same)."""
+        and the anchors found so far only. When many members are to be looked at (the round's
+        first decision), the cosines are read from each anchor's side: one pass over the
+        postings per anchor gives its cosine with every member, where one pass per member
+        made finding a 5,000-member story's anchors cost 10 CPU s (34 s when every member was
+        looked at). A few members (one just accepted) are looked at from their own side: one
+        pass each. The answers are the same: a cosine is symmetric."""
+        if not self._groups.seeds():  # every member anchors: nothing to compare
+            return
         found = [m.article_id for m in members if _like_seed(m)]
+        todo = sum(1 for m in members if not _like_seed(m) and m.article_id not in self._anchors)
+        rows: dict[int, dict[int, float]] | None = {} if todo > _FROM_ANCHORS else None
         for m in sorted(members, key=_publication_order):
             if _like_seed(m):
                 continue
-            # The newest first: the nearest in time is the likeliest to carry it.
-            if self._is_anchor(m.article_id, vectors, among=found[::-1]):
+            if m.article_id not in self._anchors:
+                if rows is None:
+                    self._is_anchor(m.article_id, vectors, among=found[::-1])
+                else:
+                    self._anchors[m.article_id] = self._anchored(m, found, rows, vectors)
+            if self._anchors[m.article_id]:
                 found.append(m.article_id)
+
+    def _anchored(
+        self,
+        known: Known,
+        found: list[int],
+        rows: dict[int, dict[int, float]],
+        vectors: MemberVectors,
+    ) -> bool:
+        """Whether ``known`` scores the anchor bar against one of the seeds and anchors
+        ``found`` before it (the newest first: the nearest in time is the likeliest to carry
+        it), each anchor's cosines with every member computed once into ``rows``."""
+        bar = story.ANCHOR_RATIO * self.settings.story_threshold
+        mine = self._languages.get(known.article_id)
+        start = self._start()
+        for other_id in reversed(found):
+            other = self._groups[other_id]
+            if not (_like_seed(other) or _before(other, known)):
+                continue
+            if other_id not in rows:
+                rows[other_id] = vectors.member_cosines(other_id)
+            score = (
+                rows[other_id][known.article_id]
+                * story.time_factor(
+                    known.published_at, other.published_at, _age(other.published_at, start)
+                )
+                / story.language_ratio(mine, self._languages.get(other_id))
+            )
+            if not _like_seed(other):
+                score /= story.ANCHOR_RATIO
+            if score >= bar:
+                return True
+        return False
 
     def _start(self) -> datetime | None:
         """When the story was first reported: its earliest dated member (None if none is)."""

@@ -139,7 +139,7 @@ class ArchiveCollector(Collector):
         yield up
         queued = GaugeMetricFamily(
             f"{PREFIX}_queue_depth",
-            "Work waiting now: due sources, due re-checks, stories awaiting a digest",
+            "Work waiting now: due sources, due re-checks, digests waiting to be sent",
             labels=["queue"],
         )
         queued.add_metric(["sources"], depth["sources"])
@@ -151,8 +151,8 @@ class ArchiveCollector(Collector):
         )
         by_state = GaugeMetricFamily(
             f"{PREFIX}_digests",
-            "Digests by state: sent (SMTP), written (outbox), pending (stories with events "
-            "no digest covers yet)",
+            "Digests in the outbox by state: pending (built, waiting to be sent or retried), "
+            "sending, sent, failed (refused for good)",
             labels=["state"],
         )
         for state, n in states.items():

@@ -137,7 +137,7 @@ def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
         "similarity": a["similarity"],
         "reason": match.get("reason"),
         "label": _label(a.get("label"), match),
-        "versions": _versions(a["versions"]),
+        "versions": versions(a["versions"]),
     }
 
 
@@ -154,7 +154,9 @@ def _label(label: dict[str, Any] | None, match: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def versions(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each version as the page shows it: its counts, its kinds in words and, after the first,
+    its side-by-side diff (the story page and `monitor serve`'s article page)."""
     out = []
     for n, v in enumerate(versions):
         previous = versions[n - 1] if n else None

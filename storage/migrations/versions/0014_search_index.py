@@ -1,7 +1,7 @@
 """search index: version_search (FTS5 on SQLite, tsvector and GIN on PostgreSQL)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 10:00:00
 
 ``monitor search`` was a LIKE over every version's folded text: a full scan per query, no
@@ -33,7 +33,7 @@ from alembic import op
 from storage.errors import DatabaseError
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
