@@ -104,7 +104,9 @@ class Entry(Base):
 
 
 class Article(Base):
-    """One page at one (normalised) URL, with its re-check schedule."""
+    """One page at one (normalised) URL, with its re-check schedule. (Migration 0014 indexes
+    ``coalesce(published_at, first_seen_at)`` for search's date filters, outside the model:
+    SQLAlchemy cannot read such an index back to compare it.)"""
 
     __tablename__ = "articles"
 

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, ColumnElement, column, func, literal_column, or_, select, table
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
 
-from storage import searchpg, searchquery
+from storage import searchlite, searchpg, searchquery, searchsql
 from storage.errors import QueryError
-from storage.models import Article, ArticleVersion, Story, StoryArticle
 
 __all__ = ["Filters", "Hit", "QueryError", "Results", "search"]
 
@@ -37,12 +35,11 @@ RELATIONS = ("seed", "original", "copy", "off_topic")
 MAX_LIMIT = 1000
 # The marks the engines put around a matched word in a snippet: control characters that
 # extracted text does not hold (stray ones are dropped when the snippet is read).
-OPEN, CLOSE = "\x02", "\x03"
-SNIPPET_WORDS = 24
+OPEN, CLOSE = searchlite.OPEN, searchlite.CLOSE
 _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
-_fts = table("version_search", column("rowid"))
-_FTS: ColumnClause[Any] = literal_column("version_search")
+_v, _newest, _a = searchsql.version, searchsql.newest, searchsql.article
+_sa, _story = searchsql.member, searchsql.story
 
 
 @dataclass(frozen=True)
@@ -77,6 +74,9 @@ class Results:
     total: int
     limit: int
     offset: int
+    # False: ``total`` is an estimate (a query matching more than storage.searchsql.RANK_ALL
+    # versions, see docs/search.md); True: counted.
+    total_exact: bool = True
 
 
 def search(
@@ -86,50 +86,48 @@ def search(
     first, ``limit`` of them from ``offset``; QueryError when the query or a filter is wrong."""
     query = searchquery.parse(text)
     _check(filters, limit, offset)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    version = aliased(ArticleVersion, name="v")
-    if postgres:
-        base, score = searchpg.matching(query, version)
-    else:
-        # BM25 is computed inside the subquery: SQLite refuses FTS5's functions in a query
-        # with a window function (the total below).
-        matched = (
-            select(_fts.c.rowid, (-func.bm25(_FTS, 4.0, 1.0)).label("score"))
-            .where(_FTS.op("MATCH")(searchquery.fts5(query)))
-            .subquery("matched")
+    engine: Any = searchpg if session.get_bind().dialect.name == "postgresql" else searchlite
+    conditions = _where(filters)
+    span = _span(session, filters)
+    if span is not None and span[0] is None:  # no article in the dates
+        return Results([], 0, limit, offset)
+    found = engine.ranked(
+        session,
+        query,
+        conditions,
+        limit=limit,
+        offset=offset,
+        filtered=len(conditions) > (0 if filters.any_version else 1),
+        span=span,
+    )
+    ids = [vid for vid, _ in found.page]
+    rows = {row.id: row for row in session.execute(_details(ids))} if ids else {}
+    snippets = engine.snippets(session, query, ids)
+    stories = _stories(session, {row.article_id for row in rows.values()})
+    hits = [
+        _hit(rows[vid], score, snippets.get(vid, ""), stories[rows[vid].article_id])
+        for vid, score in found.page
+    ]
+    return Results(hits, found.total, limit, offset, found.exact)
+
+
+def _details(ids: list[int]) -> Select[Any]:
+    return (
+        select(
+            _v.c.id,
+            _v.c.article_id,
+            _v.c.version,
+            _v.c.fetched_at,
+            _v.c.title,
+            _a.c.url,
+            _a.c.title.label("article_title"),
+            _a.c.outlet,
+            _a.c.published_at,
+            _a.c.language,
         )
-        base = select(version).join(matched, matched.c.rowid == version.id)
-        score = matched.c.score
-    base = base.join(Article, Article.id == version.article_id).where(*_where(filters, version))
-    page = session.execute(
-        base.with_only_columns(
-            version.id,
-            version.article_id,
-            version.version,
-            version.fetched_at,
-            version.title,
-            Article.url,
-            Article.title.label("article_title"),
-            Article.outlet,
-            Article.published_at,
-            Article.language,
-            score.label("score"),
-            func.count().over().label("total"),
-        )
-        .order_by(score.desc(), version.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    if page:
-        total = page[0].total
-    else:
-        total = session.scalar(base.with_only_columns(func.count())) if offset else 0
-    ids = [row.id for row in page]
-    snippet = searchpg.snippets if postgres else _snippets
-    snippets = snippet(session, query, ids)
-    stories = _stories(session, {row.article_id for row in page})
-    hits = [_hit(row, snippets.get(row.id, ""), stories[row.article_id]) for row in page]
-    return Results(hits, total or 0, limit, offset)
+        .join(_a, _a.c.id == _v.c.article_id)
+        .where(_v.c.id.in_(ids))
+    )
 
 
 def _check(filters: Filters, limit: int, offset: int) -> None:
@@ -147,34 +145,29 @@ def _check(filters: Filters, limit: int, offset: int) -> None:
             raise QueryError(f"{name} {when.isoformat()}: give a UTC offset")
 
 
-def _where(filters: Filters, version: Any) -> list[ColumnElement[bool]]:
-    """The filters' conditions on the version ``version`` and its article (joined)."""
+def _where(filters: Filters) -> list[ColumnElement[bool]]:
+    """The filters' conditions on the version ``_v`` and its article ``_a`` (joined)."""
     out: list[ColumnElement[bool]] = []
     if not filters.any_version:
-        newest = aliased(ArticleVersion, name="newest")
-        out.append(
-            version.version
-            == select(func.max(newest.version))
-            .where(newest.article_id == version.article_id)
-            .scalar_subquery()
-        )
+        newest = select(func.max(_newest.c.version)).where(_newest.c.article_id == _v.c.article_id)
+        out.append(_v.c.version == newest.scalar_subquery())
     if filters.story is not None or filters.relation is not None:
-        member = select(StoryArticle.article_id)
+        member = select(_sa.c.article_id)
         if filters.story is not None:
-            member = member.join(Story, Story.id == StoryArticle.story_id)
-            member = member.where(Story.slug == filters.story)
+            member = member.join(_story, _story.c.id == _sa.c.story_id)
+            member = member.where(_story.c.slug == filters.story)
         if filters.relation is not None:
-            member = member.where(StoryArticle.relation == filters.relation)
+            member = member.where(_sa.c.relation == filters.relation)
         else:
-            member = member.where(StoryArticle.relation != "off_topic")
-        out.append(Article.id.in_(member))
+            member = member.where(_sa.c.relation != "off_topic")
+        out.append(_a.c.id.in_(member))
     if filters.outlet is not None:
-        out.append(func.lower(Article.outlet) == filters.outlet.lower())
+        out.append(func.lower(_a.c.outlet) == filters.outlet.lower())
     if filters.lang is not None:
-        lang = func.lower(Article.language)
+        lang = func.lower(_a.c.language)
         code = filters.lang.lower()
         out.append(or_(lang == code, lang.like(f"{code}-%")))
-    when = func.coalesce(Article.published_at, Article.first_seen_at)
+    when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
     if filters.since is not None:
         out.append(when >= filters.since)
     if filters.until is not None:
@@ -182,18 +175,22 @@ def _where(filters: Filters, version: Any) -> list[ColumnElement[bool]]:
     return out
 
 
-def _snippets(session: Session, query: searchquery.Query, ids: Sequence[int]) -> dict[int, str]:
-    """FTS5's snippet of each version's text (column 1), for the page only: computed in the
-    ranking query, it would be made for every match before the sort."""
-    if not ids:
-        return {}
-    snippet = func.snippet(_FTS, 1, OPEN, CLOSE, "…", SNIPPET_WORDS)
-    rows = session.execute(
-        select(_fts.c.rowid, snippet)
-        .select_from(_fts)
-        .where(_FTS.op("MATCH")(searchquery.fts5(query)), _fts.c.rowid.in_(ids))
-    )
-    return {rowid: text or "" for rowid, text in rows}
+def _span(session: Session, filters: Filters) -> tuple[Any, Any] | None:
+    """The smallest and largest version id of the articles in the date filters (None, None:
+    none), or None without date filters. The engines walk their index within it: a month of a
+    word found in every article, walked from the newest match, took 95 ms CPU to reach."""
+    if filters.since is None and filters.until is None:
+        return None
+    when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
+    dates = [when >= filters.since] if filters.since is not None else []
+    dates += [when < filters.until] if filters.until is not None else []
+    lo, hi = session.execute(
+        select(func.min(_v.c.id), func.max(_v.c.id))
+        .select_from(_a)
+        .join(_v, _v.c.article_id == _a.c.id)
+        .where(*dates)
+    ).one()
+    return lo, hi
 
 
 def _stories(session: Session, article_ids: set[int]) -> dict[int, tuple[str, ...]]:
@@ -201,17 +198,17 @@ def _stories(session: Session, article_ids: set[int]) -> dict[int, tuple[str, ..
     out: dict[int, list[str]] = defaultdict(list)
     if article_ids:
         rows = session.execute(
-            select(StoryArticle.article_id, Story.slug)
-            .join(Story, Story.id == StoryArticle.story_id)
-            .where(StoryArticle.article_id.in_(article_ids), StoryArticle.relation != "off_topic")
-            .order_by(Story.slug)
+            select(_sa.c.article_id, _story.c.slug)
+            .join(_story, _story.c.id == _sa.c.story_id)
+            .where(_sa.c.article_id.in_(article_ids), _sa.c.relation != "off_topic")
+            .order_by(_story.c.slug)
         )
         for article_id, slug in rows:
             out[article_id].append(slug)
     return defaultdict(tuple, {k: tuple(v) for k, v in out.items()})
 
 
-def _hit(row: Any, marked: str, stories: tuple[str, ...]) -> Hit:
+def _hit(row: Any, score: float, marked: str, stories: tuple[str, ...]) -> Hit:
     snippet, marks = unmark(marked)
     return Hit(
         url=row.url,
@@ -224,7 +221,7 @@ def _hit(row: Any, marked: str, stories: tuple[str, ...]) -> Hit:
         version=row.version,
         fetched_at=row.fetched_at,
         language=row.language,
-        score=float(row.score),
+        score=score,
     )
 
 

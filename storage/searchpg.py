@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
     case,
     cast,
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import ArticleVersion
 from storage.searchquery import AnyOf, Query, Term
+from storage.searchsql import Matching, Ranked, bounded
 
 CONFIGS = ("english", "french", "simple")
 # tsvector holds at most 1 MB and positions up to 16,383: the trigger indexes the first
@@ -80,23 +80,30 @@ def _term(term: Term, config: str) -> Any:
     return func.tsquery_phrase(func.phraseto_tsquery(_config(config), " ".join(words)), last)
 
 
-def matching(query: Query, version: Any) -> tuple[Select[Any], ColumnElement[float]]:
-    """The versions matching ``query`` (a select of ``version`` joined to the index) and their
-    score (ts_rank_cd, longer texts damped by the log of their length)."""
+def ranked(
+    session: Session,
+    query: Query,
+    conditions: list[ColumnElement[bool]],
+    *,
+    limit: int,
+    offset: int,
+    filtered: bool,
+    span: tuple[int, int] | None = None,
+) -> Ranked:
+    """The page from ``offset`` of the versions matching ``query`` and ``conditions``, best
+    first by ts_rank_cd (longer texts damped by the log of their length), with bounded work
+    (storage.searchsql.bounded)."""
     queries = {name: tsquery(query, name) for name in CONFIGS}
-    base = select(version).join(index, index.c.version_id == version.id)
-    base = base.where(
-        or_(
-            *(
-                and_(index.c.config == name, index.c.vector.op("@@")(q))
-                for name, q in queries.items()
-            )
-        )
+    match = or_(
+        *(and_(index.c.config == n, index.c.vector.op("@@")(q)) for n, q in queries.items())
     )
     vector = index.c.vector
     ranks = ((index.c.config == n, func.ts_rank_cd(vector, q, 1)) for n, q in queries.items())
     score = case(*ranks, else_=0.0)
-    return base, score
+    matching = Matching(index, index.c.version_id, match, score, counts_cheaply=False)
+    return bounded(
+        session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
+    )
 
 
 def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, str]:

@@ -4,9 +4,9 @@ backend; what the engines do differently (French words on SQLite) is stated in i
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,6 +194,7 @@ def test_filters_by_story_relation_outlet_language_and_dates(archive: Database) 
     window = Filters(since=T0 + DAY, until=T0 + 3 * DAY)
     assert set(found(archive, "tunnel", window)) == {TRIBUNE, COURIER}
     assert found(archive, "turnout", Filters(since=T0 + 4 * DAY)) == [NIGHT]  # first seen
+    assert found(archive, "tunnel", Filters(since=T0 + 100 * DAY)) == []  # no article then
 
 
 def test_pages_of_hits_carry_the_total(archive: Database) -> None:
@@ -313,8 +314,11 @@ def test_the_index_follows_inserts_edits_rollbacks_and_deletes(db_url: str) -> N
         db.close()
 
 
-def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) -> None:
-    """An archive stored before the index (at 0012) is searchable after the upgrade."""
+def test_the_migration_indexes_an_existing_archive(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An archive stored before the index (at 0012) is searchable after the upgrade, which
+    logs its progress."""
     db = open_database(db_url, migrate=False)
     try:
         command.upgrade(alembic_config(db.engine), "0012")
@@ -336,10 +340,55 @@ def test_the_migration_indexes_an_existing_archive(db_url: str, tmp_path: Path) 
                     ),
                     {"n": n + 1, "at": T0, "body": f"Ferry number {n} sailed.", "mh": b""},
                 )
-        command.upgrade(alembic_config(db.engine), "head")
+        with caplog.at_level(logging.INFO, logger="storage.migrations.0014"):
+            command.upgrade(alembic_config(db.engine), "head")
+        assert "search index: 3 of 3 versions indexed" in caplog.messages
         with db.read() as session:
             indexed = session.scalar(select(func.count()).select_from(text("version_search")))
         assert indexed == 3
         assert len(found(db, "ferry sailed")) == 3
     finally:
         db.close()
+
+
+# -- the bounded ranking ---------------------------------------------------------------------
+
+
+def test_a_common_query_is_ranked_among_its_newest_matches_then_newest_first(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past RANK_ALL matches, the newest WINDOW are ranked and the older follow newest first:
+    the pages together still hold every match once; the total is an estimate until the last
+    page, which counts it."""
+    from storage import searchsql
+
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            for n in range(12):
+                article = articles.create_article(
+                    session,
+                    url=f"{GAZETTE}/{n}",
+                    outlet="Gazette" if n % 2 else "Tribune",
+                    domain="g",
+                    first_seen_at=T0,
+                )
+                body = "The ferry sailed. " + "The ferry was late. " * (n % 4)
+                _version(session, article, body, title=f"Story {n}", at=T0)
+        whole = set(found(db, "ferry", limit=50))
+        monkeypatch.setattr(searchsql, "RANK_ALL", 3)
+        monkeypatch.setattr(searchsql, "WINDOW", 4)
+        monkeypatch.setattr(searchsql, "SAMPLE", 2)
+        with db.read() as session:
+            pages = [search.search(session, "ferry", limit=5, offset=at) for at in (0, 5, 10)]
+            some = search.search(session, "ferry", Filters(outlet="gazette"), limit=2)
+    finally:
+        db.close()
+    hits = [h for p in pages for h in p.hits]
+    assert sorted(h.url for h in hits) == sorted(whole) and len(whole) == 12
+    assert [h.score for h in hits[:4]] == sorted((h.score for h in hits[:4]), reverse=True)
+    older = [int(h.url.rsplit("/", 1)[1]) for h in hits[4:]]
+    assert older == sorted(older, reverse=True) == list(range(7, -1, -1))
+    assert [(p.total, p.total_exact) for p in pages] == [(12, False), (12, False), (12, True)]
+    assert not some.total_exact and some.total >= 2
+    assert {h.outlet for h in some.hits} == {"Gazette"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -200,7 +201,10 @@ def test_the_migrations_build_exactly_the_schema_the_models_declare(db: Database
 
     from storage.models import Base
 
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, warnings.catch_warnings():
+        # SQLAlchemy cannot read back an index on an expression (ix_articles_when, 0014, for
+        # search's date filters; no model declares it): it says so, and skips it.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based")
         context = MigrationContext.configure(
             conn,
             opts={
@@ -209,7 +213,10 @@ def test_the_migrations_build_exactly_the_schema_the_models_declare(db: Database
                 # The search index (0014) is the database's own, kept by triggers, and no
                 # model: an FTS5 table and its shadow tables on SQLite, a table on PostgreSQL.
                 "include_name": lambda name, kind, _parent: (
-                    not (kind == "table" and (name or "").startswith("version_search"))
+                    not (
+                        (kind == "table" and (name or "").startswith("version_search"))
+                        or (kind == "index" and name == "ix_articles_when")
+                    )
                 ),
             },
         )

@@ -103,6 +103,8 @@ def upgrade() -> None:
     _backfill(bind)
     if bind.dialect.name == "postgresql":
         op.execute("CREATE INDEX ix_version_search_vector ON version_search USING gin (vector)")
+    # Search's date filters (storage.search): when an article came out, as they read it.
+    op.execute("CREATE INDEX ix_articles_when ON articles (coalesce(published_at, first_seen_at))")
     # Plain ALTER TABLE (SQLite 3.35+), not a batch copy of the table (see 0012).
     op.execute("ALTER TABLE article_versions DROP COLUMN search_text")
 
@@ -141,6 +143,7 @@ def _backfill(bind: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_articles_when", table_name="articles")
     # Left empty: 0001's LIKE search finds nothing in versions stored meanwhile.
     op.add_column(
         "article_versions",
