@@ -197,6 +197,7 @@ def test_every_setting_has_its_environment_variable():
         "float": "0.5",
         "duration": "7s",
         "address": "[::1]:0",
+        "url": "http://127.0.0.1:9/replay",
     }
     for setting in configmod.SETTINGS:
         text = samples.get(setting.type, "a,b")

@@ -8,7 +8,7 @@ import argparse
 import contextlib
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor import config as configmod
@@ -33,6 +33,18 @@ def time_option(option: str, value: str) -> datetime:
     if parsed.tzinfo is None:
         raise UserError(f"{option}: give a UTC offset, e.g. {value}+00:00")
     return parsed.astimezone(UTC)
+
+
+def window_option(option: str, value: str, *, end: bool = False) -> datetime:
+    """A backfill window's edge: a day (``2023-03-01``, a UTC day: its start, or its last
+    second with ``end``) or a time with its offset."""
+    if len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            day = datetime.fromisoformat(value).replace(tzinfo=UTC)
+        except ValueError:
+            raise UserError(f"{option}: not a date: {value!r}") from None
+        return day + timedelta(days=1, seconds=-1) if end else day
+    return time_option(option, value)
 
 
 def log_level(args: argparse.Namespace, default: str) -> str:

@@ -12,6 +12,7 @@ imports the library, so a mistake is answered at once.
 """
 
 from monitor.config.loader import Config, check_environment, from_mapping, load, variables
+from monitor.config.reach import QUERY_KINDS, ReachSettings
 from monitor.config.sections import (
     DEFAULT_DB_URL,
     LOG_FORMATS,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_DB_URL",
     "LOG_FORMATS",
     "LOG_LEVELS",
+    "QUERY_KINDS",
     "SECTIONS",
     "SETTINGS",
     "STORY_KEYS",
@@ -47,6 +49,7 @@ __all__ = [
     "MatchSettings",
     "OpsSettings",
     "PollSettings",
+    "ReachSettings",
     "Setting",
     "Source",
     "StorageSettings",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.config.reach import ReachSettings
 from monitor.config.sections import (
     SECTIONS,
     SETTINGS,
@@ -39,6 +40,7 @@ class Config:
     email: EmailSettings = field(default_factory=EmailSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    reach: ReachSettings = field(default_factory=ReachSettings)
     sources: tuple[Source, ...] = ()
     stories: tuple[Story, ...] = ()
     # "section.key": where a setting given in the file or the environment came from, as
@@ -98,7 +100,7 @@ def from_mapping(
         )
     origins: dict[str, str] = {}
     sections = {name: read_section(name, data.get(name), env, where, origins) for name in SECTIONS}
-    sources = read_sources(data.get("source"), where)
+    sources = read_sources(data.get("source"), where, sections["reach"])
     stories = read_stories(data.get("story"), sources, base, where)
     return Config(path=where, sources=sources, stories=stories, origins=origins, **sections)
 

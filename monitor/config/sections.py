@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.config.reach import ReachSettings
 from monitor.config.values import Rule, checked, declare, default_of, kind_of, toml_key
 from monitor.errors import ConfigError
 
@@ -262,6 +263,7 @@ SECTIONS: dict[str, type] = {
     "email": EmailSettings,
     "log": LogSettings,
     "ops": OpsSettings,
+    "reach": ReachSettings,
 }
 
 
