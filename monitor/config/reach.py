@@ -3,7 +3,6 @@ politely a backfill asks the archives. Its own module so that the seven older se
 where they were; ``sections.SECTIONS`` lists it with them."""
 
 # declare() returns a dataclasses.field carrying the Rule; ruff cannot see that it is a field.
-# ruff: noqa: RUF009
 
 from __future__ import annotations
 

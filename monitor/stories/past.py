@@ -70,32 +70,39 @@ def due_source(row: Source) -> queue.DueSource:
     )
 
 
+Listed = list[tuple[queue.DueSource, list[FeedEntry]]]
+
+
 def ingest_listed(
     app: App,
     client: ArchiveClient,
-    source: queue.DueSource,
-    entries: list[FeedEntry],
+    listed: Listed,
     *,
     now: datetime,
     indexes: Indexes,
     past: Past,
 ) -> None:
-    """Ingest the entries a listing of ``source`` named at ``now`` (see the module docstring)."""
+    """Ingest the entries listings of sources named at ``now``, as one round at ``now`` would
+    have (see the module docstring): planned together, stored oldest first across them."""
     plan = EntryPlan()
     with app.db.read() as session:
-        plan.add_source(session, source, entries, max_new=app.config.poll.max_new_entries, now=now)
+        for source, entries in listed:
+            plan.add_source(
+                session, source, entries, max_new=app.config.poll.max_new_entries, now=now
+            )
     pages = {item: past_page(app, client, item, now, past) for item in plan.new.values()}
     stored: dict[str, int] = {}
     for item in sorted(pages, key=oldest_first(now)):
         stored[item.url] = store_new(app, item, pages[item], now, indexes, past.report)
     with app.db.write() as session:
-        sources.record_entries(
-            session,
-            source.id,
-            entry_rows(entries, plan.linked | stored),
-            new={e.key for e in plan.fresh[source.id]},
-            now=now,
-        )
+        for source, entries in listed:
+            sources.record_entries(
+                session,
+                source.id,
+                entry_rows(entries, plan.linked | stored),
+                new={e.key for e in plan.fresh[source.id]},
+                now=now,
+            )
 
 
 def past_page(app: App, client: ArchiveClient, item: NewArticle, now: datetime, past: Past) -> Page:

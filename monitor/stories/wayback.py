@@ -14,6 +14,7 @@ every page through the round's own stages.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,12 +25,12 @@ from monitor.archive.client import ArchiveClient, Progress
 from monitor.config.reach import gdelt_query
 from monitor.errors import ArchiveStop, NotFoundError, ParseError
 from monitor.log import log
-from monitor.parse import parse_feed
+from monitor.parse import FeedEntry, parse_feed
 from monitor.poll.feed import FEED_ACCEPT
 from monitor.poll.indexes import Indexes
 from monitor.poll.query import outlet_for
 from monitor.stories.captures import past_versions
-from monitor.stories.past import Past, due_source, ingest_listed
+from monitor.stories.past import Listed, Past, due_source, ingest_listed
 from storage import queue
 from storage import sources as stored_sources
 
@@ -104,21 +105,34 @@ def _from_wayback(
         captures += [(c, source) for c in cdx.parse_cdx(listing.body) if since <= c.at <= until]
     captures.sort(key=lambda pair: (pair[0].at, pair[1].id))
     progress = Progress(client, "feeds", len(captures))
-    for capture, source in captures:
-        answer = client.get(cdx.capture_url(base, capture), accept=FEED_ACCEPT)
-        progress.step()
-        if answer is None or answer.status != 200:
-            past.unreadable += 1
-            continue
-        try:
-            feed = parse_feed(cdx.strip_banner(answer.body), capture.original, {})
-        except ParseError as exc:
-            past.unreadable += 1
-            log(logger, "capture_unreadable", url=answer.final_url, error=str(exc))
-            continue
-        past.listings += 1
-        entries = list(feed.entries)
-        ingest_listed(app, client, source, entries, now=capture.at, indexes=indexes, past=past)
+    # Captures made at the same second are read as one round at that time would read them.
+    for when, group in itertools.groupby(captures, key=lambda pair: pair[0].at):
+        listed: Listed = []
+        for capture, source in group:
+            entries = _captured_feed(app, client, capture, past)
+            progress.step()
+            if entries is not None:
+                listed.append((source, entries))
+        if listed:
+            ingest_listed(app, client, listed, now=when, indexes=indexes, past=past)
+
+
+def _captured_feed(
+    app: App, client: ArchiveClient, capture: cdx.Capture, past: Past
+) -> list[FeedEntry] | None:
+    """The entries of one captured feed, or None when the capture cannot be read as one."""
+    answer = client.get(cdx.capture_url(app.config.reach.wayback_url, capture), accept=FEED_ACCEPT)
+    if answer is None or answer.status != 200:
+        past.unreadable += 1
+        return None
+    try:
+        feed = parse_feed(cdx.strip_banner(answer.body), capture.original, {})
+    except ParseError as exc:
+        past.unreadable += 1
+        log(logger, "capture_unreadable", url=answer.final_url, error=str(exc))
+        return None
+    past.listings += 1
+    return list(feed.entries)
 
 
 def _from_gdelt(
@@ -158,7 +172,8 @@ def _from_gdelt(
             for entry in sorted(entries, key=lambda e: (e.published_at or end, e.url)):
                 named = replace(entry, outlet=outlet_for(app, entry.url, entry.outlet))
                 when = entry.published_at or end
-                ingest_listed(app, client, source, [named], now=when, indexes=indexes, past=past)
+                listed: Listed = [(source, [named])]
+                ingest_listed(app, client, listed, now=when, indexes=indexes, past=past)
 
 
 def _gdelt_url(app: App, query: str, start: datetime, end: datetime) -> str:

@@ -1,0 +1,168 @@
+"""Reach (issue 19): query sources and the story rebuilt from web archives, against the services
+replayed on 127.0.0.1 (tests/archive_replay.py) with BASIL's real articles as the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import config as configmod
+from monitor.app import App, open_app
+from monitor.poll.round import poll
+from monitor.stories.wayback import backfill_archive
+from storage import storyfile
+from tests.archive_replay import (
+    BASIL,
+    T1,
+    T2,
+    Replay,
+    events,
+    gone,
+    page,
+    replay,
+    rss,
+)
+
+pytestmark = pytest.mark.skipif(not BASIL.is_file(), reason="../shared/data is not here")
+SLUG = "event"
+
+
+def _config(
+    tmp: Path, served: Replay, sources: tuple[configmod.Source, ...], seed: dict, **reach: Any
+) -> configmod.Config:
+    seeds = tmp / "seeds"
+    seeds.mkdir(exist_ok=True)
+    (seeds / "seed.txt").write_text(
+        f"title: {seed['title']}\noutlet: Seed\npublished_at: 2023-03-23\n\n{seed['text']}",
+        encoding="utf-8",
+    )
+    settings = {
+        "google_news_url": served.url("/rss/search"),
+        "bing_news_url": served.url("/news/search"),
+        "gdelt_url": served.url("/api/v2/doc/doc"),
+        "wayback_url": served.site.base,
+        "pause": 0.0,
+        "retries": 2,
+        **reach,
+    }
+    return configmod.Config(
+        path="<test>",
+        storage=configmod.StorageSettings(url=f"sqlite:///{tmp / 'm.sqlite'}"),
+        fetch=configmod.FetchSettings(
+            allow_private_networks=True, per_host_delay=0.0, obey_robots=False
+        ),
+        poll=configmod.PollSettings(extract_processes=0),
+        reach=configmod.ReachSettings(**settings),
+        sources=sources,
+        stories=(configmod.Story(SLUG, "The event", seeds, ()),),
+    )
+
+
+@contextmanager
+def _app(config: configmod.Config, now: datetime = T1) -> Iterator[App]:
+    with open_app(config, now=now) as app:
+        yield app
+
+
+def _story(app: App) -> dict[str, Any]:
+    with app.db.read() as session:
+        built = storyfile.build(session, SLUG)
+    assert built is not None
+    return built
+
+
+class Outlets:
+    """Two outlets' feeds and pages: the event's articles and another event's."""
+
+    def __init__(self, served: Replay) -> None:
+        self.served = served
+        event, other = events(2)
+        self.seed = event["hpo"]
+        self.pages = {
+            "/nyt/a.html": (event["nyt"], T1 - timedelta(hours=1)),
+            "/nyt/b.html": (other["nyt"], T1 - timedelta(hours=3)),
+            "/fox/a.html": (event["fox"], T2 - timedelta(hours=2)),
+            "/fox/b.html": (other["fox"], T1 - timedelta(hours=1)),
+        }
+        for path, (row, when) in self.pages.items():
+            served.set(path, page(row["title"], row["text"], when))
+        self.listed = {
+            T1: {"/nyt/feed.xml": ["/nyt/a.html", "/nyt/b.html"], "/fox/feed.xml": ["/fox/b.html"]},
+            T2: {
+                "/nyt/feed.xml": ["/nyt/a.html", "/nyt/b.html"],
+                "/fox/feed.xml": ["/fox/a.html", "/fox/b.html"],
+            },
+        }
+
+    def sources(self) -> tuple[configmod.Source, ...]:
+        return (
+            configmod.Source(url=self.served.url("/nyt/feed.xml"), name="NYT"),
+            configmod.Source(url=self.served.url("/fox/feed.xml"), name="Fox"),
+        )
+
+    def feed(self, when: datetime, path: str) -> str:
+        items = [
+            (self.pages[p][0]["title"], self.served.url(p), self.pages[p][1])
+            for p in self.listed[when][path]
+        ]
+        return rss(items)
+
+    def live(self, when: datetime) -> None:
+        for path in self.listed[when]:
+            self.served.set(path, self.feed(when, path), "application/rss+xml")
+
+    def captured(self) -> None:
+        """The feeds as the archive captured them at T1 and T2, gone from the outlets."""
+        for when in (T1, T2):
+            for path in self.listed[when]:
+                self.served.capture(self.served.url(path), when, self.feed(when, path))
+        for path in self.listed[T1]:
+            gone(self.served, path)
+
+
+def test_a_story_rebuilt_from_captured_feeds_equals_the_story_polled_live(tmp_path: Path) -> None:
+    """Feeds captured at two times and backfilled over the window give the very story file two
+    live polls at those times gave: same articles, decisions, versions, timeline."""
+    with replay() as served:
+        outlets = Outlets(served)
+        live_dir, past_dir = tmp_path / "live", tmp_path / "past"
+        live_dir.mkdir()
+        past_dir.mkdir()
+        with _app(_config(live_dir, served, outlets.sources(), outlets.seed)) as app:
+            for when in (T1, T2):
+                outlets.live(when)
+                poll(app, now=when)
+            live = _story(app)
+        outlets.captured()
+        with _app(_config(past_dir, served, outlets.sources(), outlets.seed)) as app:
+            past = backfill_archive(
+                app,
+                app.stories[0],
+                since=T1 - timedelta(days=1),
+                until=T2,
+                origin="wayback",
+                versions=False,
+            )
+            rebuilt = _story(app)
+    assert past.listings == 4 and past.stopped is None
+    assert {a["relation"] for o in live["outlets"] for a in o["articles"]} >= {"original"}
+    assert rebuilt == live, _diff(rebuilt, live)[:10]
+
+
+def _diff(a: Any, b: Any, where: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d for k in sorted(set(a) | set(b)) for d in _diff(a.get(k), b.get(k), f"{where}.{k}")
+        ]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _diff(x, y, f"{where}[{i}]")
+        ]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]
