@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from monitor import config as configmod
 from monitor.app import App, open_app
 from monitor.poll.round import poll
 from monitor.stories.wayback import backfill_archive
 from storage import storyfile
+from storage.models import Article, ArticleVersion
 from tests.archive_replay import (
+    BANNER,
     BASIL,
     T1,
     T2,
@@ -166,3 +169,69 @@ def _diff(a: Any, b: Any, where: str = "") -> list[str]:
             for d in _diff(x, y, f"{where}[{i}]")
         ]
     return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+
+
+CORRECTION = (
+    "<p>Correction: An earlier version of this article misstated the day of the speech. "
+    "It was Thursday, not Wednesday.</p>"
+)
+
+
+def _banner(html: str) -> str:
+    """``html`` as a non-raw capture shows it: the archive's banner and scripts added."""
+    insert = (
+        "<script src='//archive.org/includes/athena.js'></script>"
+        "<script>__wm.init('https://web.archive.org/web');</script>"
+        "<!-- BEGIN WAYBACK TOOLBAR INSERT --><div id='wm-ipp'><p>"
+        f"{BANNER} {BANNER} {BANNER} and more words of the toolbar for the extractor to see"
+        "</p></div><!-- END WAYBACK TOOLBAR INSERT -->"
+    )
+    return html.replace("<body>", "<body>" + insert)
+
+
+def _versions(app: App, url: str) -> list[ArticleVersion]:
+    with app.db.read() as session:
+        article = session.scalars(select(Article).where(Article.url == url)).one()
+        return list(
+            session.scalars(
+                select(ArticleVersion)
+                .where(ArticleVersion.article_id == article.id)
+                .order_by(ArticleVersion.version)
+            )
+        )
+
+
+def test_a_gone_page_is_read_from_its_capture_and_captures_become_versions(
+    tmp_path: Path,
+) -> None:
+    """An article the outlet took down is read from its capture nearest publication; its later
+    captures become versions at their capture times with their change kinds, a capture with
+    the text of a stored version adds nothing, and the archive's banner reaches no version."""
+    event = events(1)[0]
+    row, published = event["nyt"], T1 - timedelta(hours=1)
+    with replay() as served:
+        url = served.url("/nyt/a.html")
+        feed = served.url("/nyt/feed.xml")
+        served.capture(feed, T1, rss([(row["title"], url, published)]))
+        gone(served, "/nyt/a.html")
+        first = page(row["title"], row["text"], published)
+        served.capture(url, T1 + timedelta(hours=1), first)
+        served.capture(url, T1 + timedelta(hours=5), _banner(first))  # same text, bannered
+        corrected = page(row["title"], row["text"], published, extra=CORRECTION)
+        served.capture(url, T1 + timedelta(hours=10), _banner(corrected))
+        sources = (configmod.Source(url=feed, name="NYT"),)
+        with _app(_config(tmp_path, served, sources, event["hpo"])) as app:
+            past = backfill_archive(
+                app, app.stories[0], since=T1 - timedelta(days=1), until=T2, origin="wayback"
+            )
+            versions = _versions(app, url)
+            story = _story(app)
+    assert past.from_captures == 1 and past.versions == 1, past
+    assert [v.fetched_at for v in versions] == [T1, T1 + timedelta(hours=10)]
+    assert [v.evidence for v in versions] == ["wayback", "wayback"]
+    assert versions[0].final_url == served.url(f"/web/20230324130000id_/{url}")
+    assert "Correction" not in versions[0].text and "Correction" in versions[1].text
+    assert "correction" in {k["kind"] for k in versions[1].kinds}
+    assert all(BANNER.split()[0] not in v.text for v in versions)
+    article = next(a for o in story["outlets"] for a in o["articles"] if a["url"] == url)
+    assert [v["evidence"]["archive"] for v in article["versions"]] == ["wayback", "wayback"]
