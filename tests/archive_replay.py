@@ -85,8 +85,6 @@ class Replay:
     # CDX: original URL -> captures (time, body, status code); served at /web/{ts}id_/{url}
     captures: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
     cdx_text: set[str] = field(default_factory=set)  # originals whose CDX answer is text
-    # path -> replies served before the real answer, once each (429, 503, truncated JSON)
-    first: dict[str, list[Reply]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return self.site.url(path)
@@ -110,10 +108,6 @@ def _cdx(replay: Replay):  # type: ignore[no-untyped-def]
     def answer(h: Handler) -> None:
         query = parse_qs(urlsplit(h.path).query)
         original = query["url"][0]
-        early = replay.first.get("/cdx/search/cdx", [])
-        if early:
-            send(h, early.pop(0))
-            return
         since, until = query.get("from", ["0"])[0], query.get("to", ["99999999999999"])[0]
         rows = [
             [stamp(when), original, "200", f"d{abs(hash(body))}", "text/html"]
@@ -136,6 +130,22 @@ def replay() -> Iterator[Replay]:
         served = Replay(site)
         site.routes["/cdx/search/cdx"] = _cdx(served)
         yield served
+
+
+def flaky(replay: Replay, path: str, replies: list[Reply]) -> None:
+    """``path`` answers ``replies`` first, one a request, then what it answered before."""
+    real = replay.site.routes[path]
+    early = list(replies)
+
+    def answer(h: Handler) -> None:
+        if early:
+            send(h, early.pop(0))
+        elif isinstance(real, Reply):
+            send(h, real)
+        else:
+            real(h)
+
+    replay.site.routes[path] = answer
 
 
 def gone(replay: Replay, path: str) -> None:

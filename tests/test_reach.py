@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,13 @@ from tests.archive_replay import (
     T2,
     Replay,
     events,
+    flaky,
     gone,
     page,
     replay,
     rss,
 )
+from tests.httpserver import Reply
 
 pytestmark = pytest.mark.skipif(not BASIL.is_file(), reason="../shared/data is not here")
 SLUG = "event"
@@ -235,3 +238,97 @@ def test_a_gone_page_is_read_from_its_capture_and_captures_become_versions(
     assert all(BANNER.split()[0] not in v.text for v in versions)
     article = next(a for o in story["outlets"] for a in o["articles"] if a["url"] == url)
     assert [v["evidence"]["archive"] for v in article["versions"]] == ["wayback", "wayback"]
+
+
+def test_an_interrupted_backfill_resumes_without_asking_anything_twice(tmp_path: Path) -> None:
+    """A backfill stopped by its request budget is continued by the next run, which asks the
+    archive nothing the first was answered and ends with every article."""
+    with replay() as served:
+        outlets = Outlets(served)
+        outlets.captured()
+        config = _config(tmp_path, served, outlets.sources(), outlets.seed, budget=3)
+        window = {"since": T1 - timedelta(days=1), "until": T2, "origin": "wayback"}
+        with _app(config) as app:
+            first = backfill_archive(app, app.stories[0], **window)
+        asked_first = served.archive_requests()
+        with _app(config.replace(reach=replace(config.reach, budget=1000))) as app:
+            second = backfill_archive(app, app.stories[0], **window)
+            with app.db.read() as session:
+                stored = session.scalars(select(Article.url)).all()
+        asked = served.archive_requests()
+    assert first.stopped is not None and "budget of 3" in first.stopped
+    assert len(asked_first) == 3
+    assert second.stopped is None
+    assert len(asked) == len(set(asked)), "a request asked twice"
+    assert {served.url(p) for p in outlets.pages} <= set(stored)
+
+
+def test_the_archive_client_retries_429_503_and_truncated_json_then_remembers(
+    tmp_path: Path,
+) -> None:
+    """429 with Retry-After waits what it asks, a 503 and a truncated CDX answer back off, the
+    answer that finally comes is recorded, and asking again sends nothing."""
+    from monitor.archive import cdx
+    from monitor.archive.client import ArchiveClient
+
+    event = events(1)[0]
+    with replay() as served:
+        url = served.url("/nyt/a.html")
+        served.capture(url, T1, page("t", event["nyt"]["text"], T1))
+        flaky(
+            served,
+            "/cdx/search/cdx",
+            [
+                Reply(429, b"slow down", {"Retry-After": "1"}),
+                Reply(503, b"busy"),
+                Reply(200, b'[["timestamp","original"],["2023032412', {}),
+            ],
+        )
+        with _app(_config(tmp_path, served, (), event["hpo"], retries=3)) as app:
+            waits: list[float] = []
+            client = ArchiveClient(app, sleep=waits.append)
+            listing = cdx.cdx_url(app.config.reach.wayback_url, url)
+            answer = client.get(listing, check=cdx.parse_cdx)
+            again = ArchiveClient(app, sleep=waits.append).get(listing, check=cdx.parse_cdx)
+    assert waits == [1.0, 4.0, 8.0]
+    assert answer is not None and [c.at for c in cdx.parse_cdx(answer.body)] == [T1]
+    assert again == answer
+    assert served.archive_requests().count(served.archive_requests()[0]) == 4
+
+
+def test_a_capture_that_is_an_error_page_is_passed_over_and_a_redirect_is_followed(
+    tmp_path: Path,
+) -> None:
+    """A gone page's nearest capture holds the archive's error page, not the article: the next
+    nearest, a capture that redirects to another capture, is followed and read."""
+    event = events(1)[0]
+    row, published = event["nyt"], T1 - timedelta(hours=1)
+    with replay() as served:
+        url, feed = served.url("/nyt/a.html"), served.url("/nyt/feed.xml")
+        served.capture(feed, T1, rss([(row["title"], url, published)]))
+        gone(served, "/nyt/a.html")
+        served.capture(
+            url,
+            published,
+            "<html><body><h1>Hrm.</h1><p>Wayback Machine has not "
+            "archived that URL.</p></body></html>",
+        )
+        target = served.capture(
+            url, T1 + timedelta(days=3), page(row["title"], row["text"], published)
+        )
+        moved = served.capture(url, T1 + timedelta(hours=2), "")
+        served.site.routes[moved] = Reply(302, b"", {"Location": target})
+        sources = (configmod.Source(url=feed, name="NYT"),)
+        with _app(_config(tmp_path, served, sources, event["hpo"])) as app:
+            past = backfill_archive(
+                app,
+                app.stories[0],
+                since=T1 - timedelta(days=1),
+                until=T2,
+                origin="wayback",
+                versions=False,
+            )
+            versions = _versions(app, url)
+    assert past.from_captures == 1
+    assert versions[0].final_url == served.url(target)
+    assert row["text"].split("\n")[0][:60] in versions[0].text
