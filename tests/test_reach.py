@@ -3,6 +3,7 @@ replayed on 127.0.0.1 (tests/archive_replay.py) with BASIL's real articles as th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -29,10 +30,11 @@ from tests.archive_replay import (
     flaky,
     gone,
     page,
+    quoted,
     replay,
     rss,
 )
-from tests.httpserver import Reply
+from tests.httpserver import Reply, Site, serve
 
 pytestmark = pytest.mark.skipif(not BASIL.is_file(), reason="../shared/data is not here")
 SLUG = "event"
@@ -332,3 +334,77 @@ def test_a_capture_that_is_an_error_page_is_passed_over_and_a_redirect_is_follow
     assert past.from_captures == 1
     assert versions[0].final_url == served.url(target)
     assert row["text"].split("\n")[0][:60] in versions[0].text
+
+
+def _serve(site: Site, path: str, text: str) -> None:
+    site.routes[path] = Reply(200, text.encode("utf-8"), {"Content-Type": "application/xml"})
+
+
+def test_query_sources_find_articles_and_name_them_after_their_outlets(tmp_path: Path) -> None:
+    """Google News items are followed through their redirect to the outlet's URL (once: a later
+    poll asks nothing for an item seen before), Bing's links give the URL in their parameter,
+    GDELT's list is read as JSON; each article is named after its outlet, never the service."""
+    from monitor.config.tables import read_sources
+
+    event = events(1)[0]
+    # The services on a server of their own: a redirect leaves the service for the outlet.
+    with replay() as served, serve() as service:
+        paths = {"nyt": "/nyt/a.html", "fox": "/fox/a.html", "hpo": "/hpo/a.html"}
+        for key, path in paths.items():
+            served.set(path, page(event[key]["title"], event[key]["text"], T1))
+        redirect = "/rss/articles/CBMiQ2h0dHBz"
+        service.routes[redirect] = Reply(302, b"", {"Location": served.url(paths["nyt"])})
+        google = [(event["nyt"]["title"], service.url(redirect), T1)]
+        _serve(
+            service,
+            "/rss/search",
+            rss(google, source={service.url(redirect): "The New York Times"}),
+        )
+        click = service.url(
+            "/news/apiclick.aspx?ref=FexRss&url=" + quoted(served.url(paths["fox"]))
+        )
+        bing = rss([(event["fox"]["title"], click, T1)]).replace(
+            "</guid>",
+            "</guid><News:Source xmlns:News='https://www.bing.com/news'>Fox News</News:Source>",
+        )
+        _serve(service, "/news/search", bing)
+        gdelt = {
+            "articles": [
+                {
+                    "url": served.url(paths["hpo"]),
+                    "title": event["hpo"]["title"],
+                    "seendate": "20230324T110000Z",
+                    "domain": "huffpost.com",
+                }
+            ]
+        }
+        _serve(service, "/api/v2/doc/doc", json.dumps(gdelt))
+        config = _config(tmp_path, served, (), event["hpo"])
+        config = config.replace(
+            reach=replace(
+                config.reach,
+                google_news_url=service.url("/rss/search"),
+                bing_news_url=service.url("/news/search"),
+                gdelt_url=service.url("/api/v2/doc/doc"),
+            )
+        )
+        sources = read_sources(
+            [
+                {"kind": k, "query": '"Michael Steele"'}
+                for k in ("google_news", "bing_news", "gdelt")
+            ],
+            "<test>",
+            config.reach,
+        )
+        config = config.replace(sources=sources)
+        with _app(config) as app:
+            poll(app, now=T1)
+            google.append(("Another", service.url("/rss/articles/other"), T1))
+            _serve(service, "/rss/search", rss(google))
+            poll(app, now=T2)
+            with app.db.read() as session:
+                outlets = dict(session.execute(select(Article.url, Article.outlet)).all())
+    assert outlets[served.url(paths["nyt"])] == "The New York Times"
+    assert outlets[served.url(paths["fox"])] == "Fox News"
+    assert outlets[served.url(paths["hpo"])] == "huffpost.com"
+    assert service.paths.count(redirect) == 1
