@@ -10,12 +10,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from monitor import config as configmod
 from monitor.app import App, open_app
+from monitor.config.tables import read_sources
 from monitor.poll.round import poll
 from monitor.stories.wayback import backfill_archive
 from storage import storyfile
@@ -34,7 +36,7 @@ from tests.archive_replay import (
     replay,
     rss,
 )
-from tests.httpserver import Reply, Site, serve
+from tests.httpserver import Handler, Reply, Site, send, serve
 
 pytestmark = pytest.mark.skipif(not BASIL.is_file(), reason="../shared/data is not here")
 SLUG = "event"
@@ -344,8 +346,6 @@ def test_query_sources_find_articles_and_name_them_after_their_outlets(tmp_path:
     """Google News items are followed through their redirect to the outlet's URL (once: a later
     poll asks nothing for an item seen before), Bing's links give the URL in their parameter,
     GDELT's list is read as JSON; each article is named after its outlet, never the service."""
-    from monitor.config.tables import read_sources
-
     event = events(1)[0]
     # The services on a server of their own: a redirect leaves the service for the outlet.
     with replay() as served, serve() as service:
@@ -408,3 +408,42 @@ def test_query_sources_find_articles_and_name_them_after_their_outlets(tmp_path:
     assert outlets[served.url(paths["fox"])] == "Fox News"
     assert outlets[served.url(paths["hpo"])] == "huffpost.com"
     assert service.paths.count(redirect) == 1
+
+
+def test_a_gdelt_backfill_ingests_each_article_at_the_time_gdelt_saw_it(tmp_path: Path) -> None:
+    """``--from gdelt`` asks GDELT's article list a day at a time over the window and stores
+    each article first seen when GDELT saw it, named after its domain's outlet."""
+    event = events(1)[0]
+    seen = "20230324T110000Z"
+    with replay() as served:
+        served.set("/nyt/a.html", page(event["nyt"]["title"], event["nyt"]["text"], T1))
+        listed = {
+            "articles": [
+                {"url": served.url("/nyt/a.html"), "title": "x", "seendate": seen, "domain": "nyt"}
+            ]
+        }
+
+        @served.site.route("/api/v2/doc/doc")
+        def _(h: Handler) -> None:
+            query = parse_qs(urlsplit(h.path).query)
+            start, end = query["startdatetime"][0], query["enddatetime"][0]
+            inside = start <= seen.replace("T", "").rstrip("Z") <= end
+            send(h, Reply(200, json.dumps(listed if inside else {}).encode()))
+
+        config = _config(tmp_path, served, (), event["hpo"])
+        sources = read_sources([{"kind": "gdelt", "query": "Steele"}], "<test>", config.reach)
+        with _app(config.replace(sources=sources)) as app:
+            past = backfill_archive(
+                app,
+                app.stories[0],
+                since=T1 - timedelta(days=2),
+                until=T2,
+                origin="gdelt",
+                versions=False,
+            )
+            with app.db.read() as session:
+                url = served.url("/nyt/a.html")
+                article = session.scalars(select(Article).where(Article.url == url)).one()
+    assert past.listings == 3 and past.report.articles_new == 1  # three days
+    assert article.first_seen_at == T1 - timedelta(hours=1)
+    assert article.outlet == "nyt"

@@ -15,6 +15,7 @@ every page through the round's own stages.
 from __future__ import annotations
 
 import itertools
+import math
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -153,7 +154,7 @@ def _from_gdelt(
             f"story {story.slug}: no GDELT query source to backfill from "
             f"(add one: monitor story sources {story.slug} --add-queries)"
         )
-    days = max(1, int((until - since) / GDELT_STEP) + 1)
+    days = max(1, math.ceil((until - since) / GDELT_STEP))
     progress = Progress(client, "gdelt", days * len(found))
     for source in found:
         query = configured[source.url]
