@@ -447,3 +447,75 @@ def test_a_gdelt_backfill_ingests_each_article_at_the_time_gdelt_saw_it(tmp_path
     assert past.listings == 3 and past.report.articles_new == 1  # three days
     assert article.first_seen_at == T1 - timedelta(hours=1)
     assert article.outlet == "nyt"
+
+
+@pytest.mark.slow
+def test_the_monitor_command_adds_query_sources_and_rebuilds_a_story(tmp_path: Path) -> None:
+    """Through ``monitor``: ``story sources --add-queries`` appends the story's query sources to
+    the file, and ``story backfill --since DAY --until DAY --from wayback`` rebuilds the story
+    from captured feeds; the story file then lists the articles, read from the archive."""
+    from tests.test_cli import monitor
+
+    with replay() as served:
+        outlets = Outlets(served)
+        outlets.captured()
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "seed.txt").write_text(
+            f"title: {outlets.seed['title']}\noutlet: Seed\npublished_at: 2023-03-23\n\n"
+            + outlets.seed["text"],
+            encoding="utf-8",
+        )
+        lines = [
+            "[storage]",
+            f'url = "sqlite:///{tmp_path / "m.sqlite"}"',
+            "[fetch]",
+            "allow_private_networks = true",
+            "per_host_delay = 0",
+            "obey_robots = false",
+            "[poll]",
+            "extract_processes = 0",
+            "[reach]",
+            f'wayback_url = "{served.site.base}"',
+            "pause = 0",
+            "",
+        ]
+        for source in outlets.sources():
+            lines += ["[[source]]", f'name = "{source.name}"', f'url = "{source.url}"', ""]
+        lines += ["[[story]]", f'slug = "{SLUG}"', 'seeds = "seeds"', 'keywords = ["Steele"]']
+        path = tmp_path / "monitor.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        added = monitor(
+            "--config", str(path), "story", "sources", SLUG, "--add-queries", cwd=tmp_path
+        )
+        assert added.returncode == 0, added.stderr
+        assert added.stdout.count("added: ") == 6
+        assert 'kind = "google_news"' in path.read_text(encoding="utf-8")
+        rebuilt = monitor(
+            "--config",
+            str(path),
+            "story",
+            "backfill",
+            SLUG,
+            "--since",
+            "2023-03-23",
+            "--until",
+            "2023-03-25",
+            "--from",
+            "wayback",
+            "--json",
+            cwd=tmp_path,
+        )
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        counts = json.loads(rebuilt.stdout)
+        exported = monitor(
+            "--config", str(path), "story", "export", SLUG, "--format", "json", cwd=tmp_path
+        )
+    assert counts["listings"] == 4 and counts["articles"] == 4 and counts["stopped"] is None
+    story = json.loads(exported.stdout)
+    urls = {a["url"] for o in story["outlets"] for a in o["articles"]}
+    assert served.url("/nyt/a.html") in urls
+    wrong = monitor(
+        "--config", str(path), "story", "backfill", SLUG, "--from", "wayback", cwd=tmp_path
+    )
+    assert wrong.returncode == 2 and "--since" in wrong.stderr

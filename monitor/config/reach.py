@@ -37,15 +37,14 @@ class ReachSettings:
     wayback_url: str = declare(
         "https://web.archive.org",
         "The Wayback Machine: its CDX API (`/cdx/search/cdx`) and raw captures "
-        "(`/web/{timestamp}id_/{url}`), asked by `monitor story backfill --from wayback` and "
-        "`--versions`.",
+        "(`/web/{timestamp}id_/{url}`), asked by `monitor story backfill --from wayback` and, for "
+        "every `--from`, for the past versions of the story's articles.",
         "url",
     )
     pause: float = declare(
         1.0,
         "Least time between two requests to one archive or search host during a backfill, in "
-        "seconds (one request at a time per host).",
-        "duration",
+        "seconds (one request at a time per host). 0 turns the pause off.",
         low=0,
     )
     retries: int = declare(
@@ -60,7 +59,6 @@ class ReachSettings:
         "Longest wait before one retry, whatever Retry-After asks; a longer ask ends the "
         "backfill's run (resume it later).",
         "duration",
-        low=0,
     )
     budget: int = declare(
         5000,
