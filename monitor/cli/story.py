@@ -310,4 +310,4 @@ def _backfill_archive(args: argparse.Namespace) -> int:
         print(json.dumps({"story": args.slug, "from": args.origin, **present.past_counts(past)}))
     else:
         print(present.rebuilt(args.slug, args.origin, past))
-    return 0 if past.stopped is None else 3
+    return 0 if past.stopped is None else 1

@@ -15,8 +15,8 @@ every page through the round's own stages.
 from __future__ import annotations
 
 import itertools
-import math
 import logging
+import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 
