@@ -43,25 +43,40 @@ def past_versions(
     progress = Progress(client, "versions", len(urls))
     added = 0
     for article_id, url in urls:
-        for capture in captures_of(app, client, url):
-            page = read_capture(app, client, url, capture)
-            if page is None or page.article is None:
-                continue
-            with app.db.read() as session:
-                article = articles.get_article(session, article_id)
-                latest = articles.latest_version(session, article_id)
-                known = articles.version_hashes(session, article_id)
-                due = _due(article)
-            if content_sha256(page.article.text) in known:
-                continue
-            if latest is not None and capture.at <= latest.fetched_at:
-                continue
-            before = report.updates
-            store_recheck(app, due, page, capture.at, indexes, report)
-            if report.updates > before:
-                added += 1
-                log(logger, "past_version", url=url, at=capture.at.isoformat())
+        added += _article_captures(app, client, article_id, url, indexes, report)
         progress.step()
+    return added
+
+
+def _article_captures(
+    app: App,
+    client: ArchiveClient,
+    article_id: int,
+    url: str,
+    indexes: Indexes,
+    report: RoundReport,
+) -> int:
+    """One article's captures after its newest version, oldest first, each recorded as a
+    version when its text is new; returns how many were."""
+    added = 0
+    for capture in captures_of(app, client, url):
+        with app.db.read() as session:
+            article = articles.get_article(session, article_id)
+            latest = articles.latest_version(session, article_id)
+            known = articles.version_hashes(session, article_id)
+            due = _due(article)
+        if latest is not None and capture.at <= latest.fetched_at:
+            continue  # before the text we hold: not fetched (see the module docstring)
+        page = read_capture(app, client, url, capture)
+        if page is None or page.article is None:
+            continue
+        if content_sha256(page.article.text) in known:
+            continue
+        before = report.updates
+        store_recheck(app, due, page, capture.at, indexes, report)
+        if report.updates > before:
+            added += 1
+            log(logger, "past_version", url=url, at=capture.at.isoformat())
     return added
 
 
