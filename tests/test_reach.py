@@ -519,3 +519,73 @@ def test_the_monitor_command_adds_query_sources_and_rebuilds_a_story(tmp_path: P
         "--config", str(path), "story", "backfill", SLUG, "--from", "wayback", cwd=tmp_path
     )
     assert wrong.returncode == 2 and "--since" in wrong.stderr
+
+
+def test_cdx_answers_are_read_as_json_or_text_and_a_truncated_one_is_an_error() -> None:
+    """The CDX API's JSON (header row first) and text (space-separated) answers give the same
+    captures, oldest first; truncated JSON is a ParseError, never "no captures"."""
+    from monitor.archive import cdx
+    from monitor.errors import ParseError
+
+    rows = [
+        ["20230325120000", "http://a.test/f", "200", "B", "text/xml"],
+        ["20230324120000", "http://a.test/f", "200", "A", "text/xml"],
+    ]
+    header = ["timestamp", "original", "statuscode", "digest", "mimetype"]
+    as_json = cdx.parse_cdx(json.dumps([header, *rows]).encode())
+    as_text = cdx.parse_cdx("\n".join(" ".join(r) for r in rows).encode())
+    assert as_json == as_text and [c.at for c in as_json] == [T1, T2]
+    assert cdx.parse_cdx(b"[]") == []
+    with pytest.raises(ParseError):
+        cdx.parse_cdx(b'[["timestamp","original"],["2023')
+    assert cdx.nearest(as_json, T2 - timedelta(hours=1))[0].at == T2
+    assert cdx.capture_url("http://w.test/", as_json[0]) == (
+        "http://w.test/web/20230324120000id_/http://a.test/f"
+    )
+
+
+def test_news_services_answers_name_their_outlets() -> None:
+    """Bing's link gives the outlet's URL in its url parameter, Google's and Bing's items name
+    their outlet, GDELT's list gives URL, title, time seen and domain; a truncated list is an
+    error."""
+    from monitor.archive import news
+    from monitor.errors import ParseError
+
+    link = "http://www.bing.com/news/apiclick.aspx?ref=FexRss&url=https%3a%2f%2fcbc.ca%2fa"
+    assert news.bing_target(link) == "https://cbc.ca/a"
+    feed = rss([("t", "http://g.test/x", T1)], source={"http://g.test/x": "CBC News"})
+    assert news.item_outlets(feed.encode()) == {"http://g.test/x": "CBC News"}
+    body = json.dumps(
+        {
+            "articles": [
+                {
+                    "url": "https://cbc.ca/a",
+                    "title": "T",
+                    "seendate": "20230324T120000Z",
+                    "domain": "cbc.ca",
+                }
+            ]
+        }
+    )
+    (entry,) = news.gdelt_articles(body.encode())
+    assert (entry.url, entry.published_at, entry.outlet) == ("https://cbc.ca/a", T1, "cbc.ca")
+    with pytest.raises(ParseError):
+        news.gdelt_articles(b'{"articles": [{"url": "https://cb')
+
+
+@pytest.mark.parametrize(
+    ("table", "wrong"),
+    [
+        ({"kind": "google_news"}, "[[source]] #1: query: required for a google_news source"),
+        ({"kind": "gdelt", "query": "x", "url": "https://a.test/"}, "url: a gdelt source's URL"),
+        ({"url": "https://a.test/feed", "query": "x"}, "query: only a query source"),
+        ({"kind": "yahoo", "query": "x"}, "[[source]] #1: kind:"),
+        ({"kind": "bing_news", "query": "x", "language": "de"}, "language:"),
+    ],
+)
+def test_a_query_source_mistake_is_one_line_naming_the_key(table: dict, wrong: str) -> None:
+    """A query source without its query, with a URL, a feed with a query, an unknown kind or
+    language: a ConfigError naming the table and the key."""
+    with pytest.raises(configmod.ConfigError, match=None) as caught:
+        configmod.from_mapping({"source": [table]}, where="m.toml", env={})
+    assert wrong in str(caught.value) and "\n" not in str(caught.value)
