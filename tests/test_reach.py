@@ -37,6 +37,7 @@ from tests.archive_replay import (
     rss,
 )
 from tests.httpserver import Handler, Reply, Site, send, serve
+from tests.storyschema import checked
 
 pytestmark = pytest.mark.skipif(not BASIL.is_file(), reason="../shared/data is not here")
 SLUG = "event"
@@ -83,7 +84,7 @@ def _story(app: App) -> dict[str, Any]:
     with app.db.read() as session:
         built = storyfile.build(session, SLUG)
     assert built is not None
-    return built
+    return checked(built)  # the story file's schema, "archive" in each version's evidence
 
 
 class Outlets:
