@@ -1,7 +1,9 @@
 """Backfill: a story configured after its articles were stored, decided by ``monitor story
 backfill`` through the database, as the service would.
 
-Run: ``.venv/bin/python benchmarks/backfill.py [--stories N] [--database-url URL]``
+Run: ``.venv/bin/python benchmarks/backfill.py [--stories N] [--database-url URL]``; with
+``--from wayback [--articles N]``, the story rebuilt from web archives instead
+(benchmarks/wayback.py: requests and time per article of a replayed backfill).
 
 The 825 articles of BASIL, ECB+ and NewsWCL50 (../shared/data/dedup_story, read in place) are
 stored as one source's articles (``create_article`` and ``store_version``, which count their
@@ -52,6 +54,15 @@ def _seed_file(folder: Path, title: str | None, text: str, published: datetime |
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--from" in argv:
+        at = argv.index("--from")
+        if argv[at + 1 : at + 2] != ["wayback"]:
+            raise SystemExit("--from: only wayback is benchmarked")
+        from benchmarks import wayback
+
+        wayback.main(argv[:at] + argv[at + 2 :])
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stories", type=int, default=6)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")

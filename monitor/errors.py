@@ -15,6 +15,8 @@
     ├── LabelError                a label names a story or article that is not there, or one
     │                             that cannot be labelled (a seed): exit code 1
     ├── StorageError              the database cannot be opened or migrated
+    ├── ArchiveStop               a backfill stopped asking the archives: its request budget is
+    │                             spent, or an archive asked for a longer wait than allowed
     ├── OpsError                  the daemon's health and metrics listener cannot listen
     ├── ServeError                `monitor serve` cannot listen on its address
     └── RequestError              a request to `monitor serve` cannot be answered (``status``
@@ -136,6 +138,12 @@ class ExtractError(MonitorError):
 class ExtractorDied(MonitorError):
     """The child process extracting a page (``[poll] extract_processes``) died before it
     answered: killed, out of memory, or a crash in C code. The page is recorded as failed."""
+
+
+class ArchiveStop(MonitorError):
+    """A backfill stops asking the web archives for this run: its request budget is spent, or
+    an archive asked it to wait longer than ``[reach] max_wait``. What it was answered is kept;
+    the next run continues from there."""
 
 
 class StorageError(MonitorError):

@@ -240,6 +240,8 @@ class Evidence:
     # where the page was read, so that a round holds its pages compressed until it stores them.
     html_size: int | None = None
     html_gz: bytes | None = field(default=None, repr=False)
+    # Where the text was read: None for the outlet's page, "wayback" for an archive's capture.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,7 @@ def _set_change(version: ArticleVersion, change: Change) -> None:
 def _set_evidence(version: ArticleVersion, evidence: Evidence) -> None:
     version.http_status, version.final_url = evidence.http_status, evidence.final_url
     version.etag, version.last_modified = evidence.etag, evidence.last_modified
+    version.evidence = evidence.origin
     if evidence.html is not None:
         version.html_size = len(evidence.html)
         if evidence.keep_html:
@@ -424,3 +427,12 @@ def named(session: Session, urls: Sequence[str]) -> Article | None:
         if found is not None:
             return found
     return None
+
+
+def version_hashes(session: Session, article_id: int) -> set[str]:
+    """The text hashes of every stored version of an article."""
+    return set(
+        session.scalars(
+            select(ArticleVersion.content_sha256).where(ArticleVersion.article_id == article_id)
+        )
+    )

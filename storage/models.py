@@ -12,6 +12,7 @@ stories ──< story_articles >┘      (membership: seed, original, copy or of
    └──────< story_labels           (the analyst's labels: in, out or clear, newest counts)
 term_df                            (document frequencies of the story stage's terms)
 meta                               (what the derived tables above were built with)
+archive_requests                   (a backfill's answered requests to the web archives)
 """
 
 from __future__ import annotations
@@ -187,6 +188,8 @@ class ArticleVersion(Base):
     # The correction and update notices the page showed, each {"kind", "text"} (0009): what a
     # later version's page shows anew is announced, the rest is not.
     notices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # Where the text was read (0015): null for the outlet's own page, "wayback" for a capture.
+    evidence: Mapped[str | None] = mapped_column(String(16))
 
     article: Mapped[Article] = relationship(back_populates="versions")
 
@@ -223,6 +226,21 @@ class TermDf(Base):
 
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     df: Mapped[int]
+
+
+class ArchiveRequest(Base):
+    """A request a backfill made to a web archive or news search service and got an answer
+    to (0015): asked again, it is answered from here, so a backfill resumes and asks nothing
+    twice."""
+
+    __tablename__ = "archive_requests"
+
+    url_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    final_url: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)  # gzipped
+    answered_at: Mapped[datetime]
 
 
 class Meta(Base):

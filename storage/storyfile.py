@@ -297,6 +297,8 @@ def _version(v: VersionRow) -> dict[str, Any]:
             "final_url": v.final_url,
             "html_size": v.html_size,
             "html_kept": v.html_kept,
+            # Where the text was read: null for the outlet's page, "wayback" for a capture.
+            "archive": v.evidence,
         },
     }
 

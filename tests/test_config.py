@@ -56,11 +56,15 @@ def test_no_file_gives_every_default():
 
 
 def test_shipped_roxham_road_file_loads():
-    """config/roxham-road.toml loads: 15 sources with their intervals and one story whose
-    seeds folder (relative to the file) exists and holds seed files."""
+    """config/roxham-road.toml loads: 15 feeds with their intervals, six query sources (Google
+    News and Bing in English and French, GDELT) and one story whose seeds folder (relative to
+    the file) exists and holds seed files."""
     cfg = configmod.load(REPO / "config" / "roxham-road.toml", env={})
-    assert len(cfg.sources) == 15
-    assert len({s.url for s in cfg.sources}) == 15
+    feeds = [s for s in cfg.sources if s.kind == "feed"]
+    assert len(feeds) == 15 and len(cfg.sources) == 21
+    assert len({s.url for s in cfg.sources}) == 21
+    queries = {(s.kind, s.language) for s in cfg.sources if s.kind != "feed"}
+    assert queries == {(k, lang) for k in configmod.QUERY_KINDS for lang in ("en", "fr")}
     by_name = {s.name: s for s in cfg.sources}
     assert by_name["CBC News"].interval == 15 * 60
     assert by_name["National Post"].interval is None  # falls back to [poll] default_interval
@@ -202,6 +206,7 @@ def test_every_setting_has_its_environment_variable():
         "schedule": "every 30m",
         "timezone": "Europe/Paris",
         "base_url": "https://news.example.org",
+        "url": "http://127.0.0.1:9/replay",
     }
     for setting in configmod.SETTINGS:
         text = samples.get(setting.type, "a,b")

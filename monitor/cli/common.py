@@ -8,7 +8,7 @@ import argparse
 import contextlib
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor import config as configmod
@@ -37,13 +37,18 @@ def time_option(option: str, value: str) -> datetime:
 
 def day_option(option: str, value: str | None) -> datetime | None:
     """A day (midnight UTC) or an ISO 8601 time with its offset; None when not given."""
-    if value is None:
-        return None
-    if len(value) == 10 and value[4:5] == "-":
+    return None if value is None else window_option(option, value)
+
+
+def window_option(option: str, value: str, *, end: bool = False) -> datetime:
+    """A window's edge: a day (``2023-03-01``, a UTC day: its start, or its last second with
+    ``end``) or a time with its offset."""
+    if len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+            day = datetime.fromisoformat(value).replace(tzinfo=UTC)
         except ValueError:
             raise UserError(f"{option}: not a day (YYYY-MM-DD): {value!r}") from None
+        return day + timedelta(days=1, seconds=-1) if end else day
     return time_option(option, value)
 
 

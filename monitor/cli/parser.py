@@ -27,6 +27,7 @@ from monitor.cli.sources import (
     cmd_sources_export,
     cmd_sources_import,
     cmd_sources_list,
+    cmd_story_sources,
 )
 from monitor.cli.story import (
     cmd_story_backfill,
@@ -120,6 +121,15 @@ def _add_story(sub: Commands) -> None:
     q.set_defaults(func=cmd_story_list)
 
     _add_story_export(story)
+
+    q = story.add_parser(
+        "sources",
+        help="the sources a story follows; --add-queries appends its query sources (Google "
+        "News, Bing News, GDELT) made from its keywords to the configuration file",
+    )
+    q.add_argument("slug")
+    q.add_argument("--add-queries", action="store_true")
+    q.set_defaults(func=cmd_story_sources)
 
     q = story.add_parser(
         "diff", help="what changed in a story between two versions (or times), in words"
@@ -268,7 +278,26 @@ def _add_story_deciding(story: Commands) -> None:
         action="store_true",
         help="also those it judged off-topic: after adding seeds or keywords",
     )
-    q.add_argument("--since", help="only articles published (else first seen) from this time on")
+    q.add_argument(
+        "--since",
+        help="only articles published (else first seen) from this time on; with --from, the "
+        "window's start (a day, 2023-03-01, or a time with its offset)",
+    )
+    q.add_argument("--until", help="with --from: the window's end (a day, inclusive, or a time)")
+    q.add_argument(
+        "--from",
+        dest="origin",
+        choices=("wayback", "gdelt"),
+        help="rebuild the story from a web archive over --since..--until: the Wayback "
+        "Machine's captures of its feeds, or GDELT's article lists for its GDELT query "
+        "sources; then its articles' past versions from their captures. Resumable: run it "
+        "again to continue",
+    )
+    q.add_argument(
+        "--no-versions",
+        action="store_true",
+        help="with --from: skip the articles' past versions",
+    )
     q.add_argument("--now", help="the clock (ISO 8601 with offset)")
     q.add_argument("--json", action="store_true", help="the counts as one JSON object")
     q.set_defaults(func=cmd_story_backfill)

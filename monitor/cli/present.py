@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from monitor.sources.manage import Appended, SourceStatus
     from monitor.stories.backfill import Backfill
     from monitor.stories.labels import Labelled
+    from monitor.stories.past import Past
     from monitor.stories.redecide import Change
     from storage.articles import Stored
     from storage.digests import Status as DigestStatus
@@ -299,6 +300,35 @@ def backfilled(slug: str, done: Backfill, *, off_topic: bool) -> str:
         f"{slug}: decided {done.articles} articles of the archive: {done.originals} new "
         f"reporting, {done.copies} copies{again}, {done.off_topic} off-topic"
     )
+
+
+def past_counts(past: Past) -> dict[str, object]:
+    """What a backfill from an archive did, as the JSON line prints it."""
+    report = past.report
+    return {
+        "listings": past.listings,
+        "unreadable": past.unreadable,
+        "articles": report.articles_new,
+        "originals": report.originals,
+        "copies": report.copies,
+        "off_topic": report.off_topic,
+        "from_captures": past.from_captures,
+        "versions": past.versions,
+        "stopped": past.stopped,
+    }
+
+
+def rebuilt(slug: str, origin: str, past: Past) -> str:
+    report = past.report
+    line = (
+        f"{slug}: from {origin}: {past.listings} listings read ({past.unreadable} unreadable), "
+        f"{report.articles_new} new articles: {report.originals} new reporting, "
+        f"{report.copies} copies, {report.off_topic} off-topic; {past.from_captures} pages "
+        f"read from captures; {past.versions} past versions"
+    )
+    if past.stopped:
+        line += f"\nstopped early: {past.stopped}; run the same command again to continue"
+    return line
 
 
 # --- search and explain --------------------------------------------------------------------------

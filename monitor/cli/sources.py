@@ -83,3 +83,30 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
     )
     present.emit(present.imported(done, config.path))
     return 0
+
+
+def cmd_story_sources(args: argparse.Namespace) -> int:
+    """``monitor story sources SLUG [--add-queries]``."""
+    config = load_config(args)
+    story = next((s for s in config.stories if s.slug == args.slug), None)
+    if story is None:
+        raise UserError(f"no story {args.slug!r} in {config.path}")
+    if args.add_queries:
+        writable_config(args, "story sources --add-queries")
+        from monitor.sources.queries import add_queries
+
+        done = add_queries(config, args.slug)
+        for query in done.added:
+            print(f"added: {query.name}")
+        for query in done.present:
+            print(f"already there: {query.name}")
+        if story.sources is not None and done.added:
+            print(
+                f"note: story {args.slug} follows only the sources its `sources` list names: "
+                "add these names to it"
+            )
+        return 0
+    for source in config.sources:
+        if story.sources is None or source.name in story.sources:
+            print(f"{source.kind:12} {source.name}  {source.url}")
+    return 0

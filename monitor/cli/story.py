@@ -22,6 +22,7 @@ from monitor.cli.common import (
     now_option,
     reading,
     time_option,
+    window_option,
 )
 from monitor.errors import UserError
 
@@ -242,6 +243,10 @@ def cmd_story_redecide(args: argparse.Namespace) -> int:
 
 
 def cmd_story_backfill(args: argparse.Namespace) -> int:
+    if args.origin is not None:
+        return _backfill_archive(args)
+    if args.until is not None or args.no_versions:
+        raise UserError("--until and --no-versions go with --from wayback|gdelt")
     now = now_option(args.now)
     since = None if args.since is None else time_option("--since", args.since)
     config = load_config(args)
@@ -279,3 +284,30 @@ def cmd_story_facts(args: argparse.Namespace) -> int:
         return 0
     present.emit(present.facts_text(args.slug, len(found), shown))
     return 0
+
+
+def _backfill_archive(args: argparse.Namespace) -> int:
+    """``story backfill SLUG --from wayback|gdelt``: the story rebuilt from a web archive."""
+    if args.since is None or args.until is None:
+        raise UserError(f"--from {args.origin}: give the window with --since and --until")
+    since = window_option("--since", args.since)
+    until = window_option("--until", args.until, end=True)
+    if until < since:
+        raise UserError(f"--until {args.until} is before --since {args.since}")
+    now = now_option(args.now)
+    config = load_config(args)
+    from monitor.app import open_app
+    from monitor.stories import facts as kept_facts
+    from monitor.stories.wayback import backfill_archive
+
+    with open_app(config, now=now) as app:
+        story = configured_story(app, config, args.slug)
+        past = backfill_archive(
+            app, story, since=since, until=until, origin=args.origin, versions=not args.no_versions
+        )
+        kept_facts.refresh(app, now=now)
+    if args.json:
+        print(json.dumps({"story": args.slug, "from": args.origin, **present.past_counts(past)}))
+    else:
+        print(present.rebuilt(args.slug, args.origin, past))
+    return 0 if past.stopped is None else 1

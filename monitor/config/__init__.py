@@ -12,6 +12,7 @@ imports the library, so a mistake is answered at once.
 """
 
 from monitor.config.loader import Config, check_environment, from_mapping, load, variables
+from monitor.config.reach import QUERY_KINDS, ReachSettings
 from monitor.config.sections import (
     DEFAULT_DB_URL,
     LOG_FORMATS,
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_DB_URL",
     "LOG_FORMATS",
     "LOG_LEVELS",
+    "QUERY_KINDS",
     "SECTIONS",
     "SETTINGS",
     "STORY_KEYS",
@@ -48,6 +50,7 @@ __all__ = [
     "MatchSettings",
     "OpsSettings",
     "PollSettings",
+    "ReachSettings",
     "Recipient",
     "Setting",
     "Source",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.config.reach import ReachSettings
 from monitor.config.reading import read_section
 from monitor.config.sections import (
     SECTIONS,
@@ -49,6 +50,7 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    reach: ReachSettings = field(default_factory=ReachSettings)
     sources: tuple[Source, ...] = ()
     stories: tuple[Story, ...] = ()
     # [[recipient]] tables, then one per [email] to address: see ``recipients``.
@@ -118,7 +120,7 @@ def from_mapping(
         )
     origins: dict[str, str] = {}
     sections = {name: read_section(name, data.get(name), env, where, origins) for name in SECTIONS}
-    sources = read_sources(data.get("source"), where)
+    sources = read_sources(data.get("source"), where, sections["reach"])
     stories = read_stories(data.get("story"), sources, base, where)
     email = sections["email"]
     defaults = {"schedule": email.schedule, "timezone": email.timezone, "quiet": email.quiet}

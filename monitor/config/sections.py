@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.config.reach import ReachSettings
 from monitor.config.values import Rule, declare, default_of, kind_of, toml_key
 
 DEFAULT_DB_URL = "sqlite:///data/monitor.sqlite"
@@ -353,6 +354,7 @@ SECTIONS: dict[str, type] = {
     "web": WebSettings,
     "log": LogSettings,
     "ops": OpsSettings,
+    "reach": ReachSettings,
 }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.config.reach import LANGUAGES, QUERY_KINDS, ReachSettings, query_name, query_url
 from monitor.config.values import Rule, checked, default_of, kind_of, toml_key
 from monitor.config.values import declare as _declare
 from monitor.errors import ConfigError
@@ -29,9 +30,10 @@ class Source:
         MISSING,
         "An `http://` or `https://` URL with a host name, without spaces or control characters, "
         f"at most {URL_MAX} characters; surrounding spaces are trimmed. Each URL may appear in "
-        "only one `[[source]]`.",
+        "only one `[[source]]`. Required for a feed; a query source (`kind` other than "
+        "`feed`) has it made from `[reach]`'s service URL, `query` and `language`.",
         "url",
-        required=True,
+        shown="required (a feed); made from `query` (a query source)",
     )
     name: str = _declare(
         MISSING,
@@ -54,6 +56,30 @@ class Source:
         "feed you have the outlet's permission to follow). `[fetch] obey_robots = false` does "
         "this for every source.",
         "bool",
+    )
+    kind: str = _declare(
+        "feed",
+        "`feed` (a feed or sitemap at `url`), or a query source polled like a feed: "
+        "`google_news` (Google News search RSS), `bing_news` (Bing News search RSS) or `gdelt` "
+        "(the GDELT DOC 2.0 article list). A query source's articles are named after their "
+        "outlet (the `[[source]]` with the article's domain, else the outlet the service "
+        "names, else the domain), never after the service.",
+        "str",
+        choices=("feed", *QUERY_KINDS),
+    )
+    query: str | None = _declare(
+        None,
+        "What a query source asks for (`kind` other than `feed`), in the service's syntax: "
+        '`"Roxham Road"`, `Roxham OR "chemin Roxham"`.',
+        "str",
+        shown="none",
+    )
+    language: str = _declare(
+        "en",
+        "A query source's language: `en` or `fr` (Google News' and Bing's Canadian editions, "
+        "GDELT's `sourcelang:`).",
+        "str",
+        choices=LANGUAGES,
     )
 
 
@@ -225,11 +251,30 @@ def _same(value: Any) -> Any:
     return value
 
 
-def read_sources(raw: Any, where: str) -> tuple[Source, ...]:
+def _query_source(values: dict[str, Any], here: str, reach: ReachSettings) -> None:
+    """A query source's URL and default name, made from its kind, query and language."""
+    kind, language = values["kind"], values.get("language", "en")
+    query = (values.get("query") or "").strip()
+    if not query:
+        raise ConfigError(f"{here}: query: required for a {kind} source")
+    if "url" in values:
+        raise ConfigError(f"{here}: url: a {kind} source's URL is made from its query")
+    values["query"] = query
+    values["url"] = query_url(reach, kind, query, language)
+    values["name"] = values.get("name") or query_name(kind, query, language)
+
+
+def read_sources(raw: Any, where: str, reach: ReachSettings | None = None) -> tuple[Source, ...]:
     out: list[Source] = []
     seen: set[str] = set()
     for here, table in _tables(raw, "source", where):
         values = _read(Source, table, here)
+        if values.get("kind", "feed") != "feed":
+            _query_source(values, here, reach or ReachSettings())
+        elif "url" not in values:
+            raise ConfigError(f"{here}: url: missing (required for a feed)")
+        elif values.get("query"):
+            raise ConfigError(f"{here}: query: only a query source (kind) has one")
         url = values["url"]
         values["name"] = values.get("name") or urlsplit(url).hostname or url
         if url in seen:

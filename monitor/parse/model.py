@@ -27,6 +27,9 @@ class FeedEntry:
     title: str | None
     published_at: datetime | None
     updated_at: datetime | None
+    # The outlet a news search service names for the item (Google News' <source>, Bing's
+    # News:Source, GDELT's domain); None in an outlet's own feed.
+    outlet: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.fetch.result import FetchResult
 from monitor.log import log
 from monitor.parse import Feed, FeedEntry, parse_feed
+from monitor.poll.query import read_query, source_kind
 from storage import queue
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,12 @@ def read_feed(app: App, source: queue.DueSource, stop: threading.Event | None) -
         body_sha = hashlib.sha256(result.body).hexdigest()
         if result.not_modified or body_sha == source.body_sha256:
             return Polled(result=result, body_sha=body_sha)
+        kind = source_kind(app, source.url)
         try:
-            feed = parse_feed(result.body, result.url, result.headers)
+            if kind == "feed":
+                feed = parse_feed(result.body, result.url, result.headers)
+            else:
+                feed = read_query(app, source, kind, result)
         except ParseError as exc:
             # The parser knows bytes, not where they came from: name the feed, as every
             # fetch error does, and keep the status the bytes came with.

@@ -112,7 +112,8 @@ def _values(app: App, new: NewArticle, page: Page, now: datetime) -> dict[str, A
     return dict(
         url=new.url,
         source_id=source.id,
-        outlet=source.name,
+        # A news search's article is its outlet's (monitor.poll.query), not the service's.
+        outlet=entry.outlet or source.name,
         domain=domain_of(new.url),
         title=(extracted.title if extracted else None) or entry.title,
         authors=list(extracted.authors) if extracted else [],

@@ -48,6 +48,10 @@ class Page:
     # order: compressed, about a fifth of the memory (benchmarks/README.md).
     html_size: int | None = None
     html_gz: bytes | None = field(default=None, repr=False)
+    # Read from a web archive's capture (monitor.archive): "wayback", and the capture's address,
+    # which the version keeps as its final URL, the evidence of where the text was read.
+    origin: str | None = None
+    archive_url: str | None = None
 
     def evidence(self, *, keep_html: bool) -> Evidence:
         """What a version found on this page keeps of its fetch."""
@@ -55,10 +59,11 @@ class Page:
             http_status=self.status,
             etag=self.etag,
             last_modified=self.last_modified,
-            final_url=self.final_url,
+            final_url=self.archive_url or self.final_url,
             html_size=self.html_size,
             html_gz=self.html_gz if keep_html else None,
             keep_html=keep_html,
+            origin=self.origin,
         )
 
     @property
@@ -115,24 +120,28 @@ def read_page(
     )
     if result.not_modified:
         return replace(page, not_modified=True)
-    page = replace(page, html_size=len(result.body))
+    return extract_page(app, page, result.body, result.url)
+
+
+def extract_page(app: App, page: Page, body: bytes, url: str) -> Page:
+    """``page`` with what extraction makes of ``body``, read from ``url``: an article, or why
+    not (never raises for a page's own fault)."""
+    page = replace(page, html_size=len(body))
     try:
-        extracted = app.extractor.extract(
-            result.body, result.url, min_words=app.config.poll.min_words
-        )
+        extracted = app.extractor.extract(body, url, min_words=app.config.poll.min_words)
     except ExtractorDied as exc:
-        log(logger, "extractor_died", level=logging.ERROR, url=result.url, error=str(exc))
+        log(logger, "extractor_died", level=logging.ERROR, url=url, error=str(exc))
         return replace(page, error=f"extract: {exc}")
     except ExtractError as exc:
         return replace(page, why_not=str(exc))
     except Exception as exc:
         # A page that crashes the extractor (lxml and trafilatura raise a zoo of errors on
         # hostile markup) is that page's problem, recorded on it; the round goes on.
-        log(logger, "extract_crashed", level=logging.ERROR, url=result.url, error=repr(exc))
-        return replace(page, why_not=f"{result.url}: the extractor failed: {exc!r}")
+        log(logger, "extract_crashed", level=logging.ERROR, url=url, error=repr(exc))
+        return replace(page, why_not=f"{url}: the extractor failed: {exc!r}")
     if extracted.status != "ok":
-        why = f"{result.url}: {extracted.status}: {extracted.status_reason}"
+        why = f"{url}: {extracted.status}: {extracted.status_reason}"
         return replace(page, extracted=extracted, why_not=why)
     # Compressed here, in parallel (zlib lets go of the GIL), not on the round's thread.
-    html_gz = compress_html(result.body) if app.config.storage.keep_html else None
+    html_gz = compress_html(body) if app.config.storage.keep_html else None
     return replace(page, extracted=extracted, html_gz=html_gz)

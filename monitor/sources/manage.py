@@ -242,11 +242,11 @@ def append_sources(
     if text and not text.endswith("\n"):
         text += newline
     text += newline + newline.join(lines)
-    _replace_checked(path, where, text, [s.url for s in result.added])
+    replace_checked(path, where, text, [s.url for s in result.added])
     return result
 
 
-def _replace_checked(path: Path, where: str, text: str, urls: list[str]) -> None:
+def replace_checked(path: Path, where: str, text: str, urls: list[str]) -> None:
     """Write ``text`` beside ``path``, check it loads with ``urls`` among its sources, and only
     then move it over ``path`` (atomic on POSIX and Windows)."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

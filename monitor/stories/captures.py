@@ -1,0 +1,94 @@
+"""A story's articles as they were before we followed them: each article's captures in the
+Wayback Machine (CDX, one per distinct content) read oldest first and recorded as versions with
+their capture time and ``evidence: wayback``, through the re-check's own recording
+(``poll.recheck.store_recheck``: the diff, the change kinds, the ``update`` event).
+
+A capture whose text is that of a stored version adds nothing, and neither does one from
+before the newest stored version: versions stay in the order of their times (a capture older
+than the text we stored cannot be placed before it without renumbering what the timeline and
+the band table refer to).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from monitor.app import App, StoryRef
+from monitor.archive.client import ArchiveClient, Progress
+from monitor.log import log
+from monitor.poll.indexes import Indexes
+from monitor.poll.recheck import store_recheck
+from monitor.poll.report import RoundReport
+from monitor.stories.past import captures_of, read_capture
+from monitor.text import content_sha256
+from storage import articles, members, queue
+
+if TYPE_CHECKING:
+    from storage.models import Article
+
+logger = logging.getLogger(__name__)
+
+
+def past_versions(
+    app: App, client: ArchiveClient, story: StoryRef, indexes: Indexes, report: RoundReport
+) -> int:
+    """Record the captures of every article of the story as versions; returns how many."""
+    with app.db.read() as session:
+        urls = [
+            (m.article_id, m.url)
+            for m in members.story_members(session, story.id)
+            if m.relation != "seed" and m.url.startswith(("http://", "https://"))
+        ]
+    progress = Progress(client, "versions", len(urls))
+    added = 0
+    for article_id, url in urls:
+        added += _article_captures(app, client, article_id, url, indexes, report)
+        progress.step()
+    return added
+
+
+def _article_captures(
+    app: App,
+    client: ArchiveClient,
+    article_id: int,
+    url: str,
+    indexes: Indexes,
+    report: RoundReport,
+) -> int:
+    """One article's captures after its newest version, oldest first, each recorded as a
+    version when its text is new; returns how many were."""
+    added = 0
+    for capture in captures_of(app, client, url):
+        with app.db.read() as session:
+            article = articles.get_article(session, article_id)
+            latest = articles.latest_version(session, article_id)
+            known = articles.version_hashes(session, article_id)
+            due = _due(article)
+        if latest is not None and capture.at <= latest.fetched_at:
+            continue  # before the text we hold: not fetched (see the module docstring)
+        page = read_capture(app, client, url, capture)
+        if page is None or page.article is None:
+            continue
+        if content_sha256(page.article.text) in known:
+            continue
+        before = report.updates
+        store_recheck(app, due, page, capture.at, indexes, report)
+        if report.updates > before:
+            added += 1
+            log(logger, "past_version", url=url, at=capture.at.isoformat())
+    return added
+
+
+def _due(article: Article) -> queue.DueArticle:
+    """The article as a re-check takes it (no validators: a capture is never a 304)."""
+    return queue.DueArticle(
+        id=article.id,
+        url=article.url,
+        source_id=article.source_id,
+        outlet=article.outlet,
+        first_seen_at=article.first_seen_at,
+        check_count=article.check_count,
+        etag=None,
+        last_modified=None,
+    )
