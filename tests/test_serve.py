@@ -16,7 +16,7 @@ import httpx
 import lxml.html
 import pytest
 
-from monitor.web import api, openapi
+from monitor.web import api, openapi, pages
 from monitor.web import storypage as storymodel
 from tests import hostile
 from tests.conftest import REPO

@@ -11,6 +11,7 @@ articles outside the page asked for.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from monitor.publish import page
@@ -25,21 +26,25 @@ EVENTS_SHOWN = 200
 MARK_WIDTH = 6  # pixels of the timeline one grouped mark stands for
 
 
-def group_marks(points: list[tuple[float, str, float]]) -> list[list[int]] | None:
+def group_marks(points: Sequence[tuple[float, str, float]]) -> list[list[int]] | None:
     """The indexes of ``points`` (``(y, event, x)`` of each mark) grouped by lane, event kind
     and stretch of the timeline (MARK_WIDTH pixels, doubled until at most MAX_MARKS groups
     remain, or until one stretch is the whole timeline: more lanes times kinds than MAX_MARKS
     keep a mark each); None when there are MAX_MARKS points or fewer (a mark each)."""
     if len(points) <= MAX_MARKS:
         return None
-    width, widest = MARK_WIDTH, max(x for _, _, x in points)
-    while True:
-        groups: dict[tuple[float, str, int], list[int]] = {}
-        for i, (y, event, x) in enumerate(points):
-            groups.setdefault((y, event, int(x // width)), []).append(i)
-        if len(groups) <= MAX_MARKS or width > widest:
-            return list(groups.values())
-        width *= 2
+    # A stretch of MARK_WIDTH << k pixels is bucket >> k of the MARK_WIDTH ones (x >= 0): each
+    # wider level is made from the distinct buckets of the one before, fewer every time.
+    keyed = [(y, event, int(x // MARK_WIDTH)) for y, event, x in points]
+    level = set(keyed)
+    widest, shift = max(x for _, _, x in points), 0
+    while len(level) > MAX_MARKS and (MARK_WIDTH << shift) <= widest:
+        level = {(y, event, b >> 1) for y, event, b in level}
+        shift += 1
+    groups: dict[tuple[float, str, int], list[int]] = {}
+    for i, (y, event, b) in enumerate(keyed):
+        groups.setdefault((y, event, b >> shift), []).append(i)
+    return list(groups.values())
 
 
 def merged(first: dict[str, Any], n: int) -> dict[str, Any]:
@@ -71,7 +76,8 @@ def model(o: Outline, *, offset: int, limit: int) -> dict[str, Any]:
     flat = [(outlet, m) for outlet in outlets.values() for m in outlet["of"]]
     anchors: dict[str, dict[str, Any]] = {}
     for _, m in flat:
-        anchors[m.url] = {"id": f"a-{len(anchors) + 1}", "outlet": m.outlet, "title": m.title or m.url}
+        n = len(anchors) + 1
+        anchors[m.url] = {"id": f"a-{n}", "outlet": m.outlet, "title": m.title or m.url}
     members = o.members
     newest = o.events[-EVENTS_SHOWN:][::-1] if o.events else []
     return {
