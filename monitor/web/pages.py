@@ -67,20 +67,21 @@ def story_page(ctx: Context, request: Request, session: ReadSession) -> Response
     kept = ctx.pages.get(tag)
     if kept is not None:  # rendered at this story version already
         return Response(kept, media_type=HTML, headers={"etag": tag})
-    rows = storypage.outline(session, found.slug)
-    assert rows is not None
-    model = storymodel.model(rows, offset=win.offset, limit=win.limit)
-    groups: list[dict[str, Any]] = []
-    for name, domain, a in model["shown"]:
-        if not groups or groups[-1]["name"] != name:
-            groups.append({"name": name, "domain": domain, "articles": []})
-        groups[-1]["articles"].append(a)
-    legend = [(e, page.event_label(e)) for e in page.EVENT_LABELS]
-    response = render(
-        ctx, "story.html.j2", p=model, groups=groups, legend=legend,
-        label_width=page.LABEL_WIDTH,
-        pager=pager(request, win, model["total"], len(model["shown"])),
-    )  # fmt: skip
+    with storymodel.collector_paused():
+        rows = storypage.outline(session, found.slug)
+        assert rows is not None
+        model = storymodel.model(rows, offset=win.offset, limit=win.limit)
+        groups: list[dict[str, Any]] = []
+        for name, domain, a in model["shown"]:
+            if not groups or groups[-1]["name"] != name:
+                groups.append({"name": name, "domain": domain, "articles": []})
+            groups[-1]["articles"].append(a)
+        legend = [(e, page.event_label(e)) for e in page.EVENT_LABELS]
+        response = render(
+            ctx, "story.html.j2", p=model, groups=groups, legend=legend,
+            label_width=page.LABEL_WIDTH,
+            pager=pager(request, win, model["total"], len(model["shown"])),
+        )  # fmt: skip
     ctx.pages.put(tag, bytes(response.body))
     response.headers["etag"] = tag
     return response
