@@ -4,13 +4,16 @@ against the page made from the full story file (``storage.storyfile.build`` thro
 
 from __future__ import annotations
 
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.publish import page
 from monitor.web import storypage as storymodel
-from storage import storyfile, storypage
+from storage import articles, members, stories, storyfile, storypage
 from storage.db import open_database
 from tests import hostile
 
@@ -44,30 +47,79 @@ def from_story_file(story: dict[str, Any], ids: dict[str, int]) -> dict[str, Any
             "shown": shown, "total": len(shown)}  # fmt: skip
 
 
+def both(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The hostile story's page model in the SQLite file ``path``, fast and from the file."""
+    db = open_database(f"sqlite:///{path}")
+    try:
+        with db.read() as session:
+            story = storyfile.build(session, hostile.SLUG)
+            rows = storypage.outline(session, hostile.SLUG)
+    finally:
+        db.close()
+    assert story is not None and rows is not None
+    ids = {m.url: m.id for m in rows.members} | {e.url: e.article_id for e in rows.events}
+    return storymodel.model(rows, offset=0, limit=10_000), from_story_file(story, ids)
+
+
 @pytest.mark.parametrize("max_marks", [storymodel.MAX_MARKS, 2])
 def test_the_fast_story_page_model_equals_the_one_from_the_story_file(
     hostile_story, monkeypatch, max_marks
 ):
     """The story page's model read from its own rows is the one made from the full story file:
-    counts, lanes, ticks, every mark (and grouped ones, with MAX_MARKS lowered to 2), the events,
-    each article's fields, copy, page link and version count."""
+    counts, lanes, ticks, every mark (and grouped ones, with MAX_MARKS lowered to 2), the
+    events, each article's fields, copy, page link and version count."""
     monkeypatch.setattr(storymodel, "MAX_MARKS", max_marks)
-    db = open_database(f"sqlite:///{hostile_story['db']}")
-    try:
-        with db.read() as session:
-            story = storyfile.build(session, hostile.SLUG)
-            rows = storypage.outline(session, hostile.SLUG)
-            ids = {a.url: a.id for a in rows.members} if rows else {}
-            ids |= {e.url: e.article_id for e in rows.events} if rows else {}
-    finally:
-        db.close()
-    assert story is not None and rows is not None
-    fast = storymodel.model(rows, offset=0, limit=10_000)
-    assert fast == from_story_file(story, ids)
+    fast, full = both(hostile_story["db"])
+    assert fast == full
     assert fast["timeline"]["markers"] and fast["counts"]["copies"] == 1
     if max_marks == 2:  # five lanes and kinds: a group each, linking nowhere
         assert all(m["link"] is None for m in fast["timeline"]["markers"])
+    db = open_database(f"sqlite:///{hostile_story['db']}")
+    try:
+        with db.read() as session:
+            rows = storypage.outline(session, hostile.SLUG)
+    finally:
+        db.close()
+    assert rows is not None
     assert storymodel.model(rows, offset=1, limit=1)["shown"] == fast["shown"][1:2]
+
+
+def test_a_report_known_by_its_day_and_an_article_gone_are_placed_alike(hostile_story, tmp_path):
+    """A member published on a day known without its time (its report placed among that day's
+    timed ones) and an event of an article outside the story (the off-topic one, dropped) are
+    in the fast model where the story file puts them."""
+    path = tmp_path / "monitor.sqlite"
+    shutil.copy(hostile_story["db"], path)
+    day = datetime(2024, 5, 2, tzinfo=UTC)
+    db = open_database(f"sqlite:///{path}")
+    try:
+        with db.write() as session:
+            story = stories.story_by_slug(session, hostile.SLUG)
+            off = articles.find_article(session, "https://evil.example/off")
+            assert story is not None and off is not None
+            dated = articles.create_article(
+                session, url="https://day.example/d", outlet="Day Paper", domain="day.example",
+                title="Known by its day", first_seen_at=hostile.T0 + timedelta(hours=3),
+                language="en", published_at=day, published_precision="day",
+            )  # fmt: skip
+            hostile._version(session, dated, hostile.TEXT_1, "Known by its day", hostile.T0)
+            members.record_decision(session, story_id=story.id, article_id=dated.id,
+                                    relation="original", copy_of_id=None, similarity=0.8,
+                                    match={"kind": "same_story"}, now=hostile.T0)  # fmt: skip
+            for article, event, at in [
+                (dated, "first_report", day),
+                (off, "dropped", hostile.T0 + timedelta(hours=4)),
+            ]:
+                stories.add_event(session, story_id=story.id, article_id=article.id,
+                                  event=event, at=at, now=at, article_version=None)  # fmt: skip
+    finally:
+        db.close()
+    fast, full = both(path)
+    assert fast == full
+    order = [(e["outlet"], e["label"]) for e in fast["events_shown"]]
+    # newest first: placed at the day's last timed report (the copy at 10:00), after it
+    at = order.index(("Day Paper", "first report"))
+    assert order[at + 1] == (hostile.COPY_OUTLET, "copy") and ("Evil Post", "dropped") in order
 
 
 def test_a_story_that_does_not_exist_has_no_outline(hostile_story):
