@@ -79,6 +79,7 @@ def measure(url: str, repeat: int) -> list[tuple[str, ...]]:
         rows.append(("story page, the process's first view", *cold, ""))
         first = _time_first_views(client, story, repeat)
         rows.append(("story page, first view of its version", *first, "under 300 ms"))
+        client.get(story)  # kept again: the first views' pages pushed it out of the 16 kept
         cases = [
             ("story page, later views (kept)", story, {}, "under 300 ms"),
             ("story summary (API)", f"/api/stories/{SLUG}", {}, ""),
@@ -108,6 +109,7 @@ def _time_first_views(client: httpx.Client, path: str, repeat: int) -> tuple[str
         started, cpu_started = time.perf_counter(), time.process_time()
         response = client.get(path, params={"offset": str(n)})
         times.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.2)  # the server's work after the answer (freeing the model) counted too
         cpu += (time.process_time() - cpu_started) * 1000
         size = len(response.content)
         assert response.status_code == 200 and "etag" in response.headers, response.text
