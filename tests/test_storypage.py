@@ -4,9 +4,7 @@ against the page made from the full story file (``storage.storyfile.build`` thro
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,9 +45,9 @@ def from_story_file(story: dict[str, Any], ids: dict[str, int]) -> dict[str, Any
             "shown": shown, "total": len(shown)}  # fmt: skip
 
 
-def both(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The hostile story's page model in the SQLite file ``path``, fast and from the file."""
-    db = open_database(f"sqlite:///{path}")
+def both(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The hostile story's page model in the database ``url``, fast and from the file."""
+    db = open_database(url)
     try:
         with db.read() as session:
             story = storyfile.build(session, hostile.SLUG)
@@ -69,7 +67,7 @@ def test_the_fast_story_page_model_equals_the_one_from_the_story_file(
     counts, lanes, ticks, every mark (and grouped ones, with MAX_MARKS lowered to 2), the
     events, each article's fields, copy, page link and version count."""
     monkeypatch.setattr(storymodel, "MAX_MARKS", max_marks)
-    fast, full = both(hostile_story["db"])
+    fast, full = both(f"sqlite:///{hostile_story['db']}")
     assert fast == full
     assert fast["timeline"]["markers"] and fast["counts"]["copies"] == 1
     if max_marks == 2:  # five lanes and kinds: a group each, linking nowhere
@@ -84,15 +82,14 @@ def test_the_fast_story_page_model_equals_the_one_from_the_story_file(
     assert storymodel.model(rows, offset=1, limit=1)["shown"] == fast["shown"][1:2]
 
 
-def test_a_report_known_by_its_day_and_an_article_gone_are_placed_alike(hostile_story, tmp_path):
-    """A member published on a day known without its time (its report placed among that day's
-    timed ones) and an event of an article outside the story (the off-topic one, dropped) are
-    in the fast model where the story file puts them."""
-    path = tmp_path / "monitor.sqlite"
-    shutil.copy(hostile_story["db"], path)
+def test_a_report_known_by_its_day_and_an_article_gone_are_placed_alike(db_url):
+    """On SQLite and PostgreSQL, a member published on a day known without its time (its report
+    placed among that day's timed ones) and an event of an article outside the story (the
+    off-topic one, dropped) are in the fast model where the story file puts them."""
     day = datetime(2024, 5, 2, tzinfo=UTC)
-    db = open_database(f"sqlite:///{path}")
+    db = open_database(db_url)
     try:
+        hostile.write(db)
         with db.write() as session:
             story = stories.story_by_slug(session, hostile.SLUG)
             off = articles.find_article(session, "https://evil.example/off")
@@ -114,7 +111,7 @@ def test_a_report_known_by_its_day_and_an_article_gone_are_placed_alike(hostile_
                                   event=event, at=at, now=at, article_version=None)  # fmt: skip
     finally:
         db.close()
-    fast, full = both(path)
+    fast, full = both(db_url)
     assert fast == full
     order = [(e["outlet"], e["label"]) for e in fast["events_shown"]]
     # newest first: placed at the day's last timed report (the copy at 10:00), after it
