@@ -356,20 +356,35 @@ def _timeline(
     order; an event known only by its date (a bare ``published_at``) where its 00:00 would
     read as the first report of the day: after that day's timed first reports and copies, but
     before the article's own later events (its update cannot precede its report)."""
-    shown = [_event(e, title(e)) for e in events]
-    day_only = [s["at_precision"] == "day" for s in shown]
+    return [_event(events[i], title(events[i])) for i in time_order(events)]
+
+
+def time_order(events: Sequence[Any]) -> list[int]:
+    """The indexes of ``events`` (each with the attributes of an ``_Event``: ``id``,
+    ``article_id``, ``at``, ``event``, ``published_at``, ``published_precision``) in the story
+    file's time order; ``storage.storypage`` orders its lean events by it too."""
+    day_only = [day_only_event(e) for e in events]
     placed = _day_only_times(events, day_only)
-    order = sorted(
+    return sorted(
         range(len(events)), key=lambda i: (placed.get(i, events[i].at), day_only[i], events[i].id)
     )
-    return [shown[i] for i in order]
 
 
-def _day_only_times(events: Sequence[_Event], day_only: list[bool]) -> dict[int, datetime]:
+def day_only_event(e: Any) -> bool:
+    """An article's report known only by its date: a bare ``published_at``, at 00:00."""
+    return bool(
+        e.event in history.MEMBER_EVENTS
+        and e.published_precision == "day"
+        and e.published_at is not None
+        and e.at == e.published_at
+    )
+
+
+def _day_only_times(events: Sequence[Any], day_only: list[bool]) -> dict[int, datetime]:
     """Where each day-only event sorts: at the latest timed first report or copy of its day
     that comes before its article's next event that day (else at its own 00:00)."""
     timed: dict[date, list[datetime]] = defaultdict(list)
-    by_article: dict[int, list[_Event]] = defaultdict(list)
+    by_article: dict[int, list[Any]] = defaultdict(list)
     for e, day in zip(events, day_only, strict=True):
         by_article[e.article_id].append(e)
         if not day and e.event in history.MEMBER_EVENTS:
@@ -388,15 +403,9 @@ def _day_only_times(events: Sequence[_Event], day_only: list[bool]) -> dict[int,
 
 
 def _event(e: _Event, title: str | None) -> dict[str, Any]:
-    day = (
-        e.event in history.MEMBER_EVENTS
-        and e.published_precision == "day"
-        and e.published_at is not None
-        and e.at == e.published_at
-    )
     return {
         "at": iso(e.at),
-        "at_precision": "day" if day else "time",
+        "at_precision": "day" if day_only_event(e) else "time",
         "recorded_at": iso(e.recorded_at),
         "outlet": e.outlet,
         "url": e.url,

@@ -17,6 +17,7 @@ import lxml.html
 import pytest
 
 from monitor.web import api, openapi, pages
+from monitor.web import storypage as storymodel
 from tests import hostile
 from tests.conftest import REPO
 from tests.webserver import serving
@@ -266,14 +267,14 @@ def test_a_timeline_of_many_events_is_drawn_with_grouped_marks():
     """Over MAX_MARKS events, marks are grouped by lane, kind and stretch of time until at
     most MAX_MARKS remain, each titled with its count and linking nowhere; few are kept."""
     few = [{"x": float(i), "y": 10.0, "event": "copy", "title": f"t{i}"} for i in range(50)]
-    assert pages.grouped(few) is few
+    assert storymodel.grouped(few) is few
     many = [
         {"x": float(i % 4000), "y": 30.0 * (i % 40), "event": ("copy", "update")[i % 2],
          "title": f"t{i}", "link": "/articles/1", "anchor": "a-1", "focusable": True}
         for i in range(25_000)
     ]  # fmt: skip
-    shown = pages.grouped(many)
-    assert len(shown) <= pages.MAX_MARKS
+    shown = storymodel.grouped(many)
+    assert len(shown) <= storymodel.MAX_MARKS
     counts = [int(m["title"].split()[0]) if " events," in m["title"] else 1 for m in shown]
     assert sum(counts) == len(many)
     assert all(m["link"] is None and not m["focusable"] for m in shown)

@@ -14,6 +14,7 @@ template only lays it out. Pure: plain data in, plain data out.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,7 +92,7 @@ def model(story: dict[str, Any]) -> dict[str, Any]:
             "removed": sum(1 for a in articles if a["status"] == "removed"),
         },
         "timeline": timeline(story, anchors),
-        "events": [_event(e, anchors) for e in reversed(story["timeline"])],
+        "events": [event(e, anchors) for e in reversed(story["timeline"])],
         "outlets": outlets,
         "off_topic": [_off_topic(a) for a in story["off_topic"]],
     }
@@ -107,23 +108,36 @@ def _outlet(outlet: dict[str, Any], n: int, anchors: dict[str, Any]) -> dict[str
 
 
 def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
-    copy_of = a.get("copy_of")
     match = a.get("match") or {}
+    return {
+        **head(a, anchors),
+        "canonical_url": a["canonical_url"] if a["canonical_url"] != a["url"] else None,
+        "removed_shown": shown_time(a["removed_at"]) if a["removed_at"] else None,
+        "authors": a["authors"],
+        "language": a["language"],
+        "similarity": a["similarity"],
+        "reason": match.get("reason"),
+        "label": _label(a.get("label"), match),
+        "versions": versions(a["versions"]),
+    }
+
+
+def head(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+    """What both story pages show of an article in its list (``monitor serve``'s from a
+    story file's article's ``url``, ``title``, ``relation``, ``status``, ``published_at``,
+    ``published_precision``, ``first_seen_at`` and ``copy_of`` alone)."""
+    copy_of = a.get("copy_of")
     return {
         "id": anchors[a["url"]]["id"],
         "title": a["title"] or a["url"],
         "url": a["url"],
         "href": href(a["url"]),
-        "canonical_url": a["canonical_url"] if a["canonical_url"] != a["url"] else None,
         "relation": a["relation"],
         "status": a["status"],
-        "removed_shown": shown_time(a["removed_at"]) if a["removed_at"] else None,
         "published_at": a["published_at"],
         "published_shown": shown_time(a["published_at"], day=a["published_precision"] == "day"),
         "first_seen_at": a["first_seen_at"],
         "first_seen_shown": shown_time(a["first_seen_at"]),
-        "authors": a["authors"],
-        "language": a["language"],
         # The original may be missing from the story (dropped since): then its URL alone.
         "copy_of": None
         if not copy_of
@@ -134,10 +148,6 @@ def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
             "title": None,
             **anchors.get(copy_of, {}),
         },
-        "similarity": a["similarity"],
-        "reason": match.get("reason"),
-        "label": _label(a.get("label"), match),
-        "versions": versions(a["versions"]),
     }
 
 
@@ -203,7 +213,9 @@ def _diff(previous: dict[str, Any], version: dict[str, Any]) -> dict[str, Any] |
     return None
 
 
-def _event(e: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+def event(e: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+    """A timeline event (the story file's ``at``, ``event``, ``outlet``, ``title``, ``url``,
+    ``article_version``) as the event list and a mark show it."""
     return {
         "at": e["at"],
         "shown": shown_time(e["at"]),
@@ -234,14 +246,43 @@ def timeline(story: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
     """Lanes (one per outlet, in the story's order, then outlets only the timeline names, such
     as a dropped article's), markers and ticks, in pixels."""
     events = story["timeline"]
-    names = [o["name"] for o in story["outlets"]]
-    names += sorted({e["outlet"] for e in events} - set(names))
-    lane = {name: n for n, name in enumerate(names)}
-    width = max(960, min(4000, 14 * len(events)))
-    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
-    if not events:
-        return {"width": width, "height": height, "lanes": [], "markers": [], "ticks": []}
+    names = lane_names([o["name"] for o in story["outlets"]], [e["outlet"] for e in events])
     times = [parse_time(e["at"]) for e in events]
+    frame, x = geometry(names, times)
+    if not events:
+        return frame
+    lane = {name: n for n, name in enumerate(names)}
+    frame["markers"] = [
+        {
+            **event(e, anchors),
+            "x": x(at),
+            "y": lane_y(lane[e["outlet"]]),
+            "focusable": len(events) <= FOCUSABLE_MARKERS,
+        }
+        for e, at in zip(events, times, strict=True)
+    ]
+    return frame
+
+
+def lane_names(outlets: list[str], named: Iterable[str]) -> list[str]:
+    """The lanes: the story's outlets in order, then the other outlets the events name."""
+    return outlets + sorted(set(named) - set(outlets))
+
+
+def lane_y(n: int) -> int:
+    return AXIS_HEIGHT + LANE_HEIGHT * n + LANE_HEIGHT // 2
+
+
+def geometry(
+    names: list[str], times: list[datetime]
+) -> tuple[dict[str, Any], Callable[[datetime], float]]:
+    """The timeline of events at ``times`` (in the story file's order) on lanes ``names``:
+    its size, lanes, ticks, first and last times, no marker yet; and where a time falls."""
+    width = max(960, min(4000, 14 * len(times)))
+    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
+    if not times:
+        empty = {"width": width, "height": height, "lanes": [], "markers": [], "ticks": []}
+        return empty, lambda at: 0.0
     start, end = min(times), max(times)
     span = max(end - start, timedelta(hours=1))
     plot = width - 2 * PAD
@@ -252,23 +293,12 @@ def timeline(story: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
     return {
         "width": width,
         "height": height,
-        "lanes": [
-            {"name": name, "y": AXIS_HEIGHT + LANE_HEIGHT * n + LANE_HEIGHT // 2}
-            for n, name in enumerate(names)
-        ],
-        "markers": [
-            {
-                **_event(e, anchors),
-                "x": x(at),
-                "y": AXIS_HEIGHT + LANE_HEIGHT * lane[e["outlet"]] + LANE_HEIGHT // 2,
-                "focusable": len(events) <= FOCUSABLE_MARKERS,
-            }
-            for e, at in zip(events, times, strict=True)
-        ],
+        "lanes": [{"name": name, "y": lane_y(n)} for n, name in enumerate(names)],
+        "markers": [],
         "ticks": [{"x": x(t), "label": label} for t, label in _ticks(start, span)],
-        "first": shown_time(events[0]["at"]),
-        "last": shown_time(events[-1]["at"]),
-    }
+        "first": shown_time(times[0].isoformat()),
+        "last": shown_time(times[-1].isoformat()),
+    }, x
 
 
 def _ticks(start: datetime, span: timedelta) -> list[tuple[datetime, str]]:

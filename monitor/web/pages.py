@@ -18,10 +18,11 @@ from monitor.errors import RequestError
 from monitor.match.facts import story_facts
 from monitor.publish import page
 from monitor.web import api, finding, openapi
+from monitor.web import storypage as storymodel
 from monitor.web import views as v
 from monitor.web.app import Context, check_fresh, handler, json_response
 from monitor.web.params import Params, Window
-from storage import articles, browse, facts, storyfile
+from storage import articles, browse, facts, storypage
 from storage.db import ReadSession
 from storage.stories import list_stories
 
@@ -56,72 +57,6 @@ def index(ctx: Context, request: Request, session: ReadSession) -> Response:
     )
 
 
-def _lean(story: dict[str, Any]) -> dict[str, Any]:
-    """The story file without what the story page does not show (the versions' diffs, which
-    the article pages show): page.model then computes no side-by-side rows."""
-    for outlet in story["outlets"]:
-        for a in outlet["articles"]:
-            a["versions"] = [{**x, "diff": None} for x in a["versions"]]
-    return story
-
-
-# Above this many events the timeline draws one mark per outlet, kind and few pixels, with its
-# count (a 5,000-article story has 25,000 events: a mark each made a 10 MB page), and the event
-# list shows the newest EVENTS_SHOWN (the story file has them all).
-MAX_MARKS = 1500
-EVENTS_SHOWN = 200
-MARK_WIDTH = 6  # pixels of the timeline one grouped mark stands for
-
-
-def grouped(markers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``markers`` as they are when few, else one per lane, event kind and stretch of the
-    timeline (MARK_WIDTH pixels, doubled until at most MAX_MARKS remain), titled with how many
-    it stands for and linking nowhere."""
-    width = MARK_WIDTH
-    groups: dict[tuple[float, str, int], list[dict[str, Any]]] = {}
-    while len(markers) > MAX_MARKS:
-        groups = {}
-        for m in markers:
-            groups.setdefault((m["y"], m["event"], int(m["x"] // width)), []).append(m)
-        if len(groups) <= MAX_MARKS:
-            break
-        width *= 2
-    if not groups:
-        return markers
-    out = []
-    for members in groups.values():
-        first, n = members[0], len(members)
-        title = first["title"] if n == 1 else f"{n} events, the first: {first['title']}"
-        out.append({**first, "title": title, "link": None, "anchor": None, "focusable": False})
-    return out
-
-
-def _story_model(ctx: Context, session: ReadSession, slug: str) -> dict[str, Any]:
-    """The story page's data: the story file's (``monitor.publish.page.model``) with each
-    mark, event and article pointing at its article's page."""
-    story = storyfile.build(session, slug, threshold=ctx.thresholds.get(slug))
-    assert story is not None
-    model = page.model(_lean(story))
-    members = [a["url"] for o in story["outlets"] for a in o["articles"]]
-    ids = articles.article_ids(session, [e["url"] for e in story["timeline"]] + members)
-
-    def link(url: str) -> str | None:
-        return f"/articles/{ids[url]}" if url in ids else None
-
-    timeline = model["timeline"]
-    for m, e in zip(timeline["markers"], story["timeline"], strict=True):
-        m["link"] = link(e["url"])
-    timeline["markers"] = grouped(timeline["markers"])
-    events = model["events"][:EVENTS_SHOWN]
-    for e, raw in zip(events, reversed(story["timeline"]), strict=False):
-        e["page"] = link(raw["url"])
-    model["events_shown"] = events
-    for o in model["outlets"]:
-        for a in o["articles"]:
-            a["page"] = link(a["url"])
-    return model
-
-
 def story_page(ctx: Context, request: Request, session: ReadSession) -> Response:
     """A story: its timeline, one lane per outlet, and its articles, a page at a time."""
     params = Params(request.query_params, api.LIST)
@@ -132,19 +67,21 @@ def story_page(ctx: Context, request: Request, session: ReadSession) -> Response
     kept = ctx.pages.get(tag)
     if kept is not None:  # rendered at this story version already
         return Response(kept, media_type=HTML, headers={"etag": tag})
-    model = _story_model(ctx, session, found.slug)
-    flat = [(o, a) for o in model["outlets"] for a in o["articles"]]
-    shown = flat[win.offset : win.offset + win.limit]
-    groups: list[dict[str, Any]] = []
-    for o, a in shown:
-        if not groups or groups[-1]["name"] != o["name"]:
-            groups.append({"name": o["name"], "domain": o["domain"], "articles": []})
-        groups[-1]["articles"].append(a)
-    legend = [(e, page.event_label(e)) for e in page.EVENT_LABELS]
-    response = render(
-        ctx, "story.html.j2", p=model, groups=groups, legend=legend,
-        label_width=page.LABEL_WIDTH, pager=pager(request, win, len(flat), len(shown)),
-    )  # fmt: skip
+    with storymodel.collector_paused():
+        rows = storypage.outline(session, found.slug)
+        assert rows is not None
+        model = storymodel.model(rows, offset=win.offset, limit=win.limit)
+        groups: list[dict[str, Any]] = []
+        for name, domain, a in model["shown"]:
+            if not groups or groups[-1]["name"] != name:
+                groups.append({"name": name, "domain": domain, "articles": []})
+            groups[-1]["articles"].append(a)
+        legend = [(e, page.event_label(e)) for e in page.EVENT_LABELS]
+        response = render(
+            ctx, "story.html.j2", p=model, groups=groups, legend=legend,
+            label_width=page.LABEL_WIDTH,
+            pager=pager(request, win, model["total"], len(model["shown"])),
+        )  # fmt: skip
     ctx.pages.put(tag, bytes(response.body))
     response.headers["etag"] = tag
     return response
