@@ -264,6 +264,12 @@ class EmailSettings:
         "`MONITOR_EMAIL_SMTP_PASSWORD_FILE` may name a file holding it.",
         secret=True,
     )
+    smtp_ca_file: str = declare(
+        "",
+        "A PEM file of the certificate authorities that may sign the SMTP server's certificate "
+        "(a private relay's CA), trusted in place of the system's for SMTP only. Empty: the "
+        "system's CAs. (SSL_CERT_FILE would also change the CAs the fetcher trusts.)",
+    )
     outbox_dir: str = declare(
         "data/outbox",
         "Folder for .eml digests when smtp_url is unset, one file per digest "

@@ -1,8 +1,9 @@
 """Delivering one built digest: through SMTP (STARTTLS when offered, or TLS from the start;
-login with the password from the environment or a file) or, without ``smtp_url``, as a file in
-the outbox folder. The server's answer decides what happens next: accepted (2xx), refused for
-now (4xx, no connection, a timeout, a failed login: retried later) or refused for good (5xx:
-failed, never retried), always with the reply to record."""
+the certificate checked against the system's CAs or ``smtp_ca_file``; login with the password
+from the environment or a file) or, without ``smtp_url``, as a file in the outbox folder. The
+server's answer decides what happens next: accepted (2xx), refused for now (4xx, no
+connection, a timeout, a failed login, an untrusted certificate: retried later) or refused for
+good (5xx: failed, never retried), always with the reply to record."""
 
 from __future__ import annotations
 
@@ -41,6 +42,19 @@ def check(settings: EmailSettings, *, recipients: int) -> None:
         )
     if settings.smtp_password and not url.username:
         raise ConfigError("[email] smtp_password: set, but smtp_url names no user to log in as")
+    try:
+        _tls(settings)
+    except OSError as exc:  # ssl.SSLError is one: a file with no certificate in it
+        raise ConfigError(
+            f"[email] smtp_ca_file: cannot load {settings.smtp_ca_file}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _tls(settings: EmailSettings) -> ssl.SSLContext:
+    """Certificates checked, for the host named in smtp_url. A private relay's CA comes from
+    smtp_ca_file: SSL_CERT_FILE would do it too, but for the whole process, and would replace
+    the trust store the fetcher's httpx reads, so news sites would stop verifying."""
+    return ssl.create_default_context(cafile=settings.smtp_ca_file or None)
 
 
 def deliver(raw: bytes, *, recipient: str, settings: EmailSettings, stem: str) -> Outcome:
@@ -81,7 +95,7 @@ def _by_smtp(raw: bytes, recipient: str, settings: EmailSettings) -> Outcome:
     port = url.port or (465 if url.scheme == "smtps" else 25)
     where = f"{url.scheme}://{host}:{port}"
     try:
-        with _connect(url.scheme, host, port) as smtp:
+        with _connect(url.scheme, host, port, _tls(settings)) as smtp:
             if url.username:
                 password = settings.smtp_password or unquote(url.password or "")
                 smtp.login(unquote(url.username), password)
@@ -93,21 +107,29 @@ def _by_smtp(raw: bytes, recipient: str, settings: EmailSettings) -> Outcome:
         )
     except smtplib.SMTPResponseException as exc:
         return _answer(exc.smtp_code, exc.smtp_error, where)
+    except ssl.SSLCertVerificationError as exc:
+        # Like a refused login, the operator's to fix (trust the CA, renew the certificate),
+        # and often fixed without us: retried with the backoff, failed after give_up_after.
+        reply = f"{where}: certificate not trusted: {exc.verify_message or exc}"
+        return Outcome("retry", f"{reply} (a private CA: [email] smtp_ca_file)", where)
     except (OSError, smtplib.SMTPException) as exc:
         return Outcome("retry", f"{where}: {type(exc).__name__}: {exc}", where)
 
 
-def _connect(scheme: str, host: str, port: int) -> smtplib.SMTP:
+def _connect(scheme: str, host: str, port: int, context: ssl.SSLContext) -> smtplib.SMTP:
     smtp: smtplib.SMTP
     if scheme == "smtps":
-        context = ssl.create_default_context()
         smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=context)
     else:
         smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
-    smtp.ehlo()
-    if scheme == "smtp" and smtp.has_extn("starttls"):
-        smtp.starttls(context=ssl.create_default_context())
+    try:
         smtp.ehlo()
+        if scheme == "smtp" and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
+            smtp.ehlo()
+    except BaseException:
+        smtp.close()  # a refused certificate: no socket left open until the collector runs
+        raise
     return smtp
 
 
