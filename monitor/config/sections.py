@@ -267,8 +267,9 @@ class EmailSettings:
     smtp_ca_file: str = declare(
         "",
         "A PEM file of the certificate authorities that may sign the SMTP server's certificate "
-        "(a private relay's CA), trusted in place of the system's for SMTP only. Empty: the "
-        "system's CAs. (SSL_CERT_FILE would also change the CAs the fetcher trusts.)",
+        "(a private relay's CA), trusted in place of the system's for SMTP only; a relative "
+        "path is from the working directory. Empty: the system's CAs. (SSL_CERT_FILE would "
+        "also change the CAs the fetcher trusts.)",
     )
     outbox_dir: str = declare(
         "data/outbox",
