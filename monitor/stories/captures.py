@@ -47,9 +47,9 @@ def past_versions(
     report: RoundReport,
     *,
     now: datetime,
-) -> int:
+) -> tuple[int, int]:
     """Record the captures of every article of the story as versions, then its outlet's page
-    at ``now`` when it differs; returns how many versions were recorded."""
+    at ``now`` when it differs; returns how many of each were recorded."""
     with app.db.read() as session:
         urls = [
             (m.article_id, m.url)
@@ -58,14 +58,14 @@ def past_versions(
         ]
         obey = {row.id: row.obey_robots for row in stored_sources.all_sources(session)}
     progress = Progress(client, "versions", len(urls))
-    added = 0
+    added = live = 0
     for article_id, url in urls:
         captured = captures_of(app, client, url)
         added += _article_captures(app, client, article_id, captured, indexes, report)
         if captured:
-            added += _live_page(app, article_id, obey, now, indexes, report)
+            live += _live_page(app, article_id, obey, now, indexes, report)
         progress.step()
-    return added
+    return added, live
 
 
 def _article_captures(

@@ -50,6 +50,7 @@ class Past:
     unreadable: int = 0  # listings that could not be read
     from_captures: int = 0  # first versions read from a capture (the outlet's when none)
     versions: int = 0  # past versions recorded from captures
+    live: int = 0  # versions recorded from the outlets' pages as they are now
     stopped: str | None = None  # why the run stopped early (budget, a long wait)
     report: RoundReport = field(
         default_factory=lambda: RoundReport(now=datetime.min.replace(tzinfo=UTC))

@@ -66,7 +66,9 @@ def backfill_archive(
         else:
             _from_wayback(app, client, story, since, until, indexes, past)
         if versions:
-            past.versions = past_versions(app, client, story, indexes, past.report, now=now)
+            past.versions, past.live = past_versions(
+                app, client, story, indexes, past.report, now=now
+            )
     except ArchiveStop as exc:
         past.stopped = str(exc)
         log(logger, "backfill_stopped", level=logging.WARNING, story=story.slug, reason=str(exc))
