@@ -325,8 +325,7 @@ def rebuilt(slug: str, origin: str, past: Past) -> str:
         f"{slug}: from {origin}: {past.listings} listings read ({past.unreadable} unreadable), "
         f"{report.articles_new} new articles: {report.originals} new reporting, "
         f"{report.copies} copies, {report.off_topic} off-topic; {past.from_captures} pages "
-        f"read from captures; {past.versions} past versions, {past.live} newer from the "
-        "outlets' pages today"
+        f"read from captures; {past.versions} past versions, {past.live} from today's pages"
     )
     if past.stopped:
         line += f"\nstopped early: {past.stopped}; run the same command again to continue"
