@@ -7,9 +7,10 @@ A replay server on 127.0.0.1 (tests/archive_replay.py: CDX JSON, ``id_`` capture
 ten outlets. The articles are the real reporting of ../shared/data/dedup_story (BASIL, ECB+,
 NewsWCL50; reused with a suffix past 825), wrapped in a page. Each outlet's feed was captured
 once a day, each capture listing that day's 10 new articles beside the previous day's (20
-items, as a feed rolls). One article in ten is gone from its outlet (404) and read from its
-capture; every article has two captures: one with the text we stored (which adds nothing) and
-one a day later with a correction (a past version). The story takes every article (threshold
+items, as a feed rolls). Every article has two captures: an hour after publication (its first
+version, read from the capture) and a day later with a correction (a past version); its page
+on the outlet today is the corrected one (read last, it adds nothing), except one article in
+ten, gone from its outlet (404). The story takes every article (threshold
 0, every page naming Roxham Road, its keyword), so every article's captures are read. The
 backfill runs as ``monitor story backfill --from wayback`` does, in process, with no pause
 (``[reach] pause = 0``): the figures are the work, not the politeness (at the default 1 s
@@ -56,16 +57,12 @@ def _serve(served: Replay, count: int) -> tuple[list[str], int]:
         path = f"/o{outlet}/{n}.html"
         url = served.url(path)
         body = f"{article.text}\nReported near Roxham Road (#{n})."
-        html = page(title, body, published)
-        served.set(path, html)
+        html, corrected = page(title, body, published), page(title, body, published, CORRECTION)
+        served.set(path, corrected)  # today's page: the correction stands
         if n % 10 == 0:
             gone(served, path)
         served.capture(url, published + timedelta(hours=1), html)
-        served.capture(
-            url,
-            published + timedelta(days=1),
-            page(title, body, published, CORRECTION),
-        )
+        served.capture(url, published + timedelta(days=1), corrected)
         listed[outlet].append((title, url, published))
     for day in range(days):
         when = T1 + timedelta(days=day, hours=23)
@@ -111,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     n = past.report.articles_new
     print(
         f"wayback backfill, replayed: {n} articles, {past.listings} captured feeds, "
-        f"{past.from_captures} pages from captures, {past.versions} past versions"
+        f"{past.from_captures} pages from captures, {past.versions} past versions, "
+        f"{past.live} newer from the outlets' pages today"
     )
     print(
         table(

@@ -242,6 +242,9 @@ class Evidence:
     html_gz: bytes | None = field(default=None, repr=False)
     # Where the text was read: None for the outlet's page, "wayback" for an archive's capture.
     origin: str | None = None
+    # When the text was seen, when that is not the time it was stored: a capture's time (the
+    # version's ``fetched_at``), so a backfilled version is dated when the archive saw it.
+    seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)

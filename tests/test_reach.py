@@ -235,7 +235,7 @@ def test_a_gone_page_is_read_from_its_capture_and_captures_become_versions(
             versions = _versions(app, url)
             story = _story(app)
     assert past.from_captures == 1 and past.versions == 1, past
-    assert [v.fetched_at for v in versions] == [T1, T1 + timedelta(hours=10)]
+    assert [v.fetched_at for v in versions] == [T1 + timedelta(hours=1), T1 + timedelta(hours=10)]
     assert [v.evidence for v in versions] == ["wayback", "wayback"]
     assert versions[0].final_url == served.url(f"/web/20230324130000id_/{url}")
     assert "Correction" not in versions[0].text and "Correction" in versions[1].text
@@ -243,6 +243,53 @@ def test_a_gone_page_is_read_from_its_capture_and_captures_become_versions(
     assert all(BANNER.split()[0] not in v.text for v in versions)
     article = next(a for o in story["outlets"] for a in o["articles"] if a["url"] == url)
     assert [v["evidence"]["archive"] for v in article["versions"]] == ["wayback", "wayback"]
+
+
+UPDATE = "<p>The speech was followed by a vote in the evening, officials said on Friday.</p>"
+
+
+def test_an_article_edited_before_today_keeps_its_versions_in_the_order_they_were_seen(
+    tmp_path: Path,
+) -> None:
+    """A live article captured as published and again after a correction, whose page today
+    carries a later update too, gets three versions in time order: the two captures (evidence
+    wayback, at their capture times), then today's page (the outlet's, at the command's clock);
+    the timeline shows the correction at its capture time and the update today."""
+    event = events(1)[0]
+    row, published = event["nyt"], T1 - timedelta(hours=1)
+    today = T2 + timedelta(days=600)
+    with replay() as served:
+        url, feed = served.url("/nyt/a.html"), served.url("/nyt/feed.xml")
+        served.capture(feed, T1, rss([(row["title"], url, published)]))
+        served.capture(url, T1 - timedelta(days=2), "<html><body>Not yet.</body></html>")
+        served.capture(url, T1 + timedelta(hours=1), page(row["title"], row["text"], published))
+        corrected = page(row["title"], row["text"], published, extra=CORRECTION)
+        served.capture(url, T1 + timedelta(hours=10), corrected)
+        served.set("/nyt/a.html", page(row["title"], row["text"], published, CORRECTION + UPDATE))
+        sources = (configmod.Source(url=feed, name="NYT"),)
+        window = {"since": T1 - timedelta(days=1), "until": T2, "origin": "wayback", "now": today}
+        with _app(_config(tmp_path, served, sources, event["hpo"])) as app:
+            past = backfill_archive(app, app.stories[0], **window)  # type: ignore[arg-type]
+            again = backfill_archive(app, app.stories[0], **window)  # type: ignore[arg-type]
+            versions = _versions(app, url)
+            story = _story(app)
+        asked = served.archive_requests()
+    assert (past.from_captures, past.versions, past.live) == (1, 1, 1), past
+    assert (again.versions, again.live) == (0, 0)
+    assert [v.fetched_at for v in versions] == [
+        T1 + timedelta(hours=1),
+        T1 + timedelta(hours=10),
+        today,
+    ]
+    assert [v.evidence for v in versions] == ["wayback", "wayback", None]
+    assert "Correction" not in versions[0].text and "Correction" in versions[1].text
+    assert "a vote in the evening" not in versions[1].text
+    assert "a vote in the evening" in versions[2].text
+    assert versions[2].final_url == url
+    assert len(asked) == len(set(asked)), "a request asked twice"
+    edits = [(e["at"], e["detail"]["kinds"]) for e in story["timeline"] if e["event"] == "update"]
+    assert [at for at, _ in edits] == [(T1 + timedelta(hours=10)).isoformat(), today.isoformat()]
+    assert "correction" in edits[0][1] and "update" in edits[1][1]
 
 
 def test_an_interrupted_backfill_resumes_without_asking_anything_twice(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The Wayback Machine's answers, read: the CDX API's capture lists (JSON or its space-separated
 text), the raw capture URL of each (``/web/{timestamp}id_/{url}``: the page as archived, without
-the archive's banner or rewritten links), the capture nearest a time, and the banner cut out of
-a capture that has one anyway. Pure: no network, no clock.
+the archive's banner or rewritten links), the captures in the order to read them from a time
+(the nearest, or the first from it), and the banner cut out of a capture that has one anyway.
+Pure: no network, no clock.
 """
 
 from __future__ import annotations
@@ -124,6 +125,15 @@ def nearest(captures: list[Capture], when: datetime) -> list[Capture]:
     """The captures by distance from ``when``, nearest first (an earlier one first on a tie:
     it shows the page as published)."""
     return sorted(captures, key=lambda c: (abs((c.at - when).total_seconds()), c.at))
+
+
+def from_time(captures: list[Capture], when: datetime) -> list[Capture]:
+    """The captures to read an article's text as of ``when`` (its publication) from: those at
+    or after it, oldest first (the first shows the page as published, not as a later edit
+    left it), then those before it, nearest first (an archive that saw it only earlier)."""
+    after = sorted(c for c in captures if c.at >= when)
+    before = sorted((c for c in captures if c.at < when), reverse=True)
+    return after + before
 
 
 # The banner the archive inserts into a non-raw capture, and the scripts it adds before it.

@@ -290,13 +290,15 @@ def _add_story_deciding(story: Commands) -> None:
         choices=("wayback", "gdelt"),
         help="rebuild the story from a web archive over --since..--until: the Wayback "
         "Machine's captures of its feeds, or GDELT's article lists for its GDELT query "
-        "sources; then its articles' past versions from their captures. Resumable: run it "
+        "sources; then its articles' past versions from their captures and their outlets' "
+        "pages as they are --now. Resumable: run it "
         "again to continue",
     )
     q.add_argument(
         "--no-versions",
         action="store_true",
-        help="with --from: skip the articles' past versions",
+        help="with --from: one version per article, as published (its capture nearest "
+        "publication, else its outlet's page): no later captures, not today's page",
     )
     q.add_argument("--now", help="the clock (ISO 8601 with offset)")
     q.add_argument("--json", action="store_true", help="the counts as one JSON object")

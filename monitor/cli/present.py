@@ -314,6 +314,7 @@ def past_counts(past: Past) -> dict[str, object]:
         "off_topic": report.off_topic,
         "from_captures": past.from_captures,
         "versions": past.versions,
+        "live_versions": past.live,
         "stopped": past.stopped,
     }
 
@@ -324,7 +325,7 @@ def rebuilt(slug: str, origin: str, past: Past) -> str:
         f"{slug}: from {origin}: {past.listings} listings read ({past.unreadable} unreadable), "
         f"{report.articles_new} new articles: {report.originals} new reporting, "
         f"{report.copies} copies, {report.off_topic} off-topic; {past.from_captures} pages "
-        f"read from captures; {past.versions} past versions"
+        f"read from captures; {past.versions} past versions, {past.live} from today's pages"
     )
     if past.stopped:
         line += f"\nstopped early: {past.stopped}; run the same command again to continue"

@@ -303,7 +303,13 @@ def _backfill_archive(args: argparse.Namespace) -> int:
     with open_app(config, now=now) as app:
         story = configured_story(app, config, args.slug)
         past = backfill_archive(
-            app, story, since=since, until=until, origin=args.origin, versions=not args.no_versions
+            app,
+            story,
+            since=since,
+            until=until,
+            origin=args.origin,
+            versions=not args.no_versions,
+            now=now,
         )
         kept_facts.refresh(app, now=now)
     if args.json:

@@ -52,6 +52,7 @@ class Page:
     # which the version keeps as its final URL, the evidence of where the text was read.
     origin: str | None = None
     archive_url: str | None = None
+    seen_at: datetime | None = None  # the capture's time: when the archive saw this text
 
     def evidence(self, *, keep_html: bool) -> Evidence:
         """What a version found on this page keeps of its fetch."""
@@ -64,6 +65,7 @@ class Page:
             html_gz=self.html_gz if keep_html else None,
             keep_html=keep_html,
             origin=self.origin,
+            seen_at=self.seen_at,
         )
 
     @property

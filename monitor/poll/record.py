@@ -58,7 +58,7 @@ def store_version(
     version = articles.add_version(
         session,
         article,
-        fetched_at=now,
+        fetched_at=evidence.seen_at if evidence and evidence.seen_at else now,
         title=title,
         text=text,
         content_sha256=fp.sha256,

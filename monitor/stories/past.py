@@ -1,6 +1,7 @@
 """What a backfill from the web archives shares: the entries a past listing named (a captured
 feed, a GDELT article list) ingested as a poll at that time would have ingested them, and an
-article page read from the outlet or, when the outlet no longer has it, from its capture.
+article's text as published: read from its capture nearest publication, dated at the capture's
+time, or, when the archive has none, from the outlet.
 
 Everything goes through the round's own stages: ``EntryPlan`` (entries seen before, URLs
 stored), ``read_page`` (robots, the guarded fetch, extraction), ``store_new`` (the decision of
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WAYBACK = "wayback"
-# Captures of a gone page tried, nearest the publication first, before giving up on it.
+# Captures of an article tried, nearest the publication first, before reading its outlet.
 CAPTURES_TRIED = 3
 
 
@@ -47,8 +48,9 @@ class Past:
 
     listings: int = 0  # captured feeds or article lists read
     unreadable: int = 0  # listings that could not be read
-    from_captures: int = 0  # pages read from a capture, the outlet's gone
+    from_captures: int = 0  # first versions read from a capture (the outlet's when none)
     versions: int = 0  # past versions recorded from captures
+    live: int = 0  # versions recorded from the outlets' pages as they are now
     stopped: str | None = None  # why the run stopped early (budget, a long wait)
     report: RoundReport = field(
         default_factory=lambda: RoundReport(now=datetime.min.replace(tzinfo=UTC))
@@ -106,18 +108,16 @@ def ingest_listed(
 
 
 def past_page(app: App, client: ArchiveClient, item: NewArticle, now: datetime, past: Past) -> Page:
-    """The article's page from its outlet; when the outlet answers that it is gone (404, 410)
-    or its name no longer resolves, from its capture nearest the publication time."""
-    page = read_page(app, item.url, item.source.name, now=now, obey_robots=item.source.obey_robots)
-    if not (page.gone or (page.error or "").startswith("dns:")):
-        return page
-    when = item.entry.published_at or now
-    captured = from_capture(app, client, item.url, when)
-    if captured is None:
-        return page
-    past.from_captures += 1
-    log(logger, "read_from_capture", url=item.url, capture=captured.archive_url)
-    return captured
+    """The article's text as published: from its capture nearest the publication (see
+    ``from_capture``), dated at the capture's time; when the archive has none, from its outlet
+    at the listing's time ``now``. Today's page is read last (``stories.captures``): read here,
+    today's text would be dated in the past and every earlier capture shut out."""
+    captured = from_capture(app, client, item.url, item.entry.published_at or now)
+    if captured is not None:
+        past.from_captures += 1
+        log(logger, "read_from_capture", url=item.url, capture=captured.archive_url)
+        return captured
+    return read_page(app, item.url, item.source.name, now=now, obey_robots=item.source.obey_robots)
 
 
 def captures_of(app: App, client: ArchiveClient, url: str) -> list[cdx.Capture]:
@@ -134,9 +134,9 @@ def captures_of(app: App, client: ArchiveClient, url: str) -> list[cdx.Capture]:
 
 
 def from_capture(app: App, client: ArchiveClient, url: str, when: datetime) -> Page | None:
-    """The article read from its capture nearest ``when`` (the next nearest when one is no
-    article: an error page the archive kept); None when none is."""
-    for capture in cdx.nearest(captures_of(app, client, url), when)[:CAPTURES_TRIED]:
+    """The article read from its first capture at or after ``when``, else its nearest before
+    (the next when one is no article: an error page the archive kept); None when none is."""
+    for capture in cdx.from_time(captures_of(app, client, url), when)[:CAPTURES_TRIED]:
         page = read_capture(app, client, url, capture)
         if page is not None and page.article is not None:
             return page
@@ -150,7 +150,14 @@ def read_capture(app: App, client: ArchiveClient, url: str, capture: cdx.Capture
     answer = client.get(address, accept=PAGE_ACCEPT)
     if answer is None or answer.status != 200:
         return None
-    page = Page(url, final_url=url, status=200, origin=WAYBACK, archive_url=answer.final_url)
+    page = Page(
+        url,
+        final_url=url,
+        status=200,
+        origin=WAYBACK,
+        archive_url=answer.final_url,
+        seen_at=capture.at,
+    )
     return extract_page(app, page, cdx.strip_banner(answer.body), url)
 
 

@@ -18,7 +18,7 @@ import itertools
 import logging
 import math
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from monitor.app import App, StoryRef
 from monitor.archive import cdx, news
@@ -50,11 +50,14 @@ def backfill_archive(
     origin: str,
     client: ArchiveClient | None = None,
     versions: bool = True,
+    now: datetime | None = None,
 ) -> Past:
     """Rebuild ``story`` over ``since``..``until`` from ``origin`` (``wayback`` or ``gdelt``),
-    then, with ``versions``, its articles' past versions. Stops early (``Past.stopped``) when
-    the request budget is spent or an archive asks too long a wait: run it again to go on."""
+    then, with ``versions``, its articles' past versions and their outlets' pages as they are
+    ``now`` (the command's clock). Stops early (``Past.stopped``) when the request budget is
+    spent or an archive asks too long a wait: run it again to go on."""
     client = client or ArchiveClient(app)
+    now = now or datetime.now(UTC)
     past = Past()
     indexes = Indexes(app)
     try:
@@ -63,7 +66,9 @@ def backfill_archive(
         else:
             _from_wayback(app, client, story, since, until, indexes, past)
         if versions:
-            past.versions = past_versions(app, client, story, indexes, past.report)
+            past.versions, past.live = past_versions(
+                app, client, story, indexes, past.report, now=now
+            )
     except ArchiveStop as exc:
         past.stopped = str(exc)
         log(logger, "backfill_stopped", level=logging.WARNING, story=story.slug, reason=str(exc))
