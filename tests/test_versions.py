@@ -523,6 +523,7 @@ def test_the_story_file_shows_each_version_s_diff_kinds_and_evidence(edited) -> 
                 "final_url": v.final_url,
                 "html_size": v.html_size,
                 "html_kept": True,
+                "archive": None,  # read from the outlet, not a web archive's capture
             }
     assert by_path["/moved"]["redirected_to"] == outlet.url("/elsewhere")
     assert by_path["/figure"]["versions"][1]["notices"] == [
