@@ -242,6 +242,46 @@ def test_the_commands_the_demo_and_its_digest_suggest_work_on_its_data(demo_run,
 
 
 @pytest.mark.slow
+def test_digest_status_lists_the_demos_digests_and_preview_shows_the_next(demo_run, manifest):
+    """On the demo's data, `digest status` lists each digest the demo wrote, sent to the outbox
+    after one attempt (as JSON too, with the file it went to); `digest preview` prints the next
+    digest of the story without recording it (the whole story, as nothing new waits), as text
+    or HTML; an unknown story or recipient is one line and exit 2 (the user's mistake)."""
+    config = str(demo_run["out"] / "monitor.toml")
+    cwd, slug = demo_run["cwd"], manifest["slug"]
+    table = monitor("--config", config, "digest", "status", cwd=cwd)
+    ok(table)
+    lines = table.stdout.splitlines()
+    assert len(lines) == len(demo_run["digest_paths"])
+    assert all("\tsent\t1 attempt\t" in line and f"\t{slug}\t" in line for line in lines)
+    listed = monitor("--config", config, "digest", "status", "--json", cwd=cwd)
+    ok(listed)
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert sorted(r["delivered_to"] for r in rows) == sorted(demo_run["digest_paths"])
+    assert {r["state"] for r in rows} == {"sent"} and all(r["events"] > 0 for r in rows)
+
+    text = monitor("--config", config, "digest", "preview", slug, cwd=cwd)
+    ok(text)
+    assert text.stdout.startswith(manifest["title"].upper() + "\n")
+    assert "Capital Wire" in text.stdout and "<" not in text.stdout.splitlines()[0]
+    html = monitor("--config", config, "digest", "preview", slug, "--format", "html", cwd=cwd)
+    ok(html)
+    assert "<html" in html.stdout and "<script" not in html.stdout
+    again = monitor("--config", config, "digest", "status", cwd=cwd)
+    assert again.stdout == table.stdout  # a preview records nothing
+
+    unknown = monitor("--config", config, "digest", "preview", "no-such-story", cwd=cwd)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
+    assert "no-such-story: no such story" in unknown.stderr
+    stranger = monitor(
+        "--config", config, "digest", "preview", slug, "--recipient", "x@example.org", cwd=cwd
+    )
+    assert stranger.returncode == 2 and "--recipient x@example.org: not a recipient" in (
+        stranger.stderr
+    )
+
+
+@pytest.mark.slow
 def test_demo_leaves_a_configuration_file_it_did_not_write_alone(tmp_path):
     """A monitor.toml in --out that the demo did not write is kept: exit 2, one error line
     naming it, the file unchanged."""
