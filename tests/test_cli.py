@@ -282,6 +282,31 @@ def test_digest_status_lists_the_demos_digests_and_preview_shows_the_next(demo_r
 
 
 @pytest.mark.slow
+def test_an_export_into_a_missing_folder_or_a_closed_pipe_is_no_traceback(demo_run, manifest):
+    """`story export -o` into a folder that does not exist is one line naming the path, exit
+    1; an export whose reader has gone (`... | head`) ends quietly, exit 0: neither prints a
+    traceback."""
+    config = str(demo_run["out"] / "monitor.toml")
+    cwd, slug = demo_run["cwd"], manifest["slug"]
+    missing = cwd / "no-such-folder" / "story.md"
+    refused = monitor("--config", config, "story", "export", slug, "-o", str(missing), cwd=cwd)
+    assert refused.returncode == 1
+    assert refused.stderr == f"monitor: error: {missing}: No such file or directory\n"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    args = [sys.executable, "-m", "monitor", "--config", config, "story", "export", slug]
+    reader_gone = subprocess.Popen(
+        [*args, "--format", "json"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert reader_gone.stdout is not None and reader_gone.stderr is not None
+    reader_gone.stdout.close()  # before the command writes: its first write meets a closed pipe
+    with reader_gone.stderr:
+        assert reader_gone.wait(timeout=120) == 0
+        assert reader_gone.stderr.read() == b""
+
+
+@pytest.mark.slow
 def test_demo_leaves_a_configuration_file_it_did_not_write_alone(tmp_path):
     """A monitor.toml in --out that the demo did not write is kept: exit 2, one error line
     naming it, the file unchanged."""
