@@ -552,6 +552,49 @@ def test_numbers_outside_their_range_are_refused(section, key, value, says):
     assert str(info.value).startswith(f"c.toml: [{section}] {key}: {says}")
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value", "says"),
+    [
+        ("email", "schedule", 30, "expected a schedule"),
+        (
+            "email",
+            "schedule",
+            "every day at noon",
+            "expected immediately, every DURATION or a cron",
+        ),
+        ("email", "schedule", "61 7 * * *", "cron expression '61 7 * * *'"),
+        ("email", "schedule", "every soon", "expected a duration such as 30m"),
+        ("email", "timezone", "", "expected a time zone"),
+        ("email", "timezone", "Mars/Olympus", "no such time zone: 'Mars/Olympus'"),
+        ("web", "base_url", "news.example.org", "expected an absolute http(s) URL"),
+        ("web", "base_url", 8080, "expected an absolute http(s) URL"),
+    ],
+)
+def test_schedules_zones_and_the_web_address_are_checked(section, key, value, says):
+    """A digest schedule that is no schedule (a cron field out of range included), a time zone
+    that does not exist and a web address that is not absolute are ConfigErrors naming the file,
+    section and key, read when the configuration is, not when the first digest is due."""
+    with pytest.raises(ConfigError) as info:
+        configmod.from_mapping({section: {key: value}}, where="c.toml", env={})
+    assert str(info.value).startswith(f"c.toml: [{section}] {key}: ")
+    assert says in str(info.value)
+
+
+def test_the_web_address_loses_its_trailing_slash_and_a_valid_schedule_is_kept():
+    """``base_url`` is kept without its trailing slash (links are built by adding paths to it);
+    ``every 30m`` and a cron expression are kept as written, spaces normalised."""
+    cfg = configmod.from_mapping(
+        {
+            "web": {"base_url": "https://news.example.org/desk/"},
+            "email": {"schedule": "0  7 * * 1-5", "timezone": " Europe/Paris "},
+        },
+        where="c.toml",
+        env={},
+    )
+    assert cfg.web.base_url == "https://news.example.org/desk"
+    assert (cfg.email.schedule, cfg.email.timezone) == ("0 7 * * 1-5", "Europe/Paris")
+
+
 def test_environment_number_outside_its_range_names_the_variable():
     """An out-of-range environment override names the variable."""
     with pytest.raises(ConfigError, match=r"^environment MONITOR_MATCH_NUM_PERM: must be at least"):

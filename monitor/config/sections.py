@@ -316,10 +316,10 @@ class OpsSettings:
 class WebSettings:
     base_url: str | None = declare(
         None,
-        "The address readers reach `monitor serve` at (https://news.example.org, no trailing "
-        "slash): digests link each story to {base_url}/stories/{slug} and each article to "
-        "{base_url}/articles/{id}. Unset: digests carry no links to the web pages.",
-        "str",
+        "The address readers reach `monitor serve` at (https://news.example.org; a trailing "
+        "slash is dropped): digests link each story to {base_url}/stories/{slug} and each "
+        "article to {base_url}/articles/{id}. Unset: digests carry no links to the web pages.",
+        "base_url",
     )
     host: str = declare(
         "127.0.0.1",
