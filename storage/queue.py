@@ -48,6 +48,21 @@ class DueArticle:
     etag: str | None
     last_modified: str | None
 
+    @classmethod
+    def of(cls, article: Article, *, validators: bool = True) -> DueArticle:
+        """The article as a re-check takes it; without ``validators`` (a web archive's
+        capture, never a 304) its ETag and Last-Modified are left out."""
+        return cls(
+            article.id,
+            article.url,
+            article.source_id,
+            article.outlet,
+            article.first_seen_at,
+            article.check_count,
+            article.etag if validators else None,
+            article.last_modified if validators else None,
+        )
+
 
 def claim_sources(
     db: Database,
@@ -145,19 +160,7 @@ def claim_articles(
         if db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = session.scalars(query).all()
-        out = [
-            DueArticle(
-                r.id,
-                r.url,
-                r.source_id,
-                r.outlet,
-                r.first_seen_at,
-                r.check_count,
-                r.etag,
-                r.last_modified,
-            )
-            for r in rows
-        ]
+        out = [DueArticle.of(r) for r in rows]
         # Out of reach of other workers for the time one fetch can take.
         for row in rows:
             row.next_check_at = row.claimed_until = now + ARTICLE_LEASE

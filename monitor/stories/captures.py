@@ -130,13 +130,4 @@ def _live_page(
 
 def _due(article: Article) -> queue.DueArticle:
     """The article as a re-check takes it (no validators: a capture is never a 304)."""
-    return queue.DueArticle(
-        id=article.id,
-        url=article.url,
-        source_id=article.source_id,
-        outlet=article.outlet,
-        first_seen_at=article.first_seen_at,
-        check_count=article.check_count,
-        etag=None,
-        last_modified=None,
-    )
+    return queue.DueArticle.of(article, validators=False)
