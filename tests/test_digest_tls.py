@@ -127,6 +127,24 @@ def smtps_server(pki: Pki) -> Iterator[tuple[int, Recording]]:
         controller.stop()
 
 
+@pytest.fixture
+def plain_server() -> Iterator[tuple[int, Recording]]:
+    """Plain SMTP with no STARTTLS that would take a login in clear (AUTH offered anyway)."""
+    handler, port = Recording(), free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=handler.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield port, handler
+    finally:
+        controller.stop()
+
+
 def email_settings(env: dict[str, str]) -> configmod.EmailSettings:
     return configmod.load(None, env={"MONITOR_EMAIL_TO": "desk@example.org", **env}).email
 
@@ -243,3 +261,25 @@ def test_a_ca_file_that_cannot_be_loaded_is_a_config_error(tmp_path):
         )
         with pytest.raises(ConfigError, match=r"^\[email\] smtp_ca_file: cannot load .*" + says):
             smtp.check(email, recipients=1)
+
+
+def test_a_login_is_never_sent_in_clear_to_a_server_without_starttls(
+    polled, tmp_path, plain_server
+):
+    """smtp://user@host to a server that offers no STARTTLS (a misconfigured relay, or a
+    downgrade on the way): no password and no message go out; the digest stays pending, retried
+    with its backoff, with a reply that says why and what to use instead."""
+    port, handler = plain_server
+    email = email_settings(
+        {
+            "MONITOR_EMAIL_SMTP_URL": f"smtp://desk@127.0.0.1:{port}",
+            "MONITOR_EMAIL_SMTP_PASSWORD": "s3cret:pass",
+        }
+    )
+    delivered, row, _ = send_one(polled, tmp_path, email)
+    assert (delivered.result, row.state, row.attempts) == ("retry", "pending", 1)
+    assert row.last_reply == (
+        f"smtp://127.0.0.1:{port}: offers no STARTTLS, so the password is not sent in clear "
+        "(smtps:// for TLS from the start)"
+    )
+    assert handler.logins == [] and handler.accepted == []

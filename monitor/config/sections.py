@@ -252,7 +252,8 @@ class EmailSettings:
     )
     smtp_url: str = declare(
         "",
-        "smtp://[user[:password]@]host[:port] (STARTTLS when offered) or smtps://... (TLS from "
+        "smtp://[user[:password]@]host[:port] (STARTTLS when offered; with a user, a server "
+        "offering none is refused, never sent the password in clear) or smtps://... (TLS from "
         "the start). Unset: digests are written as .eml files to outbox_dir. A secret: "
         "`MONITOR_EMAIL_SMTP_URL_FILE` may name a file holding it.",
         secret=True,

@@ -3,7 +3,8 @@ the certificate checked against the system's CAs or ``smtp_ca_file``; login with
 from the environment or a file) or, without ``smtp_url``, as a file in the outbox folder. The
 server's answer decides what happens next: accepted (2xx), refused for now (4xx, no
 connection, a timeout, a failed login, an untrusted certificate: retried later) or refused for
-good (5xx: failed, never retried), always with the reply to record."""
+good (5xx: failed, never retried), always with the reply to record. A login never goes out in
+clear: a server that offers no STARTTLS to ``smtp://user@host`` is refused for now."""
 
 from __future__ import annotations
 
@@ -96,6 +97,14 @@ def _by_smtp(raw: bytes, recipient: str, settings: EmailSettings) -> Outcome:
     where = f"{url.scheme}://{host}:{port}"
     try:
         with _connect(url.scheme, host, port, _tls(settings)) as smtp:
+            if url.username and not isinstance(smtp.sock, ssl.SSLSocket):
+                # Never a password in clear: a relay that lost its STARTTLS (or a downgrade
+                # on the way) is the operator's to fix, so the digest is retried meanwhile.
+                reply = (
+                    f"{where}: offers no STARTTLS, so the password is not sent in clear "
+                    "(smtps:// for TLS from the start)"
+                )
+                return Outcome("retry", reply, where)
             if url.username:
                 password = settings.smtp_password or unquote(url.password or "")
                 smtp.login(unquote(url.username), password)
