@@ -133,10 +133,12 @@ def claim_articles(
     everything: bool = False,
     ids: list[int] | None = None,
     exclude: Collection[int] = (),
+    after: int | None = None,
 ) -> list[DueArticle]:
     """Articles due for a re-check at ``now`` (with ``ids``, those of them, due or not):
     tracked (``next_check_at`` set), not removed, not claimed by another process, and not in
-    ``exclude`` (those a round has already read).
+    ``exclude`` (those a round has already read). With ``after``, those with a greater id, in
+    id order: how ``everything`` walks every tracked article once, batch after batch.
 
     A claim sets ``claimed_until`` and moves ``next_check_at`` out of reach for the time one
     fetch can take: the caller sets the next check when it records the result, and a crash
@@ -151,6 +153,8 @@ def claim_articles(
             .order_by(Article.next_check_at, Article.id)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(Article.id > after).order_by(None).order_by(Article.id)
         if exclude:
             query = query.where(Article.id.not_in(exclude))
         if ids is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -138,13 +139,16 @@ def test_poll_all_refetches_with_conditional_get(demo_config, replay, manifest):
 
 
 @pytest.mark.slow
-def test_poll_all_reads_each_new_page_once(demo_config, replay, manifest):
+@pytest.mark.parametrize("batch_size", [200, 2])
+def test_poll_all_reads_each_new_page_once(demo_config, replay, manifest, batch_size):
     """A first ``everything=True`` round fetches each article page it stores once: an article
     stored in a round is not due again in it (no re-check), so the server sees one request
-    per page; the next ``everything=True`` round re-checks them, with conditional GETs."""
+    per page; the next ``everything=True`` round re-checks every one of them, with conditional
+    GETs, however many batches that takes."""
     now = at(manifest["round"][0]["now"])
     replay.set_round(manifest["round"][0]["name"])
-    with open_app(demo_config, now=now) as app:
+    config = demo_config.replace(poll=dataclasses.replace(demo_config.poll, batch_size=batch_size))
+    with open_app(config, now=now) as app:
         first = poll(app, now=now, everything=True)
         pages = [p for p in replay.requests if not p.endswith((".xml", "robots.txt"))]
         again = poll(app, now=now + timedelta(minutes=1), everything=True)

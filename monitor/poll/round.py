@@ -78,20 +78,23 @@ def poll(
     with ThreadPoolExecutor(cfg.workers, thread_name_prefix="monitor-fetch") as executor:
         round_ = _Round(app, now, indexes, report, executor, stop)
         round_.feeds(claim)
+        # With --all, every tracked article once, in id order (a re-checked article is
+        # claimable again at once); one this round stored or re-checked was read at ``now``.
+        after = 0 if everything else None
         while not round_.stopped():
             due = queue.claim_articles(
                 app.db,
                 now=now,
                 limit=cfg.batch_size,
                 everything=everything,
-                # With --all: an article this round stored or re-checked was read at ``now``.
                 exclude=round_.read_articles if everything else (),
+                after=after,
             )
             if not due:
                 break
             round_.rechecks(due)
-            if everything:
-                break  # with --all, each tracked article once; the claims moved them on
+            if after is not None:
+                after = max(article.id for article in due)
     report.stopped = round_.stopped()
     released = _release(app, now, polled, now + lease, round_.claimed_articles)
     log(
