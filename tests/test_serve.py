@@ -163,6 +163,22 @@ def test_a_search_finds_the_story_and_links_its_articles(web):
     )
 
 
+def test_a_search_says_whether_its_total_is_exact(web, monkeypatch):
+    """A search's page says total_exact: true when its matches were counted, false when the
+    query matched more than the search ranks whole and its total is an estimate; the
+    OpenAPI description names the field."""
+    from storage import searchsql
+
+    counted = ok_json(web.get("/api/search", params={"q": "roxham"}))
+    assert counted["total_exact"] is True and counted["total"] >= 3
+    monkeypatch.setattr(searchsql, "RANK_ALL", 1)
+    monkeypatch.setattr(searchsql, "WINDOW", 1)
+    estimated = ok_json(web.get("/api/search", params={"q": "roxham", "limit": 1}))
+    assert estimated["total_exact"] is False and len(estimated["items"]) == 1
+    schema = ok_json(web.get("/openapi.json"))["components"]["schemas"]["SearchPage"]
+    assert "total_exact" in schema["allOf"][1]["required"]
+
+
 def test_etag_from_the_story_version_and_304(web):
     """The story file's ETag names the story's version; asked again with If-None-Match it is
     304 with no body; any other answer has an ETag of its body that works the same way."""
