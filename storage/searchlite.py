@@ -16,7 +16,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from storage import searchquery
-from storage.searchquery import Query
+from storage.searchquery import AnyOf, Query
 from storage.searchsql import Matching, Ranked, bounded
 
 # The marks around a matched word in a snippet (storage.search.unmark reads them).
@@ -45,10 +45,18 @@ def ranked(
         index.c.rowid,
         _INDEX.op("MATCH")(searchquery.fts5(query)),
         -func.bm25(_INDEX, 4.0, 1.0),
+        seeks=not _has_prefix(query),
     )
     return bounded(
         session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
     )
+
+
+def _has_prefix(query: Query) -> bool:
+    terms = [*query.excluded]
+    for part in query.required:
+        terms.extend(part.terms if isinstance(part, AnyOf) else (part,))
+    return any(term.prefix for term in terms)
 
 
 def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, str]:
