@@ -15,6 +15,9 @@ articles), on PostgreSQL more (ts_rank_cd reads the whole tsvector). So ``bounde
   filters keep, that share taken from the window when only the newest-version condition
   applies, else from a sample of about SAMPLE matches spread over the whole archive (a date
   filter keeps none of the newest matches and many of the others). The last page knows it.
+  Where the index seeks (FTS5, no prefix term) the matches and the sample are read from
+  RANGES short runs of version ids spread over the archive, not from a walk of every match
+  (twice: to count them and to draw every k-th id); every version with no filter is counted.
 """
 
 from __future__ import annotations
@@ -118,26 +121,30 @@ def bounded(
         page = page + [(vid, float(score)) for vid, score in older]
         if len(page) < limit and (page or offset == 0):  # the end: the total is known
             return Ranked(page, offset + len(page))
-    if m.seeks and filtered:
-        guess = _spread(session, span, newest[0], boundary)
-        total = _in_runs(session, m, conditions, guess, span)
+    bounds = span or _ids(session)
+    if m.seeks and conditions:
+        guess = _spread(bounds, newest[0], boundary)
+        # Unfiltered (the newest-version condition alone): the runs count the matches and the
+        # window gives the share of them that are newest versions, as with a count.
+        total = _in_runs(session, m, conditions if filtered else [], guess, bounds)
         if total is not None:
+            total = total if filtered else round(total * len(window) / WINDOW)
             return Ranked(page, max(total, offset + len(page)), exact=False)
     if m.counts_cheaply:
         matches = session.scalar(select(func.count()).select_from(m.index).where(m.match)) or 0
         if not conditions:  # every version, no filter: the count is the total
             return Ranked(page, matches)
     else:
-        matches = _spread(session, span, newest[0], boundary)
+        matches = _spread(bounds, newest[0], boundary)
     kept = len(window) / WINDOW if not filtered else _kept(session, m, conditions, matches)
     return Ranked(page, max(round(matches * kept), offset + len(page)), exact=False)
 
 
-def _spread(session: Session, span: Any, newest: int, boundary: int) -> int:
+def _spread(bounds: tuple[int, int], newest: int, boundary: int) -> int:
     """How many versions match, guessed from the window alone: its WINDOW matches times the
     archive's (or the span's) version ids over the window's, as if they were spread evenly (a
     word so common is found all along the archive)."""
-    low, high = span or _ids(session)
+    low, high = bounds
     return round(WINDOW * (int(high) - int(low) + 1) / max(1, newest - boundary + 1))
 
 
@@ -187,15 +194,20 @@ def _prime_from(n: int) -> int:
 
 
 def _in_runs(
-    session: Session, m: Matching, conditions: list[ColumnElement[bool]], guess: int, span: Any
+    session: Session,
+    m: Matching,
+    conditions: list[ColumnElement[bool]],
+    guess: int,
+    bounds: tuple[int, int],
 ) -> int | None:
-    """How many matches ``conditions`` keep, estimated from those in RANGES short runs of
-    version ids spread evenly over the archive (or ``span``), about SAMPLE of them if there
-    are ``guess`` matches, for an index that seeks (``Matching.seeks``): it reads those runs
-    alone, where counting the matches and drawing every k-th id walked every match twice (a
-    word in most of 100,000 articles: 1 ms instead of 9). None when the runs hold fewer than
-    SAMPLE / 10 matches (bunched elsewhere: a story's word, all of it recent)."""
-    low, high = span or _ids(session)
+    """How many matches ``conditions`` keep (none: how many match), estimated from those in
+    RANGES short runs of version ids spread evenly over ``bounds`` (the archive's, or the
+    dates'), about SAMPLE of them if there are ``guess`` matches, for an index that seeks
+    (``Matching.seeks``): it reads those runs alone, where counting the matches and drawing
+    every k-th id walked every match twice (a word in most of 100,000 articles: 1 ms instead
+    of 9). None when the runs hold fewer than SAMPLE / 10 matches (bunched elsewhere: a
+    story's word, all of it recent)."""
+    low, high = bounds
     ids = high - low + 1
     width = max(1, round(SAMPLE * ids / max(1, guess) / RANGES))
     starts = [low + ids * (2 * i + 1) // (2 * RANGES) for i in range(RANGES)]
@@ -206,10 +218,11 @@ def _in_runs(
             for start in starts
         )
     ).subquery()  # fmt: skip
-    sample = joined(
-        runs, runs.c.id, [], func.count(), func.sum(case((and_(*conditions), 1), else_=0))
-    )
-    seen, kept = session.execute(sample).one()
+    if conditions:
+        kept_too = func.sum(case((and_(*conditions), 1), else_=0))
+        seen, kept = session.execute(joined(runs, runs.c.id, [], func.count(), kept_too)).one()
+    else:  # the matches alone: no row of theirs read
+        seen = kept = session.scalar(select(func.count()).select_from(runs)) or 0
     if seen < SAMPLE // 10:
         return None
     return round((kept or 0) * ids / (RANGES * min(width, ids)))
