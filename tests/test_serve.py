@@ -279,6 +279,34 @@ def test_monitor_serve_through_the_entry_point(hostile_story, tmp_path):
     assert bad.returncode == 2 and "--port" in bad.stderr
 
 
+def test_marks_are_grouped_at_the_narrowest_stretch_that_leaves_few_enough():
+    """The stretch of the timeline a grouped mark stands for is the narrowest of MARK_WIDTH
+    doubled that leaves at most MAX_MARKS marks (or the whole timeline): the groups are those
+    of widening the stretch one doubling at a time, for lanes whose events are spread, bunched
+    or both."""
+    import random
+
+    def by_levels(points):
+        keyed = [(y, e, int(x // storymodel.MARK_WIDTH)) for y, e, x in points]
+        level, shift = set(keyed), 0
+        widest = max(x for _, _, x in points)
+        while len(level) > storymodel.MAX_MARKS and (storymodel.MARK_WIDTH << shift) <= widest:
+            level, shift = {(y, e, b >> 1) for y, e, b in level}, shift + 1
+        groups: dict = {}
+        for i, (y, e, b) in enumerate(keyed):
+            groups.setdefault((y, e, b >> shift), []).append(i)
+        return list(groups.values())
+
+    rnd = random.Random(18)
+    for lanes, width in ((40, 4000.0), (3, 960.0), (400, 2000.0)):
+        points = [
+            (30.0 * rnd.randrange(lanes), rnd.choice(("copy", "update")),
+             round(rnd.uniform(44, width) if rnd.random() < 0.8 else rnd.uniform(44, 80), 1))
+            for _ in range(4000)
+        ]  # fmt: skip
+        assert storymodel.group_marks(points) == by_levels(points)
+
+
 def test_a_timeline_of_many_events_is_drawn_with_grouped_marks():
     """Over MAX_MARKS events, marks are grouped by lane, kind and stretch of time until at
     most MAX_MARKS remain, each titled with its count and linking nowhere; few are kept."""
