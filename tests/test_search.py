@@ -421,6 +421,7 @@ def test_a_filtered_common_query_estimates_its_total_from_a_sample(
         monkeypatch.setattr(searchsql, "WINDOW", 4)
         monkeypatch.setattr(searchsql, "SAMPLE", 30)
         monkeypatch.setattr(searchsql, "RANGES", 3)
+        monkeypatch.setattr(searchsql, "RUNS_FROM", 0)
         with db.read() as session:
             spread = search.search(session, "harbour", Filters(outlet="gazette"), limit=2)
             bunched = search.search(session, "ferry", Filters(outlet="gazette"), limit=2)
