@@ -23,6 +23,12 @@ and total included); median and p95 per kind.
 
 --api URL measures the same queries as GET URL?q=...&limit=20 (with story, outlet, since and
 until as parameters of those names), for ``monitor serve``'s search endpoint.
+
+--against DIR runs each query, in turn, here and in a process running another checkout's
+code (DIR, with DIR/.venv's Python: for instance the main branch's worktree) on the same
+database, and prints both CPU columns side by side: on a machine shared with other work the
+load moves figures by half between runs, and taking turns query by query puts both under the
+same load.
 """
 
 from __future__ import annotations
@@ -236,6 +242,61 @@ def api_call(base: str) -> tuple[Callable[[str, dict[str, Any]], int], Callable[
     return call, client.close
 
 
+def worker(repo: str, url: str) -> None:
+    """--against's other side: runs the query of each index read from stdin with ``repo``'s
+    code and writes its total, wall and CPU milliseconds as a JSON line."""
+    sys.path.insert(0, repo)
+    import json
+
+    call, close = function_call(url)
+    flat = [q for qs in queries(pool()).values() for q in qs]
+    call("warm", {})
+    print(len(flat), flush=True)
+    for line in sys.stdin:
+        text, filters = flat[int(line)]
+        wall, cpu = time.perf_counter(), time.thread_time()
+        total = call(text, filters)
+        done = [(time.thread_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000]
+        print(json.dumps([total, *done]), flush=True)
+    close()
+
+
+def compare(url: str, repo: Path, repeat: int) -> list[list[str]]:
+    """Per kind: CPU median and p95 of this checkout's search and of ``repo``'s, taking turns
+    query by query (which goes first alternates)."""
+    import json
+    import subprocess
+
+    other = subprocess.Popen(
+        [str(repo / ".venv/bin/python"), __file__, "--worker", str(repo.resolve()), url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert other.stdin is not None and other.stdout is not None
+    call, close = function_call(url)
+    call("warm", {})
+    other.stdout.readline()
+    kinds = queries(pool())
+    flat = [(kind, q) for kind, qs in kinds.items() for q in qs]
+    here: dict[str, list[float]] = {kind: [] for kind in kinds}
+    there: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for turn in itertools.islice(itertools.count(), repeat * len(flat)):
+        i = turn % len(flat)
+        kind, (text, filters) = flat[i]
+        for side in ("here", "there") if turn // len(flat) % 2 else ("there", "here"):
+            if side == "here":
+                cpu = time.thread_time()
+                call(text, filters)
+                here[kind].append((time.thread_time() - cpu) * 1000)
+            else:
+                other.stdin.write(f"{i}\n")
+                other.stdin.flush()
+                there[kind].append(json.loads(other.stdout.readline())[1])
+    other.stdin.close()
+    other.wait()
+    close()
+    return [[k, str(len(here[k])), *_ms(here[k]), *_ms(there[k])] for k in kinds]
+
+
 def index_size(url: str) -> str:
     from sqlalchemy import text
 
@@ -264,7 +325,12 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="the database is already built")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--api", help="also through this search endpoint URL (monitor serve)")
+    parser.add_argument("--against", type=Path, help="another checkout, queries taking turns")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return 0
     load = os.getloadavg()
     url = args.database_url or f"sqlite:///{args.keep}"
     if not args.reuse:
@@ -296,6 +362,10 @@ def main() -> int:
             print(report.table(headers, measure(call, kinds, args.repeat)))
         finally:
             close()
+    if args.against:
+        print(f"\nthis checkout against {args.against}, taking turns (CPU ms)\n")
+        cols = ["query", "runs", "CPU median", "CPU p95", "theirs median", "theirs p95"]
+        print(report.table(cols, compare(url, args.against, args.repeat)))
     print(report.machine(load))
     return 0
 

@@ -42,4 +42,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, datetime):
             return value.astimezone(UTC)
-        return datetime.fromisoformat(value).astimezone(UTC)
+        parsed = datetime.fromisoformat(value)
+        # Stored in UTC: converting again made a second object for each of a 5,000-article
+        # story's 35,000 times (4 ms of its page); another offset is still converted.
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)

@@ -163,6 +163,22 @@ def test_a_search_finds_the_story_and_links_its_articles(web):
     )
 
 
+def test_a_search_says_whether_its_total_is_exact(web, monkeypatch):
+    """A search's page says total_exact: true when its matches were counted, false when the
+    query matched more than the search ranks whole and its total is an estimate; the
+    OpenAPI description names the field."""
+    from storage import searchsql
+
+    counted = ok_json(web.get("/api/search", params={"q": "roxham"}))
+    assert counted["total_exact"] is True and counted["total"] >= 3
+    monkeypatch.setattr(searchsql, "RANK_ALL", 1)
+    monkeypatch.setattr(searchsql, "WINDOW", 1)
+    estimated = ok_json(web.get("/api/search", params={"q": "roxham", "limit": 1}))
+    assert estimated["total_exact"] is False and len(estimated["items"]) == 1
+    schema = ok_json(web.get("/openapi.json"))["components"]["schemas"]["SearchPage"]
+    assert "total_exact" in schema["allOf"][1]["required"]
+
+
 def test_etag_from_the_story_version_and_304(web):
     """The story file's ETag names the story's version; asked again with If-None-Match it is
     304 with no body; any other answer has an ETag of its body that works the same way."""
@@ -261,6 +277,34 @@ def test_monitor_serve_through_the_entry_point(hostile_story, tmp_path):
     bad = subprocess.run([*command, "--port", "http"], cwd=REPO, capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "--port" in bad.stderr
+
+
+def test_marks_are_grouped_at_the_narrowest_stretch_that_leaves_few_enough():
+    """The stretch of the timeline a grouped mark stands for is the narrowest of MARK_WIDTH
+    doubled that leaves at most MAX_MARKS marks (or the whole timeline): the groups are those
+    of widening the stretch one doubling at a time, for lanes whose events are spread, bunched
+    or both."""
+    import random
+
+    def by_levels(points):
+        keyed = [(y, e, int(x // storymodel.MARK_WIDTH)) for y, e, x in points]
+        level, shift = set(keyed), 0
+        widest = max(x for _, _, x in points)
+        while len(level) > storymodel.MAX_MARKS and (storymodel.MARK_WIDTH << shift) <= widest:
+            level, shift = {(y, e, b >> 1) for y, e, b in level}, shift + 1
+        groups: dict = {}
+        for i, (y, e, b) in enumerate(keyed):
+            groups.setdefault((y, e, b >> shift), []).append(i)
+        return list(groups.values())
+
+    rnd = random.Random(18)
+    for lanes, width in ((40, 4000.0), (3, 960.0), (400, 2000.0)):
+        points = [
+            (30.0 * rnd.randrange(lanes), rnd.choice(("copy", "update")),
+             round(rnd.uniform(44, width) if rnd.random() < 0.8 else rnd.uniform(44, 80), 1))
+            for _ in range(4000)
+        ]  # fmt: skip
+        assert storymodel.group_marks(points) == by_levels(points)
 
 
 def test_a_timeline_of_many_events_is_drawn_with_grouped_marks():

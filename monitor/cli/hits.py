@@ -56,7 +56,8 @@ def hits(text: str, found: Results, *, form: str) -> list[str]:
         )
     last = found.offset + len(found.hits)
     shown = f"{found.offset + 1}-{last}" if found.hits else "none"
-    lines.append(f"{shown} of {found.total} (best first)")
+    about = "" if found.total_exact else "about "
+    lines.append(f"{shown} of {about}{found.total} (best first)")
     return lines
 
 

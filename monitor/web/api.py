@@ -191,14 +191,16 @@ def search_query(params: Params) -> finding.Query | None:
 
 
 def search(ctx: Context, request: Request, session: ReadSession) -> Response:
-    """Articles matching q, best first, with their snippets."""
+    """Articles matching q, best first, with their snippets; total_exact false when total
+    is an estimate."""
     params = Params(request.query_params, SEARCH_PARAMS)
     win = window(ctx, params)
     query = search_query(params)
     if query is None:
         raise RequestError(400, 'q: expected the text to search for (words, "a phrase"...)')
     found = finding.find(session, query, limit=win.limit, offset=win.offset)
-    return json_response(listing(request, win, found.hits, found.total or 0))
+    body = listing(request, win, found.hits, found.total or 0)
+    return json_response({**body, "total_exact": found.total_exact})
 
 
 def now() -> datetime:

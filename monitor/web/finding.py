@@ -35,6 +35,8 @@ class Query:
 class Found:
     hits: list[dict[str, Any]]
     total: int
+    # False: ``total`` is an estimate (a query matching thousands of versions; docs/search.md)
+    total_exact: bool = True
 
 
 def _parameter(message: str) -> str:
@@ -57,7 +59,7 @@ def find(session: Session, q: Query, *, limit: int, offset: int) -> Found:
         raise RequestError(400, f"{_parameter(str(exc))}: {exc}") from None
     ids = articles.article_ids(session, [h.url for h in results.hits])
     hits = [_hit(h, ids.get(h.url)) for h in results.hits]
-    return Found(hits, results.total)
+    return Found(hits, results.total, results.total_exact)
 
 
 def _hit(h: search.Hit, article_id: int | None) -> dict[str, Any]:

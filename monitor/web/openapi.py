@@ -109,6 +109,23 @@ _COMPONENTS = {
                 },
             },
         },
+        "SearchPage": {
+            "allOf": [
+                {"$ref": "#/components/schemas/Page"},
+                {
+                    "type": "object",
+                    "required": ["total_exact"],
+                    "properties": {
+                        "total_exact": {
+                            "type": "boolean",
+                            "description": "false: total is an estimate (a query matching "
+                            "thousands of versions is ranked among its newest matches and its "
+                            "matches are not all counted); the last page's total is exact",
+                        }
+                    },
+                },
+            ]
+        },
     },
     "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
 }
@@ -117,7 +134,8 @@ _COMPONENTS = {
 def _operation(path: str) -> dict[str, Any]:
     doc = (api.HANDLERS[path].__doc__ or "").strip()
     listed = any(p["name"] == "limit" for p in PARAMETERS[path])
-    body = {"$ref": "#/components/schemas/Page"} if listed else {"type": "object"}
+    page = "SearchPage" if path == "/api/search" else "Page"
+    body = {"$ref": f"#/components/schemas/{page}"} if listed else {"type": "object"}
     return {
         "get": {
             "summary": doc.split("\n")[0],
