@@ -85,64 +85,39 @@ def server_context(pki: Pki) -> ssl.SSLContext:
     return context
 
 
-@pytest.fixture
-def starttls_server(pki: Pki) -> Iterator[tuple[int, Recording]]:
-    """Plain SMTP that offers STARTTLS and refuses MAIL and AUTH before it."""
+def _running(**options: object) -> Iterator[tuple[int, Recording]]:
+    """An aiosmtpd server on a free port of 127.0.0.1 with ``options``, recording what it
+    accepts and who logs in; stopped after."""
     handler, port = Recording(), free_port()
     controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=server_context(pki),
-        require_starttls=True,
-        authenticator=handler.authenticate,
-        auth_required=True,
+        handler, hostname="127.0.0.1", port=port, authenticator=handler.authenticate, **options
     )
     controller.start()
     try:
         yield port, handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def starttls_server(pki: Pki) -> Iterator[tuple[int, Recording]]:
+    """Plain SMTP that offers STARTTLS and refuses MAIL and AUTH before it."""
+    yield from _running(tls_context=server_context(pki), require_starttls=True, auth_required=True)
 
 
 @pytest.fixture
 def smtps_server(pki: Pki) -> Iterator[tuple[int, Recording]]:
     """SMTP inside TLS from the first byte (port 465's way)."""
-    handler, port = Recording(), free_port()
     # aiosmtpd counts only STARTTLS as TLS for AUTH, and would warn on each connection that
     # requiring AUTH without it is unsafe: AUTH is offered, not required, and the test checks
     # that the login happened (and the handler that TLS wrapped the connection).
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        ssl_context=server_context(pki),
-        authenticator=handler.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield port, handler
-    finally:
-        controller.stop()
+    yield from _running(ssl_context=server_context(pki), auth_require_tls=False)
 
 
 @pytest.fixture
 def plain_server() -> Iterator[tuple[int, Recording]]:
     """Plain SMTP with no STARTTLS that would take a login in clear (AUTH offered anyway)."""
-    handler, port = Recording(), free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=handler.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield port, handler
-    finally:
-        controller.stop()
+    yield from _running(auth_require_tls=False)
 
 
 def email_settings(env: dict[str, str]) -> configmod.EmailSettings:
