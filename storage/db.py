@@ -30,8 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
@@ -154,8 +152,15 @@ def upsert_insert(session: Session, table: Any) -> Any:
     """INSERT for ``table`` in the session's dialect, which has ``on_conflict_do_nothing`` and
     ``on_conflict_do_update`` (both backends spell them alike; SQLAlchemy's generic insert has
     neither)."""
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    # Imported here, not at the top: the PostgreSQL dialect's package imports every driver's
+    # module (25 ms), which a command reading an SQLite archive never needs.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -29,7 +29,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import table as sql_table
-from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 
 from storage.models import ArticleVersion
@@ -113,6 +112,8 @@ def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, st
     queries = {name: tsquery(query, name) for name in CONFIGS}
     chosen = case(*((index.c.config == name, q) for name, q in queries.items()))
     text = func.left(ArticleVersion.text, MAX_CHARS)
+    from sqlalchemy.dialects.postgresql import REGCONFIG  # see storage.db.upsert_insert
+
     headline = func.ts_headline(cast(index.c.config, REGCONFIG), text, chosen, HEADLINE)
     rows = session.execute(
         select(

@@ -32,9 +32,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from lxml import etree  # type: ignore[import-untyped]
+
 from monitor.extract.meta import Tree, text_of
 
-PRUNE_XPATH = ["//*[contains(translate(@style, ' ', ''), 'display:none')]"]
+# Elements with a style attribute first: the translate() on every element of the page cost
+# twice as much (0.66 against 0.36 ms a page), for the same elements.
+PRUNE_XPATH = ["//*[@style][contains(translate(@style, ' ', ''), 'display:none')]"]
 
 _BOILERPLATE = re.compile(
     r"""^(?:
@@ -112,7 +116,14 @@ def anchor_texts(tree: Tree) -> set[str]:
     body = tree.find("body")
     if body is None:
         return set()
-    return {t for t in (_norm(text_of(a)) for a in body.iter("a")) if t}
+    if _SCRIPT_IN_LINK(body):
+        return {t for t in (_norm(text_of(a)) for a in body.iter("a")) if t}
+    # No link holds a script or style (nearly every page): text_of's own check, once a link,
+    # cost as much as the texts.
+    return {t for t in (_norm(" ".join(a.itertext())) for a in body.iter("a")) if t}
+
+
+_SCRIPT_IN_LINK = etree.XPath("boolean(.//a//script | .//a//style)")
 
 
 def _linked(paragraph: str, anchors: set[str], long_anchors: list[str]) -> bool:
