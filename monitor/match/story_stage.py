@@ -30,6 +30,9 @@ class StoryMatch:
     shared: tuple[tuple[str, float], ...]
     # The members' languages it was not compared with: another language, and no story keyword.
     closed: tuple[str, ...] = ()
+    # How many reports the story's centroid was made of, when it scored better than any anchor
+    # (``known`` is then the member nearest the article); 0 when an anchor did.
+    centroid: int = 0
 
     @property
     def across(self) -> float:
@@ -92,12 +95,13 @@ class StoryStage:
         self._settled = False
         self._anchor_ids: list[int] = []  # when settled: the anchors, in the members' order
         self._dated: list[datetime] | None = None
+        self._reports: list[tuple[datetime, int]] | None = None  # the centroid's candidates
 
     def add(self, known: Known, newest: str) -> None:
         """A member added or changed: its language, and whether it and the members published
         after it anchor, are found again."""
         self._languages[known.article_id] = story.language(known.title, newest, known.language)
-        self._settled, self._dated = False, None
+        self._settled, self._dated, self._reports = False, None, None
         if _like_seed(known):
             self._anchors.clear()
             return
@@ -249,6 +253,69 @@ class StoryStage:
             )
         return self._dated
 
+    def _dated_reports(self) -> list[tuple[datetime, int]]:
+        """The members that can make the centroid (dated, not copies), by publication time."""
+        if self._reports is None:
+            self._reports = sorted(
+                (story.as_utc(m.published_at), m.article_id)
+                for m in self._groups
+                if m.published_at is not None and m.relation != "copy"
+            )
+        return self._reports
+
+    def _centroid_members(self, published_at: datetime | None, mine: str | None) -> list[int]:
+        """The reports the centroid is made of for an article published at ``published_at``
+        in language ``mine``: those within the story's grace of it (time factor 1.0), in its
+        language, the ``CENTROID_MEMBERS`` nearest in time; none for an undated article."""
+        reports = self._dated_reports()
+        if published_at is None or len(reports) < 2:
+            return []
+        when, start = story.as_utc(published_at), reports[0][0]
+        at = bisect.bisect_left(reports, (when, -1))
+        # Nearest in time first: alternately the one before and the one after.
+        before, after = at - 1, at
+        chosen: list[int] = []
+        while len(chosen) < story.CENTROID_MEMBERS and (before >= 0 or after < len(reports)):
+            take_before = after >= len(reports) or (
+                before >= 0 and when - reports[before][0] <= reports[after][0] - when
+            )
+            then, article_id = reports[before] if take_before else reports[after]
+            if take_before:
+                before -= 1
+            else:
+                after += 1
+            if story.time_factor(when, then, _age(then, start)) < 1.0:
+                # Further back, the silence is longer and the story younger: none is in grace.
+                before = -1 if take_before else before
+                continue
+            if story.language_ratio(mine, self._languages.get(article_id)) == 1.0:
+                chosen.append(article_id)
+        return chosen
+
+    def _centroid(
+        self,
+        article: Normed,
+        published_at: datetime | None,
+        mine: str | None,
+        vectors: MemberVectors,
+    ) -> tuple[float, Known | None, Normed, int]:
+        """The article's cosine with the centroid of the story's reports near it in time (see
+        story.CENTROID_MEMBERS), the member of it nearest the article, the centroid, and how
+        many reports made it (0: too few to make one)."""
+        ids = [a for a in self._centroid_members(published_at, mine) if a in vectors]
+        if len(ids) < 2:
+            return 0.0, None, ({}, 0.0), 0
+        summed: dict[str, float] = {}
+        for article_id in ids:
+            vector, length = vectors[article_id]
+            if length:
+                for term, weight in vector.items():
+                    summed[term] = summed.get(term, 0.0) + weight / length
+        centroid = (summed, story.norm(summed))
+        cos = story.cosine(*article, *centroid)
+        nearest = max(vectors.cosines(article, ids).items(), key=lambda kv: kv[1])[0]
+        return cos, self._groups[nearest], centroid, len(ids)
+
     def _best_anchor(
         self,
         article: Normed,
@@ -307,12 +374,21 @@ class StoryStage:
         score, cos, factor, known = self._best_anchor(
             article, published_at, mine, vectors, across_open
         )
+        near = vectors[known.article_id] if known is not None else None
+        c_cos, c_known, centroid, reports = self._centroid(article, published_at, mine, vectors)
+        if reports and c_cos / story.CENTROID_RATIO > score:
+            score, cos, factor, known = c_cos / story.CENTROID_RATIO, c_cos, 1.0, c_known
+            near = centroid
+        else:
+            reports = 0
         theirs = self._languages.get(known.article_id) if known is not None else None
         shared: tuple[tuple[str, float], ...] = ()
-        if known is not None:
-            shared = tuple(story.shared_terms(*article, *vectors[known.article_id]))
+        if near is not None:
+            shared = tuple(story.shared_terms(*article, *near))
         closed: tuple[str, ...] = ()
         if not across_open:
             others = {self._languages.get(a) for a in vectors} - {mine, None}
             closed = tuple(sorted(lang for lang in others if lang))
-        return StoryMatch(score, cos, factor, known, mine, theirs, hits, shared, closed)
+        return StoryMatch(
+            score, cos, factor, known, mine, theirs, hits, shared, closed, centroid=reports
+        )
