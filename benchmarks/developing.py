@@ -235,6 +235,19 @@ def semeval_by_time(settings: MatchSettings, data: Path = DATA) -> dict[str, dic
     return out
 
 
+def gate_measure(settings: MatchSettings | None = None) -> dict[str, float]:
+    """The figures tests/test_developing_gate.py pins: BASIL's bands (about 10 CPU s)."""
+    basil = load_basil()
+    rows = table(stream(basil, first_of_each(basil), settings or MatchSettings(), 1))
+    return {
+        "basil_0_1_f1": rows["0-1"]["f1"],
+        "basil_2_7_f1": rows["2-7"]["f1"],
+        "basil_all_f1": rows["all"]["f1"],
+        "basil_wrong": rows["all"]["wrong"],
+        "basil_drift": rows["all"]["drift"],
+    }
+
+
 def _print(name: str, rows: dict[str, dict[str, float]], key: str = "band") -> None:
     print(f"\n## {name}\n")
     print(f"| {key} | candidates | positives | precision | recall | F1 | wrong | drift |")
