@@ -91,11 +91,12 @@ def test_a_label_moves_the_line_redecides_the_past_and_is_shown_everywhere(
 ):
     """At a configured threshold of 0.8 two follow-ups are off-topic (they score 0.34 and 0.39
     with a story keyword: a bar of 0.40). Labelling the weaker one ``in`` makes it an original
-    and fits the threshold down toward its reach (only ``in`` labels: the line can only go down), and the past is re-decided at it: the stronger one,
-    unlabelled, joins too, and the command prints it. The story file carries the label
-    ({value, note, at}), the matcher's kind and score beside it, and both thresholds;
-    ``story scores``, ``story labels``, ``explain`` and the Markdown show them. Withdrawn, the
-    label gives the article back to the matcher at the configured threshold, and both leave."""
+    and fits the threshold down toward its reach (only ``in`` labels: the line can only go
+    down), and the past is re-decided at it: the stronger one, unlabelled, joins too, and the
+    command prints it. The story file carries the label ({value, note, at}), the matcher's kind
+    and score beside it, and both thresholds; ``story scores``, ``story labels``, ``explain``
+    and the Markdown show them. Withdrawn, the label gives the article back to the matcher at
+    the configured threshold, and both leave."""
     cfg, base = _polled(polled, manifest, tmp_path)
     cfg.write_text(cfg.read_text("utf-8") + "story_threshold = 0.8\n", encoding="utf-8")
     slug = manifest["slug"]

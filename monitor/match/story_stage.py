@@ -303,7 +303,7 @@ class StoryStage:
         reports = self._dated_reports()
         if published_at is None or len(reports) < 2:
             return []
-        when, start = story.as_utc(published_at), reports[0][0]
+        when, start = story.as_utc(published_at), self._start()
         at = bisect.bisect_left(reports, (when, -1))
         # Nearest in time first: alternately the one before and the one after.
         before, after = at - 1, at
