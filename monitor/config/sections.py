@@ -191,7 +191,8 @@ class MatchSettings:
         "Same-story threshold on the TF-IDF cosine (title and first 300 words, light English "
         "and French stemming, numbers kept, names weighted 1.5), faded by the time between "
         "publications, against the seeds and the accepted articles that scored 1.6 times the "
-        "threshold against a seed. Half of it suffices when a story keyword appears in the "
+        "threshold against a seed, and against the centroid of the story's reports near the "
+        "article in time. Half of it suffices when a story keyword appears in the "
         "article. Calibrated on BASIL. A [[story]] can set its own.",
         low=0.0,
         high=1.0,

@@ -62,6 +62,10 @@ class CopyGroups:
     def seeds(self) -> list[Known]:
         return [m for m in self._members.values() if m.relation == "seed"]
 
+    def has_seeds(self) -> bool:
+        """Whether any member is a seed (seeds come first: no pass over every member)."""
+        return any(m.relation == "seed" for m in self._members.values())
+
     def root(self, known: Known) -> Known:
         """The head of a copy chain: copies point at what they copy, transitively."""
         seen = set()

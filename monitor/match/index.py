@@ -107,6 +107,7 @@ class StoryIndex:
         """``new_id`` leads the copy group ``old_id`` led (``Decision.leads_group``): the old
         original becomes its copy, and the copies of the old point at the new."""
         self._groups.repoint(old_id, new_id)
+        self._story.changed()  # the old original is a copy now: out of the story's centroid
 
     def has_version(self, article_id: int, version: int) -> bool:
         return self._copies.has_version(article_id, version)

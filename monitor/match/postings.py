@@ -260,6 +260,21 @@ class MemberVectors:
             cos = np.where((norms > 0) & (norm > 0), dots / (norm * norms), 0.0)
         return dict(zip(among, cos.tolist(), strict=True))
 
+    def unit_tf(self, article_id: int) -> Vector:
+        """A member's term frequencies (``1 + log count``) as a unit vector: its terms before
+        the document frequencies weigh them, so the same whatever the archive has counted."""
+        counts = self._p.counts(article_id)
+        tfs = {t: 1 + math.log(c) for t, c in counts.items()}
+        length = math.sqrt(sum(v * v for v in tfs.values()))
+        return {t: v / length for t, v in tfs.items()} if length else {}
+
+    def idfs(self, terms: Sequence[str]) -> Floats:
+        """The idf of each of ``terms`` under the statistics as they stand (``idf``'s, in one
+        numpy pass: a centroid has a thousand terms or more)."""
+        df = np.fromiter((self._df.get(t, 0) for t in terms), dtype=np.float64, count=len(terms))
+        idfs: Floats = np.log((1 + self._docs) / (1 + df)) + 1
+        return idfs
+
     def member_cosines(self, article_id: int) -> dict[int, float]:
         """Every member's cosine with member ``article_id``."""
         return self.cosines(self[article_id])

@@ -83,6 +83,11 @@ def _story_scores(found: StoryMatch, near: CopyScore | None) -> dict[str, float]
 def _how_scored(found: StoryMatch) -> str:
     """How the score was made: cosine, then each factor and divisor that applied."""
     how = f"TF-IDF cosine {found.cosine:.2f}"
+    if found.centroid:
+        how += f" with the centroid of the story's {found.centroid} reports nearest in time"
+        if story.CENTROID_RATIO != 1.0:
+            how += f" / {story.CENTROID_RATIO} = {found.score:.2f}"
+        return how
     if found.time_factor < 1.0:
         how += f" x time proximity {found.time_factor:.2f} (to the story's nearest report)"
     across = found.across
@@ -116,7 +121,8 @@ def story_decision(
     words = f"; most shared: {', '.join(t.lstrip('#') for t, _ in shared)}" if shared else ""
     hits = found.hits
     if found.known is not None and found.score >= needed:
-        because = f"{how} >= {needed:.3f} with {found.known.url}{words}"
+        against = "; the nearest of them:" if found.centroid else " with"
+        because = f"{how} >= {needed:.3f}{against} {found.known.url}{words}"
         if hits:
             because += f"; story keywords: {', '.join(hits)}"
         return Decision(

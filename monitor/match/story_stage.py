@@ -5,8 +5,12 @@ with the story keywords it contains."""
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
 
 from monitor import text as textmod
 from monitor.match import story
@@ -30,6 +34,9 @@ class StoryMatch:
     shared: tuple[tuple[str, float], ...]
     # The members' languages it was not compared with: another language, and no story keyword.
     closed: tuple[str, ...] = ()
+    # How many reports the story's centroid was made of, when it scored better than any anchor
+    # (``known`` is then the member nearest the article); 0 when an anchor did.
+    centroid: int = 0
 
     @property
     def across(self) -> float:
@@ -74,6 +81,27 @@ def _like_seed(known: Known) -> bool:
     return known.relation == "seed" or known.labelled_in
 
 
+@dataclass(frozen=True)
+class _Summed:
+    """The summed unit term frequencies of a centroid's reports (``key``, sorted ids), as a
+    term list, their sums, and each term's position."""
+
+    key: tuple[int, ...]
+    terms: list[str]
+    sums: npt.NDArray[np.float64]
+    at: dict[str, int]
+
+    @classmethod
+    def of(cls, key: tuple[int, ...], units: list[dict[str, float]]) -> _Summed:
+        summed: dict[str, float] = {}
+        for unit in units:
+            for term, weight in unit.items():
+                summed[term] = summed.get(term, 0.0) + weight
+        terms = list(summed)
+        sums = np.fromiter(summed.values(), dtype=np.float64, count=len(terms))
+        return cls(key, terms, sums, {t: i for i, t in enumerate(terms)})
+
+
 class StoryStage:
     """The anchors and languages of one story's members, and the story keywords."""
 
@@ -92,17 +120,26 @@ class StoryStage:
         self._settled = False
         self._anchor_ids: list[int] = []  # when settled: the anchors, in the members' order
         self._dated: list[datetime] | None = None
+        self._reports: list[tuple[datetime, int]] | None = None  # the centroid's candidates
+        # The last centroid's reports and their summed unit term frequencies: the articles of
+        # a round mostly face the same reports, and the sum does not move with the statistics.
+        self._summed: _Summed | None = None
 
     def add(self, known: Known, newest: str) -> None:
         """A member added or changed: its language, and whether it and the members published
         after it anchor, are found again."""
         self._languages[known.article_id] = story.language(known.title, newest, known.language)
-        self._settled, self._dated = False, None
+        self.changed()
         if _like_seed(known):
             self._anchors.clear()
             return
         for article_id in [a for a in self._anchors if not _before(self._groups[a], known)]:
             del self._anchors[article_id]
+
+    def changed(self) -> None:
+        """A member was added or changed (or its copy group repointed): what is kept of the
+        members is found again at the next decision."""
+        self._settled, self._dated, self._reports, self._summed = False, None, None, None
 
     def _is_anchor(
         self, article_id: int, vectors: MemberVectors, among: list[int] | None = None
@@ -249,23 +286,88 @@ class StoryStage:
             )
         return self._dated
 
+    def _dated_reports(self) -> list[tuple[datetime, int]]:
+        """The members that can make the centroid (dated, not copies), by publication time."""
+        if self._reports is None:
+            self._reports = sorted(
+                (story.as_utc(m.published_at), m.article_id)
+                for m in self._groups
+                if m.published_at is not None and m.relation != "copy"
+            )
+        return self._reports
+
+    def _centroid_members(self, published_at: datetime | None, mine: str | None) -> list[int]:
+        """The reports the centroid is made of for an article published at ``published_at``
+        in language ``mine``: those within the story's grace of it (time factor 1.0), in its
+        language, the ``CENTROID_MEMBERS`` nearest in time; none for an undated article."""
+        reports = self._dated_reports()
+        if published_at is None or len(reports) < 2:
+            return []
+        when, start = story.as_utc(published_at), self._start()
+        at = bisect.bisect_left(reports, (when, -1))
+        # Nearest in time first: alternately the one before and the one after.
+        before, after = at - 1, at
+        chosen: list[int] = []
+        while len(chosen) < story.CENTROID_MEMBERS and (before >= 0 or after < len(reports)):
+            take_before = after >= len(reports) or (
+                before >= 0 and when - reports[before][0] <= reports[after][0] - when
+            )
+            then, article_id = reports[before] if take_before else reports[after]
+            if take_before:
+                before -= 1
+            else:
+                after += 1
+            if story.time_factor(when, then, _age(then, start)) < 1.0:
+                # Further back, the silence is longer and the story younger: none is in grace.
+                before = -1 if take_before else before
+                continue
+            if story.language_ratio(mine, self._languages.get(article_id)) == 1.0:
+                chosen.append(article_id)
+        return chosen
+
+    def _centroid(
+        self, article: Normed, ids: list[int], cosines: dict[int, float], vectors: MemberVectors
+    ) -> tuple[float, Known, Callable[[], Normed]]:
+        """The article's cosine with the centroid of the reports ``ids`` (see
+        story.CENTROID_MEMBERS), the report nearest the article (by ``cosines``), and the
+        centroid as a vector, made when asked (a thousand terms or more). The centroid is the
+        sum of the reports' unit term frequencies, weighed by idf as every vector is: each
+        report counts the same, and the sum, which does not move with the statistics, is kept
+        while the reports are the same."""
+        key = tuple(sorted(ids))
+        if self._summed is None or self._summed.key != key:
+            self._summed = _Summed.of(key, [vectors.unit_tf(a) for a in ids])
+        summed = self._summed
+        weights = summed.sums * vectors.idfs(summed.terms)
+        length = float(np.sqrt(weights @ weights))
+        vector, norm = article
+        at = summed.at
+        dot = sum(w * float(weights[at[t]]) for t, w in vector.items() if t in at)
+        cos = dot / (norm * length) if norm and length else 0.0
+        nearest = max(ids, key=lambda a: (cosines[a], -a))
+
+        def centroid() -> Normed:
+            return dict(zip(summed.terms, weights.tolist(), strict=True)), length
+
+        return cos, self._groups[nearest], centroid
+
     def _best_anchor(
         self,
-        article: Normed,
         published_at: datetime | None,
         mine: str | None,
-        vectors: MemberVectors,
+        cosines: dict[int, float],
         across_open: bool,
     ) -> tuple[float, float, float, Known | None]:
         """The best anchor's score, cosine and time factor, and the anchor. Each anchor's score:
-        cosine, faded by the time since the story's nearest reporting, divided by the anchor's
-        bar relative to a seed's in the same language, so one threshold applies to all.
-        Members in another language are compared only when ``across_open``."""
-        has_seeds = bool(self._groups.seeds())
+        its cosine with the article (``cosines``), faded by the time since the story's nearest
+        reporting, divided by the anchor's bar relative to a seed's in the same language, so one
+        threshold applies to all. Members in another language are compared only when
+        ``across_open``."""
+        has_seeds = self._groups.has_seeds()
         factor = self._nearest_in_time(published_at)
-        self._find_anchors(vectors)
         best_score, best_cos, best_known = 0.0, 0.0, None
-        for article_id, cos in vectors.cosines(article, self._anchor_ids).items():
+        for article_id in self._anchor_ids:
+            cos = cosines[article_id]
             ratio = story.language_ratio(mine, self._languages.get(article_id))
             if ratio != 1.0 and not across_open:
                 continue
@@ -304,15 +406,28 @@ class StoryStage:
         # story has keywords (in each of its languages), an article is compared with members
         # in another language only if it names one of them.
         across_open = bool(hits) or not self.keywords
-        score, cos, factor, known = self._best_anchor(
-            article, published_at, mine, vectors, across_open
-        )
+        self._find_anchors(vectors)
+        reports = [a for a in self._centroid_members(published_at, mine) if a in vectors]
+        reports = reports if len(reports) >= 2 else []
+        # One pass over the postings for the anchors and the centroid's reports.
+        cosines = vectors.cosines(article, list(dict.fromkeys([*self._anchor_ids, *reports])))
+        score, cos, factor, known = self._best_anchor(published_at, mine, cosines, across_open)
+        near = vectors[known.article_id] if known is not None else None
+        if reports:
+            c_cos, c_known, centroid = self._centroid(article, reports, cosines, vectors)
+            if c_cos / story.CENTROID_RATIO > score:
+                score, cos, factor, known = c_cos / story.CENTROID_RATIO, c_cos, 1.0, c_known
+                near = centroid()
+            else:
+                reports = []
         theirs = self._languages.get(known.article_id) if known is not None else None
         shared: tuple[tuple[str, float], ...] = ()
-        if known is not None:
-            shared = tuple(story.shared_terms(*article, *vectors[known.article_id]))
+        if near is not None:
+            shared = tuple(story.shared_terms(*article, *near))
         closed: tuple[str, ...] = ()
         if not across_open:
             others = {self._languages.get(a) for a in vectors} - {mine, None}
             closed = tuple(sorted(lang for lang in others if lang))
-        return StoryMatch(score, cos, factor, known, mine, theirs, hits, shared, closed)
+        return StoryMatch(
+            score, cos, factor, known, mine, theirs, hits, shared, closed, centroid=len(reports)
+        )
