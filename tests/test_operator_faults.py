@@ -449,59 +449,6 @@ def test_postgresql_missing_database_exits_2_and_a_closed_port_exits_1(
 # --- the SMTP password from its own setting ---------------------------------------------------
 
 
-# aiosmtpd warns that AUTH without TLS is unsafe: true, and beside the point on 127.0.0.1.
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
-def test_the_smtp_password_comes_from_its_file_not_the_url(tmp_path: Path) -> None:
-    """smtp_url names only the user; MONITOR_EMAIL_SMTP_PASSWORD_FILE's password is what a real
-    SMTP server (aiosmtpd requiring AUTH) receives, and the digest is delivered."""
-    from email.message import EmailMessage
-
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
-
-    from monitor.publish.smtp import deliver
-    from tests.postgres import free_port
-
-    logins: list[tuple[bytes, bytes]] = []
-    received: list[object] = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope) -> str:
-            received.append(envelope)
-            return "250 OK"
-
-    def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
-        logins.append((auth_data.login, auth_data.password))
-        return AuthResult(success=auth_data.password == b"s3cret:pass")
-
-    port = free_port()
-    controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=authenticator,
-        auth_require_tls=False,
-        auth_required=True,
-    )
-    (tmp_path / "smtp_password").write_text("s3cret:pass\n", encoding="utf-8")
-    env = {
-        "MONITOR_EMAIL_SMTP_URL": f"smtp://desk@127.0.0.1:{port}",
-        "MONITOR_EMAIL_SMTP_PASSWORD_FILE": str(tmp_path / "smtp_password"),
-        "MONITOR_EMAIL_TO": "desk@example.org",
-    }
-    message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = "digest", "m@example.org", "desk@x.org"
-    message.set_content("one event")
-    controller.start()
-    try:
-        settings = configmod.load(None, env=env).email
-        outcome = deliver(bytes(message), recipient="desk@example.org", settings=settings, stem="d")
-    finally:
-        controller.stop()
-    assert logins == [(b"desk", b"s3cret:pass")]
-    assert len(received) == 1 and outcome.result == "sent"
-
-
 # --- packaging: version, licence, the example configuration ---------------------------------
 
 

@@ -78,23 +78,7 @@ def poll(
     with ThreadPoolExecutor(cfg.workers, thread_name_prefix="monitor-fetch") as executor:
         round_ = _Round(app, now, indexes, report, executor, stop)
         round_.feeds(claim)
-        # With --all, every tracked article once, in id order (a re-checked article is
-        # claimable again at once); one this round stored or re-checked was read at ``now``.
-        after = 0 if everything else None
-        while not round_.stopped():
-            due = queue.claim_articles(
-                app.db,
-                now=now,
-                limit=cfg.batch_size,
-                everything=everything,
-                exclude=round_.read_articles if everything else (),
-                after=after,
-            )
-            if not due:
-                break
-            round_.rechecks(due)
-            if after is not None:
-                after = max(article.id for article in due)
+        _recheck_due(round_, everything=everything)
     report.stopped = round_.stopped()
     released = _release(app, now, polled, now + lease, round_.claimed_articles)
     log(
@@ -127,6 +111,27 @@ def _release(
         article_until=now + queue.ARTICLE_LEASE,
         now=now,
     )
+
+
+def _recheck_due(round_: _Round, *, everything: bool) -> None:
+    """Re-check the due articles, a batch at a time. With ``everything`` (``--all``), every
+    tracked article once, in id order (a re-checked article is claimable again at once); one
+    this round stored or re-checked was read at ``now``."""
+    after = 0 if everything else None
+    while not round_.stopped():
+        due = queue.claim_articles(
+            round_.app.db,
+            now=round_.now,
+            limit=round_.app.config.poll.batch_size,
+            everything=everything,
+            exclude=round_.read_articles if everything else (),
+            after=after,
+        )
+        if not due:
+            return
+        round_.rechecks(due)
+        if after is not None:
+            after = max(article.id for article in due)
 
 
 @dataclass
