@@ -62,8 +62,9 @@ FRENCH = (
 
 def _measure(stem: str) -> int:
     """Porter's measure of ``stem``: how many vowel runs are followed by a consonant, about its
-    syllables. A stem of one (``port``, ``hop``) is shared by too many unrelated words to be
-    reached by cutting into what was typed: ``porta*`` would find "port" through "portative"."""
+    syllables. A stem of one (``port``, ``cross``) is shared by too many unrelated words to be
+    reached through a derivation cutting into what was typed: ``porta*`` would find "port"
+    through "portative"; an inflection may (``crossi*``: "crossing", ``cross``)."""
     return len(_SYLLABLE.findall(stem))
 
 
@@ -103,21 +104,23 @@ def _completions(prefix: str, stemmer: str) -> tuple[str, ...]:
     key = _fold(prefix) if stemmer == "porter" else prefix
     covered = stem(key)  # what the prefix's own search looks for: stems starting so
     found: dict[str, str] = {}
-    for word in _words(key, endings):
+    for word, ending in _words(key, endings):
         got = stem(word)
         shorter = MIN_STEM <= len(got) < len(key) and key.startswith(got)
-        if shorter and _measure(got) >= 2 and not got.startswith(covered):
+        # One syllable only through an inflection: "crossings", yes; "portative", no.
+        kept = _measure(got) >= 2 or len(ending) <= WHOLE
+        if shorter and kept and not got.startswith(covered):
             found.setdefault(got, word)
     return tuple(found.values())
 
 
-def _words(key: str, endings: tuple[str, ...]) -> list[str]:
+def _words(key: str, endings: tuple[str, ...]) -> list[tuple[str, str]]:
     """``key`` followed by each ending with its first letters already in ``key``, or whole
     for the short ones (an inflection may also cut into the word: "hopped", ``hop``; longer
-    endings do in their compound forms, listed, as -ization after -iz)."""
-    out: dict[str, None] = {}
+    endings do in their compound forms, listed, as -ization after -iz); each with its ending."""
+    out: dict[str, str] = {}
     for ending in endings:
         for typed in range(0 if len(ending) <= WHOLE else 1, len(ending)):
             if key.endswith(ending[:typed]):
-                out[key + ending[typed:]] = None
-    return list(out)
+                out.setdefault(key + ending[typed:], ending)
+    return list(out.items())
