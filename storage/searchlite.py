@@ -3,7 +3,8 @@ BM25, FTS5's snippets. FTS5 walks a word's list of versions fast (the 97,000 ver
 "said" of a 100,000-article archive: 4 ms), but BM25 and the join to a version and its article
 cost some 5 µs a row: ranking all 97,000 took 250 ms, hence storage.searchsql.bounded.
 
-The query reaches FTS5 as storage.searchquery renders it: quoted words only.
+The query reaches FTS5 as storage.searchquery renders it: quoted words only; a prefix also
+looks for the words storage.searchprefix makes, quoted the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import ColumnClause, ColumnElement, column, func, literal_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
-from storage import searchquery
+from storage import searchprefix, searchquery
 from storage.searchquery import AnyOf, Query
 from storage.searchsql import Matching, Ranked, bounded
 
@@ -43,13 +44,19 @@ def ranked(
     matching = Matching(
         index,
         index.c.rowid,
-        _INDEX.op("MATCH")(searchquery.fts5(query)),
+        _INDEX.op("MATCH")(match(query)),
         -func.bm25(_INDEX, 4.0, 1.0),
         seeks=not _has_prefix(query),
     )
     return bounded(
         session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
     )
+
+
+def match(query: Query) -> str:
+    """The MATCH expression of ``query``, a prefix also finding the words stemmed shorter than
+    it (storage.searchprefix, with Porter's algorithm, that of the ``porter`` tokenizer)."""
+    return searchquery.fts5(query, lambda prefix: searchprefix.completions(prefix, "porter"))
 
 
 def _has_prefix(query: Query) -> bool:
@@ -72,7 +79,7 @@ def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, st
         select(index.c.rowid, snippet)
         .select_from(index)
         .where(
-            _INDEX.op("MATCH")(searchquery.fts5(query)),
+            _INDEX.op("MATCH")(match(query)),
             index.c.rowid.between(min(ids), max(ids)),
             (index.c.rowid + 0).in_(ids),
         )

@@ -7,8 +7,9 @@ matches the one of its own: ``(config = 'english' AND vector @@ q_english) OR ..
 planner runs as a BitmapOr of GIN index scans.
 
 Every word reaches PostgreSQL as a bound parameter of ``phraseto_tsquery`` (which reads no
-operator), and a prefix word, letters and digits only, as ``'word':*`` to ``to_tsquery``: no
-user text is ever read as tsquery syntax. Stop words of a configuration (English "the") match
+operator), and a prefix word, letters and digits only, as ``'word':*`` to ``to_tsquery``, with
+the words storage.searchprefix makes of it as ``plainto_tsquery``'s bound parameters: no user
+text is ever read as tsquery syntax. Stop words of a configuration (English "the") match
 nothing there and are left out of the query, as PostgreSQL does.
 """
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
+from storage import searchprefix
 from storage.models import ArticleVersion
 from storage.searchquery import AnyOf, Query, Term
 from storage.searchsql import Matching, Ranked, bounded
@@ -73,7 +75,13 @@ def _term(term: Term, config: str) -> Any:
     words = list(term.words)
     if not term.prefix:
         return func.phraseto_tsquery(_config(config), " ".join(words))
-    last = func.to_tsquery(_config(config), f"'{words.pop()}':*")
+    prefix = words.pop()
+    last = func.to_tsquery(_config(config), f"'{prefix}':*")
+    # The words starting with the prefix whose stems are shorter than it (storage.searchprefix,
+    # by the configuration's own Snowball algorithm; ``simple`` does not stem): bound values.
+    if config in searchprefix.STEMMERS:
+        for word in searchprefix.completions(prefix, config):
+            last = func.tsquery_or(last, func.plainto_tsquery(_config(config), word))
     if not words:
         return last
     return func.tsquery_phrase(func.phraseto_tsquery(_config(config), " ".join(words)), last)

@@ -6,7 +6,7 @@ tsquery parser raw, so no query can raise an engine's syntax error.
 
     words          every word must match (stemmed: "elections" finds "election")
     "a phrase"     the words next to each other, in this order
-    prefix*        any word starting with "prefix"
+    prefix*        any word starting with "prefix" (storage.searchprefix)
     a OR b         either (binds tighter than the implicit AND: ``a OR b c`` is (a or b) and c)
     -word          articles without the word (or -"a phrase")
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from storage.errors import QueryError
@@ -116,22 +117,31 @@ def _tokens(text: str) -> list[_Item | None]:
     return out
 
 
-def fts5(query: Query) -> str:
-    """The FTS5 MATCH expression of ``query``: each term a quoted string of plain words."""
-    required = " AND ".join(_fts5_part(part) for part in query.required)
-    return "".join([f"({required})", *(f" NOT {_fts5_term(t)}" for t in query.excluded)])
+def fts5(query: Query, more: Callable[[str], Sequence[str]] = lambda _: ()) -> str:
+    """The FTS5 MATCH expression of ``query``: each term a quoted string of plain words. A
+    prefix term also matches its last word replaced by each of ``more(last word)``
+    (storage.searchprefix: words the prefix's own search misses, letters only)."""
+    required = " AND ".join(_fts5_part(part, more) for part in query.required)
+    return "".join([f"({required})", *(f" NOT {_fts5_term(t, more)}" for t in query.excluded)])
 
 
-def _fts5_part(part: Term | AnyOf) -> str:
+def _fts5_part(part: Term | AnyOf, more: Callable[[str], Sequence[str]]) -> str:
     if isinstance(part, Term):
-        return _fts5_term(part)
-    return "(" + " OR ".join(_fts5_term(t) for t in part.terms) + ")"
+        return _fts5_term(part, more)
+    return "(" + " OR ".join(_fts5_term(t, more) for t in part.terms) + ")"
 
 
-def _fts5_term(term: Term) -> str:
+def _fts5_term(term: Term, more: Callable[[str], Sequence[str]]) -> str:
     # Words are letters and digits only, so the quotes cannot be closed from inside.
     quoted = '"' + " ".join(term.words) + '"'
-    return f"{quoted} *" if term.prefix else quoted
+    if not term.prefix:
+        return quoted
+    *before, last = term.words
+    # Checked again here: whatever ``more`` returns, only a word reaches FTS5.
+    others = [" ".join([*before, word]) for word in more(last) if _WORD.fullmatch(word)]
+    if not others:
+        return f"{quoted} *"
+    return "(" + " OR ".join([f"{quoted} *", *(f'"{other}"' for other in others)]) + ")"
 
 
 def words(query: Query) -> list[str]:

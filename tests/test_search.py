@@ -25,6 +25,9 @@ TRIBUNE = "https://tribune.example/budget"
 COURIER = "https://courier.example/elsewhere"
 DEVOIR = "https://devoir.example/tunnel"
 NIGHT = "https://gazette.example/election-night"
+BORDER = "https://tribune.example/border"
+MARKETS = "https://courier.example/markets"
+FRONTIER = "https://devoir.example/frontiere"
 
 # url: outlet, language, published, title, versions' texts, (story, relation)
 ARCHIVE: dict[str, tuple[Any, ...]] = {
@@ -70,6 +73,30 @@ ARCHIVE: dict[str, tuple[Any, ...]] = {
         None,
         "Election night",
         ["Elections were held across the province; turnout was high in every riding."],
+        None,
+    ),
+    BORDER: (
+        "Tribune",
+        "en",
+        T0 + 4 * DAY,
+        "Border",
+        ["Investigators say immigration rose."],
+        None,
+    ),
+    MARKETS: (
+        "Courier",
+        "en",
+        T0 + 4 * DAY,
+        "Markets",
+        ["The fund invested its investment."],
+        None,
+    ),
+    FRONTIER: (
+        "Le Devoir",
+        "fr",
+        T0 + 5 * DAY,
+        "Frontière",
+        ["Le gouvernement annonce la fermeture de la frontière aux immigrants."],
         None,
     ),
 }
@@ -170,6 +197,35 @@ def test_phrase_prefix_or_and_exclusion(archive: Database) -> None:
     assert set(found(archive, "doubled OR turnout")) == {TRIBUNE, NIGHT}
     assert set(found(archive, "tunnel -doubled -elsewhere")) == {GAZETTE, DEVOIR}
     assert set(found(archive, 'tunnel -"another country"')) == {GAZETTE, TRIBUNE, DEVOIR}
+
+
+def test_a_prefix_finds_the_words_it_starts_though_their_stems_are_shorter(
+    archive: Database,
+) -> None:
+    """``immigra*`` finds "immigration" and "immigrants", ``investigat*`` "investigators" and
+    the French ``gouvernem*`` "gouvernement", though the index holds shorter stems (immigr,
+    investig, gouvern): as the whole words and the stems' own prefixes do; the words are
+    marked in the snippet."""
+    assert set(found(archive, "immigra*")) == {BORDER, FRONTIER}
+    assert set(found(archive, "immigr*")) == {BORDER, FRONTIER}
+    assert found(archive, "investigat*") == [BORDER] == found(archive, "investigators")
+    assert found(archive, "gouvernem*") == [FRONTIER] == found(archive, "gouvernement")
+    assert found(archive, "fermetu*") == [FRONTIER]
+    assert found(archive, '"say immigra"*') == [BORDER]
+    assert found(archive, "immigra* -investigat*") == [FRONTIER]
+    with archive.read() as session:
+        (hit,) = search.search(session, "investigat*").hits
+    assert [hit.snippet[a:b] for a, b in hit.marks] == ["Investigators"]
+
+
+def test_a_prefix_finds_no_unrelated_shorter_word(archive: Database) -> None:
+    """``investigat*`` does not find "investment" or "invested" (stem invest), nor ``porta*``
+    the English "port": a prefix looks only for stems of words that start with it, of two
+    syllables or more; ``invest*`` finds both articles. (In French "porta" is a form of
+    "porter", which PostgreSQL's French stemmer reads as such.)"""
+    assert found(archive, "porta*", Filters(lang="en")) == []
+    assert found(archive, "investigat*") == [BORDER]
+    assert set(found(archive, "invest*")) == {BORDER, MARKETS}
 
 
 def test_the_best_match_comes_first_with_a_score(archive: Database) -> None:
