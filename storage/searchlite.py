@@ -17,7 +17,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from storage import searchprefix, searchquery
-from storage.searchquery import AnyOf, Query
+from storage.searchquery import Query
 from storage.searchsql import Matching, Ranked, bounded
 
 # The marks around a matched word in a snippet (storage.search.unmark reads them).
@@ -60,10 +60,7 @@ def match(query: Query) -> str:
 
 
 def _has_prefix(query: Query) -> bool:
-    terms = [*query.excluded]
-    for part in query.required:
-        terms.extend(part.terms if isinstance(part, AnyOf) else (part,))
-    return any(term.prefix for term in terms)
+    return any(t.prefix for t in [*searchquery.required_terms(query), *query.excluded])
 
 
 def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, str]:

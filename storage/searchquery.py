@@ -144,10 +144,14 @@ def _fts5_term(term: Term, more: Callable[[str], Sequence[str]]) -> str:
     return "(" + " OR ".join([f"{quoted} *", *(f'"{other}"' for other in others)]) + ")"
 
 
+def required_terms(query: Query) -> list[Term]:
+    """Every term the query looks for, those joined by OR included (not those it excludes)."""
+    out: list[Term] = []
+    for part in query.required:
+        out.extend(part.terms if isinstance(part, AnyOf) else (part,))
+    return out
+
+
 def words(query: Query) -> list[str]:
     """Every word the query looks for (not those it excludes), for highlighting."""
-    out: list[str] = []
-    for part in query.required:
-        for term in part.terms if isinstance(part, AnyOf) else (part,):
-            out.extend(term.words)
-    return out
+    return [word for term in required_terms(query) for word in term.words]

@@ -47,6 +47,11 @@ def _h(df: int) -> float:
     return math.log(1 + max(df, 0))
 
 
+def _tfs(counts: Mapping[str, float]) -> dict[str, float]:
+    """Each term's frequency as the vectors weigh it: ``1 + log count``."""
+    return {t: 1 + math.log(c) for t, c in counts.items()}
+
+
 def idf(df: int, docs: int) -> float:
     """The factor ``story.weights`` gives a term, computed the same way (same bits)."""
     return math.log((1 + docs) / (1 + df)) + 1
@@ -134,7 +139,7 @@ class Postings:
         """A member's terms, new or changed (its old row left dead)."""
         if article_id in self._row:
             self._alive.data[self._row[article_id]] = False
-        tfs = {t: 1 + math.log(c) for t, c in counts.items()}
+        tfs = _tfs(counts)
         row = self._alive.append(True)
         b = c = 0
         for t, tf in tfs.items():
@@ -263,8 +268,7 @@ class MemberVectors:
     def unit_tf(self, article_id: int) -> Vector:
         """A member's term frequencies (``1 + log count``) as a unit vector: its terms before
         the document frequencies weigh them, so the same whatever the archive has counted."""
-        counts = self._p.counts(article_id)
-        tfs = {t: 1 + math.log(c) for t, c in counts.items()}
+        tfs = _tfs(self._p.counts(article_id))
         length = math.sqrt(sum(v * v for v in tfs.values()))
         return {t: v / length for t, v in tfs.items()} if length else {}
 

@@ -412,7 +412,7 @@ class StoryStage:
         # One pass over the postings for the anchors and the centroid's reports.
         cosines = vectors.cosines(article, list(dict.fromkeys([*self._anchor_ids, *reports])))
         score, cos, factor, known = self._best_anchor(published_at, mine, cosines, across_open)
-        near = vectors[known.article_id] if known is not None else None
+        near: Normed | None = None  # what the shared terms are read from
         if reports:
             c_cos, c_known, centroid = self._centroid(article, reports, cosines, vectors)
             if c_cos / story.CENTROID_RATIO > score:
@@ -420,6 +420,8 @@ class StoryStage:
                 near = centroid()
             else:
                 reports = []
+        if near is None and known is not None:
+            near = vectors[known.article_id]
         theirs = self._languages.get(known.article_id) if known is not None else None
         shared: tuple[tuple[str, float], ...] = ()
         if near is not None:
