@@ -54,24 +54,25 @@ def group_marks(points: Sequence[tuple[float, str, float]]) -> list[list[int]] |
         return None
     keyed = [(y, event, int(x // MARK_WIDTH)) for y, event, x in points]
     widest = max(x for _, _, x in points)
-    shift = _shift([(y, event) for y, event, _ in points], [b for _, _, b in keyed], widest)
+    shift = _shift(keyed, widest)
     groups: dict[tuple[float, str, int], list[int]] = {}
     for i, (y, event, b) in enumerate(keyed):
         groups.setdefault((y, event, b >> shift), []).append(i)
     return list(groups.values())
 
 
-def _shift(lanes: list[tuple[float, str]], buckets: list[int], widest: float) -> int:
-    """The smallest k for which the marks of each lane and kind, by ``buckets >> k`` (a
-    stretch of MARK_WIDTH << k pixels; buckets are x // MARK_WIDTH, x >= 0), are at most
-    MAX_MARKS, or for which one stretch is wider than ``widest`` (the last x). Two
+def _shift(keyed: list[tuple[float, str, int]], widest: float) -> int:
+    """The smallest k for which the marks of each lane and kind (``keyed``: lane, kind and
+    bucket), by ``bucket >> k`` (a stretch of MARK_WIDTH << k pixels; a bucket is
+    x // MARK_WIDTH, x >= 0), are at most MAX_MARKS, or for which one stretch is wider than
+    ``widest`` (the last x). Two
     neighbouring buckets a < b of a lane are one mark from k = (a ^ b).bit_length() on: so the
     marks at k are the lanes plus the neighbours further apart than that (making each level's
     marks from the one before, seven sets of some 10,000, took 13 ms of a 5,000-article story
     page)."""
     by_lane: dict[tuple[float, str], set[int]] = {}
-    for lane, b in zip(lanes, buckets, strict=True):
-        by_lane.setdefault(lane, set()).add(b)
+    for y, event, b in keyed:
+        by_lane.setdefault((y, event), set()).add(b)
     apart = [0] * 64  # apart[j]: neighbours that are one mark from k = j on
     for found in by_lane.values():
         ordered = sorted(found)
