@@ -152,15 +152,17 @@ def _where(filters: Filters) -> list[ColumnElement[bool]]:
         newest = select(func.max(_newest.c.version)).where(_newest.c.article_id == _v.c.article_id)
         out.append(_v.c.version == newest.scalar_subquery())
     if filters.story is not None or filters.relation is not None:
-        member = select(_sa.c.article_id)
+        # EXISTS, looked up for each match: as ``IN (members)`` SQLite built the story's list
+        # of members in every statement (1.1 ms of a common word's 5.7 in a 5,000-member story).
+        member = select(_sa.c.article_id).where(_sa.c.article_id == _v.c.article_id)
         if filters.story is not None:
-            member = member.join(_story, _story.c.id == _sa.c.story_id)
-            member = member.where(_story.c.slug == filters.story)
+            slug = select(_story.c.id).where(_story.c.slug == filters.story).scalar_subquery()
+            member = member.where(_sa.c.story_id == slug)
         if filters.relation is not None:
             member = member.where(_sa.c.relation == filters.relation)
         else:
             member = member.where(_sa.c.relation != "off_topic")
-        out.append(_a.c.id.in_(member))
+        out.append(member.exists())
     if filters.outlet is not None:
         out.append(func.lower(_a.c.outlet) == filters.outlet.lower())
     if filters.lang is not None:

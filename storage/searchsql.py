@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import find_tables
 
 from storage.models import Article, ArticleVersion, Story, StoryArticle
 
@@ -59,14 +60,12 @@ def joined(
     matches: Any, key: Any, conditions: list[ColumnElement[bool]], *columns: Any
 ) -> Select[Any]:
     """``columns`` of the rows of ``matches`` (an index, its version id ``key``) joined to
-    their version and article and kept by ``conditions``."""
-    return (
-        select(*columns)
-        .select_from(matches)
-        .join(version, version.c.id == key)
-        .join(article, article.c.id == version.c.article_id)
-        .where(*conditions)
-    )
+    their version, and to its article where ``conditions`` or ``columns`` read it, and kept
+    by ``conditions``."""
+    rows = select(*columns).select_from(matches).join(version, version.c.id == key)
+    if any(article in find_tables(c, check_columns=True) for c in [*conditions, *columns]):
+        rows = rows.join(article, article.c.id == version.c.article_id)
+    return rows.where(*conditions)
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,10 @@ class Matching:
     # Whether the index finds the matches in a range of version ids without walking the rest
     # (FTS5 seeks in its lists, except for a prefix query, whose lists it merges whole).
     seeks: bool = False
+    # From how many matches (guessed) reading RANGES runs is cheaper than walking them all: a
+    # word's walk is cheap (RUNS_FROM); a phrase's reads positions and several terms' merge
+    # lists, and their runs won from a few thousand matches on (storage.searchlite).
+    runs_from: int = RUNS_FROM
 
 
 def bounded(
@@ -126,7 +129,7 @@ def bounded(
             return Ranked(page, offset + len(page))
     bounds = span or _ids(session)
     guess = _spread(bounds, newest[0], boundary)
-    if m.seeks and conditions and guess >= RUNS_FROM:
+    if m.seeks and conditions and guess >= m.runs_from:
         # Unfiltered (the newest-version condition alone): the runs count the matches and the
         # window gives the share of them that are newest versions, as with a count.
         total = _in_runs(session, m, conditions if filtered else [], guess, bounds)
