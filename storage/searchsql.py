@@ -115,11 +115,18 @@ def bounded(
         rows = _scored(session, m, conditions)
         return Ranked(rows[offset : offset + limit], len(rows))
     boundary = newest[WINDOW - 1]
-    window = _scored(session, m, [*conditions, m.key >= boundary])
+    # Filtered, the matches up to the RANK_ALL + 1st newest are read with the window, to come
+    # after its ranked ones newest first: where a filter keeps one match in 50 the window's
+    # page fell short, and the query past it paid BM25's walk of every match again (4.3 ms of
+    # an outlet's "said"; the rows added cost some 1.5).
+    low = newest[-1] if filtered else boundary
+    read = _scored(session, m, [*conditions, m.key >= low])
+    window = [r for r in read if r[0] >= boundary]
+    window += sorted((r for r in read if r[0] < boundary), key=lambda r: -r[0])
     page = window[offset : offset + limit]
     if len(page) < limit:
         older = session.execute(
-            joined(m.index, m.key, [*conditions, m.match, m.key < boundary], version.c.id, m.score)
+            joined(m.index, m.key, [*conditions, m.match, m.key < low], version.c.id, m.score)
             .order_by(m.key.desc())
             .limit(limit - len(page))
             .offset(max(0, offset - len(window)))
