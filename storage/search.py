@@ -227,6 +227,13 @@ def _hit(row: Any, score: float, marked: str, stories: tuple[str, ...]) -> Hit:
     )
 
 
+def shown_score(score: float) -> float:
+    """``score`` to 4 significant digits, as the doors show it. Not to decimals: FTS5's BM25
+    weighs a word found in more than half the archive (a story's own name, in an archive of
+    that story) at 1e-6, and 4 decimals showed every such hit's score as 0."""
+    return float(f"{score:.4g}")
+
+
 def unmark(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The plain text of a snippet with OPEN/CLOSE marks, whitespace runs made single spaces,
     and the marked spans; an unpaired mark is dropped."""

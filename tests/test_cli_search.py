@@ -137,3 +137,15 @@ def test_monitor_search_through_the_real_command(archive_url: str, tmp_path: Pat
     )
     assert proc.returncode == 0, proc.stderr
     assert [json.loads(line)["url"] for line in proc.stdout.splitlines()] == [GAZETTE]
+
+
+def test_a_word_in_most_of_the_archive_keeps_its_scores_in_json(
+    archive_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A word in most of the archive (as a story's name is in that story's), which FTS5's BM25
+    weighs at 1e-6, still shows each hit's score, best first, not 0 or one rounded value."""
+    code, out, _ = run(archive_url, monkeypatch, capsys, "tunnel", "--json")
+    scores = [json.loads(line)["score"] for line in out.splitlines()]
+    assert code == 0 and len(scores) == 4
+    assert all(s > 0 for s in scores) and len(set(scores)) == 4
+    assert scores == sorted(scores, reverse=True)

@@ -156,11 +156,14 @@ def test_a_query_that_looks_like_fts_syntax_is_answered_not_a_500(web, query):
 
 
 def test_a_search_finds_the_story_and_links_its_articles(web):
-    """Searching a word of the texts finds the story's articles, each linked to its page."""
+    """Searching a word of the texts finds the story's articles, each linked to its page,
+    with its score (the story's name, in most of the archive, is weighed at 1e-6 by BM25:
+    still shown, not 0)."""
     found = ok_json(web.get("/api/search", params={"q": "roxham", "story": hostile.SLUG}))
     assert found["items"] and all(
         h["links"]["page"].startswith("/articles/") for h in found["items"]
     )
+    assert all(h["score"] > 0 for h in found["items"])
 
 
 def test_a_search_says_whether_its_total_is_exact(web, monkeypatch):

@@ -69,7 +69,9 @@ def hit_row(h: Hit) -> dict[str, Any]:
         "fetched_at": _iso(h.fetched_at),
         "stories": list(h.stories),
         "marks": [list(m) for m in h.marks],
-        "score": round(h.score, 6),
+        # storage.search.shown_score's rounding, not imported (this module's rule above): 4
+        # significant digits, as BM25 weighs a word in most of the archive at 1e-6.
+        "score": float(f"{h.score:.4g}"),
     }
 
 

@@ -76,7 +76,7 @@ def _hit(h: search.Hit, article_id: int | None) -> dict[str, Any]:
         "snippet": h.snippet,
         "marks": [list(m) for m in h.marks],
         "stories": list(h.stories),
-        "score": round(h.score, 4),
+        "score": search.shown_score(h.score),
         "links": {}
         if article_id is None
         else {
