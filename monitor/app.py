@@ -96,7 +96,9 @@ class App:
                 from monitor.poll.extracting import Extractor, processes_for
 
                 cfg = self.config.poll
-                self._extractor = Extractor(processes_for(cfg.extract_processes, cfg.workers))
+                self._extractor = Extractor(
+                    processes_for(cfg.extract_processes, cfg.workers), timeout=cfg.extract_timeout
+                )
             return self._extractor
 
     @property

@@ -140,6 +140,11 @@ class ExtractorDied(MonitorError):
     answered: killed, out of memory, or a crash in C code. The page is recorded as failed."""
 
 
+class ExtractTimedOut(ExtractorDied):
+    """A page's extraction took longer than ``[poll] extract_timeout``: its child process was
+    stopped, and the page is recorded as failed as if the child had died."""
+
+
 class ArchiveStop(MonitorError):
     """A backfill stops asking the web archives for this run: its request budget is spent, or
     an archive asked it to wait longer than ``[reach] max_wait``. What it was answered is kept;

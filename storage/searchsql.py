@@ -115,14 +115,8 @@ def bounded(
         rows = _scored(session, m, conditions)
         return Ranked(rows[offset : offset + limit], len(rows))
     boundary = newest[WINDOW - 1]
-    # Filtered, the matches up to the RANK_ALL + 1st newest are read with the window, to come
-    # after its ranked ones newest first: where a filter keeps one match in 50 the window's
-    # page fell short, and the query past it paid BM25's walk of every match again (4.3 ms of
-    # an outlet's "said"; the rows added cost some 1.5).
     low = newest[-1] if filtered else boundary
-    read = _scored(session, m, [*conditions, m.key >= low])
-    window = [r for r in read if r[0] >= boundary]
-    window += sorted((r for r in read if r[0] < boundary), key=lambda r: -r[0])
+    window = _window(session, m, conditions, boundary, low)
     page = window[offset : offset + limit]
     if len(page) < limit:
         older = session.execute(
@@ -151,6 +145,18 @@ def bounded(
         matches = guess
     kept = len(window) / WINDOW if not filtered else _kept(session, m, conditions, matches)
     return Ranked(page, max(round(matches * kept), offset + len(page)), exact=False)
+
+
+def _window(
+    session: Session, m: Matching, conditions: list[ColumnElement[bool]], boundary: int, low: int
+) -> list[tuple[int, float]]:
+    """The matches from ``boundary`` on, kept and ranked, then those from ``low`` to it, kept,
+    newest first. A filtered query reads those from the RANK_ALL + 1st newest (``low``): where a
+    filter keeps one match in 50 the window's page fell short, and the query past it paid
+    BM25's walk of every match again (4.3 ms of an outlet's "said"; the rows added cost 1.5)."""
+    read = _scored(session, m, [*conditions, m.key >= low])
+    window = [r for r in read if r[0] >= boundary]
+    return window + sorted((r for r in read if r[0] < boundary), key=lambda r: -r[0])
 
 
 def _spread(bounds: tuple[int, int], newest: int, boundary: int) -> int:

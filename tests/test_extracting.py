@@ -70,6 +70,50 @@ def test_a_child_killed_mid_round_fails_its_page_and_the_next_pages_are_stored(
     assert (report.page_errors, report.sources_failed, report.articles_new) == (1, 0, 3)
 
 
+@pytest.mark.slow
+def test_a_page_whose_extraction_hangs_is_stopped_at_the_timeout_and_the_round_goes_on(
+    http_server: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one extraction process and ``extract_timeout`` 2 s, the child hangs on the second
+    page it is given (as on a page that sends the extractor into a loop): that page is stored
+    with status ``error`` saying the extraction took over 2 s, the child is killed, and a new
+    one extracts the page after it; the round records all three pages and its source."""
+    paths = [f"/h/{n}" for n in range(3)]
+    items = [(f"Story {n}", http_server.url(p), None) for n, p in enumerate(paths)]
+    http_server.routes["/feed.xml"] = reply(rss(*items))
+    for n, path in enumerate(paths):
+        http_server.routes[path] = reply(page(f"Story {n}"))
+    monkeypatch.setenv("NEWS_MONITOR_HANG_AT", "extract.child:2")  # read by the children
+    mark = uuid.uuid4().hex
+    monkeypatch.setenv("NEWS_MONITOR_TEST_MARK", mark)
+    config = configmod.Config(
+        path="<test>",
+        storage=configmod.StorageSettings(url=f"sqlite:///{tmp_path / 'm.sqlite'}"),
+        fetch=configmod.FetchSettings(allow_private_networks=True, per_host_delay=0.0),
+        poll=configmod.PollSettings(extract_processes=1, extract_timeout=2.0),
+        sources=(configmod.Source(http_server.url("/feed.xml"), "A"),),
+    )
+    with open_app(config, now=NOW) as app:
+        report = poll(app, now=NOW)
+        children = [p for p in _marked(mark) if b"spawn_main" in _cmdline(p)]
+        running = app.extractor.pids()
+        with app.db.read() as session:
+            rows = session.execute(select(Article.url, Article.status, Article.error)).all()
+    assert sorted(status for _, status, _ in rows) == ["error", "ok", "ok"], rows
+    error = next(error for _, status, error in rows if status == "error")
+    assert "took over 2 s; its process was stopped" in error
+    assert (report.page_errors, report.sources_failed, report.articles_new) == (1, 0, 3)
+    # One child left, the new one: the hung one was killed, not left beside it.
+    assert len(running) == 1 and children == running
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _marked(mark: str) -> list[int]:
     """The processes whose environment holds ``mark`` (this user's, readable ones)."""
     found = []

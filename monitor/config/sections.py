@@ -134,6 +134,14 @@ class PollSettings:
         low=-1,
         high=256,
     )
+    extract_timeout: float = declare(
+        120.0,
+        "Seconds one page's extraction may take in a child process (extract_processes above 0) "
+        "before the child is stopped and the page recorded as failed (an error on the article, "
+        "tried again at its next re-check); the round goes on. A page extracted in the fetching "
+        "thread (extract_processes 0) has no such limit: a thread cannot be stopped.",
+        "duration",
+    )
     max_new_entries: int = declare(
         100,
         "Most new entries taken from one source in one poll (the newest); a sitemap or a "

@@ -12,7 +12,10 @@ One executor per child, not one shared executor: when a child of a shared execut
 out of memory, a crash in C code), every page queued on the executor fails with it. With one
 child per slot, only the page that child held is lost, and it is the page to blame: it is
 recorded as failed (``ExtractorDied``, an ``error`` on the article, re-fetched at its next
-re-check) and the slot starts a new child for its next page.
+re-check) and the slot starts a new child for its next page. A page whose extraction takes
+longer than ``[poll] extract_timeout`` (a pathological page, a bug looping in C) is handled the
+same way: its child is killed (``ExtractTimedOut``), where it would have held its slot, and the
+round with it, for ever.
 
 Children are started with ``spawn`` (a forked child would inherit the parent's database
 connections and the locks its other threads held), at the first page that needs one, and live
@@ -27,6 +30,7 @@ at once is no faster, and each would hold a parsed page (8 threads: about 130 MB
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -37,7 +41,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from monitor import crash
-from monitor.errors import ExtractError, ExtractorDied
+from monitor.errors import ExtractError, ExtractorDied, ExtractTimedOut
 from monitor.extract import Extracted, extract
 
 # A child's parent is checked this often: how long a child outlives a parent killed outright.
@@ -57,9 +61,11 @@ class Extractor:
     """``monitor.extract.extract`` in ``processes`` child processes (0: in the caller's thread),
     called from any number of threads."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, *, timeout: float | None = None) -> None:
         self.processes = processes
-        self._slots = [_Slot(in_child=processes > 0) for _ in range(max(processes, 1))]
+        self._slots = [
+            _Slot(in_child=processes > 0, timeout=timeout) for _ in range(max(processes, 1))
+        ]
         self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
         for slot in self._slots:
             self._free.put(slot)
@@ -67,7 +73,8 @@ class Extractor:
     def extract(self, body: bytes, url: str, *, min_words: int) -> Extracted:
         """What ``extract`` makes of the page, raising what it raises (ExtractError; any other
         exception as ``ExtractorFailed``, with the original's repr), or ExtractorDied when the
-        child extracting it died; waits for a free slot first."""
+        child extracting it died or ExtractTimedOut when it took too long; waits for a free
+        slot first."""
         slot = self._free.get()
         try:
             return slot.run(body, url, min_words)
@@ -95,8 +102,9 @@ class ExtractorFailed(Exception):
 class _Slot:
     """One child process (or, when not ``in_child``, the caller's thread)."""
 
-    def __init__(self, *, in_child: bool) -> None:
+    def __init__(self, *, in_child: bool, timeout: float | None = None) -> None:
         self.in_child = in_child
+        self.timeout = timeout
         self.executor: ProcessPoolExecutor | None = None
 
     def run(self, body: bytes, url: str, min_words: int) -> Extracted:
@@ -109,20 +117,37 @@ class _Slot:
                 initializer=_child_started,
                 initargs=(os.getpid(),),
             )
+        future = self.executor.submit(_extract_in_child, body, url, min_words)
         try:
-            return self.executor.submit(_extract_in_child, body, url, min_words).result()
+            return future.result(timeout=self.timeout)
         except BrokenProcessPool as exc:
             self.close()  # the next page starts a new child
             raise ExtractorDied(f"{url}: the process extracting the page died") from exc
+        except TimeoutError:
+            self.kill()
+            raise ExtractTimedOut(
+                f"{url}: extracting the page took over {self.timeout:g} s; its process was stopped"
+            ) from None
 
     def pids(self) -> list[int]:
-        # The executor keeps its processes privately; for measurement only, so tolerate change.
+        # The executor keeps its processes privately (measurement, and ``kill``, whose test
+        # would fail if this stopped finding them), so tolerate change.
         processes = getattr(self.executor, "_processes", None) or {}
         return list(processes)
 
     def close(self) -> None:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+    def kill(self) -> None:
+        """Stop the child at once (SIGKILL: it is stuck, it would not finish its page); the
+        next page starts a new one."""
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
             self.executor = None
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from monitor.app import App
-from monitor.errors import ExtractError, ExtractorDied, FetchError
+from monitor.errors import ExtractError, ExtractorDied, ExtractTimedOut, FetchError
 from monitor.extract import Extracted
 from monitor.log import log
 from storage.articles import Evidence, compress_html
@@ -132,7 +132,8 @@ def extract_page(app: App, page: Page, body: bytes, url: str) -> Page:
     try:
         extracted = app.extractor.extract(body, url, min_words=app.config.poll.min_words)
     except ExtractorDied as exc:
-        log(logger, "extractor_died", level=logging.ERROR, url=url, error=str(exc))
+        event = "extract_timed_out" if isinstance(exc, ExtractTimedOut) else "extractor_died"
+        log(logger, event, level=logging.ERROR, url=url, error=str(exc))
         return replace(page, error=f"extract: {exc}")
     except ExtractError as exc:
         return replace(page, why_not=str(exc))
