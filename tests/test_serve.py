@@ -1,5 +1,6 @@
 """``monitor serve``'s JSON API and pages through a real server on 127.0.0.1 (uvicorn in a
-thread, tests/webserver.py), over the hostile story of tests/hostile.py in a real SQLite file:
+thread, tests/webserver.py), over the hostile story of tests/hostile.py in a real SQLite file
+and in the real PostgreSQL (the API's tests run on both):
 three outlets, an edited article, a copy, an off-topic article, every value from the web
 hostile. Bad parameters, unknown ids, FTS-looking queries, the token, ETags, pagination, the
 OpenAPI description; and the command itself, end to end, in a subprocess."""
@@ -11,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import lxml.html
@@ -18,16 +20,27 @@ import pytest
 
 from monitor.web import api, openapi, pages
 from monitor.web import storypage as storymodel
+from storage.db import open_database
 from tests import hostile
 from tests.conftest import REPO
 from tests.webserver import serving
 
 
-@pytest.fixture(scope="module")
-def web(hostile_story: dict) -> Iterator[httpx.Client]:
-    """A client of the server over the hostile story, with small pages (3 items)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def web(request: pytest.FixtureRequest, hostile_story: dict) -> Iterator[httpx.Client]:
+    """A client of the server over the hostile story, with small pages (3 items), on each
+    backend: the SQLite file of ``hostile_story``, or the same story written into PostgreSQL
+    (its file must come out the same)."""
+    database: Path | str = hostile_story["db"]
+    if request.param == "postgresql":
+        database = request.getfixturevalue("postgres_server").new_database()
+        db = open_database(database)
+        try:
+            hostile.write(db)
+        finally:
+            db.close()
     with (
-        serving(hostile_story["db"], page_size=3, max_page_size=50) as url,
+        serving(database, page_size=3, max_page_size=50) as url,
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         yield client

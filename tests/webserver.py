@@ -17,12 +17,11 @@ from storage.db import open_database
 
 
 @contextlib.contextmanager
-def serving(database: Path, **web: Any) -> Iterator[str]:
-    """The base URL (``http://127.0.0.1:PORT``) of the server over the SQLite file
-    ``database`` with ``[web]`` settings ``web``, for the ``with`` block."""
-    config = configmod.from_mapping(
-        {"storage": {"url": f"sqlite:///{database}"}, "web": web}, env={}
-    )
+def serving(database: Path | str, **web: Any) -> Iterator[str]:
+    """The base URL (``http://127.0.0.1:PORT``) of the server over ``database`` (an SQLite
+    file, or a database URL) with ``[web]`` settings ``web``, for the ``with`` block."""
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
+    config = configmod.from_mapping({"storage": {"url": url}, "web": web}, env={})
     db = open_database(config.storage.url, existing=True)
     sock = server.bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
