@@ -27,7 +27,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select, union_all
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.util import find_tables
 
 from storage.models import Article, ArticleVersion, Story, StoryArticle
 
@@ -60,12 +59,14 @@ def joined(
     matches: Any, key: Any, conditions: list[ColumnElement[bool]], *columns: Any
 ) -> Select[Any]:
     """``columns`` of the rows of ``matches`` (an index, its version id ``key``) joined to
-    their version, and to its article where ``conditions`` or ``columns`` read it, and kept
-    by ``conditions``."""
-    rows = select(*columns).select_from(matches).join(version, version.c.id == key)
-    if any(article in find_tables(c, check_columns=True) for c in [*conditions, *columns]):
-        rows = rows.join(article, article.c.id == version.c.article_id)
-    return rows.where(*conditions)
+    their version and article and kept by ``conditions``."""
+    return (
+        select(*columns)
+        .select_from(matches)
+        .join(version, version.c.id == key)
+        .join(article, article.c.id == version.c.article_id)
+        .where(*conditions)
+    )
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,11 @@ def bounded(
         rows = _scored(session, m, conditions)
         return Ranked(rows[offset : offset + limit], len(rows))
     boundary = newest[WINDOW - 1]
-    low = newest[-1] if filtered else boundary
-    window = _window(session, m, conditions, boundary, low)
+    window = _scored(session, m, [*conditions, m.key >= boundary])
     page = window[offset : offset + limit]
     if len(page) < limit:
         older = session.execute(
-            joined(m.index, m.key, [*conditions, m.match, m.key < low], version.c.id, m.score)
+            joined(m.index, m.key, [*conditions, m.match, m.key < boundary], version.c.id, m.score)
             .order_by(m.key.desc())
             .limit(limit - len(page))
             .offset(max(0, offset - len(window)))
@@ -145,18 +145,6 @@ def bounded(
         matches = guess
     kept = len(window) / WINDOW if not filtered else _kept(session, m, conditions, matches)
     return Ranked(page, max(round(matches * kept), offset + len(page)), exact=False)
-
-
-def _window(
-    session: Session, m: Matching, conditions: list[ColumnElement[bool]], boundary: int, low: int
-) -> list[tuple[int, float]]:
-    """The matches from ``boundary`` on, kept and ranked, then those from ``low`` to it, kept,
-    newest first. A filtered query reads those from the RANK_ALL + 1st newest (``low``): where a
-    filter keeps one match in 50 the window's page fell short, and the query past it paid
-    BM25's walk of every match again (4.3 ms of an outlet's "said"; the rows added cost 1.5)."""
-    read = _scored(session, m, [*conditions, m.key >= low])
-    window = [r for r in read if r[0] >= boundary]
-    return window + sorted((r for r in read if r[0] < boundary), key=lambda r: -r[0])
 
 
 def _spread(bounds: tuple[int, int], newest: int, boundary: int) -> int:
