@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -169,6 +169,11 @@ def record_entries(
         else:
             entry.last_seen_at, entry.updated, entry.title = now, row.updated, row.title
             entry.article_id = entry.article_id or row.article_id
+
+
+# A source is failing, not merely backing off, once its errors have lasted this long: `monitor
+# sources` says so, and every digest of the stories it feeds names it.
+FAILING_FOR = timedelta(days=1)
 
 
 def failing_sources(session: Session, *, since: datetime) -> list[Source]:

@@ -5,7 +5,7 @@ report's text; whether the event brought a new outlet to the story; the sources 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +15,6 @@ from monitor.publish.digestview import EventRow, Failing
 from storage import sources
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 
-# A source failing for longer than this is named in every digest of the stories it feeds.
-FAILING_FOR = timedelta(days=1)
 _JOINS = ("first_report", "copy")
 
 
@@ -132,6 +130,6 @@ def failing(
 ) -> list[Failing]:
     return [
         Failing(s.name, s.url, s.failing_since, s.error_message or "")
-        for s in sources.failing_sources(session, since=now - FAILING_FOR)
+        for s in sources.failing_sources(session, since=now - sources.FAILING_FOR)
         if s.failing_since is not None and (story_sources is None or s.name in story_sources)
     ]

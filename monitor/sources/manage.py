@@ -333,7 +333,7 @@ def never_polled(name: str, url: str) -> SourceStatus:
 def status_of(source: Source, *, now: datetime) -> SourceStatus:
     """How ``source`` is doing at ``now``: failing means errors for at least ``FAILING_FOR``
     (the day after which digests name it too)."""
-    from monitor.publish.digestread import FAILING_FOR  # imported here: it brings storage
+    from storage.sources import FAILING_FOR  # imported here: it brings SQLAlchemy
 
     if not source.active:
         state = "inactive"
