@@ -97,7 +97,11 @@ def search(
         conditions,
         limit=limit,
         offset=offset,
-        filtered=len(conditions) > (0 if filters.any_version else 1),
+        # The dates alone filter within their span, where the window's matches lie: the share
+        # of the window they keep is the share of every match (no sample drawn).
+        filtered=any(
+            v is not None for v in (filters.story, filters.relation, filters.outlet, filters.lang)
+        ),
         span=span,
     )
     ids = [vid for vid, _ in found.page]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -448,6 +449,43 @@ def test_a_common_query_is_ranked_among_its_newest_matches_then_newest_first(
     assert [(p.total, p.total_exact) for p in pages] == [(12, False), (12, False), (12, True)]
     assert not some.total_exact and some.total >= 2
     assert {h.outlet for h in some.hits} == {"Gazette"}
+
+
+def test_a_common_word_in_dates_is_estimated_from_the_window_within_their_span(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past RANK_ALL matches in the dates' span, a query filtered by dates alone estimates its
+    total from the share of its window the dates keep, counting the span's matches: a word in
+    every article of 60 days, asked for 20 of them, comes out near 20; with an outlet too (a
+    sample drawn then), near that outlet's 7 of them."""
+    from storage import searchsql
+
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            for n in range(60):
+                article = articles.create_article(
+                    session,
+                    url=f"{GAZETTE}/d{n}",
+                    outlet="Gazette" if n % 3 == 0 else "Tribune",
+                    domain="g",
+                    published_at=T0 + n * DAY,
+                    first_seen_at=T0 + n * DAY,
+                )
+                _version(session, article, "The harbour opened.", title=f"D{n}", at=T0 + n * DAY)
+        monkeypatch.setattr(searchsql, "RANK_ALL", 3)
+        monkeypatch.setattr(searchsql, "WINDOW", 4)
+        monkeypatch.setattr(searchsql, "SAMPLE", 30)
+        monkeypatch.setattr(searchsql, "RANGES", 3)
+        dates = Filters(since=T0 + 20 * DAY, until=T0 + 40 * DAY)
+        with db.read() as session:
+            month = search.search(session, "harbour", dates, limit=2)
+            both = search.search(session, "harbour", replace(dates, outlet="gazette"), limit=2)
+    finally:
+        db.close()
+    assert not month.total_exact and 16 <= month.total <= 24  # 20
+    assert not both.total_exact and 4 <= both.total <= 10  # 7
+    assert all(T0 + 20 * DAY <= h.published_at < T0 + 40 * DAY for h in month.hits + both.hits)
 
 
 def test_a_filtered_common_query_estimates_its_total_from_a_sample(
