@@ -29,8 +29,12 @@ KILLS = {
 
 
 def _poll(config_path: str, now: datetime, crash_at: str) -> None:
-    """A poll in a forked child, told where to kill itself."""
+    """A poll in a forked child, told where to kill itself. One fetching thread: a round's
+    re-checks store first versions and new versions of edited pages, and in threads, whichever
+    came first under the machine's load decided whether a poll killed at the one had already
+    stored every one of the other (the next poll's point then never reached)."""
     os.environ["NEWS_MONITOR_CRASH_AT"] = crash_at
+    os.environ["MONITOR_POLL_WORKERS"] = "1"
     config = configmod.load(config_path)
     with open_app(config, now=now) as app:
         poll(app, now=now)
