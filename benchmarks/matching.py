@@ -10,7 +10,8 @@ Four tables:
 2. story following: one seed per event of BASIL, ECB+ and NewsWCL50, every other article of
    every set a candidate, decided against the seed alone ("seeded") and, optionally, with
    accepted articles joining the index ("growing"); beside a plain TF-IDF cosine baseline.
-   BASIL articles carry their publication dates (time proximity applies); the other sets have
+   BASIL articles carry their publication dates, NewsWCL50's are read from the set's own URL
+   list (``newswcl50_dates``), so time proximity applies to both as in the service; ECB+ has
    none;
 3. held-out check: SemEval-2022 task 8 English and French pairs, never used to choose anything;
 4. throughput: ``fingerprint`` against datasketch's own ``MinHash.update_batch`` on the same
@@ -70,7 +71,33 @@ class Article:
     topic: str  # ECB+ topic (two events of one kind); the event elsewhere
     title: str | None
     text: str
-    published_at: datetime | None = None  # BASIL only: the other sets carry no dates
+    published_at: datetime | None = None  # BASIL and NewsWCL50 (47 of 50); ECB+ has no dates
+
+
+# A NewsWCL50 article's day in its URL (``/2018/04/17/``), or in a HuffPost entry's id: a
+# MongoDB ObjectId, whose first 8 hex digits are the creation time in Unix seconds.
+_URL_DAY = re.compile(r"/(20\d\d)/(\d\d)/(\d\d)/")
+_HUFFPOST_ID = re.compile(r"_u[sk]_([0-9a-f]{24})")
+
+
+def newswcl50_dates(data: Path = DATA) -> dict[str, datetime]:
+    """NewsWCL50's publication days by doc id (``"0/-/0_L"``), read from the set's urls.tsv:
+    the day in the URL, or a HuffPost id's creation time cut to its day (BASIL is dated by day
+    too). Three Breitbart wire pages carry neither and stay undated (time proximity 1.0), as an
+    article without a date is in the service."""
+    out: dict[str, datetime] = {}
+    for line in (data / "newswcl50" / "urls.tsv").read_text().splitlines()[1:]:
+        event, outlet, url = line.split("\t")[:3]
+        day, entry = _URL_DAY.search(url), _HUFFPOST_ID.search(url)
+        if day:
+            when = datetime(*map(int, day.groups()), tzinfo=UTC)
+        elif entry:
+            when = datetime.fromtimestamp(int(entry.group(1)[:8], 16), UTC)
+            when = when.replace(hour=0, minute=0, second=0)
+        else:
+            continue
+        out[f"{event}/-/{event}_{outlet}"] = when
+    return out
 
 
 def load_articles(data: Path = DATA) -> list[Article]:
@@ -85,10 +112,11 @@ def load_articles(data: Path = DATA) -> list[Article]:
         r = json.loads(line)
         ev, topic = f"ecbplus:{r['story_id']}", f"ecbplus:{r['topic']}"
         out.append(Article(f"ecbplus:{r['doc_id']}", "ecbplus", ev, topic, None, r["text"]))
+    dates = newswcl50_dates(data)
     for line in (data / "newswcl50" / "newswcl50_docs.jsonl").read_text().splitlines():
         r = json.loads(line)
-        ev = f"newswcl50:{r['story_id']}"
-        out.append(Article(f"newswcl50:{r['doc_id']}", "newswcl50", ev, ev, None, r["text"]))
+        ev, day = f"newswcl50:{r['story_id']}", dates.get(r["doc_id"])
+        out.append(Article(f"newswcl50:{r['doc_id']}", "newswcl50", ev, ev, None, r["text"], day))
     return sorted((a for a in out if a.text.strip()), key=lambda a: a.key)
 
 

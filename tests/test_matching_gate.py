@@ -37,3 +37,20 @@ def test_matching_figure_stays_within_its_pinned_bound(name, measured):
         assert measured[name] <= bound["ceiling"], (name, measured[name], bound["reason"])
     else:
         assert measured[name] >= bound["floor"], (name, measured[name], bound["reason"])
+
+
+def test_newswcl50_articles_carry_the_days_their_urls_give():
+    """NewsWCL50's articles are dated from the set's urls.tsv (a URL's day, or a HuffPost id's
+    creation time), each within two days of its event's other outlets; a page that gives
+    neither stays undated."""
+    articles = [a for a in matching.load_articles() if a.dataset == "newswcl50"]
+    dated = [a for a in articles if a.published_at is not None]
+    assert len(articles) == 50 and len(dated) == 47
+    by_event: dict[str, list] = {}
+    for a in dated:
+        by_event.setdefault(a.event, []).append(a.published_at)
+    assert all((max(days) - min(days)).days <= 2 for days in by_event.values())
+    first = {a.key: a.published_at for a in articles}
+    assert first["newswcl50:0/-/0_L"].isoformat() == "2018-04-17T00:00:00+00:00"
+    assert first["newswcl50:0/-/0_LL"].isoformat() == "2018-04-18T00:00:00+00:00"  # HuffPost id
+    assert first["newswcl50:6/-/6_RR"] is None  # a Breitbart wire page without a day
