@@ -168,6 +168,8 @@ def text_of(element: Tree, sep: str = " ") -> str:
     """The element's text, script and style left out, whitespace kept as the page has it."""
     # itertext() gives the same text nodes in the same order at a fraction of the XPath's cost
     # (extract() calls this for every link of the page); it cannot leave script and style out.
+    if not len(element) and element.tag not in ("script", "style"):
+        return element.text or ""  # no child: its own text at most (most links), no iterator
     if next(element.iter("script", "style"), None) is None:
         return sep.join(element.itertext())
     return sep.join(_TEXT_NODES(element))

@@ -48,6 +48,7 @@ from typing import Any
 
 import trafilatura
 from htmldate import find_date
+from lxml import etree  # type: ignore[import-untyped]
 from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import Document
 
@@ -151,6 +152,10 @@ def _people(found: list[str], not_people: set[str]) -> list[str]:
     ]
 
 
+# How many characters an element's text nodes hold, script and style included.
+_CHARACTERS = etree.XPath("string-length()")
+
+
 def _only_navigation(text: str, tree: Tree) -> bool:
     """True when every paragraph of ``text`` is a line of the page's <nav> menus.
 
@@ -162,9 +167,7 @@ def _only_navigation(text: str, tree: Tree) -> bool:
     paragraphs = [" ".join(p.split()) for p in text.split("\n") if p.strip()]
     # The menus' characters bound the length of their distinct lines: a text longer than that
     # is not made of them (nearly every article), and this costs a fraction of reading the lines.
-    if not navs or sum(map(len, set(paragraphs))) > sum(
-        len(t) for nav in navs for t in nav.itertext()
-    ):
+    if not navs or sum(map(len, set(paragraphs))) > sum(map(_CHARACTERS, navs)):
         return False
     chrome = {
         " ".join(line.split())
