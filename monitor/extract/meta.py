@@ -161,7 +161,11 @@ def meta_value(meta: dict[str, str], *names: str) -> str | None:
     return next((meta[n] for n in names if n in meta), None)
 
 
-_TEXT_NODES = etree.XPath(".//text()[not(ancestor::script) and not(ancestor::style)]")
+# Plain strings (no "smart" string that knows its element is needed here), and the parent
+# looked at rather than every ancestor: libxml2's HTML parser reads a script's or a style's
+# content as raw text, so no text node is deeper inside one (the same texts for every element
+# of the 1,049 pages of ../shared/data). A page's whole <body> costs about a third less.
+_TEXT_NODES = etree.XPath(".//text()[not(parent::script or parent::style)]", smart_strings=False)
 
 
 def text_of(element: Tree, sep: str = " ") -> str:
