@@ -9,6 +9,7 @@ from monitor.cli.present import extracted as extract_line
 from monitor.extract import Notice, extract
 from monitor.extract.notices import classify, find_notices
 from monitor.extract.text import is_time_stamp
+from monitor.extract.tree import drop_comments, load
 
 BODY = " ".join(
     f"Sentence {i} of the report says officials met in Ottawa to discuss the border deal."
@@ -95,6 +96,36 @@ def test_notices_are_found_in_the_page_with_their_kind_and_text(
     text node opens with them and quoted to the end of their block; a menu's "Editor's Note",
     a script, a corrections policy and "Updated figures ..." are no notices."""
     assert [(n.kind, n.text) for n in find_notices(page(markup))] == notices
+
+
+@pytest.mark.parametrize(
+    ("markup", "notices"),
+    [
+        (
+            "<p><b>The earlier</b> version of this article misstated the toll.</p>",
+            [("correction", "The earlier version of this article misstated the toll.")],
+        ),
+        (
+            "<p>The ear<span></span>lier version of this story gave the wrong date.</p>",
+            [("correction", "The earlier version of this story gave the wrong date.")],
+        ),
+        (
+            "<p><b>Editor</b>’s note: An earlier version misidentified the minister.</p>",
+            [("correction", "Editor’s note: An earlier version misidentified the minister.")],
+        ),
+        ("<h4>Editorials</h4><p>The minister said the deal was done.</p>", []),
+    ],
+)
+def test_an_opening_split_across_elements_is_found(
+    markup: str, notices: list[tuple[str, str]]
+) -> None:
+    """A notice whose first words sit in one element and the rest in the next ("<b>The
+    earlier</b> version ...", a word cut by an empty <span>) is found; "Editorials" and "The
+    minister ..." open none. The tree is given, as extract() gives it (the byte pattern that
+    spares a parse without one looks for the opening words together)."""
+    html = page(markup)
+    tree = drop_comments(load(html))
+    assert [(n.kind, n.text) for n in find_notices(html, tree)] == notices
 
 
 def test_a_page_opening_with_an_xml_declaration_is_read_without_a_warning() -> None:

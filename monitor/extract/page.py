@@ -15,8 +15,9 @@ Order of trust, field by field (first layer that has a usable value wins):
   without the outlet's name or a kicker); else JSON-LD ``headline``, ``og:title`` /
   ``twitter:title``, trafilatura's title, ``<title>``, with a segment naming the outlet cut off;
 - authors: JSON-LD ``author`` (``@id`` references resolved), the ``author`` /
-  ``article:author`` meta tags, then trafilatura's (which adds the visible byline); values that
-  name no person (URLs, placeholders, the outlet itself) are skipped;
+  ``article:author`` meta tags, then trafilatura's (which adds the visible byline, found by
+  monitor.extract.byline as trafilatura finds it); values that name no person (URLs,
+  placeholders, the outlet itself) are skipped;
 - published: the day is htmldate's (URL date, header meta, JSON, ``<abbr>``/``<time>``, then the
   text; right more often than any single layer); the time of day comes from the first of JSON-LD
   ``datePublished``, ``article:published_time`` and kin, ``<time datetime>`` that falls on that
@@ -47,16 +48,12 @@ from typing import Any
 
 import trafilatura
 from htmldate import find_date
-from trafilatura.metadata import (
-    examine_meta,
-    extract_author,
-    extract_meta_json,
-    extract_sitename,
-    extract_title,
-)
+from lxml import etree  # type: ignore[import-untyped]
+from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import Document
 
 from monitor.errors import ExtractError
+from monitor.extract.byline import find_byline
 from monitor.extract.meta import (
     DAY,
     JsonLd,
@@ -155,6 +152,10 @@ def _people(found: list[str], not_people: set[str]) -> list[str]:
     ]
 
 
+# How many characters an element's text nodes hold, script and style included.
+_CHARACTERS = etree.XPath("string-length()")
+
+
 def _only_navigation(text: str, tree: Tree) -> bool:
     """True when every paragraph of ``text`` is a line of the page's <nav> menus.
 
@@ -162,13 +163,18 @@ def _only_navigation(text: str, tree: Tree) -> bool:
     <nav>: some real pages hold their whole article inside <header> or <footer> (4 of the 195
     Media Cloud pages were lost when those counted).
     """
+    navs = list(tree.iter("nav"))
+    paragraphs = [" ".join(p.split()) for p in text.split("\n") if p.strip()]
+    # The menus' characters bound the length of their distinct lines: a text longer than that
+    # is not made of them (nearly every article), and this costs a fraction of reading the lines.
+    if not navs or sum(map(len, set(paragraphs))) > sum(map(_CHARACTERS, navs)):
+        return False
     chrome = {
         " ".join(line.split())
-        for nav in tree.iter("nav")
+        for nav in navs
         for line in text_of(nav, "\n").splitlines()
         if line.strip()
     }
-    paragraphs = [" ".join(p.split()) for p in text.split("\n") if p.strip()]
     return bool(chrome) and all(p in chrome for p in paragraphs)
 
 
@@ -354,7 +360,7 @@ def _authors(
         names(meta_value(meta, "author", "article:author")), not_people
     )
     if not authors:
-        byline = doc.author or extract_author(tree)
+        byline = doc.author or find_byline(tree)
         authors = _people([a.strip() for a in (byline or "").split(";")], not_people)
     return authors
 
