@@ -167,9 +167,9 @@ class Postings:
             if postings is None:
                 postings = self._terms[t] = _Postings()
             postings.append(row, tf)
-        tf = np.fromiter(tfs.values(), dtype=np.float64, count=len(tfs))
+        tf_values = np.fromiter(tfs.values(), dtype=np.float64, count=len(tfs))
         h = np.fromiter((_h(df.get(t, 0)) for t in tfs), dtype=np.float64, count=len(tfs))
-        pb, pc = _parts(tf * tf, h)
+        pb, pc = _parts(tf_values * tf_values, h)
         self._a.append(sum(v * v for v in tfs.values()))
         self._b.append(int(pb.sum()))
         self._c.append(int(pc.sum()))
