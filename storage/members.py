@@ -51,8 +51,11 @@ def record_decision(
     similarity: float | None,
     match: dict[str, Any],
     now: datetime,
+    new: bool = False,
 ) -> StoryArticle:
-    row = membership(session, story_id, article_id)
+    """The story's decision on the article, recorded over any it had; ``new``: the caller's
+    transaction inserted the article, so it has none to read."""
+    row = None if new else membership(session, story_id, article_id)
     if row is None:
         row = StoryArticle(
             story_id=story_id,

@@ -23,6 +23,7 @@ for a score within that of the threshold, or two anchors within that of each oth
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -58,23 +59,25 @@ def idf(df: int, docs: int) -> float:
 
 
 class _Postings:
-    """One term's members (rows), with their ``tf`` and ``tf * tf``, in arrays that double."""
+    """One term's members (rows) with their ``tf``, in C arrays that grow as they are appended
+    to (``array``: 16 bytes a posting, one C call an append), read as numpy arrays. Three numpy
+    arrays a term, written one element at a time, were a third of building a 5,000-member
+    story's index."""
 
-    __slots__ = ("n", "rows", "tf", "tf2")
+    __slots__ = ("rows", "tf")
 
     def __init__(self) -> None:
-        self.n = 0
-        self.rows = np.empty(4, dtype=np.int64)
-        self.tf = np.empty(4)
-        self.tf2 = np.empty(4)
+        self.rows = array("q")
+        self.tf = array("d")
 
     def append(self, row: int, tf: float) -> None:
-        if self.n == len(self.rows):
-            self.rows = np.resize(self.rows, 2 * self.n)
-            self.tf = np.resize(self.tf, 2 * self.n)
-            self.tf2 = np.resize(self.tf2, 2 * self.n)
-        self.rows[self.n], self.tf[self.n], self.tf2[self.n] = row, tf, tf * tf
-        self.n += 1
+        self.rows.append(row)
+        self.tf.append(tf)
+
+    def arrays(self) -> tuple[Ints, Floats, Floats]:
+        """The rows, tf and tf * tf of every posting (copies: the C arrays keep growing)."""
+        tf = np.array(self.tf, dtype=np.float64)
+        return np.array(self.rows, dtype=np.int64), tf, tf * tf
 
 
 class _Grown:
@@ -97,16 +100,10 @@ class _Grown:
 
 
 def _parts(tf2: Floats, h: float | Floats) -> tuple[Ints, Ints]:
-    """Each posting's share of B and C, in fixed point (``_part``'s, for many)."""
+    """Each posting's share of B and C, in fixed point: rounded each on its own (half to even),
+    so that a member's sums are integers whatever order they are added in."""
     b = tf2 * h
     return np.rint(b * _SCALE).astype(np.int64), np.rint(b * h * _SCALE).astype(np.int64)
-
-
-def _part(tf2: float, h: float) -> tuple[int, int]:
-    """One posting's share of B and C: the same operations as ``_parts``, the same bits
-    (Python's round and numpy's rint both round half to even)."""
-    b = tf2 * h
-    return round(b * _SCALE), round(b * h * _SCALE)
 
 
 class Postings:
@@ -141,19 +138,19 @@ class Postings:
             self._alive.data[self._row[article_id]] = False
         tfs = _tfs(counts)
         row = self._alive.append(True)
-        b = c = 0
         for t, tf in tfs.items():
-            # Not setdefault(t, _Postings()): that makes three arrays for every term of every
+            # Not setdefault(t, _Postings()): that makes a _Postings for every term of every
             # member, present or not (a fifth of building a 5,000-member story's index).
             postings = self._terms.get(t)
             if postings is None:
                 postings = self._terms[t] = _Postings()
             postings.append(row, tf)
-            pb, pc = _part(tf * tf, _h(df.get(t, 0)))
-            b, c = b + pb, c + pc
-        self._a.append(sum(tf * tf for tf in tfs.values()))
-        self._b.append(b)
-        self._c.append(c)
+        tf_values = np.fromiter(tfs.values(), dtype=np.float64, count=len(tfs))
+        h = np.fromiter((_h(df.get(t, 0)) for t in tfs), dtype=np.float64, count=len(tfs))
+        pb, pc = _parts(tf_values * tf_values, h)
+        self._a.append(sum(v * v for v in tfs.values()))
+        self._b.append(int(pb.sum()))
+        self._c.append(int(pc.sum()))
         self._counts[article_id] = counts
         self._row[article_id] = row
         self._rows_cache = None
@@ -166,11 +163,12 @@ class Postings:
             p = self._terms.get(term)
             if p is None or old == new:
                 continue
-            rows.append(p.rows[: p.n])
-            tf2.append(p.tf2[: p.n])
+            its_rows, _, its_tf2 = p.arrays()
+            rows.append(its_rows)
+            tf2.append(its_tf2)
             old_h.append(_h(old))
             new_h.append(_h(new))
-            lengths.append(p.n)
+            lengths.append(len(its_rows))
         if not rows:
             return
         at, squared = np.concatenate(rows), np.concatenate(tf2)
@@ -188,9 +186,10 @@ class Postings:
         self._b.data[:] = 0
         self._c.data[:] = 0
         for term, p in self._terms.items():
-            pb, pc = _parts(p.tf2[: p.n], _h(df.get(term, 0)))
-            self._b.data[p.rows[: p.n]] += pb
-            self._c.data[p.rows[: p.n]] += pc
+            rows, _, tf2 = p.arrays()
+            pb, pc = _parts(tf2, _h(df.get(term, 0)))
+            self._b.data[rows] += pb
+            self._c.data[rows] += pc
 
     def norms(self, docs: int) -> Floats:
         """Every row's norm at ``docs`` documents."""
@@ -213,8 +212,9 @@ class Postings:
             p = self._terms.get(t)
             if p is None:
                 continue
-            rows.append(p.rows[: p.n])
-            values.append(w * (p.tf[: p.n] * idf(df.get(t, 0), docs)))
+            its_rows, tf, _ = p.arrays()
+            rows.append(its_rows)
+            values.append(w * (tf * idf(df.get(t, 0), docs)))
         if not rows:
             return np.zeros(self._alive.n)
         summed = np.bincount(

@@ -16,6 +16,7 @@ from monitor import text as textmod
 from monitor.match import story
 from monitor.match.decision import Known, MatchSettings
 from monitor.match.groups import CopyGroups
+from monitor.match.nearby import DatedReports
 from monitor.match.postings import MemberVectors, Normed
 
 
@@ -120,10 +121,12 @@ class StoryStage:
         self._settled = False
         self._anchor_ids: list[int] = []  # when settled: the anchors, in the members' order
         self._dated: list[datetime] | None = None
-        self._reports: list[tuple[datetime, int]] | None = None  # the centroid's candidates
+        self._reports: DatedReports | None = None  # the centroid's candidates
         # The last centroid's reports and their summed unit term frequencies: the articles of
         # a round mostly face the same reports, and the sum does not move with the statistics.
         self._summed: _Summed | None = None
+        # The members' languages, with how many members they were read from.
+        self._spoken: tuple[int, set[str | None]] | None = None
 
     def add(self, known: Known, newest: str) -> None:
         """A member added or changed: its language, and whether it and the members published
@@ -140,6 +143,7 @@ class StoryStage:
         """A member was added or changed (or its copy group repointed): what is kept of the
         members is found again at the next decision."""
         self._settled, self._dated, self._reports, self._summed = False, None, None, None
+        self._spoken = None
 
     def _is_anchor(
         self, article_id: int, vectors: MemberVectors, among: list[int] | None = None
@@ -286,13 +290,17 @@ class StoryStage:
             )
         return self._dated
 
-    def _dated_reports(self) -> list[tuple[datetime, int]]:
+    def _dated_reports(self) -> DatedReports:
         """The members that can make the centroid (dated, not copies), by publication time."""
         if self._reports is None:
-            self._reports = sorted(
-                (story.as_utc(m.published_at), m.article_id)
-                for m in self._groups
-                if m.published_at is not None and m.relation != "copy"
+            self._reports = DatedReports(
+                sorted(
+                    (story.as_utc(m.published_at), m.article_id)
+                    for m in self._groups
+                    if m.published_at is not None and m.relation != "copy"
+                ),
+                self._start(),
+                self._languages.get,
             )
         return self._reports
 
@@ -303,27 +311,7 @@ class StoryStage:
         reports = self._dated_reports()
         if published_at is None or len(reports) < 2:
             return []
-        when, start = story.as_utc(published_at), self._start()
-        at = bisect.bisect_left(reports, (when, -1))
-        # Nearest in time first: alternately the one before and the one after.
-        before, after = at - 1, at
-        chosen: list[int] = []
-        while len(chosen) < story.CENTROID_MEMBERS and (before >= 0 or after < len(reports)):
-            take_before = after >= len(reports) or (
-                before >= 0 and when - reports[before][0] <= reports[after][0] - when
-            )
-            then, article_id = reports[before] if take_before else reports[after]
-            if take_before:
-                before -= 1
-            else:
-                after += 1
-            if story.time_factor(when, then, _age(then, start)) < 1.0:
-                # Further back, the silence is longer and the story younger: none is in grace.
-                before = -1 if take_before else before
-                continue
-            if story.language_ratio(mine, self._languages.get(article_id)) == 1.0:
-                chosen.append(article_id)
-        return chosen
+        return reports.nearest(published_at, mine, story.CENTROID_MEMBERS)
 
     def _centroid(
         self, article: Normed, ids: list[int], cosines: dict[int, float], vectors: MemberVectors
@@ -380,6 +368,12 @@ class StoryStage:
                 best_score, best_cos, best_known = score, cos, known
         return best_score, best_cos, factor, best_known
 
+    def _member_languages(self, vectors: MemberVectors) -> set[str | None]:
+        """The languages of the members (kept until a member is added or changed)."""
+        if self._spoken is None or self._spoken[0] != len(vectors):
+            self._spoken = (len(vectors), {self._languages.get(a) for a in vectors})
+        return self._spoken[1]
+
     def keyword_hits(self, title: str | None, text: str) -> tuple[str, ...]:
         """The story keywords the title or text contains, as whole words."""
         if not self.keywords:
@@ -428,7 +422,7 @@ class StoryStage:
             shared = tuple(story.shared_terms(*article, *near))
         closed: tuple[str, ...] = ()
         if not across_open:
-            others = {self._languages.get(a) for a in vectors} - {mine, None}
+            others = self._member_languages(vectors) - {mine, None}
             closed = tuple(sorted(lang for lang in others if lang))
         return StoryMatch(
             score, cos, factor, known, mine, theirs, hits, shared, closed, centroid=len(reports)

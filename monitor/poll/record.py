@@ -109,6 +109,7 @@ def store_decision(
         similarity=decision.similarity,
         match=match,
         now=now,
+        new=fresh,
     )
     if decision.relation != "off_topic":
         stories.add_event(
