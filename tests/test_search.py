@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -451,6 +451,33 @@ def test_a_common_query_is_ranked_among_its_newest_matches_then_newest_first(
     assert {h.outlet for h in some.hits} == {"Gazette"}
 
 
+def _sixty(db: Database, body: Callable[[int], str], *, dated: bool = False) -> None:
+    """Sixty articles, one in three from the Gazette, the rest from the Tribune, with the text
+    ``body(n)``; ``dated``: article n published on day n, else all first seen at T0."""
+    with db.write() as session:
+        for n in range(60):
+            at = T0 + n * DAY if dated else T0
+            article = articles.create_article(
+                session,
+                url=f"{GAZETTE}/{n}",
+                outlet="Gazette" if n % 3 == 0 else "Tribune",
+                domain="g",
+                published_at=at if dated else None,
+                first_seen_at=at,
+            )
+            _version(session, article, body(n), title=f"N{n}", at=at)
+
+
+def _small_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """searchsql's bounds made small enough for sixty articles to pass them."""
+    from storage import searchsql
+
+    monkeypatch.setattr(searchsql, "RANK_ALL", 3)
+    monkeypatch.setattr(searchsql, "WINDOW", 4)
+    monkeypatch.setattr(searchsql, "SAMPLE", 30)
+    monkeypatch.setattr(searchsql, "RANGES", 3)
+
+
 def test_a_common_word_in_dates_is_estimated_from_the_window_within_their_span(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -458,25 +485,10 @@ def test_a_common_word_in_dates_is_estimated_from_the_window_within_their_span(
     total from the share of its window the dates keep, counting the span's matches: a word in
     every article of 60 days, asked for 20 of them, comes out near 20; with an outlet too (a
     sample drawn then), near that outlet's 7 of them."""
-    from storage import searchsql
-
     db = open_database(db_url)
     try:
-        with db.write() as session:
-            for n in range(60):
-                article = articles.create_article(
-                    session,
-                    url=f"{GAZETTE}/d{n}",
-                    outlet="Gazette" if n % 3 == 0 else "Tribune",
-                    domain="g",
-                    published_at=T0 + n * DAY,
-                    first_seen_at=T0 + n * DAY,
-                )
-                _version(session, article, "The harbour opened.", title=f"D{n}", at=T0 + n * DAY)
-        monkeypatch.setattr(searchsql, "RANK_ALL", 3)
-        monkeypatch.setattr(searchsql, "WINDOW", 4)
-        monkeypatch.setattr(searchsql, "SAMPLE", 30)
-        monkeypatch.setattr(searchsql, "RANGES", 3)
+        _sixty(db, lambda n: "The harbour opened.", dated=True)
+        _small_bounds(monkeypatch)
         dates = Filters(since=T0 + 20 * DAY, until=T0 + 40 * DAY)
         with db.read() as session:
             month = search.search(session, "harbour", dates, limit=2)
@@ -500,21 +512,8 @@ def test_a_filtered_common_query_estimates_its_total_from_a_sample(
 
     db = open_database(db_url)
     try:
-        with db.write() as session:
-            for n in range(60):
-                article = articles.create_article(
-                    session,
-                    url=f"{GAZETTE}/{n}",
-                    outlet="Gazette" if n % 3 == 0 else "Tribune",
-                    domain="g",
-                    first_seen_at=T0,
-                )
-                late = " A late ferry." if n >= 50 else ""
-                _version(session, article, f"The harbour opened.{late}", title=f"N{n}", at=T0)
-        monkeypatch.setattr(searchsql, "RANK_ALL", 3)
-        monkeypatch.setattr(searchsql, "WINDOW", 4)
-        monkeypatch.setattr(searchsql, "SAMPLE", 30)
-        monkeypatch.setattr(searchsql, "RANGES", 3)
+        _sixty(db, lambda n: "The harbour opened." + (" A late ferry." if n >= 50 else ""))
+        _small_bounds(monkeypatch)
         monkeypatch.setattr(searchsql, "RUNS_FROM", 0)
         with db.read() as session:
             spread = search.search(session, "harbour", Filters(outlet="gazette"), limit=2)
