@@ -172,11 +172,18 @@ def text_of(element: Tree, sep: str = " ") -> str:
     """The element's text, script and style left out, whitespace kept as the page has it."""
     # itertext() gives the same text nodes in the same order at a fraction of the XPath's cost
     # (extract() calls this for every link of the page); it cannot leave script and style out.
-    if not len(element) and element.tag not in ("script", "style"):
-        return element.text or ""  # no child: its own text at most (most links), no iterator
-    if next(element.iter("script", "style"), None) is None:
-        return sep.join(element.itertext())
+    if element.tag not in ("script", "style") and (
+        not len(element) or next(element.iter("script", "style"), None) is None
+    ):
+        return plain_text(element, sep)
     return sep.join(_TEXT_NODES(element))
+
+
+def plain_text(element: Tree, sep: str = " ") -> str:
+    """The text of an element known to hold no script or style (``text_of`` without its
+    check). One with no child holds its own text at most (most links): read without an
+    iterator."""
+    return sep.join(element.itertext()) if len(element) else element.text or ""
 
 
 def clean(value: Any) -> str | None:

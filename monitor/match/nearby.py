@@ -64,7 +64,7 @@ class DatedReports:
             if start_us is not None
             else np.zeros(len(self.ids))
         )
-        self._grace = story.TIME_GRACE_DAYS + story.STORY_AGE_WEIGHT * np.maximum(ages, 0.0)
+        self._grace = story.TIME_GRACE_DAYS + story.STORY_AGE_WEIGHT * ages
         langs = [language(a) for a in self.ids]
         self._languages = list(dict.fromkeys(langs))
         code = {lang: k for k, lang in enumerate(self._languages)}

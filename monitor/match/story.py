@@ -134,7 +134,7 @@ def _counts(raw: str) -> Counter[str]:
 def document_terms(text: str) -> set[str]:
     """The terms a stored text adds to the document frequencies: its whole text (the terms of
     ``story_terms(None, text, lead=None)``; their weights, and so the names, do not count)."""
-    return set(_counts(f"\n{text}"))
+    return set(_counts(text))
 
 
 # Names what document_terms returns: change it whenever they change, and the database's stored
