@@ -74,10 +74,11 @@ class _Postings:
         self.rows.append(row)
         self.tf.append(tf)
 
-    def arrays(self) -> tuple[Ints, Floats, Floats]:
-        """The rows, tf and tf * tf of every posting (copies: the C arrays keep growing)."""
-        tf = np.array(self.tf, dtype=np.float64)
-        return np.array(self.rows, dtype=np.int64), tf, tf * tf
+    def arrays(self) -> tuple[Ints, Floats]:
+        """The rows and tf of every posting (copies: the C arrays keep growing). The tf * tf
+        the norms need is made where they are: scoring an article, once per term of it for
+        every decision, reads the tf alone."""
+        return np.array(self.rows, dtype=np.int64), np.array(self.tf, dtype=np.float64)
 
 
 class _Grown:
@@ -163,9 +164,9 @@ class Postings:
             p = self._terms.get(term)
             if p is None or old == new:
                 continue
-            its_rows, _, its_tf2 = p.arrays()
+            its_rows, its_tf = p.arrays()
             rows.append(its_rows)
-            tf2.append(its_tf2)
+            tf2.append(its_tf * its_tf)
             old_h.append(_h(old))
             new_h.append(_h(new))
             lengths.append(len(its_rows))
@@ -186,8 +187,8 @@ class Postings:
         self._b.data[:] = 0
         self._c.data[:] = 0
         for term, p in self._terms.items():
-            rows, _, tf2 = p.arrays()
-            pb, pc = _parts(tf2, _h(df.get(term, 0)))
+            rows, tf = p.arrays()
+            pb, pc = _parts(tf * tf, _h(df.get(term, 0)))
             self._b.data[rows] += pb
             self._c.data[rows] += pc
 
@@ -212,7 +213,7 @@ class Postings:
             p = self._terms.get(t)
             if p is None:
                 continue
-            its_rows, tf, _ = p.arrays()
+            its_rows, tf = p.arrays()
             rows.append(its_rows)
             values.append(w * (tf * idf(df.get(t, 0), docs)))
         if not rows:
