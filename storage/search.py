@@ -21,13 +21,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import searchlite, searchpg, searchquery, searchsql
 from storage.errors import QueryError
+from storage.searchsql import Where
 
 __all__ = ["Filters", "Hit", "QueryError", "Results", "search"]
 
@@ -87,14 +89,14 @@ def search(
     query = searchquery.parse(text)
     _check(filters, limit, offset)
     engine: Any = searchpg if session.get_bind().dialect.name == "postgresql" else searchlite
-    conditions = _where(filters)
-    span = _span(session, filters)
+    where = _where(filters)
+    span = _span(session, filters, where)
     if span is not None and span[0] is None:  # no article in the dates
         return Results([], 0, limit, offset)
     found = engine.ranked(
         session,
         query,
-        conditions,
+        where,
         limit=limit,
         offset=offset,
         # The dates alone filter within their span, where the window's matches lie: the share
@@ -105,7 +107,7 @@ def search(
         span=span,
     )
     ids = [vid for vid, _ in found.page]
-    rows = {row.id: row for row in session.execute(_details(ids))} if ids else {}
+    rows = {row.id: row for row in session.execute(_DETAILS, {"ids": ids})} if ids else {}
     snippets = engine.snippets(session, query, ids)
     stories = _stories(session, {row.article_id for row in rows.values()})
     hits = [
@@ -115,23 +117,22 @@ def search(
     return Results(hits, found.total, limit, offset, found.exact)
 
 
-def _details(ids: list[int]) -> Select[Any]:
-    return (
-        select(
-            _v.c.id,
-            _v.c.article_id,
-            _v.c.version,
-            _v.c.fetched_at,
-            _v.c.title,
-            _a.c.url,
-            _a.c.title.label("article_title"),
-            _a.c.outlet,
-            _a.c.published_at,
-            _a.c.language,
-        )
-        .join(_a, _a.c.id == _v.c.article_id)
-        .where(_v.c.id.in_(ids))
+_DETAILS = (
+    select(
+        _v.c.id,
+        _v.c.article_id,
+        _v.c.version,
+        _v.c.fetched_at,
+        _v.c.title,
+        _a.c.url,
+        _a.c.title.label("article_title"),
+        _a.c.outlet,
+        _a.c.published_at,
+        _a.c.language,
     )
+    .join(_a, _a.c.id == _v.c.article_id)
+    .where(_v.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def _check(filters: Filters, limit: int, offset: int) -> None:
@@ -149,67 +150,101 @@ def _check(filters: Filters, limit: int, offset: int) -> None:
             raise QueryError(f"{name} {when.isoformat()}: give a UTC offset")
 
 
-def _where(filters: Filters) -> list[ColumnElement[bool]]:
-    """The filters' conditions on the version ``_v`` and its article ``_a`` (joined)."""
+def _where(filters: Filters) -> Where:
+    """The filters as conditions on the version ``_v`` and its article ``_a`` (joined), with
+    their values as bound parameters: the conditions are the same objects for the same
+    filters given (storage.searchsql builds a shape's statements once)."""
+    shape = (
+        not filters.any_version,
+        filters.story is not None,
+        filters.relation is not None,
+        filters.outlet is not None,
+        filters.lang is not None,
+        filters.since is not None,
+        filters.until is not None,
+    )
+    lang = None if filters.lang is None else filters.lang.lower()
+    values = {
+        "story": filters.story,
+        "relation": filters.relation,
+        "outlet": None if filters.outlet is None else filters.outlet.lower(),
+        "lang": lang,
+        "lang_like": None if lang is None else f"{lang}-%",
+        "since": filters.since,
+        "until": filters.until,
+    }
+    return Where(_conditions(*shape), {k: v for k, v in values.items() if v is not None}, shape)
+
+
+@cache
+def _conditions(
+    newest: bool, story: bool, relation: bool, outlet: bool, lang: bool, since: bool, until: bool
+) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of a shape of filters, named as ``_where``'s values."""
     out: list[ColumnElement[bool]] = []
-    if not filters.any_version:
-        newest = select(func.max(_newest.c.version)).where(_newest.c.article_id == _v.c.article_id)
-        out.append(_v.c.version == newest.scalar_subquery())
-    if filters.story is not None or filters.relation is not None:
+    if newest:
+        latest = select(func.max(_newest.c.version)).where(_newest.c.article_id == _v.c.article_id)
+        out.append(_v.c.version == latest.scalar_subquery())
+    if story or relation:
         # EXISTS, looked up for each match: as ``IN (members)`` SQLite built the story's list
         # of members in every statement (1.1 ms of a common word's 5.7 in a 5,000-member story).
         member = select(_sa.c.article_id).where(_sa.c.article_id == _v.c.article_id)
-        if filters.story is not None:
-            slug = select(_story.c.id).where(_story.c.slug == filters.story).scalar_subquery()
-            member = member.where(_sa.c.story_id == slug)
-        if filters.relation is not None:
-            member = member.where(_sa.c.relation == filters.relation)
+        if story:
+            slug = select(_story.c.id).where(_story.c.slug == bindparam("story"))
+            member = member.where(_sa.c.story_id == slug.scalar_subquery())
+        if relation:
+            member = member.where(_sa.c.relation == bindparam("relation"))
         else:
             member = member.where(_sa.c.relation != "off_topic")
         out.append(member.exists())
-    if filters.outlet is not None:
-        out.append(func.lower(_a.c.outlet) == filters.outlet.lower())
-    if filters.lang is not None:
-        lang = func.lower(_a.c.language)
-        code = filters.lang.lower()
-        out.append(or_(lang == code, lang.like(f"{code}-%")))
-    when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
-    if filters.since is not None:
-        out.append(when >= filters.since)
-    if filters.until is not None:
-        out.append(when < filters.until)
-    return out
+    if outlet:
+        out.append(func.lower(_a.c.outlet) == bindparam("outlet"))
+    if lang:
+        code = func.lower(_a.c.language)
+        out.append(or_(code == bindparam("lang"), code.like(bindparam("lang_like"))))
+    return (*out, *_dated(since, until))
 
 
-def _span(session: Session, filters: Filters) -> tuple[Any, Any] | None:
+def _span(session: Session, filters: Filters, where: Where) -> tuple[Any, Any] | None:
     """The smallest and largest version id of the articles in the date filters (None, None:
     none), or None without date filters. The engines walk their index within it: a month of a
     word found in every article, walked from the newest match, took 95 ms CPU to reach."""
-    if filters.since is None and filters.until is None:
+    since, until = filters.since is not None, filters.until is not None
+    if not since and not until:
         return None
-    when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
-    dates = [when >= filters.since] if filters.since is not None else []
-    dates += [when < filters.until] if filters.until is not None else []
-    lo, hi = session.execute(
+    lo, hi = session.execute(_dates(since, until), where.params).one()
+    return lo, hi
+
+
+@cache
+def _dates(since: bool, until: bool) -> Select[Any]:
+    return (
         select(func.min(_v.c.id), func.max(_v.c.id))
         .select_from(_a)
         .join(_v, _v.c.article_id == _a.c.id)
-        .where(*dates)
-    ).one()
-    return lo, hi
+        .where(*_dated(since, until))
+    )
+
+
+def _dated(since: bool, until: bool) -> list[ColumnElement[bool]]:
+    """Published (or first seen when unknown) from ``since`` and before ``until``."""
+    when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
+    return [when >= bindparam("since")] * since + [when < bindparam("until")] * until
+
+
+_STORIES = (
+    select(_sa.c.article_id, _story.c.slug)
+    .join(_story, _story.c.id == _sa.c.story_id)
+    .where(_sa.c.article_id.in_(bindparam("ids", expanding=True)), _sa.c.relation != "off_topic")
+    .order_by(_story.c.slug)
+)
 
 
 def _stories(session: Session, article_ids: set[int]) -> dict[int, tuple[str, ...]]:
     """The stories each article is a member of (not off-topic), by slug."""
     out: dict[int, list[str]] = defaultdict(list)
     if article_ids:
-        rows = session.execute(
-            select(_sa.c.article_id, _story.c.slug)
-            .join(_story, _story.c.id == _sa.c.story_id)
-            .where(_sa.c.article_id.in_(article_ids), _sa.c.relation != "off_topic")
-            .order_by(_story.c.slug)
-        )
-        for article_id, slug in rows:
+        for article_id, slug in session.execute(_STORIES, {"ids": list(article_ids)}):
             out[article_id].append(slug)
     return defaultdict(tuple, {k: tuple(v) for k, v in out.items()})
 

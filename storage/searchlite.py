@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnClause, ColumnElement, column, func, literal_column, select
+from sqlalchemy import ColumnClause, bindparam, column, func, literal_column, select
 from sqlalchemy import table as sql_table
 from sqlalchemy.orm import Session
 
 from storage import searchprefix, searchquery, searchsql
 from storage.searchquery import Query
-from storage.searchsql import Matching, Ranked, bounded
+from storage.searchsql import Matching, Ranked, Where, bounded
 
 # The marks around a matched word in a snippet (storage.search.unmark reads them).
 OPEN, CLOSE = "\x02", "\x03"
@@ -26,12 +26,16 @@ SNIPPET_TOKENS = 24
 
 index = sql_table("version_search", column("rowid"))
 _INDEX: ColumnClause[Any] = literal_column("version_search")
+# The query reaches FTS5 as the bound parameter ``match`` (storage.searchsql's statements are
+# built once per shape of search).
+_MATCH = _INDEX.op("MATCH")(bindparam("match"))
+_SCORE = -func.bm25(_INDEX, 4.0, 1.0)
 
 
 def ranked(
     session: Session,
     query: Query,
-    conditions: list[ColumnElement[bool]],
+    where: Where,
     *,
     limit: int,
     offset: int,
@@ -41,18 +45,22 @@ def ranked(
     """The page from ``offset`` of the versions matching ``query`` and ``conditions``, best
     first by BM25 (the title weighing 4 times the text), with bounded work
     (storage.searchsql.bounded)."""
+    seeks = not _has_prefix(query)
+    # A phrase or several terms: 7,000-51,000 matches counted in 3.6-4.2 ms, their runs read in
+    # 1.6-2.4 (100,000 articles, benchmarks/search.py).
+    runs_from = searchsql.RUNS_FROM if _one_word(query) else searchsql.RANK_ALL
     matching = Matching(
         index,
         index.c.rowid,
-        _INDEX.op("MATCH")(match(query)),
-        -func.bm25(_INDEX, 4.0, 1.0),
-        seeks=not _has_prefix(query),
-        # A phrase or several terms: 7,000-51,000 matches counted in 3.6-4.2 ms, their runs
-        # read in 1.6-2.4 (100,000 articles, benchmarks/search.py).
-        runs_from=searchsql.RUNS_FROM if _one_word(query) else searchsql.RANK_ALL,
+        _MATCH,
+        _SCORE,
+        seeks=seeks,
+        runs_from=runs_from,
+        params={"match": match(query)},
+        shape=("fts5", seeks, runs_from),
     )
     return bounded(
-        session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
+        session, matching, where, limit=limit, offset=offset, filtered=filtered, span=span
     )
 
 
@@ -77,17 +85,20 @@ def snippets(session: Session, query: Query, ids: Sequence[int]) -> dict[int, st
     ranking query, it would be made for every match."""
     if not ids:
         return {}
-    snippet = func.snippet(_INDEX, 1, OPEN, CLOSE, "…", SNIPPET_TOKENS)
     # The range bounds FTS5's walk of the word lists. The IN is on ``rowid + 0``, which SQLite
     # cannot hand to FTS5: given ``rowid IN (...)`` it ran the whole MATCH once per id (a
     # prefix query's 20 snippets took 41 ms instead of 4) and dropped the range.
-    rows = session.execute(
-        select(index.c.rowid, snippet)
-        .select_from(index)
-        .where(
-            _INDEX.op("MATCH")(match(query)),
-            index.c.rowid.between(min(ids), max(ids)),
-            (index.c.rowid + 0).in_(ids),
-        )
-    )
+    params = {"match": match(query), "low": min(ids), "high": max(ids), "ids": list(ids)}
+    rows = session.execute(_SNIPPETS, params)
     return {rowid: text or "" for rowid, text in rows}
+
+
+_SNIPPETS = (
+    select(index.c.rowid, func.snippet(_INDEX, 1, OPEN, CLOSE, "…", SNIPPET_TOKENS))
+    .select_from(index)
+    .where(
+        _MATCH,
+        index.c.rowid.between(bindparam("low"), bindparam("high")),
+        (index.c.rowid + 0).in_(bindparam("ids", expanding=True)),
+    )
+)

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     and_,
     case,
     cast,
@@ -35,7 +34,7 @@ from sqlalchemy.orm import Session
 from storage import searchprefix
 from storage.models import ArticleVersion
 from storage.searchquery import AnyOf, Query, Term
-from storage.searchsql import Matching, Ranked, bounded
+from storage.searchsql import Matching, Ranked, Where, bounded
 
 CONFIGS = ("english", "french", "simple")
 # tsvector holds at most 1 MB and positions up to 16,383: the trigger indexes the first
@@ -90,7 +89,7 @@ def _term(term: Term, config: str) -> Any:
 def ranked(
     session: Session,
     query: Query,
-    conditions: list[ColumnElement[bool]],
+    where: Where,
     *,
     limit: int,
     offset: int,
@@ -109,7 +108,7 @@ def ranked(
     score = case(*ranks, else_=0.0)
     matching = Matching(index, index.c.version_id, match, score, counts_cheaply=False)
     return bounded(
-        session, matching, conditions, limit=limit, offset=offset, filtered=filtered, span=span
+        session, matching, where, limit=limit, offset=offset, filtered=filtered, span=span
     )
 
 
