@@ -197,7 +197,8 @@ def _statements(m: Matching, where: Where, span: bool) -> _Statements:
     """The statements of this shape of search, built once (``m.shape`` None: every time)."""
     if m.shape is None:
         return _Statements(m, where.conditions, span)
-    key = (m.shape, where.shape, span)
+    # RANK_ALL and RANGES are written into the statements (tests make them small).
+    key = (m.shape, where.shape, span, RANK_ALL, RANGES)
     made = _SHAPES.get(key)
     if made is None:
         if len(_SHAPES) >= SHAPES:

@@ -254,6 +254,27 @@ def test_filters_by_story_relation_outlet_language_and_dates(archive: Database) 
     assert found(archive, "tunnel", Filters(since=T0 + 100 * DAY)) == []  # no article then
 
 
+def test_searches_of_one_shape_share_their_statements_each_with_its_own_values(
+    archive: Database,
+) -> None:
+    """A search's statements are built once per shape (the filters given, a prefix or not, a
+    date span or not: storage.searchsql) and run with each search's own values: searches of
+    one shape in turn, other words, outlets, languages and dates, find each their own hits."""
+    from storage import searchsql
+
+    assert found(archive, "tunnel", Filters(outlet="GAZETTE")) == [GAZETTE]
+    assert found(archive, "election", Filters(outlet="gazette")) == [NIGHT]
+    assert found(archive, "tunnel", Filters(outlet="Le Devoir")) == [DEVOIR]
+    assert found(archive, "tunnel", Filters(lang="fr")) == [DEVOIR]
+    assert set(found(archive, "tunnel", Filters(lang="en"))) == {TRIBUNE, COURIER, GAZETTE}
+    assert found(archive, "tunnel", Filters(since=T0 + 3 * DAY)) == [DEVOIR]
+    assert set(found(archive, "tunnel", Filters(since=T0 + DAY))) == {TRIBUNE, COURIER, DEVOIR}
+    if archive.dialect == "sqlite":  # PostgreSQL's tsqueries hold their words: built each time
+        shapes = len(searchsql._SHAPES)
+        assert found(archive, "harbour", Filters(outlet="courier")) == [COURIER]
+        assert len(searchsql._SHAPES) == shapes
+
+
 def test_pages_of_hits_carry_the_total(archive: Database) -> None:
     """``limit`` and ``offset`` cut the ranked list; each page tells the total; a page past
     the end is empty with the total still right."""
