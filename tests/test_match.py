@@ -836,6 +836,32 @@ def test_a_copy_published_before_its_group_original_leads_the_group():
     assert before_seed.kind == "copy" and not before_seed.leads_group
 
 
+def test_a_member_regrouped_by_another_process_leaves_what_the_story_kept_of_it():
+    """A member another process made a copy (the poll reads it back: StoryIndex.regroup) is out
+    of the story's anchors and centroid at the next decision, which is the one an index that
+    knew it as a copy from the start makes; the kept centroid held it for the rest of a round."""
+    event = basil()[STORY_EVENT]
+    nyt, fox, hpo = event["nyt"], event["fox"], event["hpo"]
+
+    def story(relation: str, copy_of: int | None) -> StoryIndex:
+        index = StoryIndex(SETTINGS)
+        _background(index)
+        index.add(Known(1, nyt["url"], "seed", _when(0), None, [nyt["text"]], nyt["title"]))
+        index.add(Known(2, fox["url"], relation, _when(1), copy_of, [fox["text"]], fox["title"]))
+        return index
+
+    def scored(index: StoryIndex) -> tuple[dict[str, float], str]:
+        decision = decide(index, hpo["text"], hpo["title"], published_at=_when(2))
+        return decision.scores, decision.reason
+
+    regrouped = story("original", None)
+    as_original = scored(regrouped)  # the story stage keeps its members from here on
+    regrouped.regroup(2, "copy", 1)
+    as_copy = scored(story("copy", 1))
+    assert as_copy != as_original
+    assert scored(regrouped) == as_copy
+
+
 def test_an_index_with_frequencies_elsewhere_decides_only_once_they_are_provided():
     """use_background (the pipeline's: frequencies in the database) lists the members' and the
     article's terms to look up, refuses to score before they are provided, and then decides

@@ -100,6 +100,16 @@ class StoryIndex:
     def member(self, article_id: int) -> Known | None:
         return self._groups.get(article_id)
 
+    def regroup(self, article_id: int, relation: str, copy_of_id: int | None) -> None:
+        """Another process changed a member's relation or copy group (storage holds these now):
+        the member changes in place, and what the story stage keeps of its members (anchors,
+        the centroid's reports) is found again at the next decision."""
+        known = self._groups.get(article_id)
+        if known is None or (known.relation, known.copy_of_id) == (relation, copy_of_id):
+            return
+        known.relation, known.copy_of_id = relation, copy_of_id
+        self._story.add(known, known.texts[-1] if known.texts else "")
+
     def knows_text(self, sha256: str) -> bool:
         return self._copies.knows_text(sha256)
 

@@ -102,11 +102,9 @@ def _refresh_groups(session: Session, story_id: int, index: StoryIndex, ids: set
         stored = members.relations(session, story_id, ids)
         ids = set()
         for article_id, (relation, copy_of) in stored.items():
-            known = index.member(article_id)
             if relation == "off_topic":
                 continue  # a member that left: see members_left above
-            if known is not None and (known.relation, known.copy_of_id) != (relation, copy_of):
-                known.relation, known.copy_of_id = relation, copy_of
+            index.regroup(article_id, relation, copy_of)
             if copy_of is not None and copy_of not in checked:
                 ids.add(copy_of)
 
