@@ -286,13 +286,23 @@ def geometry(
 ) -> tuple[dict[str, Any], Callable[[datetime], float]]:
     """The timeline of events at ``times`` (in the story file's order) on lanes ``names``:
     its size, lanes, ticks, first and last times, no marker yet; and where a time falls."""
-    width = max(960, min(4000, 14 * len(times)))
-    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
     if not times:
+        return frame(names, 0, None)
+    return frame(names, len(times), (min(times), max(times), times[0], times[-1]))
+
+
+def frame(
+    names: list[str], count: int, bounds: tuple[datetime, datetime, datetime, datetime] | None
+) -> tuple[dict[str, Any], Callable[[datetime], float]]:
+    """``geometry`` of ``count`` events whose ``bounds`` are the earliest, latest, first and
+    last times (None for no event)."""
+    width = timeline_width(count)
+    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
+    if bounds is None:
         empty = {"width": width, "height": height, "lanes": [], "markers": [], "ticks": []}
         return empty, lambda at: 0.0
-    start, end = min(times), max(times)
-    span = max(end - start, timedelta(hours=1))
+    start, end, first, last = bounds
+    span = timeline_span(start, end)
     plot = width - 2 * PAD
 
     def x(at: datetime) -> float:
@@ -304,9 +314,19 @@ def geometry(
         "lanes": [{"name": name, "y": lane_y(n)} for n, name in enumerate(names)],
         "markers": [],
         "ticks": [{"x": x(t), "label": label} for t, label in _ticks(start, span)],
-        "first": shown_time(times[0].isoformat()),
-        "last": shown_time(times[-1].isoformat()),
+        "first": shown_time(first.isoformat()),
+        "last": shown_time(last.isoformat()),
     }, x
+
+
+def timeline_width(count: int) -> int:
+    """The pixels of a timeline of ``count`` events (its plot: less a PAD each side)."""
+    return max(960, min(4000, 14 * count))
+
+
+def timeline_span(start: datetime, end: datetime) -> timedelta:
+    """The time the plot stands for, from ``start`` to ``end``: at least an hour."""
+    return max(end - start, timedelta(hours=1))
 
 
 def _ticks(start: datetime, span: timedelta) -> list[tuple[datetime, str]]:
