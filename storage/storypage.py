@@ -124,7 +124,7 @@ class Timeline:
     def __init__(self, ids: Ints, at: Ints, article: Ints, kind: Ints, kinds: list[str],
                  versions: list[int | None], articles: list[Any]) -> None:  # fmt: skip
         self.ids, self.at, self.article, self.kind = ids, at, article, kind
-        self.kinds, self.articles, self._versions = kinds, articles, versions
+        self.kinds, self.articles, self.versions = kinds, articles, versions
 
     def __len__(self) -> int:
         return len(self.at)
@@ -132,11 +132,15 @@ class Timeline:
     def __iter__(self) -> Iterator[Event]:
         return (self.event(i) for i in range(len(self)))
 
+    def article_id(self, i: int) -> int:
+        """The id of the ``i``-th event's article."""
+        return int(self.articles[self.article[i]].id)
+
     def event(self, i: int) -> Event:
         """The ``i``-th event, its article's fields beside it."""
         a = self.articles[self.article[i]]
         return Event(int(self.ids[i]), a.id, from_micros(int(self.at[i])),
-                     self.kinds[self.kind[i]], self._versions[i], a.outlet, a.url, a.title,
+                     self.kinds[self.kind[i]], self.versions[i], a.outlet, a.url, a.title,
                      a.published_at if a.published_precision == "day" else None,
                      a.published_precision)  # fmt: skip
 

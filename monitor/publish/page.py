@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,7 +130,7 @@ def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def head(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+def head(a: dict[str, Any], anchors: Mapping[str, Any]) -> dict[str, Any]:
     """What both story pages show of an article in its list (``monitor serve``'s from a
     story file's article's ``url``, ``title``, ``relation``, ``status``, ``published_at``,
     ``published_precision``, ``first_seen_at`` and ``copy_of`` alone)."""
@@ -221,7 +221,7 @@ def _diff(previous: dict[str, Any], version: dict[str, Any]) -> dict[str, Any] |
     return None
 
 
-def event(e: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+def event(e: dict[str, Any], anchors: Mapping[str, Any]) -> dict[str, Any]:
     """A timeline event (the story file's ``at``, ``event``, ``outlet``, ``title``, ``url``,
     ``article_version``) as the event list and a mark show it."""
     return {
