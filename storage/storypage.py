@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from storage.stories import story_by_slug
 from storage.storyfile import day_only_event, day_only_times
-from storage.types import from_micros, micros, texts_as_micros
+from storage.types import from_micros, micros, stored, texts_as_micros
 
 Ints = npt.NDArray[np.int64]
 _DAY = 86_400_000_000  # microseconds
@@ -98,18 +98,25 @@ def _members(session: Session, story_id: int) -> list[Member]:
         .correlate(Article)
         .scalar_subquery()
     )
-    rows = session.execute(
+    # Core, not the ORM's row handling, and the times read by types.stored, not the column
+    # type's processor: 8 ms less of 5,000 rows (35 ms).
+    rows = session.connection().execute(
         select(
             Article.id, Article.url, Article.outlet, Article.domain, Article.title,
-            Article.published_at, Article.published_precision, Article.first_seen_at,
-            Article.status, StoryArticle.relation, original.url.label("copy_of"),
-            counted.label("versions"),
+            type_coerce(Article.published_at, String), Article.published_precision,
+            type_coerce(Article.first_seen_at, String), Article.status, StoryArticle.relation,
+            original.url.label("copy_of"), counted.label("versions"),
         )
         .join(StoryArticle, StoryArticle.article_id == Article.id)
         .outerjoin(original, original.id == StoryArticle.copy_of_id)
         .where(StoryArticle.story_id == story_id, StoryArticle.relation != "off_topic")
-    )  # fmt: skip
-    members = [Member._make(row) for row in rows.all()]  # positional: _mapping took a third
+    ).all()  # fmt: skip
+    members = [  # first_seen_at is never NULL
+        Member(i, url, outlet, domain, title, stored(published), precision, stored(seen),  # type: ignore[arg-type]
+               status, relation, copy_of, versions)
+        for i, url, outlet, domain, title, published, precision, seen, status, relation,
+        copy_of, versions in rows
+    ]  # fmt: skip
     return sorted(members, key=lambda m: (m.published_at or m.first_seen_at, m.id))
 
 
@@ -157,9 +164,13 @@ def _events(session: Session, story_id: int, members: list[Member]) -> Timeline:
     # more than the whole fetch of 20,000 rows).
     at = (cast(extract("epoch", e.at) * 1_000_000, BigInteger) if postgresql
           else type_coerce(e.at, String))  # fmt: skip
-    rows = session.execute(
-        select(e.id, e.article_id, at, e.event, e.article_version).where(e.story_id == story_id)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(  # Core: the ORM's row handling costs
+            select(e.id, e.article_id, at, e.event, e.article_version).where(e.story_id == story_id)
+        )
+        .all()
+    )
     ids, article_ids, times, names, versions = (
         (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [], [], [])
     )

@@ -44,11 +44,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value if dialect.name == "postgresql" else value.isoformat(timespec="microseconds")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            return value.astimezone(UTC)
-        return from_text(value)
+        return stored(value)
+
+
+def stored(value: Any) -> datetime | None:
+    """A time as the database gives it (SQLite: its text; PostgreSQL: a datetime), aware and
+    in UTC: what the column type reads; for rows read without it (``type_coerce(column,
+    String)``), where its processing costs too much (``storage.storypage``)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return from_text(value)
 
 
 def from_text(value: str) -> datetime:
