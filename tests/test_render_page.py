@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import random
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 import lxml.html
 import pytest
@@ -287,3 +289,34 @@ def test_each_mark_is_the_svg_the_template_drew_with_its_values_escaped():
         '</title><circle class="mk first_report" cx="44.0" cy="49" r="7"/>',
         "</g>",
     ]
+
+
+def test_times_are_shown_as_strftime_shows_them():
+    """page.shown_time reads a time written in UTC from its own digits, and says what
+    strftime says of it in UTC, for every shape of ISO 8601 time and offset it is given (a
+    year before 1000 unpadded, as strftime leaves it)."""
+
+    def by_strftime(value: str, day: bool) -> str:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        return at.strftime("%Y-%m-%d") if day else at.strftime("%Y-%m-%d %H:%M UTC")
+
+    rnd = random.Random(18)
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    values = []
+    for _ in range(3_000):
+        at = first + timedelta(seconds=rnd.randrange(315_537_897_599))
+        values += [at.isoformat(), at.isoformat(timespec="minutes"),
+                   at.isoformat(timespec="microseconds").replace("+00:00", "Z")]  # fmt: skip
+        if at.year > 1:
+            values.append(at.astimezone(timezone(timedelta(hours=-5))).isoformat())
+    values += [
+        "2024-05-02T10:00:00+02:00",
+        "2024-05-02 10:00:00+00:00",
+        "20240502T1000+00:00",
+        "2024-05-02T10+00:00",
+        "0999-12-31T23:59:00+00:00",
+        "2024-05-02T10:00:00-00:00",
+    ]
+    for value in values:
+        for day in (False, True):
+            assert page.shown_time(value, day=day) == by_strftime(value, day), value

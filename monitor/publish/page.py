@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,8 +65,21 @@ def shown_time(value: str | None, *, day: bool = False) -> str:
     """``2023-03-23 15:10 UTC`` (``2023-03-23`` for a date known only to the day)."""
     if not value:
         return "unknown"
-    at = parse_time(value)
+    text = value.replace("Z", "+00:00")
+    at = datetime.fromisoformat(text)
+    if at.utcoffset() == _NO_OFFSET and at.year >= 1000 and _WRITTEN.match(text):
+        # Written in UTC (as every time here is), its digits are strftime's: 3-4 us a time
+        # less, for the 1,600 times of a 5,000-article story's page. (strftime leaves a year
+        # before 1000 unpadded, so those are formatted by it.)
+        return text[:10] if day else f"{text[:10]} {text[11:16]} UTC"
+    at = at.astimezone(UTC)
     return at.strftime("%Y-%m-%d") if day else at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# A time written with its date's and its hour's and minute's digits in the places of
+# ``2023-03-23T15:10``.
+_WRITTEN = re.compile(r"\d{4}-\d\d-\d\d.\d\d:\d\d", re.ASCII)
+_NO_OFFSET = timedelta(0)
 
 
 def event_label(event: str) -> str:
