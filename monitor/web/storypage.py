@@ -76,8 +76,8 @@ def mark_groups(lane: Ints, kind: Ints, x: Floats) -> tuple[Ints, Ints, Ints] | 
     stretch of the timeline (MARK_WIDTH pixels, doubled until at most MAX_MARKS groups remain,
     or until one stretch is the whole timeline: more lanes times kinds than MAX_MARKS keep a
     mark each): each group's first mark and size, in the order of their first marks, and each
-    mark's group; None when there are MAX_MARKS marks or fewer (a mark each). In numpy: a
-    mark each in Python took 45 ms of a 5,000-article story's page."""
+    mark's group; None when there are MAX_MARKS marks or fewer (a mark each). In numpy: in
+    Python, a call per mark, the 20,119 marks of a 5,000-article story took some 30 ms."""
     if len(x) <= MAX_MARKS:
         return None
     bucket = (x // MARK_WIDTH).astype(np.int64)  # x >= 0; the same floor as Python's //
