@@ -364,7 +364,7 @@ def time_order(events: Sequence[Any]) -> list[int]:
     ``article_id``, ``at``, ``event``, ``published_at``, ``published_precision``) in the story
     file's time order; ``storage.storypage`` orders its lean events by it too."""
     day_only = [day_only_event(e) for e in events]
-    placed = _day_only_times(events, day_only)
+    placed = day_only_times(events, day_only)
     return sorted(
         range(len(events)), key=lambda i: (placed.get(i, events[i].at), day_only[i], events[i].id)
     )
@@ -380,7 +380,7 @@ def day_only_event(e: Any) -> bool:
     )
 
 
-def _day_only_times(events: Sequence[Any], day_only: list[bool]) -> dict[int, datetime]:
+def day_only_times(events: Sequence[Any], day_only: list[bool]) -> dict[int, datetime]:
     """Where each day-only event sorts: at the latest timed first report or copy of its day
     that comes before its article's next event that day (else at its own 00:00)."""
     timed: dict[date, list[datetime]] = defaultdict(list)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import random
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 import lxml.html
 import pytest
 
-from monitor.publish import page, render, sidebyside
+from monitor.publish import marks, page, render, sidebyside
 from tests import hostile
 
 # Elements that would run something or load something from elsewhere.
@@ -257,3 +259,64 @@ def test_a_copy_whose_original_left_the_story_names_its_url(hostile_story):
     root = parse(render.story_html(story))
     (dd,) = root.xpath('//dt[text()="Copy of"]/following-sibling::dd[1]')
     assert not list(dd.iter("a")) and dd.find("code").text == hostile.ORIGINAL_URL
+
+
+def test_each_mark_is_the_svg_the_template_drew_with_its_values_escaped():
+    """monitor.publish.marks draws each kind's mark as parts.html.j2's macro did (the same
+    points for x and y, floats or ints), links a focusable anchored mark to its page link or
+    its anchor, groups the others, and escapes every text."""
+    assert marks.shape("copy", 52.5, 49) == (
+        '<polygon class="mk copy" points="52.5,41 60.5,49 52.5,57 44.5,49"/>\n')  # fmt: skip
+    assert marks.shape("update", 9, 10) == (
+        '<polygon class="mk update" points="9,2 16.5,16 1.5,16"/>\n')  # fmt: skip
+    assert marks.shape("removed", 9, 10).startswith('<path class="mk removed" d="M3,2l6,5 ')
+    assert marks.shape("dropped", 9, 10) == (
+        '<rect class="mk dropped" x="3" y="4" width="12" height="12"/>\n')  # fmt: skip
+    mark = {"shown": "2024-01-01 00:00 UTC", "label": "copy", "outlet": "<O&>",
+            "title": '"<script>"', "event": "first_report", "x": 44.0, "y": 49,
+            "anchor": "a-1", "focusable": True}  # fmt: skip
+    drawn = marks.marks([mark, {**mark, "link": "/articles/7"}, {**mark, "focusable": False}])
+    assert drawn.splitlines() == [
+        '<a href="#a-1" aria-label="2024-01-01 00:00 UTC, copy: &lt;O&amp;&gt;, &#34;&lt;script'
+        '&gt;&#34;"><title>2024-01-01 00:00 UTC · copy · &lt;O&amp;&gt; · &#34;&lt;script&gt;'
+        '&#34;</title><circle class="mk first_report" cx="44.0" cy="49" r="7"/>',
+        "</a>",
+        '<a href="/articles/7" aria-label="2024-01-01 00:00 UTC, copy: &lt;O&amp;&gt;, &#34;'
+        '&lt;script&gt;&#34;"><title>2024-01-01 00:00 UTC · copy · &lt;O&amp;&gt; · &#34;&lt;'
+        'script&gt;&#34;</title><circle class="mk first_report" cx="44.0" cy="49" r="7"/>',
+        "</a>",
+        "<g><title>2024-01-01 00:00 UTC · copy · &lt;O&amp;&gt; · &#34;&lt;script&gt;&#34;"
+        '</title><circle class="mk first_report" cx="44.0" cy="49" r="7"/>',
+        "</g>",
+    ]
+
+
+def test_times_are_shown_as_strftime_shows_them():
+    """page.shown_time reads a time written in UTC from its own digits, and says what
+    strftime says of it in UTC, for every shape of ISO 8601 time and offset it is given (a
+    year before 1000 unpadded, as strftime leaves it)."""
+
+    def by_strftime(value: str, day: bool) -> str:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        return at.strftime("%Y-%m-%d") if day else at.strftime("%Y-%m-%d %H:%M UTC")
+
+    rnd = random.Random(18)
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    values = []
+    for _ in range(3_000):
+        at = first + timedelta(seconds=rnd.randrange(315_537_897_599))
+        values += [at.isoformat(), at.isoformat(timespec="minutes"),
+                   at.isoformat(timespec="microseconds").replace("+00:00", "Z")]  # fmt: skip
+        if at.year > 1:
+            values.append(at.astimezone(timezone(timedelta(hours=-5))).isoformat())
+    values += [
+        "2024-05-02T10:00:00+02:00",
+        "2024-05-02 10:00:00+00:00",
+        "20240502T1000+00:00",
+        "2024-05-02T10+00:00",
+        "0999-12-31T23:59:00+00:00",
+        "2024-05-02T10:00:00-00:00",
+    ]
+    for value in values:
+        for day in (False, True):
+            assert page.shown_time(value, day=day) == by_strftime(value, day), value

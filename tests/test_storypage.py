@@ -4,14 +4,16 @@ against the page made from the full story file (``storage.storyfile.build`` thro
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 
 from monitor.publish import page
 from monitor.web import storypage as storymodel
-from storage import articles, members, stories, storyfile, storypage
+from storage import articles, members, stories, storyfile, storypage, types
 from storage.db import open_database
 from tests import hostile
 
@@ -127,3 +129,38 @@ def test_a_story_that_does_not_exist_has_no_outline(hostile_story):
             assert storypage.outline(session, "no-such-story") is None
     finally:
         db.close()
+
+
+def test_stored_times_read_in_one_pass_are_the_column_types_times():
+    """storage.types.texts_as_micros reads SQLite's stored times (years 1 to 9999, leap days,
+    whole seconds, before 1970) as the column type reads them, and a text of another shape (no
+    fraction, another offset) too."""
+    rnd = random.Random(18)
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    times = [first + timedelta(microseconds=rnd.randrange(315_537_897_600_000_000))
+             for _ in range(20_000)]  # fmt: skip
+    times += [datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC),
+              datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+              datetime(2024, 5, 2, tzinfo=UTC)]  # fmt: skip
+    texts = [t.isoformat(timespec="microseconds") for t in times]
+    texts += ["2024-05-02T10:00:00+00:00", "2024-05-02T12:00:00.5+02:00", "2024-05-02T10:00Z"]
+    expected = [types.micros(types.from_text(t)) for t in texts]
+    assert types.texts_as_micros(texts).tolist() == expected
+    assert [types.from_micros(m) for m in expected[:-3]] == times
+
+
+def test_mark_positions_are_rounded_as_python_rounds():
+    """The marks' x placed in numpy are the doubles page.frame's round(x, 1) gives, on values
+    drawn at random and on values within a rounding error of a half, where numpy's own
+    rounding (times ten first) differs."""
+    rnd = random.Random(18)
+    span, plot = 3_600_000_000 * 24 * 30, 3_912
+    after = np.array([rnd.randrange(span + 1) for _ in range(100_000)], dtype=np.int64)
+    halves = [h / 10 + 0.05 for h in range(440, 39_560, 7)]  # x = k/10 + 1/20, nearly
+    near = [round((x - page.PAD) / plot * span) for x in halves]
+    after = np.concatenate([after, np.array(near, dtype=np.int64)])
+    expected = [round(page.PAD + plot * (a / span), 1) for a in after.tolist()]
+    got = storymodel.positions(after, span, plot).tolist()
+    assert got == expected
+    raw = page.PAD + plot * (after / span)
+    assert (np.round(raw, 1) != np.array(expected)).any()  # the case the fallback is for

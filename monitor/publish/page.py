@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,8 +65,21 @@ def shown_time(value: str | None, *, day: bool = False) -> str:
     """``2023-03-23 15:10 UTC`` (``2023-03-23`` for a date known only to the day)."""
     if not value:
         return "unknown"
-    at = parse_time(value)
+    text = value.replace("Z", "+00:00")
+    at = datetime.fromisoformat(text)
+    if at.utcoffset() == _NO_OFFSET and at.year >= 1000 and _WRITTEN.match(text):
+        # Written in UTC (as every time here is), its digits are strftime's: 3-4 us a time
+        # less, for the 1,600 times of a 5,000-article story's page. (strftime leaves a year
+        # before 1000 unpadded, so those are formatted by it.)
+        return text[:10] if day else f"{text[:10]} {text[11:16]} UTC"
+    at = at.astimezone(UTC)
     return at.strftime("%Y-%m-%d") if day else at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# A time written with its date's and its hour's and minute's digits in the places of
+# ``2023-03-23T15:10``.
+_WRITTEN = re.compile(r"\d{4}-\d\d-\d\d.\d\d:\d\d", re.ASCII)
+_NO_OFFSET = timedelta(0)
 
 
 def event_label(event: str) -> str:
@@ -130,7 +144,7 @@ def _article(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def head(a: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+def head(a: dict[str, Any], anchors: Mapping[str, Any]) -> dict[str, Any]:
     """What both story pages show of an article in its list (``monitor serve``'s from a
     story file's article's ``url``, ``title``, ``relation``, ``status``, ``published_at``,
     ``published_precision``, ``first_seen_at`` and ``copy_of`` alone)."""
@@ -221,7 +235,7 @@ def _diff(previous: dict[str, Any], version: dict[str, Any]) -> dict[str, Any] |
     return None
 
 
-def event(e: dict[str, Any], anchors: dict[str, Any]) -> dict[str, Any]:
+def event(e: dict[str, Any], anchors: Mapping[str, Any]) -> dict[str, Any]:
     """A timeline event (the story file's ``at``, ``event``, ``outlet``, ``title``, ``url``,
     ``article_version``) as the event list and a mark show it."""
     return {
@@ -286,13 +300,23 @@ def geometry(
 ) -> tuple[dict[str, Any], Callable[[datetime], float]]:
     """The timeline of events at ``times`` (in the story file's order) on lanes ``names``:
     its size, lanes, ticks, first and last times, no marker yet; and where a time falls."""
-    width = max(960, min(4000, 14 * len(times)))
-    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
     if not times:
+        return frame(names, 0, None)
+    return frame(names, len(times), (min(times), max(times), times[0], times[-1]))
+
+
+def frame(
+    names: list[str], count: int, bounds: tuple[datetime, datetime, datetime, datetime] | None
+) -> tuple[dict[str, Any], Callable[[datetime], float]]:
+    """``geometry`` of ``count`` events whose ``bounds`` are the earliest, latest, first and
+    last times (None for no event)."""
+    width = timeline_width(count)
+    height = AXIS_HEIGHT + LANE_HEIGHT * len(names) + 12
+    if bounds is None:
         empty = {"width": width, "height": height, "lanes": [], "markers": [], "ticks": []}
         return empty, lambda at: 0.0
-    start, end = min(times), max(times)
-    span = max(end - start, timedelta(hours=1))
+    start, end, first, last = bounds
+    span = timeline_span(start, end)
     plot = width - 2 * PAD
 
     def x(at: datetime) -> float:
@@ -304,9 +328,19 @@ def geometry(
         "lanes": [{"name": name, "y": lane_y(n)} for n, name in enumerate(names)],
         "markers": [],
         "ticks": [{"x": x(t), "label": label} for t, label in _ticks(start, span)],
-        "first": shown_time(times[0].isoformat()),
-        "last": shown_time(times[-1].isoformat()),
+        "first": shown_time(first.isoformat()),
+        "last": shown_time(last.isoformat()),
     }, x
+
+
+def timeline_width(count: int) -> int:
+    """The pixels of a timeline of ``count`` events (its plot: less a PAD each side)."""
+    return max(960, min(4000, 14 * count))
+
+
+def timeline_span(start: datetime, end: datetime) -> timedelta:
+    """The time the plot stands for, from ``start`` to ``end``: at least an hour."""
+    return max(end - start, timedelta(hours=1))
 
 
 def _ticks(start: datetime, span: timedelta) -> list[tuple[datetime, str]]:

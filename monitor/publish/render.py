@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 import orjson
 
-from monitor.publish import atom, kindtext, mdtext, page, table
+from monitor.publish import atom, kindtext, marks, mdtext, page, table
 
 FORMATS = ("json", "md", "html", "csv", "atom")
 
@@ -34,6 +34,7 @@ _ENV = jinja2.Environment(
 _ENV.filters["md"] = mdtext.text
 _ENV.filters["mdurl"] = mdtext.url
 _ENV.filters["mdcode"] = mdtext.code
+_ENV.globals.update(marks.GLOBALS)
 
 
 def template(name: str) -> jinja2.Template:

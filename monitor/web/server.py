@@ -15,6 +15,7 @@ from monitor import config as configmod
 from monitor.app import open_db
 from monitor.errors import ServeError
 from monitor.log import log
+from monitor.publish import marks
 from monitor.web import pages
 from monitor.web.app import Context, build
 from storage.db import Database
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 def templates() -> jinja2.Environment:
     """The pages' templates, and the story page's parts they import (autoescaped, undefined
     values refused)."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
                 jinja2.PackageLoader("monitor.web", "templates"),
@@ -37,6 +38,8 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.globals.update(marks.GLOBALS)
+    return env
 
 
 def context(config: configmod.Config, db: Database) -> Context:
