@@ -7,7 +7,7 @@ import pytest
 
 from monitor.cli.present import extracted as extract_line
 from monitor.extract import Notice, extract
-from monitor.extract.notices import classify, find_notices
+from monitor.extract.notices import _FEW_PLACES, _TEXTS, _may_open, classify, find_notices
 from monitor.extract.text import is_time_stamp
 from monitor.extract.tree import drop_comments, load
 
@@ -187,3 +187,15 @@ def test_classify_reads_a_notice_s_opening_only() -> None:
     """A correction's words later in a sentence do not make it a notice."""
     assert classify("Officials said a correction would be published.") is None
     assert classify("Clarification — the vote was on Tuesday.") == "correction"
+
+
+def test_a_page_with_many_possible_openings_still_finds_its_notice():
+    """More text nodes that may open a notice than one XPath fetches by place are all read
+    (the other way), the notice among them found once."""
+    teasers = "".join(f"<p>The earlier bus number {i} ran late again.</p>" for i in range(100))
+    html = page(f"{teasers}<p>Correction: An earlier version misstated the date.</p>")
+    tree = drop_comments(load(html))
+    assert len([t for t in _TEXTS(tree) if _may_open(t)]) > _FEW_PLACES
+    assert find_notices(html, tree) == (
+        Notice("correction", "Correction: An earlier version misstated the date."),
+    )

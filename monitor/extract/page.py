@@ -2,8 +2,9 @@
 
 The page is parsed once with lxml (monitor.extract.tree: trafilatura's loader, comments kept
 for htmldate, then dropped), and that one tree serves htmldate, trafilatura's text extraction,
-the parts of trafilatura's metadata search used here, monitor.extract.meta (JSON-LD, meta tags,
-links) and the notices, so a page costs about what trafilatura alone does.
+the parts of trafilatura's metadata search used here (monitor.extract.sitemeta),
+monitor.extract.meta (JSON-LD, meta tags, links) and the notices, so a page costs about what
+trafilatura alone does.
 
 Main text: trafilatura's (measured best of the maintained extractors on
 ../shared/data/article_extraction_benchmark), cleaned by monitor.extract.text. Status (``ok``,
@@ -39,7 +40,6 @@ benchmarks/README.md.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import re
 from dataclasses import dataclass
@@ -49,7 +49,6 @@ from typing import Any
 import trafilatura
 from htmldate import find_date
 from lxml import etree  # type: ignore[import-untyped]
-from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
 from trafilatura.settings import Document
 
 from monitor.errors import ExtractError
@@ -71,6 +70,7 @@ from monitor.extract.meta import (
     text_of,
 )
 from monitor.extract.notices import Notice, find_notices
+from monitor.extract.sitemeta import site_metadata
 from monitor.extract.status import NOT_ARTICLE, classify
 from monitor.extract.text import PRUNE_XPATH, clean_text
 from monitor.extract.tree import drop_comments, load
@@ -309,23 +309,6 @@ def _parse(html: bytes, url: str) -> Tree:
     return tree
 
 
-def _trafilatura_meta(tree: Tree) -> Document:
-    """trafilatura's title, site name and metadata author: the part of its extract_metadata()
-    we use. Its date search, categories, tags and licence took 40 % of a page's time and none of
-    them is used here; its byline search runs only when needed (see extract())."""
-    doc = examine_meta(tree)
-    if doc.author and " " not in doc.author:
-        doc.author = None  # as trafilatura does: a one-word meta author is a handle
-    # trafilatura's JSON-LD reader has its own bugs; the layer is optional.
-    with contextlib.suppress(Exception):
-        doc = extract_meta_json(tree, doc)
-    doc.title = doc.title or extract_title(tree)
-    doc.sitename = doc.sitename or extract_sitename(tree)
-    if doc.sitename:
-        doc.sitename = doc.sitename.lstrip("@")
-    return doc
-
-
 def _headlines(tree: Tree, meta: dict[str, str], ld: JsonLd) -> list[str]:
     title_tag = tree.find(".//title")
     found: list[Any] = [text_of(h1) for h1 in tree.iter("h1")]
@@ -403,7 +386,7 @@ def extract(html: bytes | str, url: str, *, min_words: int = DEFAULT_MIN_WORDS) 
     meta = read_meta(tree)
     ld = read_jsonld(tree)
     text, nav_only = _main_text(tree, url, _headlines(tree, meta, ld))
-    doc = _trafilatura_meta(tree)
+    doc = site_metadata(tree)
     publisher = names(ld.main.get("publisher"), ld)
     site_name = _first(publisher[0] if publisher else None, clean(meta_value(meta, "og:site_name")))
     title = _title(tree, meta, ld, doc, site_name or doc.sitename)
