@@ -132,7 +132,7 @@ def test_a_story_that_does_not_exist_has_no_outline(hostile_story):
 
 
 def test_stored_times_read_in_one_pass_are_the_column_types_times():
-    """storage.types.texts_as_micros reads SQLite's stored times (years 1 to 9999, leap days,
+    """storage.storypage.texts_as_micros reads SQLite's stored times (years 1 to 9999, leap days,
     whole seconds, before 1970) as the column type reads them, and a text of another shape (no
     fraction, another offset) too."""
     rnd = random.Random(18)
@@ -145,7 +145,7 @@ def test_stored_times_read_in_one_pass_are_the_column_types_times():
     texts = [t.isoformat(timespec="microseconds") for t in times]
     texts += ["2024-05-02T10:00:00+00:00", "2024-05-02T12:00:00.5+02:00", "2024-05-02T10:00Z"]
     expected = [types.micros(types.from_text(t)) for t in texts]
-    assert types.texts_as_micros(texts).tolist() == expected
+    assert storypage.texts_as_micros(texts).tolist() == expected
     assert [types.from_micros(m) for m in expected[:-3]] == times
 
 
