@@ -6,6 +6,7 @@ import os
 import platform
 import re
 import resource
+import time
 from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -30,13 +31,28 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def machine(before: tuple[float, float, float]) -> str:
-    """The machine line every benchmark prints: cores, and the load average (1, 5, 15 min) at
-    the start (``before``, from ``os.getloadavg()``) and now."""
+    """The machine line every benchmark prints: cores, the load average (1, 5, 15 min) at the
+    start (``before``, from ``os.getloadavg()``) and now, and the core's speed now
+    (``speed``)."""
     load = [", ".join(f"{x:.2f}" for x in loads) for loads in (before, os.getloadavg())]
     return (
         f"machine: {os.cpu_count()} cores, load average (1, 5, 15 min) {load[0]} before the "
-        f"run, {load[1]} after"
+        f"run, {load[1]} after; a pure-Python loop of 10^6 additions {speed():.0f} CPU ms"
     )
+
+
+def speed() -> float:
+    """CPU milliseconds of a pure-Python loop of a million additions (the best of three). The
+    2-core VM these figures come from ran the same loop 1.7 times slower at some hours than at
+    others, whatever the load: figures from runs whose loops differ do not compare."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.process_time() - start)
+    return best * 1000
 
 
 def peak_rss_mb() -> float:
