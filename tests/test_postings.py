@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from monitor.match import story
+from monitor.match import postings, story
 from monitor.match.story import TermChange
 from monitor.match.terms import TermStats
 from tests.conftest import SHARED_DATA
@@ -95,3 +95,33 @@ def test_cosines_equal_story_weights_and_cosine_up_to_rounding():
         assert vectors[n][1] == pytest.approx(norm, rel=1e-12)
         assert cosines[n] == pytest.approx(story.cosine(*article, weighted, norm), rel=1e-12)
         assert not math.isnan(cosines[n])
+
+
+def test_frequencies_moved_in_small_chunks_give_the_same_bits(monkeypatch):
+    """Providing every member's frequencies a few postings at a time (``_CHUNK``, which bounds
+    the arrays a first decision makes) gives the norms and cosines of one pass, to the bit."""
+    texts = _texts(25)
+    members = {n: texts[n] for n in range(0, 24, 2)}
+    df = Counter(t for _, text in texts for t in story.document_terms(text))
+
+    def state() -> tuple[dict, dict]:
+        stats = _database_like(members, df, len(texts))
+        asked = stats.terms_to_look_up(*texts[-1])
+        stats.provide_df(asked, {t: df[t] for t in asked if df[t]})
+        return _state(stats, texts[-1])
+
+    whole = state()
+    monkeypatch.setattr(postings, "_CHUNK", 7)
+    assert state() == whole
+
+
+def test_a_members_terms_read_back_as_given():
+    """A member's terms, kept as term ids and counts, read back as the dict it was given: the
+    same terms, values and order (its weighted vector sums in that order)."""
+    stats = TermStats()
+    given = {n: story.story_terms(*t) for n, t in enumerate(_texts(6))}
+    for n, terms in given.items():
+        stats.set_member(n, terms)
+    for n, terms in given.items():
+        back = stats._postings.counts(n)
+        assert list(back.items()) == list(terms.items())
