@@ -199,3 +199,22 @@ def test_a_page_with_many_possible_openings_still_finds_its_notice():
     assert find_notices(html, tree) == (
         Notice("correction", "Correction: An earlier version misstated the date."),
     )
+
+
+def test_a_block_of_many_possible_openings_is_read_once(monkeypatch: pytest.MonkeyPatch):
+    """Hundreds of lines that may open a notice in one block ("The earlier bus ..." by <br>)
+    read that block's text once, not once a line (the time grew as their square: 1.6 s for
+    500), and the notice after them is still found."""
+    from monitor.extract import notices
+
+    read: list[str] = []
+    text_of = notices._text
+    monkeypatch.setattr(notices, "_text", lambda block: read.append(block.tag) or text_of(block))
+    lines = "".join(
+        f"<span>The earlier bus number {i} ran late again.</span><br>" for i in range(300)
+    )
+    html = page(f"<p>{lines}</p><p>Correction: An earlier version misstated the date.</p>")
+    assert find_notices(html, drop_comments(load(html))) == (
+        Notice("correction", "Correction: An earlier version misstated the date."),
+    )
+    assert read == ["p", "p"]  # each of the two paragraphs once

@@ -179,11 +179,14 @@ def find_notices(html: bytes, tree: Tree | None = None) -> tuple[Notice, ...]:
     if not places:
         return ()
     found: list[Notice] = []
+    # Each block's text read once: a block of a thousand lines that may open a notice ("The
+    # earlier bus ...") was read again for each, 1.6 s for 500 (the time grew as their square).
+    texts: dict[Tree, str] = {}
     for string in _smart_strings(tree, places):
         parent, _ = _owner(string)
         if parent is None or _skipped(parent, _MENUS):
             continue
-        notice = _notice(" ".join(str(string).split()), _block(parent))
+        notice = _notice(" ".join(str(string).split()), _block(parent), texts)
         # Once: a box repeated for another layout, or the second string of a notice already
         # read whole ("<b>Correction:</b> An earlier version ...").
         if notice is not None and not any(
@@ -229,20 +232,29 @@ def _owner(string: Any) -> tuple[Tree | None, Tree | None]:
     return element, None
 
 
-def _notice(start: str, block: Tree) -> Notice | None:
+def _notice(start: str, block: Tree, texts: dict[Tree, str]) -> Notice | None:
     """The notice a text node opening with ``start`` begins, if it is one: from there to the
-    end of its block, or, for a heading alone ("Correction"), the box the heading opens."""
-    whole = _text(block)
+    end of its block, or, for a heading alone ("Correction"), the box the heading opens.
+    ``texts``: the blocks' texts read so far (the dict holds the elements, so lxml gives the
+    same object for a block asked for again)."""
+    whole = _read(block, texts)
     kind = None
-    if len(whole.split()) <= 3 and block.getparent() is not None:
+    if len(whole.split(maxsplit=3)) <= 3 and block.getparent() is not None:
         kind = _HEADING.get(whole.casefold().rstrip(" :.-–—"))
         block = _block(block.getparent())
-        whole = _text(block)
+        whole = _read(block, texts)
     text = whole[whole.find(start) :] if start in whole else start
     kind = kind or classify(text)
     if kind is None:
         return None
     return Notice(kind, text if len(text) <= MAX_NOTICE else text[: MAX_NOTICE - 1] + "…")
+
+
+def _read(block: Tree, texts: dict[Tree, str]) -> str:
+    whole = texts.get(block)
+    if whole is None:
+        whole = texts[block] = _text(block)
+    return whole
 
 
 def _skipped(element: Tree, more: frozenset[str] = frozenset()) -> bool:
