@@ -229,7 +229,12 @@ def _dates(since: bool, until: bool) -> Select[Any]:
 def _dated(since: bool, until: bool) -> list[ColumnElement[bool]]:
     """Published (or first seen when unknown) from ``since`` and before ``until``."""
     when = func.coalesce(_a.c.published_at, _a.c.first_seen_at)
-    return [when >= bindparam("since")] * since + [when < bindparam("until")] * until
+    out: list[ColumnElement[bool]] = []
+    if since:
+        out.append(when >= bindparam("since"))
+    if until:
+        out.append(when < bindparam("until"))
+    return out
 
 
 _STORIES = (
