@@ -2,18 +2,20 @@
 the same queries through an HTTP endpoint), by kind of query, and the index's size.
 
     .venv/bin/python benchmarks/search.py [--articles N] [--database-url URL] [--keep FILE]
-        [--reuse] [--repeat N] [--api URL]
+        [--reuse] [--unmerged] [--repeat N] [--api URL] [--against DIR]
 
 The archive: storing 100,000 articles through the pipeline would take hours; here each article
 is one row of ``articles`` and its versions rows of ``article_versions``, inserted with
 SQLAlchemy Core in chunks of 2,000 into a migrated database, so the build takes minutes. The
 index is kept by the database's triggers as the rows go in, exactly as for the pipeline's
-inserts (the build time printed is that of the rows and their indexing). The texts are the 825
-real articles of ../shared/data/dedup_story (BASIL, ECB+, NewsWCL50) recombined: article k has
-the title of one, the first half of another's paragraphs and the second half of a third's, so
-no two of the first 100,000 are the same text; one article in ten has a second version (its
-last paragraph dropped), 50 outlets, publication dates spread over a year, and a story of
-5,000 members. Nothing is copied into the repository.
+inserts (the build time printed is that of the rows and their indexing); then, on SQLite, the
+index's segments (21 after the build) are merged into one, as the poll does once a day
+(storage.searchmerge; --unmerged leaves them; the index's line says how many the measured
+index holds). The texts are the 825 real articles of ../shared/data/dedup_story (BASIL, ECB+,
+NewsWCL50) recombined: article k has the title of one, the first half of another's paragraphs
+and the second half of a third's, so no two of the first 100,000 are the same text; one
+article in ten has a second version (its last paragraph dropped), 50 outlets, publication
+dates spread over a year, and a story of 5,000 members. Nothing is copied into the repository.
 
 Queries (each kind several queries, each run --repeat times, a fresh read session each time as
 a request would have): rare words (in one article of the pool, so about 120-250 of the
@@ -310,9 +312,27 @@ def compare(url: str, repo: Path, repeat: int) -> list[list[str]]:
     return [[k, str(len(here[k])), *_ms(here[k]), *_ms(there[k])] for k in kinds]
 
 
+def merge(url: str) -> str:
+    """Merge the index's segments as the daily poll does (storage.searchmerge); what it did."""
+    from storage import searchmerge
+    from storage.db import open_database
+
+    db = open_database(url, existing=True)
+    started = time.perf_counter()
+    try:
+        merged = searchmerge.merge(db, now=datetime.now(UTC))
+    finally:
+        db.close()
+    if merged is None:
+        return "index: PostgreSQL's GIN, nothing to merge"
+    seconds = time.perf_counter() - started
+    return f"index merged as the daily poll does: {merged.before} segments into 1, {seconds:.1f} s"
+
+
 def index_size(url: str) -> str:
     from sqlalchemy import text
 
+    from storage import searchmerge
     from storage.db import open_database
 
     db = open_database(url, existing=True)
@@ -325,9 +345,11 @@ def index_size(url: str) -> str:
                 sql = "SELECT pg_total_relation_size('version_search')"
                 texts = "SELECT pg_total_relation_size('article_versions')"
             index, table = session.scalar(text(sql)), session.scalar(text(texts))
+            segments = searchmerge.segments(session)
     finally:
         db.close()
-    return f"index {index / 2**20:,.0f} MB (article_versions {table / 2**20:,.0f} MB)"
+    held = "" if segments is None else f", {segments} segment{'s' if segments != 1 else ''}"
+    return f"index {index / 2**20:,.0f} MB{held} (article_versions {table / 2**20:,.0f} MB)"
 
 
 def main() -> int:
@@ -336,6 +358,9 @@ def main() -> int:
     parser.add_argument("--database-url", help="an empty database (default: an SQLite file)")
     parser.add_argument("--keep", type=Path, default=Path("data/bench-search.sqlite"))
     parser.add_argument("--reuse", action="store_true", help="the database is already built")
+    parser.add_argument(
+        "--unmerged", action="store_true", help="leave the index's segments as the build made them"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--api", help="also through this search endpoint URL (monitor serve)")
     parser.add_argument("--against", type=Path, help="another checkout, queries taking turns")
@@ -353,6 +378,8 @@ def main() -> int:
                 Path(f"{args.keep}{suffix}").unlink(missing_ok=True)
         seconds = build(url, args.articles)
         print(f"built {args.articles:,} articles in {seconds:.0f} s (rows and index)")
+        if not args.unmerged:
+            print(merge(url))
     print(report.versions("sqlalchemy", "psycopg"), report.machine(load))
     print(index_size(url))
     kinds = queries(pool())

@@ -2,7 +2,8 @@
 
 One job runs every ``poll.tick`` seconds: it polls the sources whose ``next_check_at`` has come
 (each source's own interval, backoff and Retry-After decide that), re-checks due articles,
-builds the digests that are due and sends them (retrying those refused for now) in every round.
+builds the digests that are due and sends them (retrying those refused for now) in every round,
+then merges SQLite's search index when the last merge is a day old (monitor.poll.upkeep).
 ``max_instances=1`` and ``coalesce`` mean a slow round is never run twice at once nor queued up.
 SIGTERM and SIGINT set a stop flag that the round checks between items, so the item in hand
 finishes and nothing is left half-written.
@@ -26,6 +27,7 @@ from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.log import log
 from monitor.ops.service import Ops
+from monitor.poll import upkeep
 from monitor.poll.report import RoundReport
 from monitor.poll.round import poll
 from monitor.publish import digest
@@ -46,6 +48,8 @@ def tick(app: App, stop: threading.Event, ops: Ops) -> None:
             _send_digests(app, now, ops)
         if not stop.is_set():
             kept_facts.refresh(app, now=now)
+        if not stop.is_set():
+            upkeep.merge_search_index(app, now=now, stop=stop)
     except (MonitorError, DatabaseError) as exc:
         # A database outage, a full disk or a failed delivery: log it and try again at the
         # next tick.

@@ -380,11 +380,13 @@ def _counts(stdout: str) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_poll_then_poll_again_poll_all_and_digest_send(polled, tmp_path, manifest):
-    """``poll --now`` polls every source and prints the round's counts; the same --now again
-    polls nothing; ``--all`` polls every source again (unchanged); ``digest send`` then has
-    nothing due because poll already wrote the digest to the outbox."""
+    """``poll --now`` polls every source and prints the round's counts, and merges the search
+    index its articles made into one segment (storage.searchmerge: due, never merged); the
+    same --now again polls nothing; ``--all`` polls every source again (unchanged); ``digest
+    send`` then has nothing due because poll already wrote the digest to the outbox."""
     config, proc = polled
     ok(proc)
+    _merged_at(tmp_path / "monitor.sqlite", ROUND_1)
     first = [e for e in manifest["expect"] if e["first_round"] == "round-1"]
     counts = _counts(proc.stdout)
     assert counts["polled"] == len(manifest["outlet"])
@@ -413,6 +415,19 @@ def test_poll_then_poll_again_poll_all_and_digest_send(polled, tmp_path, manifes
     ok(sent)
     assert sent.stdout.strip() == "no digest due: nothing new, or not yet time by the schedules"
     assert list((tmp_path / "outbox").glob("*.eml")) == outbox
+
+
+def _merged_at(path: Path, when: str) -> None:
+    """The search index at ``path`` is one segment, merged by the round at ``when``."""
+    from storage import meta, searchmerge
+
+    db = open_database(f"sqlite:///{path}", existing=True)
+    try:
+        with db.read() as session:
+            assert searchmerge.segments(session) == 1
+            assert meta.get(session, "search_index_merged_at") == when
+    finally:
+        db.close()
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     now = now_option(args.now)
     config = load_config(args)
     from monitor.app import open_app
+    from monitor.poll import upkeep
     from monitor.poll.round import poll
     from monitor.publish import digest
     from monitor.stories import facts as kept_facts
@@ -32,6 +33,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
         # Every round, changed or not: a cron schedule may fire, a refused digest be retried.
         digests = digest.run(app, now=now)
         kept_facts.refresh(app, now=now)
+        upkeep.merge_search_index(app, now=now)
     print(present.poll_report(report, digests.sent))
     refused = [d for d in digests.delivered if d.result != "sent"]
     if refused:

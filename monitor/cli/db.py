@@ -1,6 +1,7 @@
-"""``monitor db upgrade`` and ``monitor db copy``: bringing a database's schema to the code's
-newest migration explicitly, and moving a whole archive to another database (SQLite to
-PostgreSQL when one machine is no longer enough)."""
+"""``monitor db upgrade``, ``monitor db copy`` and ``monitor db optimize``: bringing a
+database's schema to the code's newest migration explicitly, moving a whole archive to another
+database (SQLite to PostgreSQL when one machine is no longer enough), and merging SQLite's
+search index now rather than at the next day's poll (storage.searchmerge)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,39 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     for migration in todo:
         print(f"  {migration.revision}  {migration.title}")
     print(f"now at {schema.head()}, the newest")
+    return 0
+
+
+def cmd_db_optimize(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    url = args.url or config.storage.url
+    option = "--url" if args.url else f"{config.path}: [storage] url"
+    gone = _missing_sqlite(url)
+    if gone is not None:
+        raise NotFoundError(f"{option} {gone}: no such SQLite file")
+    from datetime import UTC, datetime
+
+    from storage import searchmerge
+
+    _revision(option, url)  # migrated by a newer news-monitor: one line
+    db = _open(option, url, migrate=True)
+    started = time.monotonic()
+    try:
+        merged = searchmerge.merge(db, now=datetime.now(UTC))
+    finally:
+        db.close()
+    if merged is None:
+        print(
+            f"{_shown(url)}: PostgreSQL merges its search index itself (autovacuum): nothing to do"
+        )
+        return 0
+    if merged.before <= 1:
+        print(f"{_shown(url)}: the search index is one segment already: nothing to merge")
+        return 0
+    print(
+        f"{_shown(url)}: search index of {merged.before} segments merged into {merged.after} "
+        f"in {merged.steps} steps, {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 

@@ -20,7 +20,7 @@ from monitor.cli.commands import (
     cmd_search,
     cmd_serve,
 )
-from monitor.cli.db import cmd_db_copy, cmd_db_upgrade
+from monitor.cli.db import cmd_db_copy, cmd_db_optimize, cmd_db_upgrade
 from monitor.cli.labels import cmd_story_label, cmd_story_labels
 from monitor.cli.sources import (
     cmd_sources_add,
@@ -396,8 +396,10 @@ def _add_sources(sub: Commands) -> None:
 
 
 def _add_db(sub: Commands) -> None:
-    """db upgrade and db copy: the schema, and moving an archive."""
-    p = sub.add_parser("db", help="apply migrations; copy an archive to another database")
+    """db upgrade, db copy and db optimize: the schema, moving an archive, the search index."""
+    p = sub.add_parser(
+        "db", help="apply migrations; copy an archive to another database; merge the search index"
+    )
     db = p.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
     q = db.add_parser(
         "upgrade", help="apply the migrations the database lacks and print them (run does too)"
@@ -418,6 +420,13 @@ def _add_db(sub: Commands) -> None:
         "(each table is copied in one transaction, so none is half-copied)",
     )
     q.set_defaults(func=cmd_db_copy)
+    q = db.add_parser(
+        "optimize",
+        help="merge SQLite's search index into one segment now, for faster searches (polls do "
+        "it once a day; after a large import or copy, do it at once); nothing on PostgreSQL",
+    )
+    q.add_argument("--url", help="this database instead of [storage] url (an SQLAlchemy URL)")
+    q.set_defaults(func=cmd_db_optimize)
 
 
 def _positive_int(value: str) -> int:
