@@ -54,6 +54,18 @@ def _stored(db: Path, urls: set[str]) -> set[str]:
     return urls & {row[0] for row in rows}
 
 
+def _merged(db: Path) -> bool:
+    """Whether a round has merged the search index (storage.searchmerge records when)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+            row = conn.execute(
+                "SELECT value FROM meta WHERE name = 'search_index_merged_at'"
+            ).fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return row is not None
+
+
 def _env() -> dict[str, str]:
     """The test process's environment without MONITOR_* overrides that would change the run."""
     return {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
@@ -62,8 +74,9 @@ def _env() -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_daemon_polls_then_stops_cleanly_on_a_signal(tmp_path, replay, manifest, signum):
-    """The daemon stores the replay's round-1 articles, then exits 0 within 10 s of the signal,
-    having logged one JSON object per line, fetches with url/status/duration_ms, and 'stopped'."""
+    """The daemon stores the replay's round-1 articles and, at the end of that round, merges
+    the search index into one segment; then exits 0 within 10 s of the signal, having logged
+    one JSON object per line, fetches with url/status/duration_ms, the merge, and 'stopped'."""
     replay.set_round("round-1")
     config, db = _write_config(tmp_path, replay.base, manifest)
     expected = {replay.url(e["path"]) for e in manifest["expect"] if e["first_round"] == "round-1"}
@@ -80,7 +93,7 @@ def test_daemon_polls_then_stops_cleanly_on_a_signal(tmp_path, replay, manifest,
         stored: set[str] = set()
         while time.monotonic() < deadline and process.poll() is None:
             stored = _stored(db, expected)
-            if stored == expected:
+            if stored == expected and _merged(db):
                 break
             time.sleep(0.2)
         assert process.poll() is None, "the daemon exited before it was told to"
@@ -103,6 +116,9 @@ def test_daemon_polls_then_stops_cleanly_on_a_signal(tmp_path, replay, manifest,
     for record in fetches:
         assert {"url", "status", "duration_ms"} <= set(record)
     assert {r["url"] for r in fetches} >= expected
+    merged = [r for r in records if r.get("event") == "search_index_merged"]
+    assert [r["segments_after"] for r in merged] == [1]
+    assert merged[0]["segments_before"] > 1
     stopping = [r for r in records if r.get("event") == "stopping"]
     assert [r.get("signal") for r in stopping] == [signal.Signals(signum).name]
     assert records[-1]["event"] == "stopped"
