@@ -4,7 +4,8 @@ Each version's tsvector was made (by the trigger of migration 0014) in the confi
 article's language picks: ``english`` for en, ``french`` for fr, ``simple`` (no stemming, no
 stop words) for the rest. A query is therefore built once per configuration, and a version
 matches the one of its own: ``(config = 'english' AND vector @@ q_english) OR ...``, which the
-planner runs as a BitmapOr of GIN index scans.
+planner runs as a BitmapOr of the partial GIN indexes of the three configurations (migration
+0016), or, for the newest matches of a common query, as a walk back along the key.
 
 Every word reaches PostgreSQL as a bound parameter of ``phraseto_tsquery`` (which reads no
 operator), and a prefix word, letters and digits only, as ``'word':*`` to ``to_tsquery``, with

@@ -102,7 +102,8 @@ class Matching:
     match: ColumnElement[bool]
     score: ColumnElement[Any]
     # Whether counting every match is cheap (FTS5 walks its lists: 4 ms for 97,000); else
-    # (a GIN index: 0.7 s, every match's row read) their number is estimated from the window.
+    # (a GIN index: 0.7 s, every match's row read) their number is estimated from the window,
+    # and, with filters, the share kept from the runs where the index seeks.
     counts_cheaply: bool = True
     # Whether the index finds the matches in a range of version ids without walking the rest
     # (FTS5 seeks in its lists, except for a prefix query, whose lists it merges whole).

@@ -46,8 +46,11 @@ def upgrade() -> None:
     op.execute("DROP INDEX ix_version_search_vector")
     op.execute("CREATE INDEX ix_versions_search_span ON article_versions (article_id, id)")
     op.execute("CREATE INDEX ix_articles_outlet_folded ON articles (lower(outlet))")
-    # The planner's statistics of the configurations, for the partial indexes.
+    # The planner's statistics: the configurations, for the partial indexes; lower(outlet),
+    # kept for an index on an expression only. Without them an outlet was guessed at 3 rows
+    # of 2,000 and a page's window joined its 1,000 ids to them in a nested loop (160 ms).
     op.execute("ANALYZE version_search")
+    op.execute("ANALYZE articles")
 
 
 def downgrade() -> None:
