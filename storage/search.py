@@ -212,12 +212,20 @@ def _span(session: Session, filters: Filters, where: Where) -> tuple[Any, Any] |
     since, until = filters.since is not None, filters.until is not None
     if not since and not until:
         return None
-    lo, hi = session.execute(_dates(since, until), where.params).one()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lo, hi = session.execute(_dates(since, until, postgres), where.params).one()
     return lo, hi
 
 
 @cache
-def _dates(since: bool, until: bool) -> Select[Any]:
+def _dates(since: bool, until: bool, postgres: bool) -> Select[Any]:
+    if postgres:
+        # The dated articles' ids as an array, each looked up in the (article_id, id) index
+        # (migration 0016): as a join, the planner hashed the whole of article_versions (a
+        # month's span: 7 ms against 35-100).
+        dated = select(_a.c.id).where(*_dated(since, until)).scalar_subquery()
+        ids = select(func.min(_v.c.id), func.max(_v.c.id))
+        return ids.where(_v.c.article_id == func.any(func.array(dated)))
     return (
         select(func.min(_v.c.id), func.max(_v.c.id))
         .select_from(_a)

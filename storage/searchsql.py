@@ -102,7 +102,8 @@ class Matching:
     match: ColumnElement[bool]
     score: ColumnElement[Any]
     # Whether counting every match is cheap (FTS5 walks its lists: 4 ms for 97,000); else
-    # (a GIN index: 0.7 s, every match's row read) their number is estimated from the window.
+    # (a GIN index: 0.7 s, every match's row read) their number is estimated from the window,
+    # and, with filters, the share kept from the runs where the index seeks.
     counts_cheaply: bool = True
     # Whether the index finds the matches in a range of version ids without walking the rest
     # (FTS5 seeks in its lists, except for a prefix query, whose lists it merges whole).
@@ -113,6 +114,10 @@ class Matching:
     runs_from: int = RUNS_FROM
     params: Mapping[str, Any] = field(default_factory=dict)
     shape: Hashable | None = None
+    # The index's rows whose key is in the bound list ``ids`` (a FROM clause): given, the
+    # ranking reads the matches the first walk found by their ids rather than matching again
+    # (PostgreSQL: matching a row reads its whole tsvector, a phrase's 15,000 rows walked twice).
+    by_ids: Any = None
 
 
 class _Statements:
@@ -133,14 +138,18 @@ class _Statements:
 
     @cached_property
     def scored(self) -> Select[Any]:
-        """Every match kept, scored."""
+        """Every match kept, scored (``by_ids``: those of ``ids``)."""
         m = self.m
+        if m.by_ids is not None:
+            return joined(m.by_ids, m.key, self.conditions, version.c.id, m.score)
         return joined(m.index, m.key, (*self.conditions, self.match), version.c.id, m.score)
 
     @cached_property
     def window(self) -> Select[Any]:
-        """Every match kept from ``boundary`` on, scored."""
+        """Every match kept from ``boundary`` on, scored (``by_ids``: those of ``ids``)."""
         m = self.m
+        if m.by_ids is not None:
+            return self.scored
         kept = (*self.conditions, self.match, m.key >= bindparam("boundary"))
         return joined(m.index, m.key, kept, version.c.id, m.score)
 
@@ -229,11 +238,11 @@ def bounded(
     # WINDOW begin (two walks before: 2-3 ms of a prefix query, which merges word lists).
     newest = session.scalars(s.newest, params).all()
     if len(newest) <= RANK_ALL:
-        rows = _sorted(session.execute(s.scored, params))
+        rows = _sorted(session.execute(s.scored, _with_ids(m, params, newest)))
         return Ranked(rows[offset : offset + limit], len(rows))
     boundary = newest[WINDOW - 1]
     params["boundary"] = boundary
-    window = _sorted(session.execute(s.window, params))
+    window = _sorted(session.execute(s.window, _with_ids(m, params, newest[:WINDOW])))
     page = window[offset : offset + limit]
     if len(page) < limit:
         more = {"page_limit": limit - len(page), "page_offset": max(0, offset - len(window))}
@@ -243,7 +252,8 @@ def bounded(
             return Ranked(page, offset + len(page))
     bounds = span or _ids(session)
     guess = _spread(bounds, newest[0], boundary)
-    if m.seeks and where.conditions and guess >= m.runs_from:
+    # Where counting is dear (a GIN index), an unfiltered total is the guess alone: no runs.
+    if m.seeks and where.conditions and guess >= m.runs_from and (filtered or m.counts_cheaply):
         # Unfiltered (the newest-version condition alone): the runs count the matches and the
         # window gives the share of them that are newest versions, as with a count.
         runs = _statements(m, where if filtered else Where(), span is not None)
@@ -259,6 +269,11 @@ def bounded(
         matches = guess
     kept = len(window) / WINDOW if not filtered else _kept(session, s, params, matches)
     return Ranked(page, max(round(matches * kept), offset + len(page)), exact=False)
+
+
+def _with_ids(m: Matching, params: dict[str, Any], ids: Any) -> dict[str, Any]:
+    """``params`` and, for a matching ranked by ids, the matches' ``ids``."""
+    return params if m.by_ids is None else params | {"ids": list(ids)}
 
 
 def _spread(bounds: tuple[int, int], newest: int, boundary: int) -> int:

@@ -296,6 +296,30 @@ def test_snippets_mark_the_matched_words_as_spans(archive: Database) -> None:
     assert "engineers" in marked and "walls" in marked
 
 
+def test_a_snippet_reaches_a_match_deep_in_a_long_text(db_url: str) -> None:
+    """A word found only far into a long text (PostgreSQL first looks in the first 1,200
+    characters) still gets a snippet around it, marked, with an ellipsis before it; a word in
+    the opening lines gets its snippet there."""
+    filler = " ".join(f"Paragraph {n} tells of the weather and the tides." for n in range(60))
+    body = f"The ferry opened the season. {filler} Late in the day a lighthouse keeper waved."
+    db = open_database(db_url)
+    try:
+        with db.write() as session:
+            article = articles.create_article(
+                session, url=GAZETTE, outlet="Gazette", domain="g", language="en", first_seen_at=T0
+            )
+            _version(session, article, body, title="Season", at=T0)
+        with db.read() as session:
+            deep = search.search(session, "lighthouse").hits[0]
+            early = search.search(session, "ferry").hits[0]
+    finally:
+        db.close()
+    assert [deep.snippet[a:b] for a, b in deep.marks] == ["lighthouse"]
+    assert deep.snippet.startswith("…")
+    assert [early.snippet[a:b] for a, b in early.marks] == ["ferry"]
+    assert early.snippet.startswith("The ferry")
+
+
 def test_the_hit_carries_its_article_and_version(archive: Database) -> None:
     """A hit names its article (url, title, outlet, language, date), its version and when it
     was fetched, and the stories it is a member of."""
