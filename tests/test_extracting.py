@@ -1,5 +1,6 @@
-"""monitor.poll.extracting: a poll's pages extracted in child processes, a child that dies costing
-only the page it held, and no child outliving a parent killed outright."""
+"""monitor.poll.extracting: a poll's pages extracted in child processes forked by one fork
+server, a child that dies costing only the page it held, and no child (nor the server)
+outliving a parent killed outright."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from sqlalchemy import select
 
 from monitor import config as configmod
 from monitor.app import open_app
-from monitor.poll.extracting import processes_for
+from monitor.errors import ExtractorDied
+from monitor.poll.extracting import Extractor, processes_for
 from monitor.poll.round import poll
 from storage.models import Article
 from tests.httpserver import Site
@@ -95,7 +97,8 @@ def test_a_page_whose_extraction_hangs_is_stopped_at_the_timeout_and_the_round_g
     )
     with open_app(config, now=NOW) as app:
         report = poll(app, now=NOW)
-        children = [p for p in _marked(mark) if b"spawn_main" in _cmdline(p)]
+        # The fork server's children: marked (they have its environment), not this one's own.
+        children = [p for p in _marked(mark) if _parent(p) != os.getpid()]
         running = app.extractor.pids()
         with app.db.read() as session:
             rows = session.execute(select(Article.url, Article.status, Article.error)).all()
@@ -107,11 +110,42 @@ def test_a_page_whose_extraction_hangs_is_stopped_at_the_timeout_and_the_round_g
     assert len(running) == 1 and children == running
 
 
-def _cmdline(pid: int) -> bytes:
+def _parent(pid: int) -> int | None:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return b""
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+@pytest.mark.slow
+def test_children_come_from_one_fork_server_that_close_stops_and_reaps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two extractors' children are forked by one fork server, a child of this process, and each
+    child gets this process's environment as it is at the child's start (a crash point set
+    after the server started reaches the second extractor's child, which dies on its first
+    page); when the last extractor closes, the server is stopped and reaped (no process of its
+    id is left, not even a zombie)."""
+    monkeypatch.delenv("NEWS_MONITOR_CRASH_AT", raising=False)
+    body = page("Story", repeat=20).encode()
+    first, second = Extractor(1), Extractor(1)
+    try:
+        assert first.extract(body, "https://a.example/1", min_words=10).status == "ok"
+        (child,) = first.pids()
+        server = _parent(child)
+        assert server is not None and server != os.getpid() and _parent(server) == os.getpid()
+        monkeypatch.setenv("NEWS_MONITOR_CRASH_AT", "extract.child:1")
+        with pytest.raises(ExtractorDied):
+            second.extract(body, "https://a.example/2", min_words=10)
+        assert first.extract(body, "https://a.example/3", min_words=10).status == "ok"
+        first.close()
+        assert Path(f"/proc/{server}").exists()  # the second extractor still uses it
+    finally:
+        first.close()
+        second.close()
+    assert not Path(f"/proc/{server}").exists()
+    assert not Path(f"/proc/{child}").exists()
 
 
 def _marked(mark: str) -> list[int]:

@@ -17,12 +17,24 @@ longer than ``[poll] extract_timeout`` (a pathological page, a bug looping in C)
 same way: its child is killed (``ExtractTimedOut``), where it would have held its slot, and the
 round with it, for ever.
 
-Children are started with ``spawn`` (a forked child would inherit the parent's database
-connections and the locks its other threads held), at the first page that needs one, and live
-until ``Extractor.close`` (``App.close``): a daemon keeps them from round to round. They ignore
-SIGINT and SIGTERM, which a terminal or systemd sends to the whole process group: the parent
-decides when to stop, finishes the page in hand and then stops them. A child whose parent died
-without stopping it (SIGKILL) exits by itself within a second.
+Children are forked by multiprocessing's fork server, never from this process (a child forked
+from here would inherit its database connections and the locks its other threads held). The
+server is a fresh interpreter that imports the extractor and extracts one page
+(``monitor.poll.extract_server``) before it forks any child, so the imports and the first-page costs
+(dateparser compiling a regular expression for each of its locales: 1.4-2.7 CPU s) are paid
+once and every child starts warm, where a spawned child paid them again (benchmarks/README.md).
+The server starts at the first page that needs a child and stops when the last ``Extractor``
+that started children closes; so it is reaped by this process, and its CPU and its children's
+count in this process's ``RUSAGE_CHILDREN``. A child gets this process's environment as it is
+at the child's start, as a spawned child would.
+
+Children live until ``Extractor.close`` (``App.close``): a daemon keeps them from round to
+round. They ignore SIGINT and SIGTERM, which a terminal or systemd sends to the whole process
+group: the parent decides when to stop, finishes the page in hand and then stops them. A child
+whose parent died without stopping it (SIGKILL) exits at once: it waits on a pipe whose only
+writer is the parent, which the kernel closes when the parent dies (the child's own parent is
+the fork server, so a change of parent id would not tell); then the fork server, whose last
+client is gone, exits too.
 
 With 0 processes, extraction runs in the fetch thread, one page at a time: under the GIL more
 at once is no faster, and each would hold a parsed page (8 threads: about 130 MB more at peak).
@@ -36,16 +48,27 @@ import os
 import queue
 import signal
 import threading
-import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
+from multiprocessing.connection import Connection
 
 from monitor import crash
 from monitor.errors import ExtractError, ExtractorDied, ExtractTimedOut
 from monitor.extract import Extracted, extract
 
-# A child's parent is checked this often: how long a child outlives a parent killed outright.
-ORPHAN_CHECK_S = 1.0
+# Imported by the fork server before it forks a child: the extractor, warmed up.
+PRELOAD = ["monitor.poll.extract_server"]
+
+# A page that reaches the extractor's first-use costs: "7 xqzv 2023" passes htmldate's filters
+# and fits no locale, so dateparser tries (and compiles) every one of them.
+WARM_PAGE = (
+    b'<html lang="en"><head><title>Warm</title></head><body><article><h1>Warm</h1>'
+    b"<p>Posted 7 xqzv 2023</p><p>"
+    + b"Some words of text for the extractor to read as a paragraph. " * 30
+    + b"</p></article></body></html>"
+)
 
 
 def processes_for(setting: int, workers: int) -> int:
@@ -63,8 +86,11 @@ class Extractor:
 
     def __init__(self, processes: int, *, timeout: float | None = None) -> None:
         self.processes = processes
+        self._server: _Server | None = None
+        self._server_lock = threading.Lock()
         self._slots = [
-            _Slot(in_child=processes > 0, timeout=timeout) for _ in range(max(processes, 1))
+            _Slot(self._server_for_child if processes > 0 else None, timeout=timeout)
+            for _ in range(max(processes, 1))
         ]
         self._free: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
         for slot in self._slots:
@@ -86,9 +112,20 @@ class Extractor:
         return [pid for slot in self._slots for pid in slot.pids()]
 
     def close(self) -> None:
-        """Stop every child (each finishes the page in hand first)."""
+        """Stop every child (each finishes the page in hand first), and the fork server when
+        no other extractor is using it."""
         for slot in self._slots:
             slot.close()
+        with self._server_lock:
+            if self._server is not None:
+                self._server.release(self)
+                self._server = None
+
+    def _server_for_child(self) -> _Server:
+        with self._server_lock:
+            if self._server is None:
+                self._server = _Server.acquire(self)
+            return self._server
 
 
 class ExtractorFailed(Exception):
@@ -100,22 +137,23 @@ class ExtractorFailed(Exception):
 
 
 class _Slot:
-    """One child process (or, when not ``in_child``, the caller's thread)."""
+    """One child process, from the fork server ``server`` gives (None: the caller's thread)."""
 
-    def __init__(self, *, in_child: bool, timeout: float | None = None) -> None:
-        self.in_child = in_child
+    def __init__(self, server: Callable[[], _Server] | None, *, timeout: float | None) -> None:
+        self.server = server
         self.timeout = timeout
         self.executor: ProcessPoolExecutor | None = None
 
     def run(self, body: bytes, url: str, min_words: int) -> Extracted:
-        if not self.in_child:
+        if self.server is None:
             return extract(body, url, min_words=min_words)
         if self.executor is None:
+            server = self.server()
             self.executor = ProcessPoolExecutor(
                 1,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=server.context,
                 initializer=_child_started,
-                initargs=(os.getpid(),),
+                initargs=(server.parent_alive, dict(os.environ)),
             )
         future = self.executor.submit(_extract_in_child, body, url, min_words)
         try:
@@ -151,19 +189,69 @@ class _Slot:
             self.executor = None
 
 
-def _child_started(parent: int) -> None:
-    """In a new child: leave SIGINT and SIGTERM to the parent, and exit if it dies."""
+class _Server:
+    """The fork server, shared by this process's extractors: started for the first that needs
+    a child, stopped when the last of them closes; with the pipe that tells a child its parent
+    died."""
+
+    _lock = threading.Lock()
+    _current: _Server | None = None
+
+    def __init__(self) -> None:
+        self.users: set[int] = set()  # ids of the extractors using it
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(PRELOAD)
+        # Only this process holds the writing end; each child gets the reading end.
+        self.parent_alive, self._writer = self.context.Pipe(duplex=False)
+
+    @classmethod
+    def acquire(cls, user: object) -> _Server:
+        with cls._lock:
+            if cls._current is None:
+                cls._current = _Server()
+            cls._current.users.add(id(user))
+            return cls._current
+
+    def release(self, user: object) -> None:
+        with self._lock:
+            self.users.discard(id(user))
+            if self.users or _Server._current is not self:
+                return
+            _Server._current = None
+            # multiprocessing has no public way to stop its fork server; ``_stop`` (there since
+            # Python 3.4) closes the server's pipe and waits for it to exit, so its CPU and that
+            # of the children it reaped count in this process's RUSAGE_CHILDREN.
+            stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+            if stop is not None:
+                with contextlib.suppress(OSError):  # it died and was reaped already
+                    stop()
+            self._writer.close()
+            self.parent_alive.close()
+
+
+def _child_started(parent_alive: Connection, environ: dict[str, str]) -> None:
+    """In a new child: this process's environment, SIGINT and SIGTERM left to the parent, and
+    an exit as soon as the parent dies."""
+    os.environ.clear()
+    os.environ.update(environ)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    watch = threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True)
+    watch = threading.Thread(target=_exit_when_orphaned, args=(parent_alive,), daemon=True)
     watch.start()
 
 
-def _exit_when_orphaned(parent: int) -> None:
-    # A dead parent's children are adopted by init (or a subreaper): the parent id changes.
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_CHECK_S)
+def _exit_when_orphaned(parent_alive: Connection) -> None:
+    # Nothing is ever written: the pipe reads as ready (at its end) once the parent is gone.
+    parent_alive.poll(None)
     os._exit(1)
+
+
+def warm_up() -> None:
+    """Extract ``WARM_PAGE`` once, so that what the extractor compiles at its first pages is
+    compiled (in the fork server, before it forks a child). Never raises: a failure here only
+    leaves the children to pay those costs themselves."""
+    with contextlib.suppress(Exception):  # an optimisation: the children extract anyway
+        extract(WARM_PAGE, "https://example.org/warm-up")
 
 
 def _extract_in_child(body: bytes, url: str, min_words: int) -> Extracted:
