@@ -19,7 +19,7 @@ calls them in turn (add a section as one more function and one more call).
    exactly those the edit should get (``EXACTLY``: nothing seen that was not done).
 2. ``evidence_section``: the bytes a version keeps as evidence: the 143 news pages of
    ../shared/data/article_html/trafilatura_eval_subset, as fetched and compressed as
-   ``storage.articles.compress_html`` stores them (gzip, level 6), and the diff and kinds of the
+   ``storage.articles.compress_html`` stores them (gzip, level 1), and the diff and kinds of the
    pairs of section 1 as the JSON the database stores: median and 95th percentile per version,
    and the compression time.
 3. ``notices_section``: what reading a page's notices adds to extraction
@@ -285,7 +285,7 @@ def evidence_section(diff_json_bytes: Sequence[int]) -> dict[str, Any]:
         [name, f"{a / 1000:.1f} KB", f"{b / 1000:.1f} KB"]
         for name, (a, b) in (
             ("page as fetched (html_size)", figures["raw"]),
-            ("page stored (gzip level 6)", figures["stored"]),
+            ("page stored (gzip level 1)", figures["stored"]),
             ("diff + kinds JSON (pairs of section 1)", figures["diff_json"]),
         )
     ]

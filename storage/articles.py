@@ -257,9 +257,11 @@ class Change:
     returns_to: int | None = None
 
 
-# gzip (the format, so that `gunzip` reads an exported page), zlib's default level: 2.6 ms a
-# page at the median against 26 ms for xz, for 22 % more bytes (benchmarks/README.md).
-_GZIP_LEVEL = 6
+# gzip (the format, so that `gunzip` reads an exported page), at zlib's fastest level: on
+# benchmarks/ingest.py's 707 pages 1.19 ms a page against 2.88 at the default level 6, for 18 %
+# more bytes (24.9 % of the pages' size against 21.2 %; benchmarks/README.md). Pages stored at
+# another level read back the same: gunzip reads every level.
+_GZIP_LEVEL = 1
 
 
 def compress_html(html: bytes) -> bytes:
