@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.request
 from contextlib import closing
@@ -148,6 +149,26 @@ def test_a_notify_socket_that_is_gone_never_stops_the_daemon(tmp_path, caplog):
     assert not notifier.ready("x")
     assert not notifier.stopping()
     assert [r.getMessage() for r in caplog.records].count("notify_failed") == 1
+
+
+def test_a_notify_socket_nobody_reads_never_blocks_the_daemon(notify_socket, caplog):
+    """When the reader has fallen behind and the socket's queue is full, a send fails at once
+    (it would block until the reader read), is logged once, and the next sends go through
+    again once the reader has caught up."""
+    path, sock = notify_socket
+    notifier = Notifier({"NOTIFY_SOCKET": str(path)})
+    started = time.monotonic()
+    sent = [notifier.send(f"STATUS={n}") for n in range(2_000)]
+    assert time.monotonic() - started < 5
+    assert sent[0] and not sent[-1]  # the queue filled and the sends failed, without waiting
+    assert [r.getMessage() for r in caplog.records].count("notify_failed") == 1
+    sock.setblocking(False)
+    while True:
+        try:
+            sock.recv(4096)
+        except BlockingIOError:
+            break
+    assert notifier.stopping()
 
 
 # --- the listener ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -113,29 +114,35 @@ def _stored(db: Path) -> set[str]:
 
 
 @pytest.fixture
-def notify_socket() -> Iterator[tuple[str, socket.socket]]:
+def notify_socket() -> Iterator[tuple[str, list[str]]]:
     """systemd's notification socket, stood in for by a datagram socket in a short path (a
-    Unix socket's path has at most 107 bytes, which pytest's folders can exceed)."""
+    Unix socket's path has at most 107 bytes, which pytest's folders can exceed), read as it
+    arrives, as systemd reads it: the datagrams received so far are the list yielded."""
     folder = tempfile.mkdtemp(prefix="notify-", dir="/tmp")
     path = os.path.join(folder, "sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
-    sock.setblocking(False)
+    sock.settimeout(0.1)
+    received: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                received.append(sock.recv(4096).decode("utf-8"))
+            except TimeoutError:
+                continue
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        yield path, sock
+        yield path, received
     finally:
+        done.set()
+        reader.join(timeout=5)
         sock.close()
         os.unlink(path)
         os.rmdir(folder)
-
-
-def _received(sock: socket.socket) -> list[str]:
-    out = []
-    while True:
-        try:
-            out.append(sock.recv(4096).decode("utf-8"))
-        except BlockingIOError:
-            return out
 
 
 def test_the_daemon_serves_health_readiness_and_metrics_and_notifies_systemd(
@@ -157,7 +164,7 @@ def test_the_daemon_serves_health_readiness_and_metrics_and_notifies_systemd(
         outbox=tmp_path / "outbox",
         extra=["[poll]", 'tick = "1s"', "[ops]", 'listen = "127.0.0.1:0"'],
     )
-    path, sock = notify_socket
+    path, received = notify_socket
     env = _env(NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000")
     with _daemon(config, tmp_path, env) as (process, log):
         base = "http://" + str(_wait("the started line", lambda: _address(log)))
@@ -172,7 +179,8 @@ def test_the_daemon_serves_health_readiness_and_metrics_and_notifies_systemd(
         assert _get(base + "/admin")[0] == 404
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
-    _check_notifications(_received(sock))
+    _wait("STOPPING=1 read", lambda: any(d.startswith("STOPPING=1") for d in received), 5)
+    _check_notifications(list(received))
     lines = log.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert "Traceback" not in log.read_text(encoding="utf-8")

@@ -8,6 +8,10 @@ bindings for this alone). A path starting with ``@`` is in the abstract namespac
 
 Without ``NOTIFY_SOCKET`` (not run by systemd) every call does nothing. A send that fails is
 logged once and never stops the daemon: the notification is a courtesy, the work is the point.
+Nor does a send ever wait: a datagram socket whose reader has fallen behind (its queue holds
+``net.unix.max_dgram_qlen`` datagrams, 10 on many systems) would block ``sendto`` until it
+reads, and a daemon blocked there stops polling and never stops on SIGTERM; such a send fails
+at once (``MSG_DONTWAIT``) instead.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class Notifier:
             return False
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto("\n".join(lines).encode("utf-8"), self.address)
+                sock.sendto("\n".join(lines).encode("utf-8"), socket.MSG_DONTWAIT, self.address)
         except OSError as exc:
             if not self._warned:
                 self._warned = True
