@@ -1,8 +1,9 @@
 """Imported by the fork server of the extraction processes (``monitor.poll.extracting``), and
 by nothing else: it sets up the server's own process before it forks any child.
 
-- The extractor is imported and warmed up (``warm_up``): every child starts with what it
-  compiles at its first pages.
+- The extractor is imported and warmed up (``warm_up``): every child starts with what its
+  first page would have imported and compiled (dateparser's locales excepted: see
+  ``monitor.poll.extracting.WARM_PAGE``).
 - Everything the server holds then is frozen out of the garbage collector (``gc.freeze``):
   a child's collections no longer walk the libraries' objects it inherited, nor write to their
   pages (copy on write). Two children spent 0.9 CPU s less over 1,000 pages (28.4 against

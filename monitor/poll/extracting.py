@@ -20,9 +20,10 @@ round with it, for ever.
 Children are forked by multiprocessing's fork server, never from this process (a child forked
 from here would inherit its database connections and the locks its other threads held). The
 server is a fresh interpreter that imports the extractor and extracts one page
-(``monitor.poll.extract_server``) before it forks any child, so the imports and the first-page costs
-(dateparser compiling a regular expression for each of its locales: 1.4-2.7 CPU s) are paid
-once and every child starts warm, where a spawned child paid them again (benchmarks/README.md).
+(``monitor.poll.extract_server``) before it forks any child, so the imports and the first
+page's costs are paid once and every child starts warm, where a spawned child paid them again
+(benchmarks/README.md). dateparser's compiling of every locale's expressions (1.4-2.7 CPU s)
+is left to the children whose pages need it (see WARM_PAGE).
 The server starts at the first page that needs a child and stops when the last ``Extractor``
 that started children closes; so it is reaped by this process, and its CPU and its children's
 count in this process's ``RUSAGE_CHILDREN``. A child gets this process's environment as it is
@@ -61,11 +62,14 @@ from monitor.extract import Extracted, extract
 # Imported by the fork server before it forks a child: the extractor, warmed up.
 PRELOAD = ["monitor.poll.extract_server"]
 
-# A page that reaches the extractor's first-use costs: "7 xqzv 2023" passes htmldate's filters
-# and fits no locale, so dateparser tries (and compiles) every one of them.
+# A page for the extractor's first-use costs (its libraries' lazy imports and first compiles).
+# Its date is one htmldate reads by itself: a date that fits no dateparser locale ("7 xqzv
+# 2023") made dateparser compile every locale's expressions here, 1.4 CPU s a poll paid before
+# its first page, which a small poll (the demo: 3.4 -> 4.9 s) or the test suite's many (1.5
+# minutes of CI) never needed; a child compiles them when one of its pages needs them.
 WARM_PAGE = (
     b'<html lang="en"><head><title>Warm</title></head><body><article><h1>Warm</h1>'
-    b"<p>Posted 7 xqzv 2023</p><p>"
+    b"<p>Posted 2023-03-07</p><p>"
     + b"Some words of text for the extractor to read as a paragraph. " * 30
     + b"</p></article></body></html>"
 )
