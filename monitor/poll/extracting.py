@@ -65,7 +65,7 @@ PRELOAD = ["monitor.poll.extract_server"]
 # A page for the extractor's first-use costs (its libraries' lazy imports and first compiles).
 # Its date is one htmldate reads by itself: a date that fits no dateparser locale ("7 xqzv
 # 2023") made dateparser compile every locale's expressions here, 1.4 CPU s a poll paid before
-# its first page, which a small poll (the demo: 3.4 -> 4.9 s) or the test suite's many (1.5
+# its first page, which a small poll (the demo: 3.4 -> 4.9 s) or the test suite's many (3.8
 # minutes of CI) never needed; a child compiles them when one of its pages needs them.
 WARM_PAGE = (
     b'<html lang="en"><head><title>Warm</title></head><body><article><h1>Warm</h1>'
