@@ -251,8 +251,9 @@ def _exit_when_orphaned(parent_alive: Connection) -> None:
 
 
 def warm_up() -> None:
-    """Extract ``WARM_PAGE`` once, so that what the extractor compiles at its first pages is
-    compiled (in the fork server, before it forks a child). Never raises: a failure here only
+    """Extract ``WARM_PAGE`` once, so that what the extractor imports and compiles at its
+    first page is done (in the fork server, before it forks a child; dateparser's locales
+    excepted, see WARM_PAGE). Never raises: a failure here only
     leaves the children to pay those costs themselves."""
     with contextlib.suppress(Exception):  # an optimisation: the children extract anyway
         extract(WARM_PAGE, "https://example.org/warm-up")
