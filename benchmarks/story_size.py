@@ -1,7 +1,8 @@
 """The story's size: the CPU an article costs to decide and store, by the number of members in
 the story it is decided against.
 
-Run: ``.venv/bin/python benchmarks/story_size.py [--members 50,1000,5000] [--articles 40]``
+Run: ``.venv/bin/python benchmarks/story_size.py [--members 50,1000,5000] [--articles 40]
+[--undated N]``
 
 For each size, a fresh SQLite file: the 825 articles of BASIL, ECB+ and NewsWCL50
 (../shared/data/dedup_story, read in place) stored as the archive (their terms counted), one story
@@ -103,8 +104,9 @@ def _seed_folder(folder: Path, seed: Article) -> Path:
     return folder
 
 
-def _populate(app: App, setup: Setup, size: int) -> None:
-    """The archive stored, and ``size`` members recorded as the story's originals."""
+def _populate(app: App, setup: Setup, size: int, undated: int) -> None:
+    """The archive stored, and ``size`` members recorded as the story's originals, every
+    ``undated``-th of them with no publication date (none if 0)."""
     settings = app.match_settings
     story = app.stories[0]
     with app.db.write() as session:
@@ -131,6 +133,8 @@ def _populate(app: App, setup: Setup, size: int) -> None:
             stored(f"https://archive.test/{n}", a.title, a.text, a.published_at)
         for n in range(size):
             when = NOW - timedelta(days=3, hours=n % 160)
+            if undated and n % undated == undated - 1:
+                when = None
             article, version, fp = stored(
                 f"https://member.test/{n}", f"Member {n}", member_text(setup, n), when
             )
@@ -169,7 +173,7 @@ def _decide(app: App, indexes: Indexes, n: int, a: Article, report: RoundReport)
     return time.process_time() - started
 
 
-def run_size(articles: list[Article], setup: Setup, size: int, work: Path) -> list[str]:
+def run_size(setup: Setup, size: int, work: Path, undated: int) -> list[str]:
     url = f"sqlite:///{work / f'size-{size}.sqlite'}"
     config = configmod.Config(
         path="<story size benchmark>",
@@ -182,7 +186,7 @@ def run_size(articles: list[Article], setup: Setup, size: int, work: Path) -> li
         ),
     )
     with open_app(config, now=NOW) as app:
-        _populate(app, setup, size)
+        _populate(app, setup, size, undated)
         indexes = Indexes(app)
         report = RoundReport(now=NOW)
         started = time.process_time()
@@ -212,6 +216,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", default="50,1000,5000")
     parser.add_argument("--articles", type=int, default=40)
+    parser.add_argument(
+        "--undated",
+        type=int,
+        default=0,
+        metavar="N",
+        help="every N-th member has no publication date (pages whose date was not found)",
+    )
     args = parser.parse_args(argv)
     before = os.getloadavg()
     articles = load_articles()
@@ -220,13 +231,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            rows.append(run_size(articles, setup, size, Path(tmp)))
+            rows.append(run_size(setup, size, Path(tmp), args.undated))
     base = float(rows[0][4])
     for row in rows:
         row.insert(6, f"{float(row[4]) / base:.2f}")
     print(
         f"story size benchmark: {len(setup.archive)} archived articles, "
         f"{len(setup.decided)} decided per size ({HELD_OUT} of the story's event), SQLite"
+        + (f"; every {args.undated}th member undated" if args.undated else "")
     )
     print(
         table(

@@ -45,22 +45,22 @@ class StoryMatch:
         return story.language_ratio(self.language, self.their_language)
 
 
-def _before(a: Known, b: Known) -> bool:
-    """Whether ``a`` was published before ``b`` (the older id first when either is undated, or
-    both at once): the order in which members anchor one another, the same whatever order
-    workers stored them in."""
-    if a.published_at is None or b.published_at is None:
-        return a.article_id < b.article_id
-    return (story.as_utc(a.published_at), a.article_id) < (
-        story.as_utc(b.published_at),
-        b.article_id,
-    )
-
-
 def _publication_order(known: Known) -> tuple[float, int]:
-    """Oldest first (undated members first, by id): the order members anchor one another in."""
-    when = story.as_utc(known.published_at).timestamp() if known.published_at else float("-inf")
+    """The order members anchor one another in, the same whatever order workers stored them
+    in: dated members oldest first (by id at the same time), then the undated by id. An undated
+    member comes after every dated one: its time is unknown, so any dated member may carry it,
+    and it carries no dated member (nothing says it came first). A total order, so a story's
+    anchors are found in one pass oldest first; ordering an undated member by its id against
+    the dated ones was not one (ids and dates can disagree), and a story with one undated
+    member found its anchors comparing every member with every other (35 CPU s at 5,000
+    members; benchmarks/story_size.py --undated)."""
+    when = story.as_utc(known.published_at).timestamp() if known.published_at else float("inf")
     return (when, known.article_id)
+
+
+def _before(a: Known, b: Known) -> bool:
+    """Whether ``a`` comes before ``b`` in ``_publication_order``."""
+    return _publication_order(a) < _publication_order(b)
 
 
 def _age(when: datetime | None, start: datetime | None) -> float:
@@ -71,7 +71,7 @@ def _age(when: datetime | None, start: datetime | None) -> float:
     return max((story.as_utc(when) - start).total_seconds() / 86400.0, 0.0)
 
 
-# Members left to look at above which a dated story's anchors are found from the anchors' side
+# Members left to look at above which a story's anchors are found from the anchors' side
 # (a pass over the postings per anchor) rather than each member's (a pass per member): stories
 # have 10-30 anchors (benchmarks/story_size.py), and after one acceptance one member is left.
 _FROM_ANCHORS = 16
@@ -196,23 +196,22 @@ class StoryStage:
         if self._settled:
             return
         members = [m for m in self._groups if m.article_id in vectors]
-        if all(m.published_at is not None for m in members):
-            self._find_dated_anchors(members, vectors)
+        self._find_in_order(members, vectors)
         missing = [m for m in members if not _like_seed(m) and m.article_id not in self._anchors]
         for m in sorted(missing, key=_publication_order):
             self._is_anchor(m.article_id, vectors)
         self._anchor_ids = [a for a in vectors if self._is_anchor(a, vectors)]
         self._settled = True
 
-    def _find_dated_anchors(self, members: list[Known], vectors: MemberVectors) -> None:
-        """``_find_anchors`` when every member is dated: publication order is then the order
-        ``_before`` says, so each member, taken oldest first, is looked at against the seeds
-        and the anchors found so far only. When many members are to be looked at (the round's
-        first decision), the cosines are read from each anchor's side: one pass over the
-        postings per anchor gives its cosine with every member, where one pass per member
-        made finding a 5,000-member story's anchors cost 10 CPU s (34 s when every member was
-        looked at). A few members (one just accepted) are looked at from their own side: one
-        pass each. The answers are the same: a cosine is symmetric."""
+    def _find_in_order(self, members: list[Known], vectors: MemberVectors) -> None:
+        """``_find_anchors`` for a story with seeds: each member, taken in
+        ``_publication_order``, is looked at against the seeds and the anchors found so far
+        only. When many members are to be looked at (the round's first decision), the
+        cosines are read from each anchor's side: one pass over the postings per anchor gives
+        its cosine with every member, where one pass per member made finding a 5,000-member
+        story's anchors cost 10 CPU s (34 s when every member was looked at). A few members
+        (one just accepted) are looked at from their own side: one pass each. The answers are
+        the same: a cosine is symmetric."""
         if not self._groups.seeds():  # every member anchors: nothing to compare
             return
         found = [m.article_id for m in members if _like_seed(m)]
