@@ -287,17 +287,34 @@ _TABLE_SIZE = 0x20000
 _COMBINING, _WORDCHAR = 1, 2
 
 
+# Not classified yet: the table is filled in as code points are met.
+_UNKNOWN = 0x80
+
+
 @functools.cache
-def _char_flags() -> np.ndarray:
-    """Per code point: combining mark (``unicodedata.combining``), word character (what ``\\w``
-    matches: alphanumeric or ``_``). Built once (~0.1 s) so that ``fold`` and ``word_bytes`` look
-    at a text's non-ASCII characters in one array operation instead of one Python call each."""
-    flags = np.zeros(_TABLE_SIZE, dtype=np.uint8)
-    for cp in range(128, _TABLE_SIZE):
-        c = chr(cp)
-        flags[cp] = (_COMBINING if unicodedata.combining(c) else 0) | (
-            _WORDCHAR if c.isalnum() else 0
-        )
+def _flag_table() -> np.ndarray:
+    """Per code point below ``_TABLE_SIZE``: combining mark (``unicodedata.combining``), word
+    character (what ``\\w`` matches: alphanumeric or ``_``), or ``_UNKNOWN``. ASCII is never
+    looked up (0). Filled in by ``_char_flags`` for the code points met: classifying all of them
+    at once took 0.07-0.1 s, which a command that hashes one seed paid at every start."""
+    flags = np.full(_TABLE_SIZE, _UNKNOWN, dtype=np.uint8)
+    flags[:128] = 0
+    return flags
+
+
+def _char_flags(cps: np.ndarray) -> np.ndarray:
+    """The flags of the code points ``cps`` (each below ``_TABLE_SIZE``), so that ``fold``
+    and ``word_bytes`` look at a text's non-ASCII characters in one array operation instead of
+    one Python call each. Threads may fill the table at once: each entry has one value."""
+    table = _flag_table()
+    flags: np.ndarray = table[cps]
+    unknown = flags == _UNKNOWN
+    if unknown.any():
+        for cp in np.unique(cps[unknown]).tolist():
+            c = chr(cp)
+            combining = _COMBINING if unicodedata.combining(c) else 0
+            table[cp] = combining | (_WORDCHAR if c.isalnum() else 0)
+        flags = table[cps]
     return flags
 
 
@@ -309,7 +326,7 @@ def _without_combining(text: str) -> str:
     cps = _code_points(text)
     if int(cps.max(initial=0)) >= _TABLE_SIZE:
         return "".join(c for c in text if not unicodedata.combining(c))
-    marks = (_char_flags()[cps] & _COMBINING).astype(bool)
+    marks = (_char_flags(cps) & _COMBINING).astype(bool)
     if not marks.any():
         return text
     kept: bytes = cps[~marks].tobytes()
@@ -339,7 +356,7 @@ def word_bytes(text: str) -> list[bytes]:
     folded = fold(text)
     if not folded.isascii():
         cps = _code_points(folded)
-        if int(cps.max()) >= _TABLE_SIZE or (_char_flags()[cps] & _WORDCHAR).any():
+        if int(cps.max()) >= _TABLE_SIZE or (_char_flags(cps) & _WORDCHAR).any():
             return [w.encode("utf-8") for w in _WORD.findall(folded)]
     # Then every non-word byte (ASCII punctuation, any byte of a non-ASCII character) separates
     # words, and a byte translation and a split do what the regex does, in C.

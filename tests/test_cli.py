@@ -603,6 +603,36 @@ def test_a_command_that_only_reads_imports_no_heavy_library(tmp_path):
     assert imported == [], f"imported to list the stories: {imported}"
 
 
+@pytest.mark.slow
+def test_listing_the_sources_of_a_synced_archive_imports_no_pipeline_library(tmp_path):
+    """``sources`` opens the archive and brings the configuration and seeds into it: once they
+    are in, through the real entry point, it lists the source without having imported the HTTP
+    client, the feed parser, the extractor, datasketch or SciPy (an unchanged seed is told by
+    its text's hash, not its fingerprint)."""
+    url = "sqlite:///" + str(tmp_path / "m.sqlite")
+    open_database(url).close()  # an archive: the command brings the configuration into it
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text(
+        "title: Roxham Road\n\n" + "Québec and Ottawa close Roxham Road. " * 20, "utf-8"
+    )
+    config = tmp_path / "m.toml"
+    config.write_text(
+        f"[storage]\nurl = {toml_value(url)}\n\n"
+        '[[source]]\nname = "Wire"\nurl = "https://wire.example/feed.xml"\n\n'
+        f'[[story]]\nslug = "roxham"\ntitle = "Roxham Road"\nseeds = {toml_value(str(seeds))}\n',
+        encoding="utf-8",
+    )
+    heavy = ("httpx", "feedparser", "trafilatura", "datasketch", "scipy")
+    args = ("--config", str(config), "sources")
+    _, code, imported = _run_noting_imports(tmp_path, heavy, *args)
+    assert code == 0 and "datasketch" in imported  # the seed stored: its fingerprint made
+    proc, code, imported = _run_noting_imports(tmp_path, heavy, *args)
+    assert code == 0
+    assert proc.stdout.startswith("Wire\tnew")
+    assert imported == [], f"imported to list the sources: {imported}"
+
+
 def test_unknown_story_is_one_error_line(tmp_path):
     """``story export`` of a slug that does not exist in an empty archive: exit 2, one line
     naming the slug."""

@@ -740,6 +740,25 @@ def test_fingerprint_tokens_and_hash_are_those_of_the_reference_definitions():
     assert len(shingle_hashes(["roxham", "road"], 5)) == 1 and len(set(ids)) == 2
 
 
+def test_the_character_table_filled_as_characters_are_met_classifies_each_as_unicodedata():
+    """The code-point table behind fold and word_bytes is filled in as texts bring characters
+    (a part met first, then every one at once): each entry says what unicodedata says,
+    combining mark and word character, whatever came first."""
+    textmod.words("Le Québec, Київ et 東京")
+    some = np.array([ord(c) for c in "éΚї東\u0301"], dtype=np.uint32)
+    first = textmod._char_flags(some)
+    everything = np.arange(128, textmod._TABLE_SIZE, dtype=np.uint32)
+    flags = textmod._char_flags(everything)
+    expected = np.array(
+        [(1 if unicodedata.combining(chr(c)) else 0) | (2 if chr(c).isalnum() else 0)
+         for c in everything.tolist()],
+        dtype=np.uint8,
+    )  # fmt: skip
+    assert np.array_equal(flags, expected)
+    assert np.array_equal(first, textmod._char_flags(some))
+    assert first.tolist() == [2, 2, 2, 2, 1]
+
+
 def test_lsh_bands_share_a_key_exactly_when_minhashlsh_returns_the_pair():
     """lsh_bands uses MinHashLSH's own (bands, rows) for the candidate threshold, and two
     signatures share a band key exactly when MinHashLSH returns one for the other: on real

@@ -166,7 +166,7 @@ def test_worker_threads_asking_for_the_robots_cache_at_once_share_one() -> None:
     """Eight threads released together each ask the app for its robots.txt cache: they all
     get the same one (each making its own fetched a host's robots.txt once per cache)."""
     # No database or client is needed to make the cache (it fetches only when asked a URL).
-    app = App(configmod.Config(path="<test>"), cast(Database, None), cast(Fetcher, None))
+    app = App(configmod.Config(path="<test>"), cast(Database, None), lambda: cast(Fetcher, None))
     start = threading.Barrier(8)
     got: list[object] = []
 

@@ -284,6 +284,45 @@ def test_a_seed_stored_without_a_title_takes_one_without_a_new_version(demo_conf
     assert story_file["timeline"][0]["title"] == seed["title"]
 
 
+def test_an_edited_seed_file_is_the_next_version_and_an_unchanged_one_costs_no_fingerprint(
+    demo_config, tmp_path, monkeypatch
+):
+    """A seed file edited between two starts is stored as its article's next version, with the
+    new text's hash and signature and an update on the story's timeline. A start with the file
+    unchanged stores nothing, and finds that from the text's hash: it makes no fingerprint
+    (datasketch, with SciPy, is not imported for it)."""
+    from monitor import text as textmod
+    from monitor.match import fingerprint
+    from monitor.stories import sync
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    body = "Ottawa and Washington agree to close Roxham Road. " * 20
+    seed = seeds / "a.txt"
+    seed.write_text(f"title: Roxham Road\npublished_at: 2023-03-23\n\n{body}\n", "utf-8")
+    story = dataclasses.replace(demo_config.stories[0], seeds=seeds)
+    config = demo_config.replace(sources=(), stories=(story,))
+    now = at("2023-03-23T18:00:00+00:00")
+    with open_app(config, now=now):
+        pass
+    with monkeypatch.context() as m:
+        m.setattr(sync, "fingerprint", lambda *a: pytest.fail("an unchanged seed fingerprinted"))
+        with open_app(config, now=now + timedelta(hours=1)) as app, app.db.read() as session:
+            assert session.query(ArticleVersion).count() == 1
+    edited = body + "The agreement takes effect at midnight."
+    seed.write_text(f"title: Roxham Road\npublished_at: 2023-03-23\n\n{edited}\n", "utf-8")
+    with open_app(config, now=now + timedelta(hours=2)) as app:
+        with app.db.read() as session:
+            versions = session.query(ArticleVersion).order_by(ArticleVersion.version).all()
+            assert [v.version for v in versions] == [1, 2]
+            newest = versions[-1]
+            assert newest.content_sha256 == textmod.content_sha256(edited)
+            fp = fingerprint(edited, app.match_settings)
+            assert newest.minhash == fp.minhash_bytes()
+        story_file = _export(app, story.slug)
+    assert [e["event"] for e in story_file["timeline"]][-1] == "update"
+
+
 def test_the_markdown_counts_an_outlets_off_topic_articles_and_groups_identical_lines():
     """Twenty identical off-topic entries of one aggregator are one Markdown line with their
     count and first URL under the outlet's count; a different entry keeps its own line and

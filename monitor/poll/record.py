@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.extract import Notice
 from monitor.match import (
     Decision,
     Fingerprint,
@@ -28,9 +27,12 @@ from monitor.match.story import TermChange
 from storage import articles, details, labels, lsh, members, stories, termstats
 from storage.db import WriteSession
 
+# The extractor (trafilatura, 0.1 s of imports) is only a type here: storing the seeds at a
+# command's start records no notice.
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from monitor.extract import Notice
     from storage.models import Article, ArticleVersion
 
 
