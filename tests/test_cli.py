@@ -241,6 +241,26 @@ def test_the_commands_the_demo_and_its_digest_suggest_work_on_its_data(demo_run,
         assert "monitor " not in text
 
 
+def test_suggested_commands_name_the_program_as_the_user_can_run_it(tmp_path, monkeypatch):
+    """The demo's suggested commands start with what runs this program again: ``monitor`` when
+    the shell finds it (or it ran as ``python -m monitor``), else the path it ran as, quoted
+    (the README's ``.venv/bin/monitor demo`` does not put it on PATH)."""
+    from monitor.cli.common import program
+
+    folder = tmp_path / "my venv" / "bin"
+    folder.mkdir(parents=True)
+    script = folder / "monitor"
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "argv", [str(script), "demo"])
+    assert program() == shlex.quote(str(script)) and " " in str(script)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{folder}")
+    assert program() == "monitor"
+    monkeypatch.setattr(sys, "argv", [str(REPO / "monitor" / "__main__.py"), "demo"])
+    assert program() == "monitor"
+
+
 @pytest.mark.slow
 def test_digest_status_lists_the_demos_digests_and_preview_shows_the_next(demo_run, manifest):
     """On the demo's data, `digest status` lists each digest the demo wrote, sent to the outbox

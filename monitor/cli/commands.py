@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 from monitor import log as logmod
 from monitor.cli import hits, present
-from monitor.cli.common import day_option, load_config, log_level, now_option, reading
+from monitor.cli.common import (
+    day_option,
+    load_config,
+    log_level,
+    now_option,
+    program,
+    reading,
+)
 from monitor.errors import NotFoundError, UserError
 
 if TYPE_CHECKING:
@@ -75,7 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     logmod.setup(log_level(args, "warning"), "text")
     result = demo.run(Path(args.out))
-    print(result.summary())
+    print(result.summary(program()))
     return 0
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
+import shutil
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -103,3 +106,18 @@ def configured_story(app: App, config: configmod.Config, slug: str) -> StoryRef:
 
 def no_such_story(slug: str) -> NotFoundError:
     return NotFoundError(f"no story {slug!r} (see: monitor story list)")
+
+
+def program() -> str:
+    """This program as the user can type it again, for the commands a command suggests:
+    ``monitor`` when that is what their shell finds, else the path they ran. The README's first
+    command runs ``.venv/bin/monitor`` without activating the environment, where a suggestion
+    saying ``monitor`` would be "command not found"."""
+    ran = sys.argv[0] if sys.argv else ""
+    if os.path.basename(ran) != "monitor":  # python -m monitor, or the library embedded
+        return "monitor"
+    found = shutil.which("monitor")
+    with contextlib.suppress(OSError):  # either gone since: the path as run says most
+        if found is not None and os.path.samefile(found, ran):
+            return "monitor"
+    return shlex.quote(ran)

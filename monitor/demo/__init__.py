@@ -100,7 +100,9 @@ class DemoResult:
     config: Path | None = None  # the configuration file written beside the data
     versions: list[int] = field(default_factory=list)  # the story's version after each round
 
-    def summary(self) -> str:
+    def summary(self, program: str = "monitor") -> str:
+        """What the demo did and wrote, then commands to try on its data, run as ``program``
+        (the command as the user can type it)."""
         articles = [a for o in self.story["outlets"] for a in o["articles"]]
         counts = {
             r: sum(1 for a in articles if a["relation"] == r) for r in ("seed", "original", "copy")
@@ -119,13 +121,13 @@ class DemoResult:
             *[f"digest:     {d}" for d in self.digests],
         ]
         if self.config is not None:
-            lines += [f"configuration: {self.config}", *self.commands()]
+            lines += [f"configuration: {self.config}", *self.commands(program)]
         return "\n".join(lines)
 
-    def commands(self) -> list[str]:
+    def commands(self, program: str = "monitor") -> list[str]:
         """Commands to try on the demo's data, each under a line saying what it shows."""
         assert self.config is not None
-        run = f"monitor --config {shlex.quote(str(self.config))} story"
+        run = f"{program} --config {shlex.quote(str(self.config))} story"
         slug = shlex.quote(self.story["story"])
         lines = ["try:", "  the story file as Markdown:", f"    {run} export {slug} --format md"]
         if len(self.versions) > 1:
@@ -143,7 +145,7 @@ class DemoResult:
             "  who first reported each fact, and who carried it later:",
             f"    {run} facts {slug}",
             "  the web pages and the JSON API (http://127.0.0.1:8080/, Ctrl-C stops):",
-            f"    monitor --config {shlex.quote(str(self.config))} serve",
+            f"    {program} --config {shlex.quote(str(self.config))} serve",
         ]
         return lines
 
