@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import cast
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from monitor import config as configmod
@@ -241,6 +242,47 @@ def test_the_original_is_stored_before_its_copy_whichever_host_answers_first(
     assert copy_read.is_set()
     assert relations["https://first.test/story"] == "original"
     assert relations["https://second.test/story"] == "copy"
+
+
+@pytest.mark.parametrize("cores", [2, 1])
+def test_on_two_cores_an_article_is_stored_while_later_pages_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    """The older entry's page is read at once, the newer one's host answers only once an
+    article is stored (or after 3 s): on two cores the older article is stored while the
+    newer page is still being read, so the round's thread works while the workers do; on one,
+    where that overlap only costs CPU, the lot is read first, then stored. Both are stored,
+    the older first, either way."""
+    monkeypatch.setattr("monitor.poll.round.usable_cores", lambda: cores)
+    stored_one = threading.Event()
+    waited: list[bool] = []
+
+    def before(request: httpx.Request) -> None:
+        if str(request.url) == "https://late.test/story":
+            waited.append(stored_one.wait(3))
+
+    sites = [
+        site_of(
+            f"https://{host}",
+            {
+                "/feed": rss(("Deal", f"https://{host}/story", f"Fri, 24 Mar 2023 {hour} GMT")),
+                "/story": page(f"Roxham Road deal, {host}", f"{host} " + REPORT),
+            },
+        )
+        for host, hour in (("early.test", "09:00:00"), ("late.test", "10:00:00"))
+    ]
+    sources = (
+        configmod.Source("https://early.test/feed", "Early"),
+        configmod.Source("https://late.test/feed", "Late"),
+    )
+    with round_app(tmp_path, sites, sources, before=before) as app:
+        app.on_ingest = lambda _seconds: stored_one.set()
+        report = poll(app, now=NOW)
+        with app.db.read() as session:
+            ids = {url: id_ for url, id_ in session.execute(select(Article.url, Article.id))}
+    assert waited == [cores > 1]
+    assert report.articles_new == 2
+    assert ids["https://early.test/story"] < ids["https://late.test/story"]
 
 
 def test_a_long_first_poll_takes_the_newest_entries_and_leaves_the_rest(tmp_path: Path) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from monitor.fetch.pool import by_host
+from monitor.fetch.pool import by_host, in_order
 
 
 def test_every_item_once_hosts_in_parallel_never_one_host_twice_at_once() -> None:
@@ -86,3 +87,52 @@ def test_stop_ends_the_work_before_the_remaining_items() -> None:
         results = list(by_host(executor, items, url=lambda u: u, work=work, workers=2, stop=stop))
     assert started == ["https://a.test/0"]
     assert results == [("https://a.test/0", "https://a.test/0")]
+
+
+def test_in_order_yields_each_result_once_it_and_those_before_it_are_in() -> None:
+    """Results finishing c, a, d, b are yielded a, b, c, d: ``a`` as soon as it is in (before
+    ``d`` and ``b`` are read), then b, c and d together when b comes; held, nothing before the
+    last is in. Items are told apart by identity (a list is not hashable). An item that never
+    finished ends the sequence before it."""
+    items = {name: [name] for name in "abcd"}
+    order = list(items.values())
+    read: list[str] = []
+
+    def finishing(names: str) -> Iterator[tuple[list[str], str]]:
+        for name in names:
+            read.append(name)
+            yield items[name], name.upper()
+
+    seen = [(i[0], r, "".join(read)) for i, r in in_order(finishing("cadb"), order)]
+    assert seen == [("a", "A", "ca"), ("b", "B", "cadb"), ("c", "C", "cadb"), ("d", "D", "cadb")]
+    read.clear()
+    held = [(i[0], "".join(read)) for i, _ in in_order(finishing("cadb"), order, hold=True)]
+    assert held == [("a", "cadb"), ("b", "cadb"), ("c", "cadb"), ("d", "cadb")]
+    assert [i[0] for i, _ in in_order(finishing("cad"), order)] == ["a"]  # b never finished
+
+
+def test_closing_early_stops_the_workers_after_the_item_in_hand() -> None:
+    """The caller reads two results of 40 and closes the iterator: it returns only once every
+    worker is idle, and no item is started after that (at most one more per worker)."""
+    started: list[str] = []
+    running = [0]
+    lock = threading.Lock()
+
+    def work(url: str) -> str:
+        with lock:
+            started.append(url)
+            running[0] += 1
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
+        return url
+
+    items = [f"https://h{i % 8}.test/{i}" for i in range(40)]
+    with ThreadPoolExecutor(4) as executor:
+        results = by_host(executor, items, url=lambda u: u, work=work, workers=4)
+        assert len([next(results), next(results)]) == 2
+        results.close()
+        assert running[0] == 0
+        count = len(started)
+        time.sleep(0.1)
+        assert len(started) == count <= 2 + 2 * 4

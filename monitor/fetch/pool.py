@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import Generic, TypeVar
 
@@ -46,13 +46,20 @@ class _Hosts(Generic[Item]):
         self.heap = [(0.0, -len(q), next(self.order), h) for h, q in self.queues.items()]
         heapq.heapify(self.heap)
         self.pending = len(self.queues)  # hosts with items left, queued or running
+        self.closed = False  # no item is taken any more (a worker failed, the caller left)
         self.cond = threading.Condition()
+
+    def close(self) -> None:
+        """Every worker stops after the item in hand."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
 
     def take(self, stop: threading.Event | None) -> tuple[str, Item] | None:
         """The next item of the host ready soonest, waiting for its time; None when done."""
         with self.cond:
             while True:
-                if (stop is not None and stop.is_set()) or self.pending == 0:
+                if self.closed or (stop is not None and stop.is_set()) or self.pending == 0:
                     return None
                 if not self.heap:  # every host left is running; one may come back
                     self.cond.wait(0.5)
@@ -86,11 +93,12 @@ def by_host(
     workers: int = 1,
     ready_at: Callable[[str], float] = _always_ready,
     stop: threading.Event | None = None,
-) -> Iterator[tuple[Item, Result]]:
+) -> Generator[tuple[Item, Result], None, None]:
     """Run ``work`` on every item with ``workers`` threads of ``executor``, never two items of
     one host at once, and yield each item with its result as it finishes. ``ready_at(url)`` is
     the monotonic time the item's host may be asked again. Items not started when ``stop`` is
-    set are not yielded.
+    set are not yielded. Closed before its end (the caller stopped reading, or raised), it
+    stops the workers after the item each has in hand and returns once they have.
 
     ``work`` must not raise for an expected failure: it returns the failure as its result, so
     one bad page never costs the rest of its host's items. An unexpected exception is raised
@@ -110,9 +118,7 @@ def by_host(
                 finally:
                     hosts.put_back(host, ready_at)
         except BaseException as exc:  # handed to the caller's thread, never lost in a future
-            with hosts.cond:
-                hosts.pending = 0  # the others stop too
-                hosts.cond.notify_all()
+            hosts.close()  # the others stop too
             done.put(exc)
         finally:
             done.put(None)
@@ -122,13 +128,41 @@ def by_host(
         executor.submit(run)
     failure: BaseException | None = None
     finished = 0
-    while finished < runners:
-        message = done.get()
-        if message is None:
-            finished += 1
-        elif isinstance(message, BaseException):
-            failure = failure or message
-        else:
-            yield message
+    try:
+        while finished < runners:
+            message = done.get()
+            if message is None:
+                finished += 1
+            elif isinstance(message, BaseException):
+                failure = failure or message
+            else:
+                yield message
+    finally:
+        if finished < runners:  # left early: no worker goes on reading for nobody
+            hosts.close()
+            while finished < runners:
+                finished += done.get() is None
     if failure is not None:
         raise failure
+
+
+def in_order(
+    results: Iterable[tuple[Item, Result]], order: Sequence[Item], *, hold: bool = False
+) -> Iterator[tuple[Item, Result]]:
+    """``results`` (each item with its result, in the order the work finished) in ``order``
+    instead, each as soon as it and every item before it have finished: the caller can store
+    the first while the workers still read the rest, in an order that does not depend on which
+    host answered first. ``hold``: none before every result is in. An item with no result (not
+    started: stopped) ends it there."""
+    waiting: dict[int, tuple[Item, Result]] = {}  # by identity: items need not be hashable
+    if hold:
+        waiting = {id(item): (item, result) for item, result in results}
+    head = 0
+    for item, result in results:
+        waiting[id(item)] = (item, result)
+        while head < len(order) and id(order[head]) in waiting:
+            yield waiting.pop(id(order[head]))
+            head += 1
+    while head < len(order) and id(order[head]) in waiting:  # held, or the last ones
+        yield waiting.pop(id(order[head]))
+        head += 1

@@ -75,13 +75,18 @@ WARM_PAGE = (
 )
 
 
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
+
+
 def processes_for(setting: int, workers: int) -> int:
     """The number of child processes for ``[poll] extract_processes``: -1 is one per core the
     process may run on, at most ``workers`` (more could never be busy at once); 0 is none."""
     if setting >= 0:
         return setting
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, workers))
+    return max(1, min(usable_cores(), workers))
 
 
 class Extractor:
