@@ -109,8 +109,9 @@ class PollSettings:
     )
     batch_size: int = declare(
         200,
-        "Sources whose answers are stored together (their new pages fetched in parallel, then "
-        "stored oldest first); also the window of feed fetches in flight. Larger lots amortise "
+        "Sources whose answers are stored together (their new pages fetched in parallel and "
+        "stored oldest first, each once it and the older ones are read); also the window of "
+        "feed fetches in flight. Larger lots amortise "
         "each lot's slowest host (with per_host_delay 1 s, 200 polls 2,000 sources twice as "
         "fast as 50).",
         low=1,
