@@ -355,6 +355,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # As the monitor command runs (monitor.cli.BLAS_THREADS): every system here, spawned from
+    # this process, inherits the same setting.
+    from monitor.cli import BLAS_THREADS
+
+    for name, value in BLAS_THREADS.items():
+        os.environ.setdefault(name, value)
     load = os.getloadavg()
     paths, n = page_paths(), args.articles
     jobs = plan(args.archived, args.members, args.workers)

@@ -716,6 +716,37 @@ def test_help_lists_every_command(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one core: OpenBLAS starts no thread")
+def test_a_command_that_imports_numpy_starts_no_blas_threads_unless_asked(demo_run):
+    """``story scores`` (which imports numpy) through the real entry point ends with one
+    thread, the main one: OpenBLAS's threads, which spin between its calls, are not started.
+    A value of OPENBLAS_NUM_THREADS the user set is kept and obeyed."""
+    story = next(demo_run["out"].glob("*.story.json")).name.removesuffix(".story.json")
+    script = (
+        "import json, os, sys\n"
+        "from monitor.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(json.dumps([code, len(os.listdir('/proc/self/task')),"
+        " os.environ.get('OPENBLAS_NUM_THREADS')]))\n"
+    )
+    config = str(demo_run["out"] / "monitor.toml")
+    for given, threads in ((None, 1), ("2", 2)):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MONITOR_", "OPENBLAS"))}
+        env["PYTHONPATH"] = str(REPO)
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        proc = subprocess.run(
+            [sys.executable, "-c", script, "--config", config, "story", "scores", story],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout.splitlines()[-1]) == [0, threads, given or "1"]
+
+
 def test_story_scores_lists_the_same_story_decisions_by_their_margin(demo_run):
     """``monitor story scores SLUG`` lists every article the same-story stage decided, with its
     score, what it needed, the margin and the terms that added most to the score: the story's
