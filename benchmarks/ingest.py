@@ -355,12 +355,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    # As the monitor command runs (monitor.cli.BLAS_THREADS): every system here, spawned from
-    # this process, inherits the same setting.
-    from monitor.cli import BLAS_THREADS
+    # As the monitor command runs: every system here, spawned from this process, inherits it.
+    from monitor.cli import one_blas_thread
 
-    for name, value in BLAS_THREADS.items():
-        os.environ.setdefault(name, value)
+    one_blas_thread()
     load = os.getloadavg()
     paths, n = page_paths(), args.articles
     jobs = plan(args.archived, args.members, args.workers)

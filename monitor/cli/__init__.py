@@ -26,16 +26,16 @@ from storage.errors import DatabaseError
 __all__ = ["build_parser", "main"]
 
 
-# numpy's OpenBLAS starts a thread per core at import, and they spin between its calls: 0.2-0.3
-# CPU s of every command that imports numpy (`monitor sources` 0.80 -> 0.57 CPU s), for
-# products of a few thousand numbers that one thread does faster. Set before numpy is
-# imported, and inherited by the extraction processes; a value the user set is kept.
-BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+def one_blas_thread() -> None:
+    """numpy's OpenBLAS starts a thread per core at import, and they spin between its calls:
+    0.2-0.3 CPU s of every command that imports numpy (`monitor sources` 0.80 -> 0.57 CPU s),
+    for products of a few thousand numbers that one thread does faster. Set before numpy is
+    imported, and inherited by the extraction processes; a value the user set is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    for name, value in BLAS_THREADS.items():
-        os.environ.setdefault(name, value)
+    one_blas_thread()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -154,15 +154,12 @@ def in_order(
     the first while the workers still read the rest, in an order that does not depend on which
     host answered first. ``hold``: none before every result is in. An item with no result (not
     started: stopped) ends it there."""
-    waiting: dict[int, tuple[Item, Result]] = {}  # by identity: items need not be hashable
     if hold:
-        waiting = {id(item): (item, result) for item, result in results}
+        results = list(results)
+    waiting: dict[int, tuple[Item, Result]] = {}  # by identity: items need not be hashable
     head = 0
     for item, result in results:
         waiting[id(item)] = (item, result)
         while head < len(order) and id(order[head]) in waiting:
             yield waiting.pop(id(order[head]))
             head += 1
-    while head < len(order) and id(order[head]) in waiting:  # held, or the last ones
-        yield waiting.pop(id(order[head]))
-        head += 1

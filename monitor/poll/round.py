@@ -24,10 +24,11 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from monitor import crash
 from monitor.app import App
@@ -40,7 +41,7 @@ from monitor.poll.extracting import usable_cores
 from monitor.poll.feed import Polled, read_feed
 from monitor.poll.indexes import Indexes
 from monitor.poll.ingest import NewArticle, store_new
-from monitor.poll.page import read_page
+from monitor.poll.page import Page, read_page
 from monitor.poll.plan import EntryPlan, entry_rows, oldest_first
 from monitor.poll.recheck import store_recheck
 from monitor.poll.report import RoundReport
@@ -48,6 +49,8 @@ from storage import queue, sources
 from storage.db import WriteSession
 
 __all__ = ["RoundReport", "poll"]
+
+Item = TypeVar("Item")
 
 logger = logging.getLogger(__name__)
 
@@ -257,26 +260,16 @@ class _Round:
         extraction processes read the rest (``_overlap``). Returns the article stored under
         each URL (those stored before the round stopped)."""
         order = sorted(new.values(), key=oldest_first(self.now))
-        pages = pool.by_host(
-            self.executor,
+        pages = self._read_in_order(
             order,
             url=lambda n: n.url,
             work=lambda n: read_page(
-                self.app,
-                n.url,
-                n.source.name,
-                now=self.now,
-                obey_robots=n.source.obey_robots,
+                self.app, n.url, n.source.name, now=self.now, obey_robots=n.source.obey_robots
             ),
-            workers=self.app.config.poll.workers,
-            ready_at=self.app.fetcher.gate.ready_at,
-            stop=self.stop,
         )
         stored: dict[str, int] = {}
-        with contextlib.closing(pages):  # left early: the workers stop reading
-            for item, page in pool.in_order(pages, order, hold=not self._overlap):
-                if self.stopped():
-                    break
+        with contextlib.closing(pages):
+            for item, page in pages:
                 started = time.monotonic()
                 stored[item.url] = store_new(
                     self.app, item, page, self.now, self.indexes, self.report
@@ -285,6 +278,27 @@ class _Round:
                 if self.app.on_ingest is not None:
                     self.app.on_ingest(time.monotonic() - started)
         return stored
+
+    def _read_in_order(
+        self, order: list[Item], *, url: Callable[[Item], str], work: Callable[[Item], Page]
+    ) -> Generator[tuple[Item, Page], None, None]:
+        """Each item of ``order`` with its page (``work`` in the worker threads), in that
+        order, once it and those before it are read (on one core, the whole lot: ``_overlap``);
+        none once stopped. Closed early, the workers stop after the page in hand."""
+        pages = pool.by_host(
+            self.executor,
+            order,
+            url=url,
+            work=work,
+            workers=self.app.config.poll.workers,
+            ready_at=self.app.fetcher.gate.ready_at,
+            stop=self.stop,
+        )
+        with contextlib.closing(pages):
+            for item, page in pool.in_order(pages, order, hold=not self._overlap):
+                if self.stopped():
+                    return
+                yield item, page
 
     def _recheck_listed(self, ids: set[int]) -> None:
         """Re-check now the stored articles a feed listed as updated (those another process
@@ -410,8 +424,7 @@ class _Round:
         self.claimed_articles.update(a.id for a in due)
         obey = self._obeying_sources()
         order = sorted(due, key=lambda a: (a.first_seen_at, a.id))
-        pages = pool.by_host(
-            self.executor,
+        pages = self._read_in_order(
             order,
             url=lambda a: a.url,
             work=lambda a: read_page(
@@ -423,14 +436,9 @@ class _Round:
                 etag=a.etag,
                 last_modified=a.last_modified,
             ),
-            workers=self.app.config.poll.workers,
-            ready_at=self.app.fetcher.gate.ready_at,
-            stop=self.stop,
         )
-        with contextlib.closing(pages):  # stored as they are read, as _store_pages does
-            for article, page in pool.in_order(pages, order, hold=not self._overlap):
-                if self.stopped():
-                    return
+        with contextlib.closing(pages):
+            for article, page in pages:
                 store_recheck(self.app, article, page, self.now, self.indexes, self.report)
 
     def _obeying_sources(self) -> set[int]:
