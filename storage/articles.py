@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import WriteSession, upsert_insert
@@ -18,15 +17,23 @@ from storage.models import (
     ArticleVersion,
 )
 
+# Built once: built at each call it cost SQLAlchemy 0.21 ms, run 0.08 (a poll's every page).
+_BY_URL = (
+    select(Article)
+    .where(
+        Article.url.in_(bindparam("urls", expanding=True))
+        | Article.canonical_url.in_(bindparam("urls", expanding=True))
+    )
+    .limit(1)
+)
+
 
 def find_article(session: Session, *urls: str | None) -> Article | None:
     """The article stored under any of ``urls``, as its own URL or its canonical URL."""
     wanted = [u for u in urls if u]
     if not wanted:
         return None
-    return session.scalar(
-        select(Article).where(Article.url.in_(wanted) | Article.canonical_url.in_(wanted)).limit(1)
-    )
+    return session.scalar(_BY_URL, {"urls": wanted})
 
 
 def article_ids(session: Session, urls: Collection[str]) -> dict[str, int]:
@@ -60,25 +67,22 @@ def insert_article(session: WriteSession, values: dict[str, Any]) -> Article | N
     """A new article's row; None when another writer stored its URL first (an expected race:
     the caller reads the winner). ON CONFLICT DO NOTHING on both backends: no exception, so
     the caller's transaction goes on."""
-    # RETURNING the whole row as the ORM object: no second query to load what was written.
-    statement = (
-        upsert_insert(session, Article)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["url"])
-        .returning(Article)
-    )
-    article: Article | None = session.scalar(statement)
+    # Built once per dialect and set of columns (a poll's are always the same): building it at
+    # each call cost SQLAlchemy more than the insert costs the database.
+    key = (session.get_bind().dialect.name, tuple(values))
+    if key not in _INSERTS:
+        # RETURNING the whole row as the ORM object: no second query to load what was written.
+        _INSERTS[key] = (
+            upsert_insert(session, Article)
+            .values({c: bindparam(c) for c in values})
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(Article)
+        )
+    article: Article | None = session.scalar(_INSERTS[key], values)
     return article
 
 
-def url_keys(*urls: str | None) -> list[int]:
-    """Advisory-lock keys for URLs (signed 64-bit, from their SHA-256): writers that may store
-    the same URL or canonical URL lock them first (storage.lsh.lock)."""
-    return [
-        int.from_bytes(hashlib.sha256(u.encode()).digest()[:8], "big", signed=True)
-        for u in urls
-        if u
-    ]
+_INSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
 def get_article(session: Session, article_id: int) -> Article:

@@ -22,12 +22,13 @@ article's band keys, so only writers that could see each other as candidates wai
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import LargeBinary, cast, delete, select, text
+from sqlalchemy import LargeBinary, bindparam, cast, delete, select, text
 from sqlalchemy.orm import Session
 
 from storage import meta
@@ -75,6 +76,16 @@ def lock(session: WriteSession, keys: Iterable[int]) -> None:
         ),
         {"keys": sorted(set(keys))},
     )
+
+
+def url_keys(*urls: str | None) -> list[int]:
+    """Advisory-lock keys for URLs (signed 64-bit, from their SHA-256): writers that may store
+    the same URL or canonical URL lock them first (``lock``)."""
+    return [
+        int.from_bytes(hashlib.sha256(u.encode()).digest()[:8], "big", signed=True)
+        for u in urls
+        if u
+    ]
 
 
 @functools.cache
@@ -160,18 +171,22 @@ def fill(session: WriteSession, versions: Iterable[tuple[int, int, int, Bands]])
     session.execute(upsert, rows)
 
 
+# Built once: it runs at every decision, where building it cost more than running it.
+_WITH_TEXT = (
+    select(StoryArticle.article_id)
+    .join(ArticleVersion, ArticleVersion.article_id == StoryArticle.article_id)
+    .where(
+        StoryArticle.story_id == bindparam("story"),
+        StoryArticle.relation != "off_topic",
+        ArticleVersion.content_sha256 == bindparam("sha256"),
+    )
+    .distinct()
+)
+
+
 def members_with_text(session: Session, story_id: int, sha256: str) -> set[int]:
     """Members of the story with a version of exactly this text (the exact stage's lookup)."""
-    rows = session.scalars(
-        select(StoryArticle.article_id)
-        .join(ArticleVersion, ArticleVersion.article_id == StoryArticle.article_id)
-        .where(
-            StoryArticle.story_id == story_id,
-            StoryArticle.relation != "off_topic",
-            ArticleVersion.content_sha256 == sha256,
-        )
-        .distinct()
-    )
+    rows = session.scalars(_WITH_TEXT, {"story": story_id, "sha256": sha256})
     return {int(a) for a in rows}
 
 

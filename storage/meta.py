@@ -3,15 +3,19 @@ built with, so that a change in the code that derives them is noticed at start."
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import WriteSession
 from storage.models import Meta
 
+# Built once: read at every decision (monitor.poll.indexes), where building it cost more than
+# running it.
+_VALUE = select(Meta.value).where(Meta.name == bindparam("name"))
+
 
 def get(session: Session, name: str) -> str | None:
-    return session.scalar(select(Meta.value).where(Meta.name == name))
+    return session.scalar(_VALUE, {"name": name})
 
 
 def members_left(story_id: int) -> str:

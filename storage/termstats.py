@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.orm import Session
 
@@ -63,13 +63,17 @@ def insert(session: WriteSession, df: Counter[str], docs: int) -> None:
         session.execute(insert_rows(TermDf), rows[start : start + 10_000])
 
 
+# Built once: looked up at nearly every decision.
+_DF_OF = select(TermDf.term, TermDf.df).where(TermDf.term.in_(bindparam("terms", expanding=True)))
+
+
 def lookup(session: Session, terms: Collection[str]) -> dict[str, int]:
     """The document frequency of each of ``terms`` that occurs anywhere."""
     wanted = sorted(terms)
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 5_000):  # SQLite binds at most 32,766 parameters
         chunk = wanted[start : start + 5_000]
-        rows = session.execute(select(TermDf.term, TermDf.df).where(TermDf.term.in_(chunk)))
+        rows = session.execute(_DF_OF, {"terms": chunk})
         found.update((term, int(df)) for term, df in rows)
     return found
 

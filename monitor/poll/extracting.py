@@ -3,13 +3,13 @@ core: in threads, the GIL runs one extraction (Python and lxml, CPU-bound) at a 
 ``workers`` is.
 
 Fetching stays in the round's threads (``monitor.poll.page``). A thread that has a page hands it
-to a free slot and waits for the extraction; each slot is one child process, in an executor of
-its own. So at most ``extract_processes`` pages are extracted at once, and a fetch thread holds
-at most one page while it waits: the fetches slow down to the extraction's pace rather than
-pile pages up in memory.
+to a free slot and waits for the extraction; each slot is one child process and the pipe its
+pages go through. So at most ``extract_processes`` pages are extracted at once, and a fetch
+thread holds at most one page while it waits: the fetches slow down to the extraction's pace
+rather than pile pages up in memory.
 
-One executor per child, not one shared executor: when a child of a shared executor dies (killed,
-out of memory, a crash in C code), every page queued on the executor fails with it. With one
+One child per slot, not a pool sharing a queue: when a child of a shared pool dies (killed,
+out of memory, a crash in C code), every page queued on the pool fails with it. With one
 child per slot, only the page that child held is lost, and it is the page to blame: it is
 recorded as failed (``ExtractorDied``, an ``error`` on the article, re-fetched at its next
 re-check) and the slot starts a new child for its next page. A page whose extraction takes
@@ -45,15 +45,15 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.util
 import os
 import queue
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
+from typing import Any
 
 from monitor import crash
 from monitor.errors import ExtractError, ExtractorDied, ExtractTimedOut
@@ -146,56 +146,85 @@ class ExtractorFailed(Exception):
 
 
 class _Slot:
-    """One child process, from the fork server ``server`` gives (None: the caller's thread)."""
+    """One child process, from the fork server ``server`` gives (None: the caller's thread),
+    and the pipe its pages go through."""
 
     def __init__(self, server: Callable[[], _Server] | None, *, timeout: float | None) -> None:
         self.server = server
         self.timeout = timeout
-        self.executor: ProcessPoolExecutor | None = None
+        self.child: _Child | None = None
 
     def run(self, body: bytes, url: str, min_words: int) -> Extracted:
         if self.server is None:
             return extract(body, url, min_words=min_words)
-        if self.executor is None:
-            server = self.server()
-            self.executor = ProcessPoolExecutor(
-                1,
-                mp_context=server.context,
-                initializer=_child_started,
-                initargs=(server.parent_alive, dict(os.environ)),
-            )
-        future = self.executor.submit(_extract_in_child, body, url, min_words)
+        if self.child is None:
+            self.child = _Child(self.server())
         try:
-            return future.result(timeout=self.timeout)
-        except BrokenProcessPool as exc:
-            self.close()  # the next page starts a new child
-            raise ExtractorDied(f"{url}: the process extracting the page died") from exc
-        except TimeoutError:
+            failed, value = self.child.call((body, url, min_words), self.timeout)
+        except TimeoutError:  # before OSError, of which it is one
             self.kill()
             raise ExtractTimedOut(
                 f"{url}: extracting the page took over {self.timeout:g} s; its process was stopped"
             ) from None
+        except (EOFError, OSError) as exc:  # the child died: its end of the pipe closed
+            self.close()  # the next page starts a new child
+            raise ExtractorDied(f"{url}: the process extracting the page died") from exc
+        if failed:
+            raise value
+        result: Extracted = value
+        return result
 
     def pids(self) -> list[int]:
-        # The executor keeps its processes privately (measurement, and ``kill``, whose test
-        # would fail if this stopped finding them), so tolerate change.
-        processes = getattr(self.executor, "_processes", None) or {}
-        return list(processes)
+        return [self.child.process.pid] if self.child and self.child.process.pid else []
 
     def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-            self.executor = None
+        if self.child is not None:
+            self.child.close()
+            self.child = None
 
     def kill(self) -> None:
         """Stop the child at once (SIGKILL: it is stuck, it would not finish its page); the
         next page starts a new one."""
-        for pid in self.pids():
+        if self.child is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = None
+                self.child.process.kill()
+            self.close()
+
+
+class _Child:
+    """A child process started by the fork server, reading pages from a pipe and answering
+    each on it. One pipe, written and read by the one thread that holds the slot: where an
+    executor (as before) kept two threads and two queues per child to do the same, which cost
+    the poll 0.7 CPU ms a page (benchmarks/README.md)."""
+
+    def __init__(self, server: _Server) -> None:
+        self.conn, child_end = server.context.Pipe()
+        self.process = server.context.Process(
+            target=_serve,
+            args=(child_end, server.parent_alive, dict(os.environ)),
+            name="monitor-extract",
+        )
+        self.process.start()
+        # Only the child holds its end now: its death reads as the end of this one.
+        child_end.close()
+        # At the interpreter's exit multiprocessing joins its children: closing the pipe first
+        # (an Extractor never closed) lets this one end rather than wait for pages for ever.
+        self._finalize = multiprocessing.util.Finalize(self, self.conn.close, exitpriority=10)
+
+    def call(self, request: tuple[bytes, str, int], timeout: float | None) -> tuple[bool, Any]:
+        """Send ``request`` and return the child's answer, (failed, the result or exception);
+        EOFError or OSError when the child died, TimeoutError past ``timeout`` seconds."""
+        self.conn.send(request)
+        if not self.conn.poll(timeout):
+            raise TimeoutError
+        answer: tuple[bool, Any] = self.conn.recv()
+        return answer
+
+    def close(self) -> None:
+        """The pipe closed: the child ends after the page in hand, and is waited for."""
+        self._finalize()  # closes the pipe, once
+        self.process.join()
+        self.process.close()
 
 
 class _Server:
@@ -262,6 +291,27 @@ def warm_up() -> None:
     leaves the children to pay those costs themselves."""
     with contextlib.suppress(Exception):  # an optimisation: the children extract anyway
         extract(WARM_PAGE, "https://example.org/warm-up")
+
+
+def _serve(conn: Connection, parent_alive: Connection, environ: dict[str, str]) -> None:
+    """A child's life: pages read from ``conn`` until the parent closes it, each answered with
+    (failed, the Extracted or the exception)."""
+    _child_started(parent_alive, environ)
+    while True:
+        try:
+            body, url, min_words = conn.recv()
+        except EOFError:
+            return
+        try:
+            answer: tuple[bool, Any] = (False, _extract_in_child(body, url, min_words))
+        except (ExtractError, ExtractorFailed) as exc:
+            answer = (True, exc)
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return  # the parent closed the pipe
+        except Exception as exc:  # an answer that does not pickle: a bug, told, not a hang
+            conn.send((True, ExtractorFailed(f"the extraction's answer did not pickle: {exc!r}")))
 
 
 def _extract_in_child(body: bytes, url: str, min_words: int) -> Extracted:

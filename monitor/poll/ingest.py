@@ -69,7 +69,7 @@ def store_new(
         # The URLs' locks with the band keys', in one sorted set (PostgreSQL; SQLite's writers
         # are serial): a worker storing the same URL or canonical URL waits here, then finds
         # this one's row below.
-        lsh.lock(session, [*articles.url_keys(new.url, canonical), *(ready.keys if ready else ())])
+        lsh.lock(session, [*lsh.url_keys(new.url, canonical), *(ready.keys if ready else ())])
         known = articles.find_article(session, new.url, canonical)
         article = None if known else articles.insert_article(session, _values(app, new, page, now))
         if article is None:
