@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from storage.db import WriteSession, upsert_insert
+from storage.db import WriteSession, insert_row, insert_unless
 from storage.models import (
     Article,
     ArticleVersion,
@@ -67,22 +67,7 @@ def insert_article(session: WriteSession, values: dict[str, Any]) -> Article | N
     """A new article's row; None when another writer stored its URL first (an expected race:
     the caller reads the winner). ON CONFLICT DO NOTHING on both backends: no exception, so
     the caller's transaction goes on."""
-    # Built once per dialect and set of columns (a poll's are always the same): building it at
-    # each call cost SQLAlchemy more than the insert costs the database.
-    key = (session.get_bind().dialect.name, tuple(values))
-    if key not in _INSERTS:
-        # RETURNING the whole row as the ORM object: no second query to load what was written.
-        _INSERTS[key] = (
-            upsert_insert(session, Article)
-            .values({c: bindparam(c) for c in values})
-            .on_conflict_do_nothing(index_elements=["url"])
-            .returning(Article)
-        )
-    article: Article | None = session.scalar(_INSERTS[key], values)
-    return article
-
-
-_INSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+    return insert_unless(session, Article, values, "url")
 
 
 def get_article(session: Session, article_id: int) -> Article:
@@ -329,7 +314,8 @@ def add_version(
             )
             or 0
         ) + 1
-    version = ArticleVersion(
+    change, evidence = change or Change(), evidence or Evidence()
+    row = dict(
         article_id=article.id,
         version=number,
         fetched_at=fetched_at,
@@ -342,30 +328,26 @@ def add_version(
         changes=changes,
         authors=list(authors),
         notices=[dict(n) for n in notices],
+        diff=change.diff,
+        kinds=change.kinds,
+        returns_to=change.returns_to,
+        http_status=evidence.http_status,
+        final_url=evidence.final_url,
+        etag=evidence.etag,
+        last_modified=evidence.last_modified,
+        evidence=evidence.origin,
+        **_page(evidence),
     )
-    _set_change(version, change or Change())
-    _set_evidence(version, evidence or Evidence())
-    session.add(version)
-    session.flush()
-    return version
+    return insert_row(session, ArticleVersion, row)
 
 
-def _set_change(version: ArticleVersion, change: Change) -> None:
-    version.diff, version.kinds, version.returns_to = change.diff, change.kinds, change.returns_to
-
-
-def _set_evidence(version: ArticleVersion, evidence: Evidence) -> None:
-    version.http_status, version.final_url = evidence.http_status, evidence.final_url
-    version.etag, version.last_modified = evidence.etag, evidence.last_modified
-    version.evidence = evidence.origin
+def _page(evidence: Evidence) -> dict[str, Any]:
+    """The page's size, and the page compressed when it is kept."""
     if evidence.html is not None:
-        version.html_size = len(evidence.html)
-        if evidence.keep_html:
-            version.html = compress_html(evidence.html)
-    elif evidence.html_size is not None:
-        version.html_size = evidence.html_size
-        if evidence.keep_html:
-            version.html = evidence.html_gz
+        gz = compress_html(evidence.html) if evidence.keep_html else None
+        return {"html_size": len(evidence.html), "html": gz}
+    kept = evidence.keep_html and evidence.html_size is not None
+    return {"html_size": evidence.html_size, "html": evidence.html_gz if kept else None}
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,18 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    ORMExecuteState,
+    Session,
+    make_transient_to_detached,
+    sessionmaker,
+)
 
 from storage.errors import DatabaseError, DatabaseURLError
 from storage.faults import fault, name_of, one_line
@@ -161,6 +167,52 @@ def upsert_insert(session: Session, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+Row = TypeVar("Row", bound=DeclarativeBase)
+_INSERTS: dict[tuple[Any, ...], Any] = {}
+
+
+def insert_row(session: WriteSession, model: type[Row], values: dict[str, Any]) -> Row:
+    """``values`` inserted as a row of ``model``'s table, returned as the object a query would
+    load: in the session, its given columns loaded, any other read when first asked for.
+
+    What ``session.add`` and a flush do, for less of SQLAlchemy's work (0.17 against 0.29 ms a
+    version: the unit of work's bookkeeping, for one row). The statement is built once per table
+    and set of columns: building it at each call cost more than running it."""
+    row = _insert(session, model, values, unless=None)
+    assert row is not None  # nothing to conflict with
+    return row
+
+
+def insert_unless(
+    session: WriteSession, model: type[Row], values: dict[str, Any], unique: str
+) -> Row | None:
+    """``insert_row``, or None and no row when another row holds ``values[unique]`` already
+    (ON CONFLICT DO NOTHING on both backends: no exception, the transaction goes on)."""
+    return _insert(session, model, values, unless=unique)
+
+
+def _insert(
+    session: WriteSession, model: type[Row], values: dict[str, Any], *, unless: str | None
+) -> Row | None:
+    key = (model, session.get_bind().dialect.name, unless, tuple(values))
+    statement = _INSERTS.get(key)
+    if statement is None:
+        table: Any = model.__table__
+        built: Any = upsert_insert(session, table) if unless else insert(table)
+        built = built.values({c: bindparam(c) for c in values})
+        if unless:
+            built = built.on_conflict_do_nothing(index_elements=[unless])
+        statement = _INSERTS[key] = built.returning(table.c.id)
+    session.flush()  # what the ORM flushes before an insert of its own: rows this one may need
+    row_id = session.connection().execute(statement, values).scalar()
+    if row_id is None:
+        return None
+    row = model(id=row_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage import meta
 from storage.articles import article_at
-from storage.db import WriteSession
+from storage.db import WriteSession, insert_row
 from storage.models import (
     Article,
     ArticleVersion,
@@ -57,7 +57,7 @@ def record_decision(
     transaction inserted the article, so it has none to read."""
     row = None if new else membership(session, story_id, article_id)
     if row is None:
-        row = StoryArticle(
+        values = dict(
             story_id=story_id,
             article_id=article_id,
             relation=relation,
@@ -66,10 +66,9 @@ def record_decision(
             match=match,
             decided_at=now,
         )
-        session.add(row)
-    else:
-        row.relation, row.copy_of_id, row.similarity = relation, copy_of_id, similarity
-        row.match, row.decided_at = match, now
+        return insert_row(session, StoryArticle, values)
+    row.relation, row.copy_of_id, row.similarity = relation, copy_of_id, similarity
+    row.match, row.decided_at = match, now
     session.flush()
     return row
 

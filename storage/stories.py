@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import WriteSession
+from storage.db import WriteSession, insert_row
 from storage.models import (
     Article,
     Story,
@@ -117,19 +117,20 @@ def add_event(
     ``detail`` says what it changed, enough to rebuild the story as it stood at this version
     (``storage.history``)."""
     version = bump_story(session, story_id, now)
-    row = StoryEvent(
-        story_id=story_id,
-        article_id=article_id,
-        event=event,
-        at=at,
-        recorded_at=now,
-        article_version=article_version,
-        story_version=version,
-        detail=dict(detail or {}),
+    return insert_row(
+        session,
+        StoryEvent,
+        dict(
+            story_id=story_id,
+            article_id=article_id,
+            event=event,
+            at=at,
+            recorded_at=now,
+            article_version=article_version,
+            story_version=version,
+            detail=dict(detail or {}),
+        ),
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def add_events(
