@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from monitor import config as configmod
 from monitor.app import open_app
-from monitor.errors import ExtractorDied
+from monitor.errors import ExtractError, ExtractorDied
 from monitor.poll.extracting import Extractor, processes_for
 from monitor.poll.round import poll
 from storage.models import Article
@@ -145,6 +145,25 @@ def test_children_come_from_one_fork_server_that_close_stops_and_reaps(
         first.close()
         second.close()
     assert not Path(f"/proc/{server}").exists()
+    assert not Path(f"/proc/{child}").exists()
+
+
+@pytest.mark.slow
+def test_an_error_raised_in_a_child_reaches_the_caller_and_the_child_reads_the_next_page() -> None:
+    """A page the extractor refuses in the child (empty bytes) raises its ExtractError, naming
+    the URL, in the thread that asked; the same child (same process id) then extracts the
+    next page: an error is an answer on the pipe, not the end of the child."""
+    extractor = Extractor(1)
+    try:
+        body = page("Story", repeat=20).encode()
+        assert extractor.extract(body, "https://a.example/1", min_words=10).status == "ok"
+        (child,) = extractor.pids()
+        with pytest.raises(ExtractError, match=r"https://a\.example/empty"):
+            extractor.extract(b"", "https://a.example/empty", min_words=10)
+        assert extractor.extract(body, "https://a.example/2", min_words=10).status == "ok"
+        assert extractor.pids() == [child]
+    finally:
+        extractor.close()
     assert not Path(f"/proc/{child}").exists()
 
 

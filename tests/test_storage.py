@@ -158,6 +158,33 @@ def _is_aware_iso(value: Any) -> datetime:
     return parsed
 
 
+def test_an_inserted_row_reads_as_a_query_would_load_it_and_a_taken_url_inserts_nothing(
+    db: Database,
+) -> None:
+    """A version stored by ``add_version`` (``storage.db.insert_row``) is the session's object
+    for its row: the values given read back, a column not given (``html_kept``) is read from the
+    database when asked, and a query by its id finds the same object. ``insert_article`` on a
+    URL stored already returns None, stores nothing and leaves the transaction going on; on a
+    new URL it returns the new row's object, committed with the rest."""
+    with db.write() as session:
+        article = _article(session, "https://a.example/1", "A")
+        version = _version(session, article, "one two three four", at=T0)
+        assert version in session and version.id is not None
+        assert (version.version, version.kinds, version.word_count) == (1, [], 4)
+        assert version.html_kept is False
+        assert session.get(ArticleVersion, version.id) is version
+        text_ = select(ArticleVersion.text).where(ArticleVersion.id == version.id)
+        assert session.execute(text_).scalar_one() == "one two three four"
+        values = dict(url=article.url, outlet="B", domain="a.example", first_seen_at=T0)
+        assert articles.insert_article(session, values) is None
+        fresh = articles.insert_article(session, values | {"url": "https://a.example/2"})
+        assert fresh is not None and fresh.id != article.id
+        assert session.get(Article, fresh.id) is fresh and fresh.check_count == 0
+    with db.read() as session:
+        stored = session.execute(select(Article.url, Article.outlet).order_by(Article.id)).all()
+    assert stored == [("https://a.example/1", "A"), ("https://a.example/2", "B")]
+
+
 # -- migrations ------------------------------------------------------------------------------
 
 
