@@ -139,7 +139,8 @@ class Extractor:
 
 class ExtractorFailed(Exception):
     """An exception the extractor raised in a child, carried back by its repr: the original
-    may not survive pickling, and a result that cannot be unpickled breaks the executor."""
+    may not survive pickling, and an answer that cannot be unpickled would fail the page's
+    caller with an error about pickling, not the extractor's."""
 
     def __repr__(self) -> str:
         return str(self.args[0])
