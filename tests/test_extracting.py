@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from monitor import config as configmod
 from monitor.app import open_app
 from monitor.errors import ExtractError, ExtractorDied
+from monitor.poll import extracting
 from monitor.poll.extracting import Extractor, processes_for
 from monitor.poll.round import poll
 from storage.models import Article
@@ -35,6 +37,35 @@ def test_minus_one_is_a_process_per_core_at_most_workers_and_zero_is_in_thread()
     assert processes_for(-1, 256) == cores
     assert processes_for(-1, 1) == 1
     assert (processes_for(0, 8), processes_for(3, 1)) == (0, 3)
+
+
+def test_a_child_answers_each_page_on_its_pipe_and_stops_when_the_parent_closes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The child's loop (``_answer_pages``, here in a thread on a real pipe) answers a page with
+    its Extracted, empty bytes with the ExtractError naming the URL, and an answer that will not
+    pickle with an ExtractorFailed saying so, each decoded by ``_answer_of`` as the parent does;
+    it returns when the parent's end closes. A message that does not unpickle is an
+    ExtractorFailed too, not an exception out of the parent's thread."""
+    parent, child = multiprocessing.Pipe()
+    loop = threading.Thread(target=extracting._answer_pages, args=(child,))
+    loop.start()
+    body = page("Story", repeat=20).encode()
+    parent.send((body, "https://a.example/1", 10))
+    failed, value = extracting._answer_of(parent.recv_bytes())
+    assert not failed and value.status == "ok" and value.title == "Story"
+    parent.send((b"", "https://a.example/empty", 10))
+    failed, value = extracting._answer_of(parent.recv_bytes())
+    assert failed and isinstance(value, ExtractError) and "a.example/empty" in str(value)
+    monkeypatch.setattr(extracting, "_extract_in_child", lambda *_: lambda: None)
+    parent.send((body, "https://a.example/2", 10))
+    failed, value = extracting._answer_of(parent.recv_bytes())
+    assert failed and "did not pickle" in repr(value)
+    parent.close()
+    loop.join(10)
+    assert not loop.is_alive()
+    failed, value = extracting._answer_of(b"cno_such_module\nThing\n.")
+    assert failed and "did not unpickle" in repr(value) and "no_such_module" in repr(value)
 
 
 @pytest.mark.slow

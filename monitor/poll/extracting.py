@@ -47,6 +47,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.util
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -218,8 +219,7 @@ class _Child:
         self.conn.send(request)
         if not self.conn.poll(timeout):
             raise TimeoutError
-        answer: tuple[bool, Any] = self.conn.recv()
-        return answer
+        return _answer_of(self.conn.recv_bytes())
 
     def close(self) -> None:
         """The pipe closed: the child ends after the page in hand, and is waited for."""
@@ -294,10 +294,24 @@ def warm_up() -> None:
         extract(WARM_PAGE, "https://example.org/warm-up")
 
 
+def _answer_of(message: bytes) -> tuple[bool, Any]:
+    """A child's answer as ``_answer_pages`` sent it: (failed, the Extracted or the exception)."""
+    try:
+        answer: tuple[bool, Any] = pickle.loads(message)
+    except Exception as exc:  # a bug of ours: this page fails, the next is read as usual
+        return True, ExtractorFailed(f"the extraction's answer did not unpickle: {exc!r}")
+    return answer
+
+
 def _serve(conn: Connection, parent_alive: Connection, environ: dict[str, str]) -> None:
-    """A child's life: pages read from ``conn`` until the parent closes it, each answered with
-    (failed, the Extracted or the exception)."""
+    """A child's life (its target): set up, then pages answered until the parent is done."""
     _child_started(parent_alive, environ)
+    _answer_pages(conn)
+
+
+def _answer_pages(conn: Connection) -> None:
+    """Pages read from ``conn`` until the parent closes it, each answered on it with (failed,
+    the Extracted or the exception)."""
     while True:
         try:
             body, url, min_words = conn.recv()
