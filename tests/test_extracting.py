@@ -198,6 +198,39 @@ def test_an_error_raised_in_a_child_reaches_the_caller_and_the_child_reads_the_n
     assert not Path(f"/proc/{child}").exists()
 
 
+@pytest.mark.slow
+def test_close_waits_for_the_page_in_hand_which_gets_its_answer() -> None:
+    """``close`` called while another thread's page is being extracted (a long page, a few
+    hundred milliseconds) waits for it: that thread gets its Extracted, not an error, and the
+    child is gone when ``close`` returns; the extractor then starts a new child for a page."""
+    extractor = Extractor(1)
+    small = page("Story", repeat=20).encode()
+    assert extractor.extract(small, "https://a.example/1", min_words=10).status == "ok"
+    (child,) = extractor.pids()
+    long_page = page("Long story", repeat=6000).encode()
+    answers: list[object] = []
+    reader = threading.Thread(
+        target=lambda: answers.append(
+            extractor.extract(long_page, "https://a.example/long", min_words=10)
+        )
+    )
+    reader.start()
+    while extractor._free.qsize():  # the slot taken: the long page is in the child
+        time.sleep(0.001)
+    started = time.monotonic()
+    extractor.close()
+    waited = time.monotonic() - started
+    reader.join(10)
+    assert [getattr(a, "status", a) for a in answers] == ["ok"]
+    assert not Path(f"/proc/{child}").exists()
+    assert waited > 0.01, "the page was not in hand when close was called"
+    try:
+        assert extractor.extract(small, "https://a.example/2", min_words=10).status == "ok"
+        assert extractor.pids() and extractor.pids() != [child]
+    finally:
+        extractor.close()
+
+
 def _marked(mark: str) -> list[int]:
     """The processes whose environment holds ``mark`` (this user's, readable ones)."""
     found = []

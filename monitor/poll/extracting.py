@@ -124,8 +124,12 @@ class Extractor:
     def close(self) -> None:
         """Stop every child (each finishes the page in hand first), and the fork server when
         no other extractor is using it."""
-        for slot in self._slots:
+        # Each slot taken as a page would take it: one in use is waited for, so its thread
+        # gets its page's answer rather than a pipe closed under it. Usable again after.
+        taken = [self._free.get() for _ in self._slots]
+        for slot in taken:
             slot.close()
+            self._free.put(slot)
         with self._server_lock:
             if self._server is not None:
                 self._server.release(self)
