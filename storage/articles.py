@@ -57,10 +57,7 @@ def article_ids(session: Session, urls: Collection[str]) -> dict[str, int]:
 
 
 def create_article(session: WriteSession, **values: Any) -> Article:
-    article = Article(**values)
-    session.add(article)
-    session.flush()
-    return article
+    return insert_row(session, Article, values)
 
 
 def insert_article(session: WriteSession, values: dict[str, Any]) -> Article | None:
