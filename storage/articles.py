@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from isal import igzip
 from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
@@ -243,17 +244,17 @@ class Change:
     returns_to: int | None = None
 
 
-# gzip (the format, so that `gunzip` reads an exported page), at zlib's fastest level: on
-# benchmarks/ingest.py's 707 pages 1.19 ms a page against 2.88 at the default level 6, for 18 %
-# more bytes (24.9 % of the pages' size against 21.2 %; benchmarks/README.md). Pages stored at
-# another level read back the same: gunzip reads every level.
+# gzip (the format, so that `gunzip` reads an exported page), by ISA-L at its level 1: on
+# benchmarks/ingest.py's 707 pages 0.30 ms a page against 1.21 for zlib's fastest level and 2.88
+# for its default, in 24.5 % of the pages' size (zlib: 24.9 % and 21.2 %; benchmarks/README.md).
+# Pages stored by zlib, at any level, read back the same: gunzip reads every gzip stream.
 _GZIP_LEVEL = 1
 
 
 def compress_html(html: bytes) -> bytes:
     """A page as ``article_versions.html`` keeps it: gzip with no timestamp, so the same page
     always gives the same bytes."""
-    return gzip.compress(html, compresslevel=_GZIP_LEVEL, mtime=0)
+    return igzip.compress(html, compresslevel=_GZIP_LEVEL, mtime=0)
 
 
 def version_html(session: Session, article_id: int, version: int) -> bytes | None:
