@@ -228,6 +228,23 @@ class TermDf(Base):
     df: Mapped[int]
 
 
+class TermDfQueued(Base):
+    """One stored version's change to ``term_df``, not yet folded into it: its terms added and
+    removed, newline-separated, and 1 if it is an article's first version. Counts as much as
+    the table does (storage.termstats): a version's transaction writes one row here, where it
+    wrote a few hundred to ``term_df``, and a later transaction folds many at once."""
+
+    __tablename__ = "term_df_queue"
+    # Never reused (SQLite's AUTOINCREMENT; a sequence on PostgreSQL): a process remembers
+    # the rows it has read by id (storage.termstats._Queue), so an id must mean one row.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    added: Mapped[str] = mapped_column(Text)
+    removed: Mapped[str] = mapped_column(Text)
+    docs: Mapped[int]
+
+
 class ArchiveRequest(Base):
     """A request a backfill made to a web archive or news search service and got an answer
     to (0015): asked again, it is answered from here, so a backfill resumes and asks nothing

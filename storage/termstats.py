@@ -3,57 +3,111 @@
 The story stage weighs terms by TF-IDF against the whole archive. Counting the archive's terms
 afresh would read every stored text at every round (0.6 ms a text: a minute at 100,000
 articles); instead each stored version adds its terms and takes away its predecessor's, so the
-table always counts the newest version of every article, and a round reads only this table.
-Increments are upserts, safe with several writers.
+counts always cover the newest version of every article, and a round reads only the terms it
+needs.
+
+A version's change is queued (``term_df_queue``: one row, its terms newline-separated) in the
+version's own transaction, and folded into ``term_df`` with many others by a later transaction
+(``fold``, when ``due``). Upserting each version's few hundred terms in its own transaction
+cost the round's thread about 1 ms a page, much of it SQLite writing the table's pages to its
+log at every commit (benchmarks/README.md). Until a row is folded, the table and the queue count
+together: ``lookup`` and ``documents`` read both in one statement, so in one snapshot
+(PostgreSQL's read committed gives each statement its own), and a fold in between cannot have
+a row counted twice or not at all. A row is queued with its version and moved by a fold in one
+transaction, so a crash anywhere leaves it counted once: in the queue or in the table.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import CompoundSelect, bindparam, delete, null, select, union_all
 from sqlalchemy import insert as insert_rows
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from storage import meta
 from storage.db import WriteSession
-from storage.models import TermDf
+from storage.models import TermDf, TermDfQueued
 
 MARKER = "term_df"
 DOCS = ""  # the row that counts documents
-# Both backends spell the upsert alike, run as the driver's own SQL: through SQLAlchemy's
-# statement handling the few hundred terms of an article cost SQLAlchemy work per row (the
-# round's thread: 2.1 against 1.4 ms for 300 terms on SQLite, benchmarks/README.md "ingest.py").
-# PostgreSQL takes the terms as one array, in their order (rows locked in term order).
+# The queue is folded once a process has seen it this long (``due``): every lookup reads every
+# queued row, so it is kept short.
+FOLD_AT = 64
 _TABLE = TermDf.__tablename__
-_COUNT_ONE_MORE = {
-    "sqlite": f"INSERT INTO {_TABLE} (term, df) VALUES (?, 1) "
-    f"ON CONFLICT (term) DO UPDATE SET df = {_TABLE}.df + 1",
-    "postgresql": f"INSERT INTO {_TABLE} (term, df) "
-    "SELECT t, 1 FROM unnest(%(terms)s::text[]) WITH ORDINALITY AS u (t, n) ORDER BY n "
-    f"ON CONFLICT (term) DO UPDATE SET df = {_TABLE}.df + 1",
+_QUEUE = TermDfQueued.__tablename__
+# Run as the driver's own SQL: through SQLAlchemy's statement handling, a statement run at
+# every page costs more than SQLite spends running it. Both backends spell the upsert alike;
+# PostgreSQL takes the terms as arrays, in their order (rows locked in term order).
+_QUEUE_ONE = {
+    "sqlite": f"INSERT INTO {_QUEUE} (added, removed, docs) VALUES (?, ?, ?)",
+    "postgresql": f"INSERT INTO {_QUEUE} (added, removed, docs) VALUES (%s, %s, %s)",
 }
+_ADD = {
+    "sqlite": f"INSERT INTO {_TABLE} (term, df) VALUES (?, ?) "
+    f"ON CONFLICT (term) DO UPDATE SET df = {_TABLE}.df + excluded.df",
+    "postgresql": f"INSERT INTO {_TABLE} (term, df) "
+    "SELECT t, n FROM unnest(%(terms)s::text[], %(counts)s::int[]) WITH ORDINALITY AS u (t, n, o) "
+    f"ORDER BY o ON CONFLICT (term) DO UPDATE SET df = {_TABLE}.df + excluded.df",
+}
+# Built once: run at nearly every decision. The table's rows of the terms asked, then every
+# queued row (with no term), in one statement.
+_COUNTED: CompoundSelect[Any] = union_all(
+    select(TermDf.term, TermDf.df, null(), null(), null()).where(
+        TermDf.term.in_(bindparam("terms", expanding=True))
+    ),
+    select(null(), TermDfQueued.id, TermDfQueued.added, TermDfQueued.removed, TermDfQueued.docs),
+)
+_TAKE = delete(TermDfQueued).returning(TermDfQueued.added, TermDfQueued.removed, TermDfQueued.docs)
 
 
 def apply(
     session: WriteSession, added: Collection[str], removed: Collection[str], *, new_doc: bool
 ) -> None:
-    """Count ``added`` terms once more and ``removed`` ones once less; ``new_doc`` counts one
-    more document."""
-    terms = [*added, DOCS] if new_doc else list(added)
-    if terms:
+    """Count ``added`` terms once more and ``removed`` ones once less, and with ``new_doc`` one
+    more document: queued, in the caller's transaction."""
+    if not (added or removed or new_doc):
+        return
+    connection = session.connection()
+    row = ("\n".join(sorted(added)), "\n".join(sorted(removed)), int(new_doc))
+    connection.exec_driver_sql(_QUEUE_ONE[connection.dialect.name], row)
+
+
+def fold(session: WriteSession) -> int:
+    """Move every queued row into the table, one change a term; returns how many rows moved.
+    Several processes may fold at once: each row is taken (deleted) by one of them."""
+    delta: Counter[str] = Counter()
+    rows = session.execute(_TAKE).all()
+    for added, removed, docs in rows:
+        delta.update(_terms(added))
+        delta.subtract(_terms(removed))
+        delta[DOCS] += docs
+    changes = sorted((t, n) for t, n in delta.items() if n)  # writers lock rows in order
+    if changes:
         connection = session.connection()
         dialect = connection.dialect.name
-        ordered = sorted(terms)  # writers lock rows in order
         if dialect == "postgresql":
-            connection.exec_driver_sql(_COUNT_ONE_MORE[dialect], {"terms": ordered})
+            terms, counts = zip(*changes, strict=True)
+            connection.exec_driver_sql(
+                _ADD[dialect], {"terms": list(terms), "counts": list(counts)}
+            )
         else:
-            connection.exec_driver_sql(_COUNT_ONE_MORE[dialect], [(t,) for t in ordered])
-    if removed:
-        session.execute(
-            update(TermDf).where(TermDf.term.in_(sorted(removed))).values(df=TermDf.df - 1)
-        )
+            connection.exec_driver_sql(_ADD[dialect], changes)
+    queue = _queue(session)
+    with queue.lock:  # read afresh at the next lookup, whether this commits or not
+        queue.seen(())
+    return len(rows)
+
+
+def due(url: URL) -> bool:
+    """Whether the queue of the database at ``url``, as this process last read it, is long
+    enough to fold."""
+    queue = _queues.get(url)
+    return queue is not None and len(queue.rows) >= FOLD_AT
 
 
 def insert(session: WriteSession, df: Counter[str], docs: int) -> None:
@@ -63,24 +117,23 @@ def insert(session: WriteSession, df: Counter[str], docs: int) -> None:
         session.execute(insert_rows(TermDf), rows[start : start + 10_000])
 
 
-# Built once: looked up at nearly every decision.
-_DF_OF = select(TermDf.term, TermDf.df).where(TermDf.term.in_(bindparam("terms", expanding=True)))
-
-
 def lookup(session: Session, terms: Collection[str]) -> dict[str, int]:
     """The document frequency of each of ``terms`` that occurs anywhere."""
     wanted = sorted(terms)
     found: dict[str, int] = {}
     for start in range(0, len(wanted), 5_000):  # SQLite binds at most 32,766 parameters
         chunk = wanted[start : start + 5_000]
-        rows = session.execute(_DF_OF, {"terms": chunk})
-        found.update((term, int(df)) for term, df in rows)
+        table, queued = _read(session, chunk)
+        for term in chunk:
+            if term in table or term in queued:
+                found[term] = table.get(term, 0) + queued.get(term, 0)
     return found
 
 
 def documents(session: Session) -> int:
     """How many documents the frequencies count."""
-    return int(session.scalar(select(TermDf.df).where(TermDf.term == DOCS)) or 0)
+    table, queued = _read(session, [DOCS])
+    return table.get(DOCS, 0) + queued.get(DOCS, 0)
 
 
 def built_with(session: Session) -> str | None:
@@ -91,4 +144,71 @@ def built_with(session: Session) -> str | None:
 def reset(session: WriteSession, version: str) -> None:
     """Empty the table before a recount, and record the term definition it will hold."""
     session.execute(delete(TermDf))
+    session.execute(delete(TermDfQueued))  # the recount counts what they held
     meta.put(session, MARKER, version)
+
+
+def _terms(joined: str) -> list[str]:
+    return joined.split("\n") if joined else []
+
+
+class _Queue:
+    """One database's queued rows as this process last read them, each parsed once, and what
+    they add up to (``DOCS``: the documents)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[int, tuple[str, str, int]] = {}
+        self.df: Counter[str] = Counter()
+
+    def seen(self, rows: Iterable[tuple[int, str, str, int]]) -> dict[str, int]:
+        """The queue as one statement read it: rows new since, or gone, counted in or out.
+        A row is known by its id and checked by its content (a database replaced by another at
+        the same URL numbers its rows afresh). Returns the sum, to read before the next call."""
+        now: dict[int, tuple[str, str, int]] = {}
+        for row_id, added, removed, docs in rows:
+            now[row_id] = row = (added, removed, docs)
+            known = self.rows.get(row_id)
+            if known != row:
+                self._count(row, 1)
+                if known is not None:
+                    self._count(known, -1)
+        for row_id in self.rows.keys() - now.keys():
+            self._count(self.rows[row_id], -1)
+        self.rows = now
+        if not now:
+            self.df = Counter()  # no terms left at 0 to carry
+        return self.df
+
+    def _count(self, row: tuple[str, str, int], sign: int) -> None:
+        added, removed, docs = row
+        for term in _terms(added):
+            self.df[term] += sign
+        for term in _terms(removed):
+            self.df[term] -= sign
+        self.df[DOCS] += sign * docs
+
+
+_queues: dict[URL, _Queue] = {}
+_queues_lock = threading.Lock()
+
+
+def _read(session: Session, terms: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """The table's counts of ``terms`` and the queue's sums, read in one statement."""
+    table: dict[str, int] = {}
+    queued: list[tuple[int, str, str, int]] = []
+    for term, number, added, removed, docs in session.execute(_COUNTED, {"terms": terms}):
+        if term is None:
+            queued.append((number, added, removed, docs))
+        else:
+            table[term] = int(number)
+    queue = _queue(session)
+    with queue.lock:
+        sums = queue.seen(queued)
+        return table, {t: sums[t] for t in terms if sums.get(t)}
+
+
+def _queue(session: Session) -> _Queue:
+    url = session.get_bind().engine.url
+    with _queues_lock:
+        return _queues.setdefault(url, _Queue())

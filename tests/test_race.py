@@ -27,6 +27,7 @@ from monitor.publish import digest
 from storage.db import open_database
 from storage.models import Article, ArticleVersion, StoryArticle, StoryEvent
 from tests.newsroom import ROUNDS, Newsroom, NewsroomServer, round_time, serve_newsroom
+from tests.test_termstats import assert_counts_match_the_texts
 
 SOURCES = 300
 # Outlets publishing their own articles, edits and copies; the other 282 feeds list only wire
@@ -174,7 +175,8 @@ def _decisions(url: str) -> Decisions:
 
 def _check_archive(url: str, newsroom: Newsroom) -> None:
     """Every listed page stored once, with each of its texts as one version and one decision,
-    and one joining event for each article in the story."""
+    and one joining event for each article in the story; the document frequencies (their
+    table and queue) count the newest text of each article exactly once."""
     expected = newsroom.versions()
     db = open_database(url, migrate=False)
     try:
@@ -201,6 +203,7 @@ def _check_archive(url: str, newsroom: Newsroom) -> None:
                     )
                 ).all()
             )
+            assert_counts_match_the_texts(session)
     finally:
         db.close()
     assert {p for p in stored if p != "/roxham"} == set(expected)

@@ -86,10 +86,15 @@ class Indexes:
         return self._built.get(story.id)
 
     def learn(self, change: TermChange) -> None:
-        """A newly stored version's terms join the statistics of every built index (the
-        database's changed in the same transaction: storage.termstats)."""
+        """After the commit: a newly stored version's terms join the statistics of every built
+        index (the database's were queued in the same transaction: storage.termstats), and the
+        queue is folded into the database's table when it is long enough (a transaction of its
+        own, so that no decision's transaction waits on the table's rows)."""
         for index in self._built.values():
             index.update_background(change)
+        if termstats.due(self.app.db.engine.url):
+            with self.app.db.write() as session:
+                termstats.fold(session)
 
 
 def _refresh_groups(session: Session, story_id: int, index: StoryIndex, ids: set[int]) -> None:
