@@ -190,3 +190,20 @@ def test_a_database_replaced_at_the_same_url_is_counted_as_it_is(tmp_path) -> No
             assert termstats.documents(session) == 1
     finally:
         db.close()
+
+
+def test_a_round_folds_the_queue_once_it_is_long_enough(
+    demo_config, replay, manifest, monkeypatch
+) -> None:
+    """With a fold due every 4 queued rows, the demo's rounds fold as they go: the queue never
+    ends longer than a fold and the article in hand, the table holds the rest, and together they
+    count every article's newest text exactly."""
+    monkeypatch.setattr(termstats, "FOLD_AT", 4)
+    with open_app(demo_config, now=at(manifest["round"][0]["now"])) as app:
+        _run_rounds(app, replay, manifest)
+        with app.db.read() as session:
+            queued = session.scalar(select(func.count()).select_from(TermDfQueued))
+            assert queued <= 5
+            table, docs = _stored(session, queue=False)
+            assert docs >= 8 and len(table) > 300
+            assert_counts_match_the_texts(session)

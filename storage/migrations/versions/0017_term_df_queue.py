@@ -4,10 +4,10 @@ Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-07 05:30:00
 
-A version's transaction wrote its few hundred terms to ``term_df`` itself: an upsert a term and,
-on SQLite, the table's pages written to the log at every commit (the round's thread: about 1 ms
-of its 8 a page, benchmarks/README.md). It now writes one row here, which the table and this
-queue count together until a later transaction folds a batch of rows into the table
+A version's transaction upserted each of its few hundred terms into ``term_df`` itself, and on
+SQLite wrote the table's pages they touched to the log at every commit (about 1 CPU ms a page of
+the round's thread, benchmarks/README.md). It now writes one row here; the table and this queue
+count together until a transaction of its own folds a batch of rows into the table
 (storage.termstats).
 """
 
