@@ -28,6 +28,7 @@ import pytest
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
 from monitor.fetch.client import Fetcher, is_public_address, parse_retry_after
+from monitor.fetch.transport import POOLS_KEPT, GuardedTransport
 from tests.httpserver import Handler, Reply, Site, send
 
 CAP = 100_000
@@ -929,3 +930,27 @@ def test_a_busy_host_does_not_hold_up_another_host(http_server: Site) -> None:
         results["other"] = polite.get(f"http://localhost:{port}/other").status
         first.join(10)
     assert results == {"waits": 200, "other": 200}
+
+
+def test_one_pool_an_origin_and_a_response_being_read_outlives_its_pool_falling_out(
+    http_server: Site,
+) -> None:
+    """The transport keeps one connection pool an origin, the POOLS_KEPT most recently used;
+    a response still being read when its pool falls out of those is read to its end, and its
+    pool is closed at the next request after."""
+    big = bytes(range(256)) * 8192  # 2 MiB: the socket's buffers cannot hold it whole
+    http_server.routes["/big"] = Reply(200, big)
+    http_server.routes["/small"] = Reply(200, b"small")
+    hosts = [f"h{i}.test" for i in range(POOLS_KEPT + 10)]
+    resolve = Recorder({h: ["127.0.0.1"] for h in ["slow.test", *hosts]}).resolve
+    transport = GuardedTransport(resolve, allow_private_networks=True)
+    with httpx.Client(transport=transport) as client:
+        with client.stream("GET", f"http://slow.test:{http_server.port}/big") as slow:
+            pieces = slow.iter_raw(65_536)
+            first = next(pieces)
+            for host in hosts:  # slow.test's pool is now the oldest, past the kept ones
+                assert client.get(f"http://{host}:{http_server.port}/small").content == b"small"
+            assert first + b"".join(pieces) == big
+        assert client.get(f"http://{hosts[-1]}:{http_server.port}/small").content == b"small"
+        kept = [host for _, host, _ in transport._pools]
+        assert len(kept) == POOLS_KEPT and b"slow.test" not in kept

@@ -3,9 +3,10 @@ backend resolves each host once, refuses non-global addresses (unless allowed) a
 the very address it checked, with every socket operation bounded by the request's deadline.
 
 httpx 0.28's HTTPTransport cannot take a network backend, so GuardedTransport builds its own
-httpcore ConnectionPool (with httpx's SSL context and limits) and converts requests, responses
-and errors the way httpx does. TLS still verifies the certificate for the hostname: httpcore
-passes ``server_hostname`` to ``start_tls`` separately from the address connected to.
+httpcore ConnectionPools (one an origin, with httpx's SSL context and limits) and converts
+requests, responses and errors the way httpx does. TLS still verifies the certificate for the
+hostname: httpcore passes ``server_hostname`` to ``start_tls`` separately from the address
+connected to.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import contextvars
 import ipaddress
 import socket
 import ssl
+import threading
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -181,60 +184,115 @@ def _httpx_errors() -> Iterator[None]:
 
 
 class _CoreStream(httpx.SyncByteStream):
-    def __init__(self, stream: Iterable[bytes]) -> None:
+    def __init__(self, stream: Iterable[bytes], done: Callable[[], None]) -> None:
         self._stream = stream
+        self._done: Callable[[], None] | None = done
 
     def __iter__(self) -> Iterator[bytes]:
         with _httpx_errors():
             yield from self._stream
 
     def close(self) -> None:
-        close = getattr(self._stream, "close", None)
-        if close is not None:
-            with _httpx_errors():
-                close()
+        try:
+            close = getattr(self._stream, "close", None)
+            if close is not None:
+                with _httpx_errors():
+                    close()
+        finally:
+            done, self._done = self._done, None
+            if done is not None:
+                done()
+
+
+# An origin: scheme, host, port.
+_Origin = tuple[bytes, bytes, int | None]
+# The most recently used origins' pools kept open between requests (the one pool for every host
+# that this replaces kept 20 idle connections).
+POOLS_KEPT = 20
 
 
 class GuardedTransport(httpx.BaseTransport):
-    """An httpx transport over an httpcore connection pool that uses GuardedBackend.
+    """An httpx transport over httpcore connection pools that use GuardedBackend.
 
-    httpx.HTTPTransport takes no network backend, so this builds the pool the way it does
+    httpx.HTTPTransport takes no network backend, so this builds its pools the way it does
     (same SSL context and limits, no proxies: a proxy would connect for us, past the guard).
+
+    One pool an origin, not one for every host: httpcore's pool walks every connection it holds
+    at each request and at each response's end (and, for each idle one, a list of them all and
+    a poll() of its socket). One pool for the hosts of a round held some ten connections, which
+    cost the fetching threads 0.25 CPU ms a page (benchmarks/README.md); an origin's own pool
+    holds its host's one or two. The ``POOLS_KEPT`` most recently used pools stay open between
+    requests; an older one is closed once no response of it is being read.
     """
 
     def __init__(self, resolver: Resolver, *, allow_private_networks: bool) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=100,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            network_backend=GuardedBackend(resolver, allow_private_networks=allow_private_networks),
-        )
+        self._ssl_context = httpx.create_ssl_context()
+        self._backend = GuardedBackend(resolver, allow_private_networks=allow_private_networks)
+        self._lock = threading.Lock()
+        self._pools: OrderedDict[_Origin, httpcore.ConnectionPool] = OrderedDict()
+        self._reading: Counter[_Origin] = Counter()  # responses not closed yet, by origin
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
+        url = request.url
+        origin = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._take(origin)
         core_request = httpcore.Request(
             method=request.method,
             url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
             ),
             headers=request.headers.raw,
             content=request.stream,
             extensions=request.extensions,
         )
-        with _httpx_errors():
-            response = self._pool.handle_request(core_request)
+        try:
+            with _httpx_errors():
+                response = pool.handle_request(core_request)
+        except BaseException:
+            self._give_back(origin)
+            raise
         assert isinstance(response.stream, Iterable)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_CoreStream(response.stream),
+            stream=_CoreStream(response.stream, lambda: self._give_back(origin)),
             extensions=response.extensions,
         )
 
+    def _take(self, origin: _Origin) -> httpcore.ConnectionPool:
+        """The origin's pool, counted as in use until ``_give_back``; pools past the kept ones,
+        least recently used first, closed if none of their responses is being read."""
+        with self._lock:
+            pool = self._pools.get(origin)
+            if pool is None:
+                pool = self._pools[origin] = httpcore.ConnectionPool(
+                    ssl_context=self._ssl_context,
+                    max_connections=100,
+                    max_keepalive_connections=20,
+                    keepalive_expiry=5.0,
+                    network_backend=self._backend,
+                )
+            self._pools.move_to_end(origin)
+            self._reading[origin] += 1
+            closing = []
+            for old in list(self._pools)[: max(0, len(self._pools) - POOLS_KEPT)]:
+                if not self._reading[old]:
+                    closing.append(self._pools.pop(old))
+                    self._reading.pop(old, None)
+        # Out of the table and unused: no other thread can be holding them.
+        for unused in closing:
+            with _httpx_errors():
+                unused.close()
+        return pool
+
+    def _give_back(self, origin: _Origin) -> None:
+        with self._lock:
+            self._reading[origin] -= 1
+
     def close(self) -> None:
-        with _httpx_errors():
-            self._pool.close()
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), OrderedDict()
+        for pool in pools:
+            with _httpx_errors():
+                pool.close()
