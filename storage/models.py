@@ -235,8 +235,9 @@ class TermDfQueued(Base):
     wrote a few hundred to ``term_df``, and a later transaction folds many at once."""
 
     __tablename__ = "term_df_queue"
-    # Never reused (SQLite's AUTOINCREMENT; a sequence on PostgreSQL): a process remembers
-    # the rows it has read by id (storage.termstats._Queue), so an id must mean one row.
+    # Ids never reused within a database (SQLite's AUTOINCREMENT; a sequence on PostgreSQL): a
+    # process remembers the rows it has read by id (storage.termstats._Queue). It checks each
+    # row's content too, so a reused id would only cost it a second parse.
     __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
