@@ -75,6 +75,9 @@ def apply(
     connection = session.connection()
     row = ("\n".join(sorted(added)), "\n".join(sorted(removed)), int(new_doc))
     connection.exec_driver_sql(_QUEUE_ONE[connection.dialect.name], row)
+    queue = _queue(session)
+    with queue.lock:
+        queue.written += 1
 
 
 def fold(session: WriteSession) -> int:
@@ -104,10 +107,11 @@ def fold(session: WriteSession) -> int:
 
 
 def due(url: URL) -> bool:
-    """Whether the queue of the database at ``url``, as this process last read it, is long
-    enough to fold."""
+    """Whether the queue of the database at ``url`` is long enough to fold: as this process
+    last read it, with the rows it has written since (a round whose articles bring no term to
+    look up reads no queue, and would otherwise never see it grow)."""
     queue = _queues.get(url)
-    return queue is not None and len(queue.rows) >= FOLD_AT
+    return queue is not None and len(queue.rows) + queue.written >= FOLD_AT
 
 
 def insert(session: WriteSession, df: Counter[str], docs: int) -> None:
@@ -160,6 +164,7 @@ class _Queue:
         self.lock = threading.Lock()
         self.rows: dict[int, tuple[str, str, int]] = {}
         self.df: Counter[str] = Counter()
+        self.written = 0  # rows this process queued since it last read the queue
 
     def seen(self, rows: Iterable[tuple[int, str, str, int]]) -> dict[str, int]:
         """The queue as one statement read it: rows new since, or gone, counted in or out.
@@ -176,6 +181,7 @@ class _Queue:
         for row_id in self.rows.keys() - now.keys():
             self._count(self.rows[row_id], -1)
         self.rows = now
+        self.written = 0
         if not now:
             self.df = Counter()  # no terms left at 0 to carry
         return self.df

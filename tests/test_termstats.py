@@ -207,3 +207,21 @@ def test_a_round_folds_the_queue_once_it_is_long_enough(
             table, docs = _stored(session, queue=False)
             assert docs >= 8 and len(table) > 300
             assert_counts_match_the_texts(session)
+
+
+def test_a_fold_is_due_after_enough_rows_written_even_with_no_lookup(tmp_path) -> None:
+    """Rows this process queued count toward a fold before any lookup reads the queue (a
+    round of articles with no new term reads none), and a fold makes it not due."""
+    db = open_database(f"sqlite:///{tmp_path / 'archive.db'}")
+    try:
+        _queue_changes(db, [(["a"], [], True)] * (termstats.FOLD_AT - 1))
+        assert not termstats.due(db.engine.url)
+        _queue_changes(db, [(["b"], [], True)])
+        assert termstats.due(db.engine.url)
+        with db.write() as session:
+            assert termstats.fold(session) == termstats.FOLD_AT
+        assert not termstats.due(db.engine.url)
+        with db.read() as session:
+            assert termstats.lookup(session, ["a", "b"]) == {"a": termstats.FOLD_AT - 1, "b": 1}
+    finally:
+        db.close()
