@@ -954,3 +954,25 @@ def test_one_pool_an_origin_and_a_response_being_read_outlives_its_pool_falling_
         assert client.get(f"http://{hosts[-1]}:{http_server.port}/small").content == b"small"
         kept = [host for _, host, _ in transport._pools]
         assert len(kept) == POOLS_KEPT and b"slow.test" not in kept
+
+
+def test_cookies_set_by_a_fetchs_redirects_go_with_its_later_hops_and_no_other_fetch(
+    http_server: Site, fetcher: Fetcher
+) -> None:
+    """A page that sets a cookie and redirects to check it is read (the cookie goes with the
+    fetch's next hop); the next fetch, of that page or of a page answering with a cookie,
+    starts with none: no cookie is carried from one fetch to another."""
+
+    @http_server.route("/article")
+    def _(h: Handler) -> None:
+        if "seen=1" in h.headers.get("Cookie", ""):
+            send(h, Reply(200, b"the article", {"Set-Cookie": "meter=1; Path=/"}))
+        else:
+            send(h, Reply(302, headers={"Set-Cookie": "seen=1; Path=/", "Location": "/article"}))
+
+    first = fetcher.get(http_server.url("/article"))
+    assert first.status == 200 and first.body == b"the article"
+    second = fetcher.get(http_server.url("/article"))
+    assert second.body == b"the article"
+    cookies = [r.headers.get("cookie") for r in http_server.requests]
+    assert cookies == [None, "seen=1", None, "seen=1"]  # no meter, no seen on a new fetch

@@ -45,6 +45,7 @@ import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import BlockedAddressError, FetchError
+from monitor.fetch.cookies import NoCookies, with_cookies
 from monitor.fetch.result import FetchResult
 from monitor.fetch.transport import (
     AddressRefused,
@@ -221,6 +222,7 @@ class Fetcher:
                 pool=settings.connect_timeout,
             ),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            cookies=NoCookies(),
         )
 
     def close(self) -> None:
@@ -329,7 +331,7 @@ class Fetcher:
                     trip.deadline = time.monotonic() + self.settings.total_timeout
                     request_deadline.set(trip.deadline)
                 status, response_headers, body, location = self._one(
-                    trip.current, headers, trip.deadline
+                    trip.current, headers, trip.deadline, trip.cookies
                 )
             trip.status, trip.size = status, len(body)
             if location is None:
@@ -342,13 +344,16 @@ class Fetcher:
         )
 
     def _one(
-        self, url: str, headers: dict[str, str], deadline: float
+        self, url: str, headers: dict[str, str], deadline: float, cookies: httpx.Cookies
     ) -> tuple[int, dict[str, str], bytes, str | None]:
-        """One request: status, headers, body (capped), and the redirect target if any."""
+        """One request, with the ``cookies`` this fetch's earlier hops set: status, headers,
+        body (capped), and the redirect target if any."""
+        headers = with_cookies(headers, cookies, url)
         try:
             with self.client.stream("GET", url, headers=headers) as response:
                 response_headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code in _REDIRECTS:
+                    cookies.extract_cookies(response)
                     location = response.headers.get("location")
                     if not location:
                         raise FetchError(
@@ -405,6 +410,7 @@ class _Trip:
     waited: float = 0.0  # seconds spent waiting for the host's turn
     deadline: float | None = None  # set when the first hop gets its turn
     started: float = field(default_factory=time.monotonic)
+    cookies: httpx.Cookies = field(default_factory=httpx.Cookies)  # set by its redirects
 
     def __post_init__(self) -> None:
         self.current = self.current or self.url
