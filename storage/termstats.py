@@ -86,9 +86,7 @@ def fold(session: WriteSession) -> int:
     delta: Counter[str] = Counter()
     rows = session.execute(_TAKE).all()
     for added, removed, docs in rows:
-        delta.update(_terms(added))
-        delta.subtract(_terms(removed))
-        delta[DOCS] += docs
+        _count(delta, (added, removed, docs), 1)
     changes = sorted((t, n) for t, n in delta.items() if n)  # writers lock rows in order
     if changes:
         connection = session.connection()
@@ -152,8 +150,15 @@ def reset(session: WriteSession, version: str) -> None:
     meta.put(session, MARKER, version)
 
 
-def _terms(joined: str) -> list[str]:
-    return joined.split("\n") if joined else []
+def _count(counts: Counter[str], row: tuple[str, str, int], sign: int) -> None:
+    """A queued row (its terms added and removed, its new documents) counted into ``counts``,
+    or out of them with ``sign`` -1."""
+    added, removed, docs = row
+    for term in added.split("\n") if added else ():
+        counts[term] += sign
+    for term in removed.split("\n") if removed else ():
+        counts[term] -= sign
+    counts[DOCS] += sign * docs
 
 
 class _Queue:
@@ -175,24 +180,16 @@ class _Queue:
             now[row_id] = row = (added, removed, docs)
             known = self.rows.get(row_id)
             if known != row:
-                self._count(row, 1)
+                _count(self.df, row, 1)
                 if known is not None:
-                    self._count(known, -1)
+                    _count(self.df, known, -1)
         for row_id in self.rows.keys() - now.keys():
-            self._count(self.rows[row_id], -1)
+            _count(self.df, self.rows[row_id], -1)
         self.rows = now
         self.written = 0
         if not now:
             self.df = Counter()  # no terms left at 0 to carry
         return self.df
-
-    def _count(self, row: tuple[str, str, int], sign: int) -> None:
-        added, removed, docs = row
-        for term in _terms(added):
-            self.df[term] += sign
-        for term in _terms(removed):
-            self.df[term] -= sign
-        self.df[DOCS] += sign * docs
 
 
 _queues: dict[URL, _Queue] = {}

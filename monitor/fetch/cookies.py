@@ -14,12 +14,10 @@ import httpx
 
 
 class NoCookies(http.cookiejar.CookieJar):
-    """The client's cookie jar, which keeps nothing: every fetch starts as a new visitor, and
-    only a fetch's own redirects carry the cookies they set (``client._Trip.cookies``: a site that
-    sets one and redirects to check it still answers). A jar shared by every outlet for a
-    daemon's life would carry a paywall's article meter from page to page, and httpx copies
-    the whole jar into every request it builds: 0.04 ms a request empty, 0.4 with 100 cookies,
-    6.2 with 2,000 (a few hundred outlets)."""
+    """The client's cookie jar, which keeps nothing. httpx copies the client's whole jar into
+    every request it builds: 0.04 ms a request empty, 0.4 with 100 cookies, 6.2 with 2,000 (a
+    few hundred outlets); and a jar kept for a daemon's life would carry a paywall's article
+    meter from page to page."""
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import ipaddress
+import itertools
 import socket
 import ssl
 import threading
@@ -276,7 +277,8 @@ class GuardedTransport(httpx.BaseTransport):
             self._pools.move_to_end(origin)
             self._reading[origin] += 1
             closing = []
-            for old in list(self._pools)[: max(0, len(self._pools) - POOLS_KEPT)]:
+            excess = len(self._pools) - POOLS_KEPT  # most requests: none, and no list made
+            for old in list(itertools.islice(self._pools, excess)) if excess > 0 else ():
                 if not self._reading[old]:
                     closing.append(self._pools.pop(old))
                     self._reading.pop(old, None)
