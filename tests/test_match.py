@@ -740,6 +740,50 @@ def test_fingerprint_tokens_and_hash_are_those_of_the_reference_definitions():
     assert len(shingle_hashes(["roxham", "road"], 5)) == 1 and len(set(ids)) == 2
 
 
+def test_story_and_document_terms_are_those_of_their_reference_definitions_in_any_order():
+    """``document_terms`` counts the lead of a text ``story_terms`` has just read from that
+    read, and the rest afresh: either way its terms are those of the whole text, and
+    ``story_terms`` those of the title and the first 300 words counted in one pass, on long
+    English and French texts, white space of other kinds and a combining mark after a space;
+    a text read before another is never taken for it."""
+
+    def counts(raw: str) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for w in textmod.words(raw):
+            if w.isdigit():
+                out.update(["#" + w] if len(w) >= 2 else [])
+            elif len(w) > 2 and w not in textmod.STOPWORDS:
+                out[match_story.stem(w)] += 1
+        return out
+
+    def story_terms(title: str | None, text: str) -> list[tuple[str, float]]:
+        raw = f"{title or ''}\n{' '.join(text.split()[:300])}"
+        names = {
+            match_story.stem(textmod.fold(w)) for w in re.findall(r"\w+", raw) if w[0].isupper()
+        }
+        return [
+            (t, c * match_story.NAME_WEIGHT if t in names else c) for t, c in counts(raw).items()
+        ]
+
+    long_text = " ".join([bbc(), cbc(), bbc()])
+    samples = [
+        ("BBC", bbc()),
+        (None, cbc()),
+        ("Le chemin Roxham", "Le Québec ferme le chemin Roxham à Lacolle. " * 80),
+        ("Spaces", long_text.replace(" ", "\u00a0", 400).replace(" ", "\u2003", 200)),
+        (None, "word " * 299 + "x \u0301abc 2023 Roxham\tRoad\n" * 3),
+        (None, ""),
+    ]
+    assert len(long_text.split()) > 600
+    for title, text in samples:
+        whole = set(counts(text))
+        assert match_story.document_terms(text) == whole  # no story terms read before
+        assert list(match_story.story_terms(title, text).items()) == story_terms(title, text)
+        assert match_story.document_terms(text) == whole  # its lead as story_terms read it
+        match_story.story_terms("Another", cbc() + " Exclusive interview")
+        assert match_story.document_terms(text) == whole  # another text read in between
+
+
 def test_the_character_table_filled_as_characters_are_met_classifies_each_as_unicodedata():
     """The code-point table behind fold and word_bytes is filled in as texts bring characters
     (a part met first, then every one at once): each entry says what unicodedata says,

@@ -36,9 +36,10 @@ class TermStats:
     def _move(self, changes: Iterable[tuple[str, int]]) -> None:
         """Each term's document frequency moved by its step, the members' norms with it."""
         moved = []
+        df = self.df
         for term, step in changes:
-            old = self.df[term]
-            self.df[term] = old + step
+            old = df.get(term, 0)  # Counter's own lookup of a missing term is Python code
+            df[term] = old + step
             moved.append((term, old, old + step))
         self._postings.df_changed(moved)
 
@@ -76,7 +77,8 @@ class TermStats:
     def provide_df(self, asked: Iterable[str], found: dict[str, int]) -> None:
         assert self._looked_up is not None, "provide_df is for an index with use_background"
         asked = set(asked)
-        self._move((t, found.get(t, 0) - self.df[t]) for t in asked)
+        df = self.df
+        self._move((t, found.get(t, 0) - df.get(t, 0)) for t in asked)
         self._looked_up.update(asked)
         self._pending -= asked
 
