@@ -1,8 +1,9 @@
 """The service's context: configuration, database and HTTP client, opened once per command.
 
 Opening applies migrations and, under the database's start lock, brings the database in line
-with the configuration (``monitor.stories.sync``): sources, stories and seed articles (a seed
-whose text changed gets a new version).
+with the configuration: sources and stories (``monitor.stories.sync``), then the derived
+tables and the seed articles (``monitor.stories.seeding``; a seed whose text changed gets a new
+version), which ``monitor sources`` skips.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from monitor.fetch.transport import Resolver
     from monitor.match import MatchSettings
     from monitor.poll.extracting import Extractor
+    from monitor.stories.seeds import Seed
 
 
 @dataclass(frozen=True)
@@ -201,11 +203,13 @@ def open_app(
     now: datetime,
     transport: httpx.BaseTransport | None = None,
     resolver: Resolver | None = None,
+    seeds: bool = True,
 ) -> App:
-    """Open the database, sync sources, stories and seeds from ``config``
-    (``monitor.stories.sync``), build the client (``resolver``: the system's by default)."""
+    """Open the database, sync sources and stories from ``config`` (``monitor.stories.sync``),
+    then, unless not ``seeds``, the derived tables and the seeds (``monitor.stories.seeding``:
+    what only the commands that decide or read the archive need); build the client
+    (``resolver``: the system's by default)."""
     from monitor.stories import sync
-    from monitor.stories.seeds import load_seeds
 
     def make_fetcher() -> Fetcher:
         from monitor.fetch.client import Fetcher
@@ -213,7 +217,7 @@ def open_app(
 
         return Fetcher(config.fetch, transport=transport, resolver=resolver or system_resolver)
 
-    seeds = {s.slug: load_seeds(s.seeds, s.slug, s.title) for s in config.stories if s.seeds}
+    files = _seed_files(config) if seeds else None  # a broken seed file: before the database
     db = open_db(config)
     app = App(config, db, make_fetcher)
     try:
@@ -222,8 +226,19 @@ def open_app(
         with db.start_lock():
             synced = sync.configuration(db, config, now)
             app.stories = [StoryRef.configured(s.id, s.config) for s in synced]
-            sync.archive(app, seeds, new={s.config.slug for s in synced if s.new}, now=now)
+            if files is not None:
+                from monitor.stories import seeding
+
+                new = {s.config.slug for s in synced if s.new}
+                seeding.archive(app, files, new=new, now=now)
     except Exception:
         app.close()
         raise
     return app
+
+
+def _seed_files(config: configmod.Config) -> dict[str, list[Seed]]:
+    """Every configured story's seed files, read (by story slug)."""
+    from monitor.stories.seeds import load_seeds
+
+    return {s.slug: load_seeds(s.seeds, s.slug, s.title) for s in config.stories if s.seeds}

@@ -293,7 +293,7 @@ def test_an_edited_seed_file_is_the_next_version_and_an_unchanged_one_costs_no_f
     (datasketch, with SciPy, is not imported for it)."""
     from monitor import text as textmod
     from monitor.match import fingerprint
-    from monitor.stories import sync
+    from monitor.stories import seeding
 
     seeds = tmp_path / "seeds"
     seeds.mkdir()
@@ -306,7 +306,7 @@ def test_an_edited_seed_file_is_the_next_version_and_an_unchanged_one_costs_no_f
     with open_app(config, now=now):
         pass
     with monkeypatch.context() as m:
-        m.setattr(sync, "fingerprint", lambda *a: pytest.fail("an unchanged seed fingerprinted"))
+        m.setattr(seeding, "fingerprint", lambda *a: pytest.fail("an unchanged seed fingerprinted"))
         with open_app(config, now=now + timedelta(hours=1)) as app, app.db.read() as session:
             assert session.query(ArticleVersion).count() == 1
     edited = body + "The agreement takes effect at midnight."

@@ -30,7 +30,8 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
         )
         rows = [never_polled(s.name, s.url) for s in config.sources]
     else:
-        with open_app(config, now=now) as app, app.db.read() as session:
+        # The sources as configured (synced first); the seeds need not be read for them.
+        with open_app(config, now=now, seeds=False) as app, app.db.read() as session:
             rows = [status_of(s, now=now) for s in all_sources(session)]
     present.emit(present.source_states(rows, as_json=args.format == "json"))
     return 0

@@ -3,7 +3,7 @@ version with its term statistics, one story's decision with its timeline event, 
 entries in the band table.
 
 Ingest (``monitor.poll.ingest``, ``monitor.poll.recheck``), the seed sync
-(``monitor.stories.sync``) and deciding again (``monitor.stories.redecide``, ``backfill``) all
+(``monitor.stories.seeding``) and deciding again (``monitor.stories.redecide``, ``backfill``) all
 record through these, so that a version, a decision or a member is stored the same way
 whichever of them stores it.
 """
