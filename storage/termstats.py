@@ -87,7 +87,7 @@ def fold(session: WriteSession) -> int:
     rows = session.execute(_TAKE).all()
     for added, removed, docs in rows:
         _count(delta, (added, removed, docs), 1)
-    changes = sorted((t, n) for t, n in delta.items() if n)  # writers lock rows in order
+    changes = [(t, delta[t]) for t in sorted(delta) if delta[t]]  # writers lock rows in order
     if changes:
         connection = session.connection()
         dialect = connection.dialect.name
@@ -154,10 +154,15 @@ def _count(counts: Counter[str], row: tuple[str, str, int], sign: int) -> None:
     """A queued row (its terms added and removed, its new documents) counted into ``counts``,
     or out of them with ``sign`` -1."""
     added, removed, docs = row
-    for term in added.split("\n") if added else ():
-        counts[term] += sign
-    for term in removed.split("\n") if removed else ():
-        counts[term] -= sign
+    # Counter.update counts in C (a fold counts some 16,000 terms: 7.6 ms one by one, in
+    # Python); subtract is a loop in Python, for what is rarer: removed terms, rows gone.
+    add, subtract = (
+        (counts.update, counts.subtract) if sign > 0 else (counts.subtract, counts.update)
+    )
+    if added:
+        add(added.split("\n"))
+    if removed:
+        subtract(removed.split("\n"))
     counts[DOCS] += sign * docs
 
 
@@ -177,7 +182,12 @@ class _Queue:
         the same URL numbers its rows afresh). Returns the sum, to read before the next call."""
         now: dict[int, tuple[str, str, int]] = {}
         for row_id, added, removed, docs in rows:
-            now[row_id] = row = (added, removed, docs)
+            now[row_id] = (added, removed, docs)
+        self.written = 0
+        if not now:  # folded: no terms left at 0 to carry, and none to count out
+            self.rows, self.df = now, Counter()
+            return self.df
+        for row_id, row in now.items():
             known = self.rows.get(row_id)
             if known != row:
                 _count(self.df, row, 1)
@@ -186,9 +196,6 @@ class _Queue:
         for row_id in self.rows.keys() - now.keys():
             _count(self.df, self.rows[row_id], -1)
         self.rows = now
-        self.written = 0
-        if not now:
-            self.df = Counter()  # no terms left at 0 to carry
         return self.df
 
 
