@@ -740,12 +740,19 @@ def test_fingerprint_tokens_and_hash_are_those_of_the_reference_definitions():
     assert len(shingle_hashes(["roxham", "road"], 5)) == 1 and len(set(ids)) == 2
 
 
-def test_story_and_document_terms_are_those_of_their_reference_definitions_in_any_order():
+@pytest.mark.parametrize("kept", [None, 5])
+def test_story_and_document_terms_are_those_of_their_reference_definitions_in_any_order(
+    kept, monkeypatch
+):
     """``document_terms`` counts the lead of a text ``story_terms`` has just read from that
     read, and the rest afresh: either way its terms are those of the whole text, and
     ``story_terms`` those of the title and the first 300 words counted in one pass, on long
     English and French texts, white space of other kinds and a combining mark after a space;
-    a text read before another is never taken for it."""
+    a text read before another is never taken for it. The same with the words' terms kept
+    for only 5 words at a time (the cache started afresh at nearly every text)."""
+    if kept is not None:
+        monkeypatch.setattr(match_story, "_TERMS_KEPT", kept)
+        monkeypatch.setattr(match_story, "_TERM_OF", {})
 
     def counts(raw: str) -> Counter[str]:
         out: Counter[str] = Counter()

@@ -185,6 +185,38 @@ def test_an_inserted_row_reads_as_a_query_would_load_it_and_a_taken_url_inserts_
     assert stored == [("https://a.example/1", "A"), ("https://a.example/2", "B")]
 
 
+def test_a_stored_article_is_found_by_its_url_or_canonical_url_as_find_article_finds_it(
+    db: Database,
+) -> None:
+    """``stored_id`` answers what ``find_article`` answers, by id: an article by its own URL or
+    its canonical URL, given as either of the two URLs asked, an article added in the same
+    session and not yet flushed, and None for URLs nothing is stored under."""
+    with db.write() as session:
+        plain = _article(session, "https://a.example/1", "A")
+        tagged = _article(
+            session, "https://a.example/amp/2", "A", canonical_url="https://a.example/2"
+        )
+        session.add(
+            Article(url="https://b.example/3", outlet="B", domain="b.example", first_seen_at=T0)
+        )
+        assert articles.stored_id(session, "https://b.example/3") is not None  # not flushed
+        asked = [
+            ("https://a.example/1", None),
+            ("https://x.example/1", "https://a.example/1"),
+            ("https://a.example/2", None),
+            ("https://x.example/2", "https://a.example/2"),
+            ("https://a.example/amp/2", "https://x.example/2"),
+            ("https://b.example/3", None),
+            ("https://x.example/9", None),
+            ("https://x.example/9", "https://x.example/10"),
+        ]
+        for url, other in asked:
+            found = articles.find_article(session, url, other)
+            assert articles.stored_id(session, url, other) == (found.id if found else None)
+        assert articles.stored_id(session, "https://a.example/1") == plain.id
+        assert articles.stored_id(session, "https://a.example/2") == tagged.id
+
+
 # -- migrations ------------------------------------------------------------------------------
 
 

@@ -70,15 +70,16 @@ def store_new(
         # are serial): a worker storing the same URL or canonical URL waits here, then finds
         # this one's row below.
         lsh.lock(session, [*lsh.url_keys(new.url, canonical), *(ready.keys if ready else ())])
-        known = articles.find_article(session, new.url, canonical)
+        known = articles.stored_id(session, new.url, canonical)
         article = None if known else articles.insert_article(session, _values(app, new, page, now))
         if article is None:
-            known = known or articles.find_article(session, new.url, canonical)
+            known = known or articles.stored_id(session, new.url, canonical)
             assert known is not None  # the winner of the insert's conflict
             # The same page under another URL (a tracking link, a redirect, AMP), or the
             # same entry stored by another worker first: an expected race, not an error.
-            log(logger, "same_article", url=new.url, canonical=canonical, article=known.url)
-            return known.id
+            stored_url = articles.get_article(session, known).url
+            log(logger, "same_article", url=new.url, canonical=canonical, article=stored_url)
+            return known
         crash.point("ingest.article")
         stored = (
             _store_first(session, ready, indexes, article, now, evidence, fresh=True)
