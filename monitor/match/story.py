@@ -110,12 +110,12 @@ def stem(word: str) -> str:
 
 def story_terms(title: str | None, text: str, lead: int | None = LEAD_WORDS) -> dict[str, float]:
     """Weighted terms of the title and the first ``lead`` words (all words if None)."""
+    global _last_lead
     body, rest = _lead_and_rest(text, lead)
     counts = _counts(title or "")
     lead_counts = _counts(body)
     counts.update(lead_counts)  # in order of first occurrence, as one pass over both
     if lead == LEAD_WORDS:
-        global _last_lead
         _last_lead = (text, rest, lead_counts)
     # Each capitalised word once: a name recurs through a text (fold and stem per occurrence
     # were a fifth of this function's cost).
