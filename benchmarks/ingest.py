@@ -71,6 +71,7 @@ _POLL_LATE_IMPORTS = (
     "monitor.fetch.client",
     "monitor.fetch.robots",
     "monitor.stories.sync",
+    "monitor.stories.seeding",
     "monitor.poll.extracting",
 )
 

@@ -275,14 +275,14 @@ def test_a_story_added_to_an_archive_is_named_at_start_with_the_backfill_to_run(
     them; later starts say nothing (the story is no longer new: a hint, not a nag)."""
     _rounds(dataclasses.replace(demo_config, stories=()), replay, manifest)
     now = _after_rounds(manifest)
-    with caplog.at_level(logging.WARNING, logger="monitor.stories.sync"):
+    with caplog.at_level(logging.WARNING, logger="monitor.stories.seeding"):
         done, _ = _backfill(demo_config, now)
     (warning,) = [r for r in caplog.records if r.getMessage() == "story_added"]
     assert warning.__dict__["story"] == manifest[SLUG_KEY]
     assert warning.__dict__["undecided_articles"] == done.articles > 0
     assert warning.__dict__["hint"] == f"monitor story backfill {manifest[SLUG_KEY]}"
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="monitor.stories.sync"):
+    with caplog.at_level(logging.WARNING, logger="monitor.stories.seeding"):
         _backfill(demo_config, now)
     assert not [r for r in caplog.records if r.getMessage() == "story_added"]
 
@@ -305,7 +305,7 @@ def test_a_seed_added_to_a_story_with_off_topic_articles_names_the_backfill_to_r
     )
     config = dataclasses.replace(demo_config, stories=(dataclasses.replace(story, seeds=folder),))
     now = _after_rounds(manifest)
-    with caplog.at_level(logging.WARNING, logger="monitor.stories.sync"):
+    with caplog.at_level(logging.WARNING, logger="monitor.stories.seeding"):
         _backfill(config, now, since=now)
     (warning,) = [r for r in caplog.records if r.getMessage() == "seed_added"]
     with open_app(config, now=now) as app, app.db.read() as session:
@@ -314,7 +314,10 @@ def test_a_seed_added_to_a_story_with_off_topic_articles_names_the_backfill_to_r
     assert warning.__dict__["off_topic_articles"] == off_topic > 0
     assert warning.__dict__["hint"] == f"monitor story backfill {manifest[SLUG_KEY]} --off-topic"
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="monitor.stories.sync"), open_app(config, now=now):
+    with (
+        caplog.at_level(logging.WARNING, logger="monitor.stories.seeding"),
+        open_app(config, now=now),
+    ):
         pass
     assert not [r for r in caplog.records if r.getMessage() == "seed_added"]
 
